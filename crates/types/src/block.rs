@@ -1,0 +1,110 @@
+//! Blocks: a header that commits to the transactions and to the log after them.
+//!
+//! Header bytes (format version 1):
+//! ```text
+//! u8 version | str chain_id | u64 height | parent[32] | u64 time_ms | u32 tx_count
+//! | tx_root[32] | u64 log_size | log_root[32]
+//! ```
+//! The block hash is the suite hash of the header bytes. `tx_root` is the RFC 9162 root over
+//! the transaction ids (each id as leaf data). A stored block is `header | u32 n | bytes(tx)*n`.
+
+use cairn_crypto::{Hash, Suite};
+
+use crate::codec::{DecodeError, Reader, Writer};
+
+pub const BLOCK_VERSION: u8 = 1;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlockHeader {
+    pub chain_id: String,
+    pub height: u64,
+    pub parent: Hash,
+    pub time_ms: u64,
+    pub tx_count: u32,
+    pub tx_root: Hash,
+    pub log_size: u64,
+    pub log_root: Hash,
+}
+
+impl BlockHeader {
+    pub fn encode_into(&self, w: &mut Writer) {
+        w.u8(BLOCK_VERSION)
+            .str(&self.chain_id)
+            .u64(self.height)
+            .fixed(&self.parent)
+            .u64(self.time_ms)
+            .u32(self.tx_count)
+            .fixed(&self.tx_root)
+            .u64(self.log_size)
+            .fixed(&self.log_root);
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        self.encode_into(&mut w);
+        w.into_bytes()
+    }
+
+    pub fn hash(&self, suite: Suite) -> Hash {
+        suite.hash(&self.encode())
+    }
+
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        if r.u8("block version")? != BLOCK_VERSION {
+            return Err(DecodeError::Invalid { field: "block version", reason: "unsupported" });
+        }
+        Ok(BlockHeader {
+            chain_id: r.str("chain_id", 128)?.to_string(),
+            height: r.u64("height")?,
+            parent: r.fixed::<32>("parent")?,
+            time_ms: r.u64("time_ms")?,
+            tx_count: r.u32("tx_count")?,
+            tx_root: r.fixed::<32>("tx_root")?,
+            log_size: r.u64("log_size")?,
+            log_root: r.fixed::<32>("log_root")?,
+        })
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Block {
+    pub header: BlockHeader,
+    /// Canonical transaction bytes, in execution order.
+    pub txs: Vec<Vec<u8>>,
+}
+
+impl Block {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        self.header.encode_into(&mut w);
+        w.u32(self.txs.len() as u32);
+        for tx in &self.txs {
+            w.bytes(tx);
+        }
+        w.into_bytes()
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(bytes);
+        let header = BlockHeader::decode_from(&mut r)?;
+        let n = r.count("txs", 1 << 20)?;
+        if n != header.tx_count as usize {
+            return Err(DecodeError::Invalid { field: "txs", reason: "count differs from header" });
+        }
+        let mut txs = Vec::with_capacity(n);
+        for _ in 0..n {
+            txs.push(r.bytes("tx", 64 << 20)?.to_vec());
+        }
+        r.finish()?;
+        Ok(Block { header, txs })
+    }
+}
+
+/// RFC 9162 root over transaction ids.
+pub fn tx_root(suite: Suite, ids: &[Hash]) -> Hash {
+    let mut log = cairn_merkle::MerkleLog::new(suite);
+    for id in ids {
+        log.push(id);
+    }
+    log.root()
+}

@@ -1,0 +1,247 @@
+//! Wire types of the evidence module: deposit arguments and the record each deposit logs.
+
+use std::collections::BTreeMap;
+
+use cairn_crypto::{Hash, PublicKey, Suite};
+use serde::{Deserialize, Serialize};
+
+use crate::codec::{DecodeError, Reader, Writer};
+use crate::hexfmt;
+
+pub const MODULE: &str = "evidence";
+pub const METHOD_DEPOSIT: &str = "deposit";
+
+/// Field limits of a record. The genesis may set lower ones; these are the codec ceilings.
+pub const MAX_TITLE: usize = 512;
+pub const MAX_MEDIA_TYPE: usize = 128;
+pub const MAX_REFERENCE: usize = 256;
+pub const MAX_METADATA_ENTRIES: usize = 32;
+pub const MAX_METADATA_KEY: usize = 64;
+pub const MAX_METADATA_VALUE: usize = 1024;
+pub const MAX_RECORDS_PER_CALL: usize = 10_000;
+
+/// Hash function that produced a record's content digest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DigestAlg {
+    #[serde(rename = "sha-256")]
+    Sha256,
+    #[serde(rename = "sm3")]
+    Sm3,
+}
+
+impl DigestAlg {
+    pub fn code(self) -> u8 {
+        match self {
+            DigestAlg::Sha256 => 1,
+            DigestAlg::Sm3 => 2,
+        }
+    }
+    pub fn from_code(c: u8) -> Option<Self> {
+        match c {
+            1 => Some(DigestAlg::Sha256),
+            2 => Some(DigestAlg::Sm3),
+            _ => None,
+        }
+    }
+    pub fn digest(self, data: &[u8]) -> Hash {
+        match self {
+            DigestAlg::Sha256 => cairn_crypto::sha256(data),
+            DigestAlg::Sm3 => cairn_crypto::sm3(data),
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            DigestAlg::Sha256 => "sha-256",
+            DigestAlg::Sm3 => "sm3",
+        }
+    }
+    /// The digest a chain's suite uses natively.
+    pub fn for_suite(suite: Suite) -> Self {
+        match suite {
+            Suite::Ed25519Sha256 => DigestAlg::Sha256,
+            Suite::Sm2Sm3 => DigestAlg::Sm3,
+        }
+    }
+}
+
+/// What a depositor states about one piece of evidence. The file itself stays with them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordInput {
+    pub digest_alg: DigestAlg,
+    #[serde(with = "hexfmt::hash")]
+    pub digest: Hash,
+    pub size: u64,
+    pub media_type: String,
+    pub title: String,
+    #[serde(default)]
+    pub reference: Option<String>,
+    #[serde(default)]
+    pub metadata: BTreeMap<String, String>,
+}
+
+impl RecordInput {
+    pub fn encode_into(&self, w: &mut Writer) {
+        w.u8(self.digest_alg.code())
+            .fixed(&self.digest)
+            .u64(self.size)
+            .str(&self.media_type)
+            .str(&self.title)
+            .opt_str(self.reference.as_deref())
+            .u32(self.metadata.len() as u32);
+        for (k, v) in &self.metadata {
+            w.str(k).str(v);
+        }
+    }
+
+    pub fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let digest_alg = DigestAlg::from_code(r.u8("digest_alg")?)
+            .ok_or(DecodeError::Invalid { field: "digest_alg", reason: "unknown digest algorithm" })?;
+        let digest = r.fixed::<32>("digest")?;
+        let size = r.u64("size")?;
+        let media_type = r.str("media_type", MAX_MEDIA_TYPE)?.to_string();
+        let title = r.str("title", MAX_TITLE)?.to_string();
+        let reference = r.opt_str("reference", MAX_REFERENCE)?.map(str::to_string);
+        let n = r.count("metadata", MAX_METADATA_ENTRIES)?;
+        let mut metadata = BTreeMap::new();
+        let mut last: Option<String> = None;
+        for _ in 0..n {
+            let k = r.str("metadata key", MAX_METADATA_KEY)?.to_string();
+            let v = r.str("metadata value", MAX_METADATA_VALUE)?.to_string();
+            // Canonical: keys strictly ascending, so each map has one encoding.
+            if last.as_ref().is_some_and(|l| l >= &k) {
+                return Err(DecodeError::Invalid { field: "metadata", reason: "keys must be unique and sorted" });
+            }
+            last = Some(k.clone());
+            metadata.insert(k, v);
+        }
+        Ok(RecordInput { digest_alg, digest, size, media_type, title, reference, metadata })
+    }
+
+    /// Checks the limits a decoder cannot see from JSON input.
+    pub fn validate(&self) -> Result<(), DecodeError> {
+        let check = |field, len: usize, max: usize| {
+            if len > max { Err(DecodeError::TooLong { field, len, max }) } else { Ok(()) }
+        };
+        check("title", self.title.len(), MAX_TITLE)?;
+        check("media_type", self.media_type.len(), MAX_MEDIA_TYPE)?;
+        check("reference", self.reference.as_ref().map_or(0, |r| r.len()), MAX_REFERENCE)?;
+        check("metadata", self.metadata.len(), MAX_METADATA_ENTRIES)?;
+        for (k, v) in &self.metadata {
+            check("metadata key", k.len(), MAX_METADATA_KEY)?;
+            check("metadata value", v.len(), MAX_METADATA_VALUE)?;
+        }
+        if self.title.is_empty() {
+            return Err(DecodeError::Invalid { field: "title", reason: "must not be empty" });
+        }
+        Ok(())
+    }
+}
+
+/// Arguments of `evidence.deposit`: one or many records under one signature.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DepositArgs {
+    pub records: Vec<RecordInput>,
+}
+
+impl DepositArgs {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        w.u32(self.records.len() as u32);
+        for r in &self.records {
+            r.encode_into(&mut w);
+        }
+        w.into_bytes()
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(bytes);
+        let n = r.count("records", MAX_RECORDS_PER_CALL)?;
+        if n == 0 {
+            return Err(DecodeError::Invalid { field: "records", reason: "a deposit needs at least one record" });
+        }
+        let mut records = Vec::with_capacity(n);
+        for _ in 0..n {
+            let rec = RecordInput::decode_from(&mut r)?;
+            rec.validate()?;
+            records.push(rec);
+        }
+        r.finish()?;
+        Ok(DepositArgs { records })
+    }
+}
+
+/// Stable identifier of a deposited record, computable by the client before it commits:
+/// `H("cairn-record-id" || 0x00 || tx id || u32 index in the transaction)`.
+pub fn record_id(suite: Suite, tx_id: &Hash, index_in_tx: u32) -> Hash {
+    let mut h = suite.hasher();
+    h.update(b"cairn-record-id\0");
+    h.update(tx_id);
+    h.update(&index_in_tx.to_be_bytes());
+    h.finalize()
+}
+
+/// A committed evidence record: the deposit plus where and when the chain took it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EvidenceEntry {
+    pub tx_id: Hash,
+    pub index_in_tx: u32,
+    pub height: u64,
+    pub time_ms: u64,
+    pub organisation: String,
+    pub submitter: PublicKey,
+    pub record: RecordInput,
+}
+
+/// The JSON face of an [`EvidenceEntry`], used by the API and inside receipts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvidenceView {
+    #[serde(with = "hexfmt::hash")]
+    pub id: Hash,
+    pub digest_alg: DigestAlg,
+    #[serde(with = "hexfmt::hash")]
+    pub digest: Hash,
+    pub size: u64,
+    pub media_type: String,
+    pub title: String,
+    pub reference: Option<String>,
+    pub metadata: BTreeMap<String, String>,
+    pub organisation: String,
+    pub submitter: String,
+    #[serde(with = "hexfmt::hash")]
+    pub tx_id: Hash,
+    pub index_in_tx: u32,
+    pub block_height: u64,
+    pub time_ms: u64,
+    /// `time_ms` as RFC 3339 UTC, for people.
+    pub time: String,
+}
+
+impl EvidenceEntry {
+    pub fn id(&self) -> Hash {
+        record_id(self.submitter.suite(), &self.tx_id, self.index_in_tx)
+    }
+
+    pub fn view(&self) -> EvidenceView {
+        let r = &self.record;
+        EvidenceView {
+            id: self.id(),
+            digest_alg: r.digest_alg,
+            digest: r.digest,
+            size: r.size,
+            media_type: r.media_type.clone(),
+            title: r.title.clone(),
+            reference: r.reference.clone(),
+            metadata: r.metadata.clone(),
+            organisation: self.organisation.clone(),
+            submitter: self.submitter.to_hex(),
+            tx_id: self.tx_id,
+            index_in_tx: self.index_in_tx,
+            block_height: self.height,
+            time_ms: self.time_ms,
+            time: crate::format_time_ms(self.time_ms),
+        }
+    }
+}

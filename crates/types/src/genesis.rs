@@ -1,0 +1,243 @@
+//! Genesis: the chain's single source of truth for its suite, members and limits. Stored as
+//! JSON; its hash is the suite hash of its canonical serialisation (fields in declaration order).
+
+use cairn_crypto::{Hash, PublicKey, Suite};
+use cairn_note::NoteVerifier;
+use serde::{Deserialize, Serialize};
+
+use crate::hexfmt;
+
+#[derive(Debug, thiserror::Error)]
+pub enum GenesisError {
+    #[error("invalid genesis: {0}")]
+    Invalid(String),
+    #[error("genesis is not valid JSON: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Organisation {
+    pub id: String,
+    pub name: String,
+    /// Public keys (hex) allowed to submit transactions on the organisation's behalf.
+    pub members: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValidatorInfo {
+    pub name: String,
+    pub organisation: String,
+    /// Checkpoint-signing key (hex), in the chain's suite.
+    pub public_key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+}
+
+/// Consensus-critical limits.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Params {
+    pub block_interval_ms: u64,
+    pub max_block_txs: u32,
+    pub max_block_bytes: u64,
+    pub max_tx_bytes: u32,
+    pub max_records_per_tx: u32,
+    pub max_tx_ttl_ms: u64,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            block_interval_ms: 200,
+            max_block_txs: 20_000,
+            max_block_bytes: 64 << 20,
+            max_tx_bytes: 4 << 20,
+            max_records_per_tx: 10_000,
+            max_tx_ttl_ms: 3_600_000,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Genesis {
+    pub chain_id: String,
+    pub suite: Suite,
+    pub genesis_time_ms: u64,
+    pub organisations: Vec<Organisation>,
+    pub validators: Vec<ValidatorInfo>,
+    #[serde(default)]
+    pub params: Params,
+}
+
+fn valid_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.' || b == b'_')
+}
+
+impl Genesis {
+    pub fn from_json(bytes: &[u8]) -> Result<Self, GenesisError> {
+        let g: Genesis = serde_json::from_slice(bytes)?;
+        g.validate()?;
+        Ok(g)
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("genesis serialises")
+    }
+
+    pub fn hash(&self) -> Hash {
+        self.suite.hash(&serde_json::to_vec(self).expect("genesis serialises"))
+    }
+
+    /// The checkpoint origin line: `cairn/<chain id>`.
+    pub fn origin(&self) -> String {
+        format!("cairn/{}", self.chain_id)
+    }
+
+    /// Note key name of a validator: `cairn/<chain id>/<validator name>`.
+    pub fn key_name(&self, validator: &str) -> String {
+        format!("cairn/{}/{}", self.chain_id, validator)
+    }
+
+    /// Signatures a checkpoint needs: 2f+1 of n = 3f+1 validators (1 for a single node).
+    pub fn quorum(&self) -> usize {
+        quorum(self.validators.len())
+    }
+
+    pub fn validate(&self) -> Result<(), GenesisError> {
+        let bad = |m: String| Err(GenesisError::Invalid(m));
+        if !valid_name(&self.chain_id) {
+            return bad(format!("chain_id {:?} must be 1-64 of [a-z0-9._-]", self.chain_id));
+        }
+        if self.validators.is_empty() {
+            return bad("at least one validator is required".into());
+        }
+        let mut orgs = std::collections::BTreeSet::new();
+        let mut members = std::collections::BTreeSet::new();
+        for o in &self.organisations {
+            if !valid_name(&o.id) {
+                return bad(format!("organisation id {:?} must be 1-64 of [a-z0-9._-]", o.id));
+            }
+            if !orgs.insert(o.id.as_str()) {
+                return bad(format!("organisation {:?} appears twice", o.id));
+            }
+            for m in &o.members {
+                PublicKey::from_hex(self.suite, m)
+                    .map_err(|e| GenesisError::Invalid(format!("member key {m} of {}: {e}", o.id)))?;
+                if !members.insert(m.as_str()) {
+                    return bad(format!("member key {m} belongs to two organisations"));
+                }
+            }
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for v in &self.validators {
+            if !valid_name(&v.name) || !names.insert(v.name.as_str()) {
+                return bad(format!("validator name {:?} is invalid or repeated", v.name));
+            }
+            if !orgs.contains(v.organisation.as_str()) {
+                return bad(format!("validator {} names unknown organisation {:?}", v.name, v.organisation));
+            }
+            PublicKey::from_hex(self.suite, &v.public_key)
+                .map_err(|e| GenesisError::Invalid(format!("validator {} key: {e}", v.name)))?;
+        }
+        let p = &self.params;
+        if p.block_interval_ms == 0 || p.max_block_txs == 0 || p.max_tx_bytes == 0 || p.max_records_per_tx == 0 {
+            return bad("params must be positive".into());
+        }
+        Ok(())
+    }
+
+    pub fn trust_file(&self) -> TrustFile {
+        let validators = self
+            .validators
+            .iter()
+            .map(|v| {
+                let pk = PublicKey::from_hex(self.suite, &v.public_key).expect("validated genesis");
+                let name = self.key_name(&v.name);
+                TrustedValidator {
+                    vkey: NoteVerifier::new(&name, pk.clone()).expect("valid key name").to_vkey(),
+                    public_key_pem: pk.to_pem().expect("PEM encodes"),
+                    name,
+                    organisation: v.organisation.clone(),
+                    public_key: v.public_key.clone(),
+                }
+            })
+            .collect();
+        TrustFile {
+            format: TRUST_FORMAT.into(),
+            chain_id: self.chain_id.clone(),
+            origin: self.origin(),
+            suite: self.suite,
+            genesis_hash: self.hash(),
+            quorum: self.quorum(),
+            validators,
+        }
+    }
+}
+
+pub fn quorum(validators: usize) -> usize {
+    let f = validators.saturating_sub(1) / 3;
+    (2 * f + 1).min(validators.max(1))
+}
+
+pub const TRUST_FORMAT: &str = "cairn-trust-v1";
+
+/// What an offline verifier needs: the chain, its suite and the validators' keys.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustFile {
+    pub format: String,
+    pub chain_id: String,
+    pub origin: String,
+    pub suite: Suite,
+    #[serde(with = "hexfmt::hash")]
+    pub genesis_hash: Hash,
+    pub quorum: usize,
+    pub validators: Vec<TrustedValidator>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustedValidator {
+    /// Note key name, `cairn/<chain id>/<validator>`.
+    pub name: String,
+    pub organisation: String,
+    pub public_key: String,
+    pub public_key_pem: String,
+    /// C2SP verifier key: `name+keyid+base64(type || key)`.
+    pub vkey: String,
+}
+
+impl TrustFile {
+    pub fn from_json(bytes: &[u8]) -> Result<Self, GenesisError> {
+        let t: TrustFile = serde_json::from_slice(bytes)?;
+        if t.format != TRUST_FORMAT {
+            return Err(GenesisError::Invalid(format!("trust file format {:?} is not {TRUST_FORMAT}", t.format)));
+        }
+        if t.quorum == 0 || t.quorum > t.validators.len() {
+            return Err(GenesisError::Invalid("quorum must be between 1 and the number of validators".into()));
+        }
+        t.verifiers()?;
+        Ok(t)
+    }
+
+    /// Note verifiers for the validators; the vkey must agree with the hex key.
+    pub fn verifiers(&self) -> Result<Vec<NoteVerifier>, GenesisError> {
+        self.validators
+            .iter()
+            .map(|v| {
+                let pk = PublicKey::from_hex(self.suite, &v.public_key)
+                    .map_err(|e| GenesisError::Invalid(format!("validator {}: {e}", v.name)))?;
+                let nv = NoteVerifier::new(&v.name, pk).map_err(|e| GenesisError::Invalid(e.to_string()))?;
+                if nv.to_vkey() != v.vkey {
+                    return Err(GenesisError::Invalid(format!("validator {}: vkey does not match public key", v.name)));
+                }
+                Ok(nv)
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,88 @@
+//! Leaves of the verifiable log. Every committed transaction appends at least one leaf: an
+//! evidence deposit one per record, any other call one transaction leaf.
+//!
+//! Leaf bytes (format version 1), hashed as RFC 9162 leaves with the chain's suite:
+//! ```text
+//! u8 version = 1 | u8 kind
+//! kind 1 (evidence record): tx_id[32] | u32 index_in_tx | u64 height | u64 time_ms
+//!                           | str organisation | bytes submitter | RecordInput
+//! kind 2 (transaction):     tx_id[32] | u64 height | u64 time_ms | str module | str method
+//! ```
+
+use cairn_crypto::{Hash, PublicKey, Suite};
+
+use crate::codec::{DecodeError, Reader, Writer};
+use crate::evidence::{EvidenceEntry, RecordInput};
+
+pub const LEAF_VERSION: u8 = 1;
+const KIND_EVIDENCE: u8 = 1;
+const KIND_TRANSACTION: u8 = 2;
+
+/// A transaction that produced no module-specific leaf.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TxEntry {
+    pub tx_id: Hash,
+    pub height: u64,
+    pub time_ms: u64,
+    pub module: String,
+    pub method: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LogEntry {
+    Evidence(EvidenceEntry),
+    Transaction(TxEntry),
+}
+
+impl LogEntry {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        w.u8(LEAF_VERSION);
+        match self {
+            LogEntry::Evidence(e) => {
+                w.u8(KIND_EVIDENCE)
+                    .fixed(&e.tx_id)
+                    .u32(e.index_in_tx)
+                    .u64(e.height)
+                    .u64(e.time_ms)
+                    .str(&e.organisation)
+                    .bytes(e.submitter.as_bytes());
+                e.record.encode_into(&mut w);
+            }
+            LogEntry::Transaction(t) => {
+                w.u8(KIND_TRANSACTION).fixed(&t.tx_id).u64(t.height).u64(t.time_ms).str(&t.module).str(&t.method);
+            }
+        }
+        w.into_bytes()
+    }
+
+    pub fn decode(suite: Suite, bytes: &[u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(bytes);
+        if r.u8("leaf version")? != LEAF_VERSION {
+            return Err(DecodeError::Invalid { field: "leaf version", reason: "unsupported" });
+        }
+        let entry = match r.u8("leaf kind")? {
+            KIND_EVIDENCE => {
+                let tx_id = r.fixed::<32>("tx_id")?;
+                let index_in_tx = r.u32("index_in_tx")?;
+                let height = r.u64("height")?;
+                let time_ms = r.u64("time_ms")?;
+                let organisation = r.str("organisation", 128)?.to_string();
+                let submitter = PublicKey::from_bytes(suite, r.bytes("submitter", 128)?)
+                    .map_err(|_| DecodeError::Invalid { field: "submitter", reason: "not a valid public key" })?;
+                let record = RecordInput::decode_from(&mut r)?;
+                LogEntry::Evidence(EvidenceEntry { tx_id, index_in_tx, height, time_ms, organisation, submitter, record })
+            }
+            KIND_TRANSACTION => LogEntry::Transaction(TxEntry {
+                tx_id: r.fixed::<32>("tx_id")?,
+                height: r.u64("height")?,
+                time_ms: r.u64("time_ms")?,
+                module: r.str("module", 64)?.to_string(),
+                method: r.str("method", 64)?.to_string(),
+            }),
+            _ => return Err(DecodeError::Invalid { field: "leaf kind", reason: "unknown" }),
+        };
+        r.finish()?;
+        Ok(entry)
+    }
+}

@@ -1,0 +1,153 @@
+//! Evidence receipts and their offline verification.
+//!
+//! A receipt proves that a record is leaf `leaf_index` of the log whose root a quorum of
+//! validators signed. Two equivalent forms: JSON ([`Receipt`]) and C2SP `tlog-proof@v1` text,
+//! whose `extra` line carries the leaf bytes. [`verify_receipt`] accepts either.
+
+use cairn_crypto::Hash;
+use cairn_merkle::{leaf_hash, verify_inclusion};
+use cairn_note::{Checkpoint, SignedNote, TlogProof};
+use serde::{Deserialize, Serialize};
+
+use crate::evidence::EvidenceView;
+use crate::genesis::TrustFile;
+use crate::hexfmt;
+use crate::log::LogEntry;
+
+pub const RECEIPT_FORMAT: &str = "cairn-receipt-v1";
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Receipt {
+    pub format: String,
+    pub chain_id: String,
+    /// The record, for people; the verifier checks it against `leaf`.
+    pub record: EvidenceView,
+    pub leaf_index: u64,
+    /// The leaf's canonical bytes (hex).
+    #[serde(with = "hexfmt::bytes")]
+    pub leaf: Vec<u8>,
+    pub tree_size: u64,
+    #[serde(with = "hexfmt::hashes")]
+    pub inclusion_proof: Vec<Hash>,
+    /// The signed checkpoint note, verbatim.
+    pub checkpoint: String,
+}
+
+impl Receipt {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("receipt serialises")
+    }
+
+    pub fn to_tlog_proof(&self) -> TlogProof {
+        TlogProof {
+            extra: Some(self.leaf.clone()),
+            index: self.leaf_index,
+            proof: self.inclusion_proof.clone(),
+            checkpoint: self.checkpoint.clone(),
+        }
+    }
+}
+
+/// Why a receipt is not valid. Each message is shown to the user after "INVALID: ".
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum VerifyError {
+    #[error("receipt is malformed: {0}")]
+    Malformed(String),
+    #[error("receipt is for chain {got:?}, the trust file is for {want:?}")]
+    WrongChain { got: String, want: String },
+    #[error("the leaf bytes do not decode: {0}")]
+    BadLeaf(String),
+    #[error("the receipt's record does not match the logged leaf")]
+    RecordMismatch,
+    #[error("the file's {alg} digest {got} differs from the recorded {want}")]
+    FileDigestMismatch { alg: &'static str, got: String, want: String },
+    #[error("the file is {got} bytes long, the record says {want}")]
+    FileSizeMismatch { got: u64, want: u64 },
+    #[error("checkpoint: {0}")]
+    Checkpoint(String),
+    #[error("checkpoint origin {got:?} is not this chain's {want:?}")]
+    WrongOrigin { got: String, want: String },
+    #[error("checkpoint signatures: {0}")]
+    Signatures(String),
+    #[error("receipt says tree size {receipt}, its checkpoint says {checkpoint}")]
+    TreeSizeMismatch { receipt: u64, checkpoint: u64 },
+    #[error("inclusion proof does not lead to the signed root: {0}")]
+    Inclusion(String),
+}
+
+/// What a valid receipt proves.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifiedReceipt {
+    pub record: EvidenceView,
+    pub leaf_index: u64,
+    pub tree_size: u64,
+    /// Note key names of the validators whose signatures verified.
+    pub signers: Vec<String>,
+    /// Whether a file was checked against the recorded digest.
+    pub file_checked: bool,
+}
+
+/// Verifies a receipt (JSON or tlog-proof text) against a trust file, optionally with the file.
+pub fn verify_receipt(text: &str, trust: &TrustFile, file: Option<&[u8]>) -> Result<VerifiedReceipt, VerifyError> {
+    let suite = trust.suite;
+    let (leaf, index, tree_size, proof, note, claimed_record) = if text.starts_with("c2sp.org/tlog-proof@v1") {
+        let p = TlogProof::parse(text).map_err(|e| VerifyError::Malformed(e.to_string()))?;
+        let leaf = p.extra.ok_or_else(|| VerifyError::Malformed("tlog proof has no extra line with the leaf".into()))?;
+        (leaf, p.index, None, p.proof, p.checkpoint, None)
+    } else {
+        let r: Receipt = serde_json::from_str(text).map_err(|e| VerifyError::Malformed(e.to_string()))?;
+        if r.format != RECEIPT_FORMAT {
+            return Err(VerifyError::Malformed(format!("format {:?} is not {RECEIPT_FORMAT}", r.format)));
+        }
+        if r.chain_id != trust.chain_id {
+            return Err(VerifyError::WrongChain { got: r.chain_id, want: trust.chain_id.clone() });
+        }
+        (r.leaf, r.leaf_index, Some(r.tree_size), r.inclusion_proof, r.checkpoint, Some(r.record))
+    };
+
+    // 1. The record: decode the logged leaf; the receipt's readable record must be exactly it.
+    let entry = LogEntry::decode(suite, &leaf).map_err(|e| VerifyError::BadLeaf(e.to_string()))?;
+    let LogEntry::Evidence(entry) = entry else {
+        return Err(VerifyError::BadLeaf("the leaf is not an evidence record".into()));
+    };
+    let record = entry.view();
+    if claimed_record.is_some_and(|c| c != record) {
+        return Err(VerifyError::RecordMismatch);
+    }
+
+    // 2. The file, when given.
+    if let Some(data) = file {
+        let got = entry.record.digest_alg.digest(data);
+        if got != entry.record.digest {
+            return Err(VerifyError::FileDigestMismatch {
+                alg: entry.record.digest_alg.name(),
+                got: hex::encode(got),
+                want: hex::encode(entry.record.digest),
+            });
+        }
+        if data.len() as u64 != entry.record.size {
+            return Err(VerifyError::FileSizeMismatch { got: data.len() as u64, want: entry.record.size });
+        }
+    }
+
+    // 3. The checkpoint: right origin, signed by a quorum of the trust file's validators.
+    let note = SignedNote::parse(&note).map_err(|e| VerifyError::Checkpoint(e.to_string()))?;
+    let checkpoint = Checkpoint::parse(&note.text).map_err(|e| VerifyError::Checkpoint(e.to_string()))?;
+    if checkpoint.origin != trust.origin {
+        return Err(VerifyError::WrongOrigin { got: checkpoint.origin, want: trust.origin.clone() });
+    }
+    let verifiers = trust.verifiers().map_err(|e| VerifyError::Signatures(e.to_string()))?;
+    let signers = note.verify_quorum(&verifiers, trust.quorum).map_err(|e| VerifyError::Signatures(e.to_string()))?;
+    if let Some(size) = tree_size
+        && size != checkpoint.size
+    {
+        return Err(VerifyError::TreeSizeMismatch { receipt: size, checkpoint: checkpoint.size });
+    }
+
+    // 4. The inclusion proof binds the leaf to the signed root.
+    verify_inclusion(suite, index, checkpoint.size, &leaf_hash(suite, &leaf), &proof, &checkpoint.root)
+        .map_err(|e| VerifyError::Inclusion(e.to_string()))?;
+
+    Ok(VerifiedReceipt { record, leaf_index: index, tree_size: checkpoint.size, signers, file_checked: file.is_some() })
+}
