@@ -1,0 +1,278 @@
+//! Durable storage for a Cairn node, on fjall (an embedded, pure-Rust LSM tree).
+//!
+//! Everything a block changes is written in one atomic, fsync'd batch ([`BlockCommit`]):
+//! the block, its transactions' locations, the log leaves it appended, the module index
+//! entries and the signed checkpoint. After a crash the store holds a prefix of the blocks it
+//! acknowledged, never a part of one.
+//!
+//! Keyspaces (keys big-endian so that byte order is numeric order):
+//! `meta` (genesis, node identity) · `blocks` height → block · `block_hashes` hash → height ·
+//! `txs` id → [`TxLocation`] · `leaves` index → leaf bytes · `checkpoints` tree size → signed
+//! note · `index` module-defined key → value.
+
+use std::path::Path;
+
+use cairn_crypto::Hash;
+use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("storage engine: {0}")]
+    Engine(#[from] fjall::Error),
+    #[error("corrupt {what} in the store: {detail}")]
+    Corrupt { what: &'static str, detail: String },
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// Where a committed transaction landed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TxLocation {
+    pub height: u64,
+    pub index_in_block: u32,
+    pub first_leaf: u64,
+    pub leaf_count: u32,
+}
+
+impl TxLocation {
+    fn encode(&self) -> [u8; 24] {
+        let mut b = [0u8; 24];
+        b[..8].copy_from_slice(&self.height.to_be_bytes());
+        b[8..12].copy_from_slice(&self.index_in_block.to_be_bytes());
+        b[12..20].copy_from_slice(&self.first_leaf.to_be_bytes());
+        b[20..].copy_from_slice(&self.leaf_count.to_be_bytes());
+        b
+    }
+    fn decode(b: &[u8]) -> Result<Self> {
+        if b.len() != 24 {
+            return Err(StoreError::Corrupt { what: "tx location", detail: format!("{} bytes", b.len()) });
+        }
+        Ok(TxLocation {
+            height: u64::from_be_bytes(b[..8].try_into().unwrap()),
+            index_in_block: u32::from_be_bytes(b[8..12].try_into().unwrap()),
+            first_leaf: u64::from_be_bytes(b[12..20].try_into().unwrap()),
+            leaf_count: u32::from_be_bytes(b[20..].try_into().unwrap()),
+        })
+    }
+}
+
+/// Everything one block writes.
+#[derive(Debug, Default)]
+pub struct BlockCommit {
+    pub height: u64,
+    pub block_hash: Hash,
+    pub block_bytes: Vec<u8>,
+    pub txs: Vec<(Hash, TxLocation)>,
+    /// Index of `leaves[0]` in the log.
+    pub first_leaf: u64,
+    pub leaves: Vec<Vec<u8>>,
+    /// Module index entries: keys namespaced by the module.
+    pub index: Vec<(Vec<u8>, Vec<u8>)>,
+    /// The signed checkpoint for the log after this block: (tree size, note text).
+    pub checkpoint: Option<(u64, String)>,
+}
+
+pub struct Store {
+    db: Database,
+    meta: Keyspace,
+    blocks: Keyspace,
+    block_hashes: Keyspace,
+    txs: Keyspace,
+    leaves: Keyspace,
+    checkpoints: Keyspace,
+    index: Keyspace,
+}
+
+const META_GENESIS: &[u8] = b"genesis";
+
+impl Store {
+    pub fn open(path: &Path) -> Result<Self> {
+        // Durability is explicit: each block batch is fsync'd on commit.
+        let db = Database::builder(path).manual_journal_persist(true).open()?;
+        let ks = |name: &str| db.keyspace(name, KeyspaceCreateOptions::default);
+        Ok(Store {
+            meta: ks("meta")?,
+            blocks: ks("blocks")?,
+            block_hashes: ks("block_hashes")?,
+            txs: ks("txs")?,
+            leaves: ks("leaves")?,
+            checkpoints: ks("checkpoints")?,
+            index: ks("index")?,
+            db,
+        })
+    }
+
+    pub fn genesis(&self) -> Result<Option<Vec<u8>>> {
+        Ok(self.meta.get(META_GENESIS)?.map(|v| v.to_vec()))
+    }
+
+    pub fn put_genesis(&self, json: &[u8]) -> Result<()> {
+        let mut b = self.db.batch().durability(Some(PersistMode::SyncAll));
+        b.insert(&self.meta, META_GENESIS, json);
+        b.commit()?;
+        Ok(())
+    }
+
+    pub fn meta(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        Ok(self.meta.get(key.as_bytes())?.map(|v| v.to_vec()))
+    }
+
+    pub fn put_meta(&self, key: &str, value: &[u8]) -> Result<()> {
+        let mut b = self.db.batch().durability(Some(PersistMode::SyncAll));
+        b.insert(&self.meta, key.as_bytes(), value);
+        b.commit()?;
+        Ok(())
+    }
+
+    /// Writes a block and everything it changed, atomically and durably.
+    pub fn commit_block(&self, c: &BlockCommit) -> Result<()> {
+        let mut b = self.db.batch().durability(Some(PersistMode::SyncAll));
+        b.insert(&self.blocks, c.height.to_be_bytes(), c.block_bytes.as_slice());
+        b.insert(&self.block_hashes, c.block_hash, c.height.to_be_bytes());
+        for (id, loc) in &c.txs {
+            b.insert(&self.txs, *id, loc.encode());
+        }
+        for (i, leaf) in c.leaves.iter().enumerate() {
+            b.insert(&self.leaves, (c.first_leaf + i as u64).to_be_bytes(), leaf.as_slice());
+        }
+        for (k, v) in &c.index {
+            b.insert(&self.index, k.as_slice(), v.as_slice());
+        }
+        if let Some((size, note)) = &c.checkpoint {
+            b.insert(&self.checkpoints, size.to_be_bytes(), note.as_bytes());
+        }
+        b.commit()?;
+        Ok(())
+    }
+
+    /// Height of the last committed block (0: none yet).
+    pub fn tip_height(&self) -> Result<u64> {
+        match self.blocks.last_key_value() {
+            None => Ok(0),
+            Some(kv) => {
+                let k = kv.key()?;
+                Ok(u64::from_be_bytes(k.as_ref().try_into().map_err(|_| StoreError::Corrupt {
+                    what: "block key",
+                    detail: format!("{} bytes", k.len()),
+                })?))
+            }
+        }
+    }
+
+    pub fn block(&self, height: u64) -> Result<Option<Vec<u8>>> {
+        Ok(self.blocks.get(height.to_be_bytes())?.map(|v| v.to_vec()))
+    }
+
+    pub fn block_height_by_hash(&self, hash: &Hash) -> Result<Option<u64>> {
+        Ok(self.block_hashes.get(hash)?.map(|v| u64::from_be_bytes(v.as_ref().try_into().unwrap_or([0; 8]))))
+    }
+
+    pub fn tx(&self, id: &Hash) -> Result<Option<TxLocation>> {
+        self.txs.get(id)?.map(|v| TxLocation::decode(&v)).transpose()
+    }
+
+    pub fn contains_tx(&self, id: &Hash) -> Result<bool> {
+        Ok(self.txs.contains_key(id)?)
+    }
+
+    pub fn leaf(&self, index: u64) -> Result<Option<Vec<u8>>> {
+        Ok(self.leaves.get(index.to_be_bytes())?.map(|v| v.to_vec()))
+    }
+
+    /// Calls `f` with every leaf in index order (used to rebuild the Merkle tree at start-up).
+    pub fn for_each_leaf(&self, mut f: impl FnMut(u64, &[u8])) -> Result<u64> {
+        let mut expected = 0u64;
+        for kv in self.leaves.iter() {
+            let (k, v) = kv.into_inner()?;
+            let idx = u64::from_be_bytes(k.as_ref().try_into().map_err(|_| StoreError::Corrupt {
+                what: "leaf key",
+                detail: format!("{} bytes", k.len()),
+            })?);
+            if idx != expected {
+                return Err(StoreError::Corrupt { what: "log", detail: format!("leaf {expected} missing, found {idx}") });
+            }
+            f(idx, &v);
+            expected += 1;
+        }
+        Ok(expected)
+    }
+
+    pub fn index_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        Ok(self.index.get(key)?.map(|v| v.to_vec()))
+    }
+
+    /// Index entries under `prefix`, in key order, at most `limit`.
+    pub fn index_prefix(&self, prefix: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let mut out = Vec::new();
+        for kv in self.index.prefix(prefix).take(limit) {
+            let (k, v) = kv.into_inner()?;
+            out.push((k.to_vec(), v.to_vec()));
+        }
+        Ok(out)
+    }
+
+    pub fn checkpoint(&self, size: u64) -> Result<Option<String>> {
+        self.checkpoints
+            .get(size.to_be_bytes())?
+            .map(|v| {
+                String::from_utf8(v.to_vec())
+                    .map_err(|_| StoreError::Corrupt { what: "checkpoint", detail: "not UTF-8".into() })
+            })
+            .transpose()
+    }
+
+    pub fn latest_checkpoint(&self) -> Result<Option<(u64, String)>> {
+        match self.checkpoints.last_key_value() {
+            None => Ok(None),
+            Some(kv) => {
+                let (k, v) = kv.into_inner()?;
+                let size = u64::from_be_bytes(k.as_ref().try_into().unwrap_or([0; 8]));
+                let note = String::from_utf8(v.to_vec())
+                    .map_err(|_| StoreError::Corrupt { what: "checkpoint", detail: "not UTF-8".into() })?;
+                Ok(Some((size, note)))
+            }
+        }
+    }
+
+    pub fn disk_space(&self) -> u64 {
+        self.db.disk_space().unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn block_commit_is_visible_after_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let s = Store::open(dir.path()).unwrap();
+            assert_eq!(s.tip_height().unwrap(), 0);
+            s.put_genesis(b"{}").unwrap();
+            let loc = TxLocation { height: 1, index_in_block: 0, first_leaf: 0, leaf_count: 2 };
+            s.commit_block(&BlockCommit {
+                height: 1,
+                block_hash: [1; 32],
+                block_bytes: vec![9, 9],
+                txs: vec![([7; 32], loc)],
+                first_leaf: 0,
+                leaves: vec![b"a".to_vec(), b"b".to_vec()],
+                index: vec![(b"evidence/x".to_vec(), b"1".to_vec())],
+                checkpoint: Some((2, "note".into())),
+            })
+            .unwrap();
+        }
+        let s = Store::open(dir.path()).unwrap();
+        assert_eq!(s.genesis().unwrap().unwrap(), b"{}");
+        assert_eq!(s.tip_height().unwrap(), 1);
+        assert_eq!(s.block(1).unwrap().unwrap(), vec![9, 9]);
+        assert_eq!(s.block_height_by_hash(&[1; 32]).unwrap(), Some(1));
+        assert_eq!(s.tx(&[7; 32]).unwrap().unwrap().leaf_count, 2);
+        let mut seen = vec![];
+        assert_eq!(s.for_each_leaf(|i, l| seen.push((i, l.to_vec()))).unwrap(), 2);
+        assert_eq!(seen[1], (1, b"b".to_vec()));
+        assert_eq!(s.index_prefix(b"evidence/", 10).unwrap().len(), 1);
+        assert_eq!(s.latest_checkpoint().unwrap(), Some((2, "note".into())));
+    }
+}
