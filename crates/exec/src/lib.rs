@@ -1,0 +1,235 @@
+//! Transaction admission and execution.
+//!
+//! [`Executor::admit`] applies every check that needs no ledger state (size, encoding, chain,
+//! membership, expiry, module arguments, signature), so it can run in parallel before a block
+//! is built. [`Executor::execute`] turns an admitted transaction into log leaves and index
+//! entries at a given height and time; it is deterministic (no clocks, no randomness, no hash
+//! map iteration), so every validator that runs it gets the same bytes.
+//!
+//! Modules plug in through [`Module`]; `evidence` is the first.
+
+pub mod evidence;
+
+use std::collections::BTreeMap;
+
+use cairn_crypto::{Hash, Suite};
+use cairn_types::codec::DecodeError;
+use cairn_types::genesis::Genesis;
+use cairn_types::tx::{Call, Transaction, TxBody};
+
+/// Why a transaction was refused. `code()` is stable and appears in API errors.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum TxError {
+    #[error("transaction is {len} bytes, the limit is {max}")]
+    Oversized { len: usize, max: usize },
+    #[error("malformed transaction: {0}")]
+    Malformed(#[from] DecodeError),
+    #[error("transaction is for chain {got:?}, this is {want:?}")]
+    WrongChain { got: String, want: String },
+    #[error("transaction uses suite {got}, this chain uses {want}")]
+    WrongSuite { got: Suite, want: Suite },
+    #[error("signer {0} is not a member of any organisation in genesis")]
+    UnknownSigner(String),
+    #[error("signature does not verify")]
+    BadSignature,
+    #[error("transaction expired at {expires_at_ms} ms (now {now_ms} ms)")]
+    Expired { expires_at_ms: u64, now_ms: u64 },
+    #[error("expiry {expires_at_ms} ms is more than {max_ttl_ms} ms ahead")]
+    ExpiryTooFar { expires_at_ms: u64, max_ttl_ms: u64 },
+    #[error("transaction {0} was already submitted")]
+    Replay(String),
+    #[error("unknown module {0:?}")]
+    UnknownModule(String),
+    #[error("module {module} has no method {method:?}")]
+    UnknownMethod { module: String, method: String },
+    #[error("invalid arguments: {0}")]
+    InvalidArgs(String),
+    #[error("{count} records in one transaction, the limit is {max}")]
+    TooManyRecords { count: usize, max: usize },
+}
+
+impl TxError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            TxError::Oversized { .. } => "oversized",
+            TxError::Malformed(_) => "malformed",
+            TxError::WrongChain { .. } => "wrong-chain",
+            TxError::WrongSuite { .. } => "wrong-suite",
+            TxError::UnknownSigner(_) => "unknown-signer",
+            TxError::BadSignature => "bad-signature",
+            TxError::Expired { .. } => "expired",
+            TxError::ExpiryTooFar { .. } => "expiry-too-far",
+            TxError::Replay(_) => "replay",
+            TxError::UnknownModule(_) => "unknown-module",
+            TxError::UnknownMethod { .. } => "unknown-method",
+            TxError::InvalidArgs(_) => "invalid-args",
+            TxError::TooManyRecords { .. } => "too-many-records",
+        }
+    }
+}
+
+/// Where and when a transaction executes, and on whose behalf.
+pub struct ExecContext<'a> {
+    pub suite: Suite,
+    pub height: u64,
+    pub time_ms: u64,
+    pub organisation: &'a str,
+    /// Log index the transaction's first leaf will get.
+    pub first_leaf: u64,
+}
+
+/// What executing one transaction produced.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct TxEffects {
+    pub leaves: Vec<Vec<u8>>,
+    /// Module index entries (keys start with the module name and '/').
+    pub index: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+/// A module: a namespace of methods with their own argument encoding and effects.
+pub trait Module: Send + Sync {
+    fn name(&self) -> &'static str;
+    /// Stateless checks of a call's arguments (decoding, limits).
+    fn check(&self, call: &Call, genesis: &Genesis) -> Result<(), TxError>;
+    /// Effects of an admitted call. Must be deterministic.
+    fn execute(&self, ctx: &ExecContext<'_>, tx: &Transaction, out: &mut TxEffects) -> Result<(), TxError>;
+    /// Canonical argument bytes from the JSON form of a call.
+    fn args_from_json(&self, method: &str, args: serde_json::Value) -> Result<Vec<u8>, TxError>;
+}
+
+pub struct Executor {
+    genesis: Genesis,
+    /// Member public key bytes → organisation id.
+    members: BTreeMap<Vec<u8>, String>,
+    modules: BTreeMap<&'static str, Box<dyn Module>>,
+}
+
+impl Executor {
+    /// An executor with the built-in modules.
+    pub fn new(genesis: Genesis) -> Self {
+        let mut members = BTreeMap::new();
+        for org in &genesis.organisations {
+            for m in &org.members {
+                members.insert(hex::decode(m).expect("validated genesis"), org.id.clone());
+            }
+        }
+        let mut ex = Executor { genesis, members, modules: BTreeMap::new() };
+        ex.register(Box::new(evidence::EvidenceModule));
+        ex
+    }
+
+    pub fn register(&mut self, m: Box<dyn Module>) {
+        let prev = self.modules.insert(m.name(), m);
+        assert!(prev.is_none(), "module registered twice");
+    }
+
+    pub fn genesis(&self) -> &Genesis {
+        &self.genesis
+    }
+
+    pub fn suite(&self) -> Suite {
+        self.genesis.suite
+    }
+
+    pub fn organisation_of(&self, key: &[u8]) -> Option<&str> {
+        self.members.get(key).map(String::as_str)
+    }
+
+    fn module(&self, call: &Call) -> Result<&dyn Module, TxError> {
+        self.modules.get(call.module.as_str()).map(|m| m.as_ref()).ok_or_else(|| TxError::UnknownModule(call.module.clone()))
+    }
+
+    /// Every check that needs no ledger state; the signature last, as it costs the most.
+    pub fn admit(&self, bytes: &[u8], now_ms: u64) -> Result<Transaction, TxError> {
+        let p = &self.genesis.params;
+        if bytes.len() > p.max_tx_bytes as usize {
+            return Err(TxError::Oversized { len: bytes.len(), max: p.max_tx_bytes as usize });
+        }
+        let tx = Transaction::decode(bytes)?;
+        self.check_body(&tx.body, now_ms)?;
+        tx.verify_signature().map_err(|_| TxError::BadSignature)?;
+        Ok(tx)
+    }
+
+    fn check_body(&self, body: &TxBody, now_ms: u64) -> Result<(), TxError> {
+        let g = &self.genesis;
+        if body.chain_id != g.chain_id {
+            return Err(TxError::WrongChain { got: body.chain_id.clone(), want: g.chain_id.clone() });
+        }
+        if body.signer.suite() != g.suite {
+            return Err(TxError::WrongSuite { got: body.signer.suite(), want: g.suite });
+        }
+        if !self.members.contains_key(body.signer.as_bytes()) {
+            return Err(TxError::UnknownSigner(body.signer.to_hex()));
+        }
+        check_expiry(body.expires_at_ms, now_ms, g.params.max_tx_ttl_ms)?;
+        self.module(&body.call)?.check(&body.call, g)
+    }
+
+    /// Executes an admitted transaction in a block at `height`, time `time_ms`.
+    pub fn execute(&self, tx: &Transaction, height: u64, time_ms: u64, first_leaf: u64) -> Result<TxEffects, TxError> {
+        // Expiry against the block's time, so every validator decides alike.
+        if tx.body.expires_at_ms < time_ms {
+            return Err(TxError::Expired { expires_at_ms: tx.body.expires_at_ms, now_ms: time_ms });
+        }
+        let organisation =
+            self.organisation_of(tx.body.signer.as_bytes()).ok_or_else(|| TxError::UnknownSigner(tx.body.signer.to_hex()))?;
+        let ctx = ExecContext { suite: self.genesis.suite, height, time_ms, organisation, first_leaf };
+        let mut out = TxEffects::default();
+        self.module(&tx.body.call)?.execute(&ctx, tx, &mut out)?;
+        Ok(out)
+    }
+
+    /// Canonical transaction bytes from the JSON form
+    /// `{chain_id, signer, nonce, expires_at_ms, call: {module, method, args}, signature}`.
+    pub fn tx_from_json(&self, v: serde_json::Value) -> Result<Vec<u8>, TxError> {
+        #[derive(serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct JsonCall {
+            module: String,
+            method: String,
+            args: serde_json::Value,
+        }
+        #[derive(serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct JsonTx {
+            chain_id: String,
+            signer: String,
+            nonce: u64,
+            expires_at_ms: u64,
+            call: JsonCall,
+            signature: String,
+        }
+        let j: JsonTx = serde_json::from_value(v).map_err(|e| TxError::InvalidArgs(e.to_string()))?;
+        let signer = cairn_crypto::PublicKey::from_hex(self.genesis.suite, &j.signer)
+            .map_err(|e| TxError::InvalidArgs(format!("signer: {e}")))?;
+        let module = self.modules.get(j.call.module.as_str()).ok_or_else(|| TxError::UnknownModule(j.call.module.clone()))?;
+        let args = module.args_from_json(&j.call.method, j.call.args)?;
+        let body = TxBody {
+            chain_id: j.chain_id,
+            signer,
+            nonce: j.nonce,
+            expires_at_ms: j.expires_at_ms,
+            call: Call { module: j.call.module, method: j.call.method, args },
+        };
+        let signature = cairn_types::hexfmt::decode_strict(&j.signature).map_err(|e| TxError::InvalidArgs(format!("signature: {e}")))?;
+        let mut w = cairn_types::codec::Writer { buf: body.encode() };
+        w.bytes(&signature);
+        Ok(w.into_bytes())
+    }
+}
+
+pub fn check_expiry(expires_at_ms: u64, now_ms: u64, max_ttl_ms: u64) -> Result<(), TxError> {
+    if expires_at_ms <= now_ms {
+        return Err(TxError::Expired { expires_at_ms, now_ms });
+    }
+    if expires_at_ms > now_ms.saturating_add(max_ttl_ms) {
+        return Err(TxError::ExpiryTooFar { expires_at_ms, max_ttl_ms });
+    }
+    Ok(())
+}
+
+/// Hex of a hash, for messages.
+pub fn hex_id(h: &Hash) -> String {
+    hex::encode(h)
+}

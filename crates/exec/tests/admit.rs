@@ -1,0 +1,131 @@
+//! Every refusal class gets its own precise error, and execution is deterministic.
+
+use cairn_crypto::{KeyPair, Suite};
+use cairn_exec::{Executor, TxError};
+use cairn_types::evidence::{DepositArgs, DigestAlg, RecordInput};
+use cairn_types::genesis::{Genesis, Organisation, Params, ValidatorInfo};
+use cairn_types::tx::{Call, TxBody};
+
+const NOW: u64 = 1_700_000_000_000;
+
+fn setup(suite: Suite) -> (Executor, KeyPair) {
+    let member = KeyPair::generate(suite);
+    let validator = KeyPair::generate(suite);
+    let genesis = Genesis {
+        chain_id: "test-chain".into(),
+        suite,
+        genesis_time_ms: NOW,
+        organisations: vec![Organisation { id: "court".into(), name: "Court".into(), members: vec![member.public_key().to_hex()] }],
+        validators: vec![ValidatorInfo { name: "v1".into(), organisation: "court".into(), public_key: validator.public_key().to_hex(), address: None }],
+        params: Params { max_records_per_tx: 3, max_tx_bytes: 4096, ..Params::default() },
+    };
+    genesis.validate().unwrap();
+    (Executor::new(genesis), member)
+}
+
+fn record(i: u8) -> RecordInput {
+    RecordInput {
+        digest_alg: DigestAlg::Sha256,
+        digest: [i; 32],
+        size: 10,
+        media_type: "application/pdf".into(),
+        title: format!("doc {i}"),
+        reference: Some("case-1".into()),
+        metadata: Default::default(),
+    }
+}
+
+fn body(key: &KeyPair, records: usize) -> TxBody {
+    TxBody {
+        chain_id: "test-chain".into(),
+        signer: key.public_key(),
+        nonce: 7,
+        expires_at_ms: NOW + 60_000,
+        call: Call {
+            module: "evidence".into(),
+            method: "deposit".into(),
+            args: DepositArgs { records: (0..records as u8).map(record).collect() }.encode(),
+        },
+    }
+}
+
+#[test]
+fn refusals_are_precise() {
+    for suite in Suite::ALL {
+        let (ex, key) = setup(suite);
+        let ok = body(&key, 2).sign(&key);
+        ex.admit(&ok.encode(), NOW).unwrap();
+
+        let mut b = body(&key, 1);
+        b.chain_id = "other-chain".into();
+        assert!(matches!(ex.admit(&b.sign(&key).encode(), NOW), Err(TxError::WrongChain { .. })));
+
+        let stranger = KeyPair::generate(suite);
+        let mut b = body(&stranger, 1);
+        b.signer = stranger.public_key();
+        assert!(matches!(ex.admit(&b.sign(&stranger).encode(), NOW), Err(TxError::UnknownSigner(_))));
+
+        let mut b = body(&key, 1);
+        b.expires_at_ms = NOW - 1;
+        assert!(matches!(ex.admit(&b.sign(&key).encode(), NOW), Err(TxError::Expired { .. })));
+        let mut b = body(&key, 1);
+        b.expires_at_ms = NOW + 10 * 3_600_000;
+        assert!(matches!(ex.admit(&b.sign(&key).encode(), NOW), Err(TxError::ExpiryTooFar { .. })));
+
+        assert!(matches!(ex.admit(&body(&key, 4).sign(&key).encode(), NOW), Err(TxError::TooManyRecords { count: 4, max: 3 })));
+
+        let mut b = body(&key, 1);
+        b.call.module = "payments".into();
+        assert_eq!(ex.admit(&b.sign(&key).encode(), NOW), Err(TxError::UnknownModule("payments".into())));
+        let mut b = body(&key, 1);
+        b.call.method = "delete".into();
+        assert!(matches!(ex.admit(&b.sign(&key).encode(), NOW), Err(TxError::UnknownMethod { .. })));
+        let mut b = body(&key, 1);
+        b.call.args = vec![0, 0, 0, 1, 9];
+        assert!(matches!(ex.admit(&b.sign(&key).encode(), NOW), Err(TxError::InvalidArgs(_))));
+
+        // A signature by another key over the same body.
+        let mut tx = body(&key, 1).sign(&key);
+        tx.signature = KeyPair::generate(suite).sign(cairn_crypto::Domain::Transaction, "test-chain", &tx.body_bytes);
+        assert_eq!(ex.admit(&tx.encode(), NOW), Err(TxError::BadSignature));
+
+        assert!(matches!(ex.admit(&[1, 2, 3], NOW), Err(TxError::Malformed(_))));
+        assert!(matches!(ex.admit(&vec![0u8; 5000], NOW), Err(TxError::Oversized { len: 5000, max: 4096 })));
+
+        let mut b = body(&key, 1);
+        let mut r = record(1);
+        r.title = "x".repeat(600);
+        b.call.args = DepositArgs { records: vec![r] }.encode();
+        assert!(matches!(ex.admit(&b.sign(&key).encode(), NOW), Err(TxError::InvalidArgs(_))));
+    }
+}
+
+#[test]
+fn execution_is_deterministic_and_indexes_records() {
+    let (ex, key) = setup(Suite::Ed25519Sha256);
+    let tx = body(&key, 3).sign(&key);
+    let a = ex.execute(&tx, 5, NOW, 100).unwrap();
+    let b = ex.execute(&tx, 5, NOW, 100).unwrap();
+    assert_eq!(a, b);
+    assert_eq!(a.leaves.len(), 3);
+    // id + digest + reference per record
+    assert_eq!(a.index.len(), 9);
+    assert_eq!(cairn_exec::evidence::leaf_of_key(&a.index[1].0), Some(100));
+    // Past its expiry at block time, it fails.
+    assert!(matches!(ex.execute(&tx, 5, NOW + 120_000, 100), Err(TxError::Expired { .. })));
+}
+
+#[test]
+fn json_form_builds_the_same_bytes() {
+    let (ex, key) = setup(Suite::Ed25519Sha256);
+    let tx = body(&key, 1).sign(&key);
+    let json = serde_json::json!({
+        "chain_id": "test-chain",
+        "signer": key.public_key().to_hex(),
+        "nonce": 7,
+        "expires_at_ms": NOW + 60_000,
+        "call": {"module": "evidence", "method": "deposit", "args": DepositArgs { records: vec![record(0)] }},
+        "signature": hex::encode(&tx.signature),
+    });
+    assert_eq!(ex.tx_from_json(json).unwrap(), tx.encode());
+}
