@@ -1,0 +1,261 @@
+//! `cairn bench`: a load generator against a fresh single-node chain (in this process, on
+//! loopback, through the HTTP API). Transactions are signed before the clock starts. In the
+//! same run it measures this machine's single-core signature verifications per second, so
+//! throughput can be read as a ratio of what the hardware allows.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use cairn_crypto::{Domain, KeyPair, Suite};
+use cairn_types::evidence::{DigestAlg, RecordInput};
+
+use crate::client::{frame, http, sign_deposit};
+
+#[derive(clap::Args, Clone)]
+pub struct BenchArgs {
+    #[arg(long, default_value = "ed25519-sha256")]
+    pub suite: Suite,
+    /// Transactions in the throughput phase.
+    #[arg(long, default_value_t = 100_000)]
+    pub txs: usize,
+    /// Evidence records per transaction (1 = individually signed deposits; 1000 = batch deposits).
+    #[arg(long, default_value_t = 1)]
+    pub records_per_tx: usize,
+    /// Transactions per HTTP request.
+    #[arg(long, default_value_t = 250)]
+    pub txs_per_request: usize,
+    /// Concurrent HTTP connections.
+    #[arg(long, default_value_t = 4)]
+    pub connections: usize,
+    /// Load for the latency phase, in transactions per second (default: half the measured peak).
+    #[arg(long)]
+    pub latency_rate: Option<f64>,
+    /// Length of the latency phase.
+    #[arg(long, default_value_t = 10)]
+    pub latency_seconds: u64,
+    /// Data folder for the benchmark chain (default: a temporary folder, removed afterwards).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+/// Single-core verifications per second of a transaction-sized message.
+fn verify_rate(suite: Suite) -> f64 {
+    let key = KeyPair::generate(suite);
+    let pk = key.public_key();
+    let msg = vec![7u8; 200];
+    let sig = key.sign(Domain::Transaction, "bench", &msg);
+    let start = Instant::now();
+    let mut n = 0u64;
+    while start.elapsed() < Duration::from_millis(1500) {
+        for _ in 0..100 {
+            pk.verify(Domain::Transaction, "bench", &msg, &sig).expect("verifies");
+        }
+        n += 100;
+    }
+    n as f64 / start.elapsed().as_secs_f64()
+}
+
+fn records(suite: Suite, seed: u64, n: usize) -> Vec<RecordInput> {
+    let alg = DigestAlg::for_suite(suite);
+    (0..n)
+        .map(|i| RecordInput {
+            digest_alg: alg,
+            digest: alg.digest(&[seed.to_be_bytes(), (i as u64).to_be_bytes()].concat()),
+            size: 1024,
+            media_type: "application/pdf".into(),
+            title: format!("bench record {seed}-{i}"),
+            reference: Some(format!("bench-{}", seed % 1000)),
+            metadata: Default::default(),
+        })
+        .collect()
+}
+
+/// Signs `n` deposits on all cores (not timed).
+fn presign(key: &KeyPair, chain: &str, suite: Suite, n: usize, per_tx: usize, seed: u64) -> Vec<Vec<u8>> {
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let expires = cairn_node::ledger::now_ms() + 50 * 60 * 1000;
+    let chunk = n.div_ceil(threads).max(1);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..n)
+            .step_by(chunk)
+            .map(|start| {
+                let key = key.clone();
+                s.spawn(move || {
+                    (start..(start + chunk).min(n))
+                        .map(|i| sign_deposit(&key, chain, records(suite, seed + i as u64, per_tx), expires).encode())
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().expect("signer thread")).collect()
+    })
+}
+
+async fn post(client: &reqwest::Client, url: &str, body: Vec<u8>) -> anyhow::Result<reqwest::StatusCode> {
+    let mut delay = Duration::from_millis(5);
+    for _ in 0..200 {
+        let resp = client.post(url).header("content-type", "application/octet-stream").body(body.clone()).send().await?;
+        let status = resp.status();
+        let text = resp.text().await?;
+        if status == reqwest::StatusCode::SERVICE_UNAVAILABLE {
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_millis(200));
+            continue;
+        }
+        if !status.is_success() {
+            bail!("{status}: {text}");
+        }
+        if text.contains("\"rejected\"") {
+            bail!("transactions rejected: {}", &text[..text.len().min(500)]);
+        }
+        return Ok(status);
+    }
+    bail!("mempool stayed full")
+}
+
+async fn wait_for_log(client: &reqwest::Client, base: &str, leaves: u64) -> anyhow::Result<()> {
+    loop {
+        let s = crate::client::get_json(client, &format!("{base}/v1/status")).await?;
+        if s["log_size"].as_u64().unwrap_or(0) >= leaves {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+pub fn run(args: BenchArgs) -> anyhow::Result<()> {
+    let suite = args.suite;
+    eprintln!("measuring single-core {suite} verifications per second…");
+    let verifies = verify_rate(suite);
+
+    let tmp;
+    let dir = match &args.data_dir {
+        Some(d) => d.clone(),
+        None => {
+            tmp = tempfile::tempdir()?;
+            tmp.path().join("chain")
+        }
+    };
+    let (paths, _) = cairn_node::dev::init_dev(&dir, "127.0.0.1:0".parse()?, suite)?;
+    let config = cairn_node::NodeConfig::load(&paths.config)?;
+    let key = cairn_node::keys::read_key(&paths.submitter_key)?;
+    let node_rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let node = node_rt.block_on(cairn_node::RunningNode::start(config))?;
+    let base = format!("http://{}", node.addr);
+    let chain = node.ledger.genesis().chain_id.clone();
+
+    eprintln!("signing {} transactions of {} record(s)…", args.txs, args.records_per_tx);
+    let txs = presign(&key, &chain, suite, args.txs, args.records_per_tx, 1);
+    let bytes: usize = txs.iter().map(Vec::len).sum();
+    let requests: Vec<Vec<u8>> = txs.chunks(args.txs_per_request).map(frame).collect();
+    drop(txs);
+
+    let client_rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let client = http();
+    let url = format!("{base}/v1/transactions");
+    let leaves_before = node.ledger.log_size();
+    let expected = leaves_before + (args.txs * args.records_per_tx) as u64;
+    eprintln!("throughput phase: {} requests over {} connections…", requests.len(), args.connections);
+    let requests = Arc::new(requests);
+    let next = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    client_rt.block_on(async {
+        let mut tasks = Vec::new();
+        for _ in 0..args.connections {
+            let (client, url, requests, next) = (client.clone(), url.clone(), Arc::clone(&requests), Arc::clone(&next));
+            tasks.push(tokio::spawn(async move {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(body) = requests.get(i) else { return Ok::<_, anyhow::Error>(()) };
+                    post(&client, &url, body.clone()).await?;
+                }
+            }));
+        }
+        for t in tasks {
+            t.await??;
+        }
+        wait_for_log(&client, &base, expected).await
+    })?;
+    let elapsed = start.elapsed().as_secs_f64();
+    let tps = args.txs as f64 / elapsed;
+    let rps = (args.txs * args.records_per_tx) as f64 / elapsed;
+
+    // Latency at a fixed load: paced requests with wait=true, each timed submit → committed.
+    let rate = args.latency_rate.unwrap_or(tps / 2.0);
+    let tick = Duration::from_millis(20);
+    let per_tick = ((rate * tick.as_secs_f64()).round() as usize).max(1);
+    let ticks = (args.latency_seconds * 1000 / tick.as_millis() as u64) as usize;
+    eprintln!("latency phase: {:.0} tx/s for {}s ({} tx every {:?})…", rate, args.latency_seconds, per_tick, tick);
+    let lat_txs = presign(&key, &chain, suite, per_tick * ticks, args.records_per_tx, 10_000_000);
+    let lat_requests: Vec<Vec<u8>> = lat_txs.chunks(per_tick).map(frame).collect();
+    let wait_url = format!("{url}?wait=true");
+    let mut latencies: Vec<f64> = client_rt.block_on(async {
+        let mut interval = tokio::time::interval(tick);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+        let mut tasks = Vec::new();
+        for body in lat_requests {
+            interval.tick().await;
+            let (client, url) = (client.clone(), wait_url.clone());
+            tasks.push(tokio::spawn(async move {
+                let t = Instant::now();
+                let status = post(&client, &url, body).await?;
+                if status != reqwest::StatusCode::OK {
+                    bail!("not all committed within the wait ({status})");
+                }
+                Ok::<_, anyhow::Error>(t.elapsed().as_secs_f64() * 1000.0)
+            }));
+        }
+        let mut out = Vec::new();
+        for t in tasks {
+            out.push(t.await??);
+        }
+        Ok::<_, anyhow::Error>(out)
+    })?;
+    latencies.sort_by(|a, b| a.partial_cmp(b).unwrap());
+
+    // Offline receipt verification, one core.
+    let sample: Vec<String> = client_rt.block_on(async {
+        let mut out = Vec::new();
+        let found = crate::client::get_json(&client, &format!("{base}/v1/evidence?reference=bench-1&limit=200")).await?;
+        for r in found["records"].as_array().context("records")? {
+            let id = r["record"]["id"].as_str().context("id")?;
+            out.push(client.get(format!("{base}/v1/evidence/{id}/receipt")).send().await?.text().await?);
+        }
+        Ok::<_, anyhow::Error>(out)
+    })?;
+    let trust = node.ledger.genesis().trust_file();
+    let vstart = Instant::now();
+    let mut verified = 0usize;
+    while vstart.elapsed() < Duration::from_secs(1) && !sample.is_empty() {
+        for r in &sample {
+            cairn_types::receipt::verify_receipt(r, &trust, None).map_err(|e| anyhow::anyhow!("receipt invalid: {e}"))?;
+            verified += 1;
+        }
+    }
+    let receipts_per_s = verified as f64 / vstart.elapsed().as_secs_f64();
+
+    let m = node.ledger.metrics.encode();
+    node_rt.block_on(node.shutdown())?;
+
+    println!("cairn bench  suite={suite}  records/tx={}  txs={}  request={} txs  connections={}", args.records_per_tx, args.txs, args.txs_per_request, args.connections);
+    println!("  machine: {} cores; single-core {suite} verifications/s: {:.0}", std::thread::available_parallelism().map_or(0, |n| n.get()), verifies);
+    println!("  throughput: {:.0} tx/s committed, {:.0} records/s ({:.1} MB/s of transactions) in {:.2}s", tps, rps, bytes as f64 / elapsed / 1e6, elapsed);
+    println!("  ratio: committed tx/s / single-core verifications/s = {:.3}", tps / verifies);
+    println!("  latency at {:.0} tx/s (submit → durable commit, per request of {} tx): p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} requests)",
+        rate, per_tick, percentile(&latencies, 0.5), percentile(&latencies, 0.99), latencies.last().copied().unwrap_or(f64::NAN), latencies.len());
+    println!("  offline receipt verification: {:.0} receipts/s on one core ({} distinct receipts)", receipts_per_s, sample.len());
+    for line in m.lines().filter(|l| l.starts_with("cairn_block_commit_seconds_sum") || l.starts_with("cairn_block_commit_seconds_count") || l.starts_with("cairn_blocks_total")) {
+        println!("  node: {line}");
+    }
+    Ok(())
+}

@@ -1,0 +1,270 @@
+//! `cairn`: run a node, manage keys, deposit evidence, verify receipts, benchmark.
+
+mod bench;
+mod client;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use cairn_crypto::{KeyPair, Suite};
+use cairn_node::dev::init_dev;
+use cairn_node::{NodeConfig, RunningNode};
+use cairn_types::genesis::{Genesis, TrustFile};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "cairn", version, about = "Cairn: a tokenless consortium ledger with offline-verifiable receipts")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create (first run) or reopen a single-node development chain and serve it.
+    Dev {
+        #[arg(long, default_value = "./cairn-data")]
+        data_dir: PathBuf,
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        #[arg(long, default_value = "ed25519-sha256")]
+        suite: Suite,
+    },
+    /// Run a node from a config file.
+    Node {
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Key files.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Deposit and look up evidence.
+    #[command(subcommand)]
+    Evidence(EvidenceCommand),
+    /// Verify a receipt offline: prints VALID or INVALID with the reason (exit 0 or 1).
+    Verify {
+        /// Receipt file (JSON or C2SP tlog-proof text).
+        #[arg(long)]
+        receipt: PathBuf,
+        /// Trust file (`cairn trust export`).
+        #[arg(long)]
+        trust: PathBuf,
+        /// The original file, to check its digest too.
+        #[arg(long)]
+        file: Option<PathBuf>,
+    },
+    /// Trust files for offline verification.
+    #[command(subcommand)]
+    Trust(TrustCommand),
+    /// Load generator: signs transactions ahead, drives the HTTP API, reports throughput and latency.
+    Bench(bench::BenchArgs),
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Generate a key file.
+    Generate {
+        #[arg(long, default_value = "ed25519-sha256")]
+        suite: Suite,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Print a key file's public key as PEM (SubjectPublicKeyInfo), e.g. for OpenSSL.
+    ExportPem {
+        #[arg(long)]
+        key: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum EvidenceCommand {
+    /// Hash files locally and deposit their fingerprints (one signed batch per 1,000 files).
+    Submit {
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        node: String,
+        #[arg(long)]
+        key: PathBuf,
+        /// Wait until committed and print the receipts.
+        #[arg(long)]
+        wait: bool,
+        /// Title (default: the file name).
+        #[arg(long)]
+        title: Option<String>,
+        /// Reference such as a case number or contract id.
+        #[arg(long)]
+        reference: Option<String>,
+        #[arg(long, default_value = "application/octet-stream")]
+        media_type: String,
+        /// Metadata entries KEY=VALUE.
+        #[arg(long = "meta", value_parser = parse_kv)]
+        metadata: Vec<(String, String)>,
+        /// Folder to write `<file>.receipt.json` and `<file>.tlog-proof` into (with --wait).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Look up records by id, digest, file or reference.
+    Get {
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        node: String,
+        #[arg(long)]
+        id: Option<String>,
+        #[arg(long)]
+        digest: Option<String>,
+        /// Hash this file locally and look up its digest.
+        #[arg(long)]
+        file: Option<PathBuf>,
+        #[arg(long)]
+        reference: Option<String>,
+        /// Print the record's receipt instead (with --id).
+        #[arg(long)]
+        receipt: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum TrustCommand {
+    /// Write the trust file of a chain, from a node or a genesis file.
+    Export {
+        #[arg(long, conflicts_with = "genesis")]
+        node: Option<String>,
+        #[arg(long)]
+        genesis: Option<PathBuf>,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+fn parse_kv(s: &str) -> Result<(String, String), String> {
+    s.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())).ok_or_else(|| format!("{s:?} is not KEY=VALUE"))
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,fjall=warn,lsm_tree=warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Dev { data_dir, listen, suite } => {
+            let (paths, created) = init_dev(&data_dir, listen, suite)?;
+            let config = NodeConfig::load(&paths.config)?;
+            runtime()?.block_on(async move {
+                let node = RunningNode::start(config).await?;
+                let g = node.ledger.genesis();
+                println!("Cairn dev chain {} ({}) {}", g.chain_id, g.suite, if created { "created" } else { "reopened" });
+                println!("  API:           http://{}/v1  (web page: http://{}/)", node.addr, node.addr);
+                println!("  submitter key: {}", paths.submitter_key.display());
+                println!("  trust file:    {}", paths.trust.display());
+                println!("  data folder:   {}", data_dir.display());
+                println!("Press Ctrl-C to stop.");
+                tokio::signal::ctrl_c().await?;
+                eprintln!("stopping…");
+                node.shutdown().await
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Node { config } => {
+            let config = NodeConfig::load(&config)?;
+            runtime()?.block_on(async move {
+                let node = RunningNode::start(config).await?;
+                tracing::info!(addr = %node.addr, "API listening");
+                tokio::signal::ctrl_c().await?;
+                node.shutdown().await
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Keys(KeysCommand::Generate { suite, out }) => {
+            let key = KeyPair::generate(suite);
+            cairn_node::keys::write_key(&out, &key)?;
+            println!("{}", key.public_key().to_hex());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Keys(KeysCommand::ExportPem { key }) => {
+            print!("{}", cairn_node::keys::read_key(&key)?.public_key().to_pem()?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Evidence(EvidenceCommand::Submit { node, key, wait, title, reference, media_type, metadata, out, files }) => {
+            let key = cairn_node::keys::read_key(&key)?;
+            let opts = client::DepositOptions { title, reference, media_type, metadata: metadata.into_iter().collect() };
+            runtime()?.block_on(client::submit_files(&node, &key, &files, &opts, wait, out.as_deref()))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Evidence(EvidenceCommand::Get { node, id, digest, file, reference, receipt }) => {
+            runtime()?.block_on(client::get(&node, id, digest, file, reference, receipt))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Verify { receipt, trust, file } => verify(&receipt, &trust, file.as_deref()),
+        Command::Trust(TrustCommand::Export { node, genesis, out }) => {
+            let trust: TrustFile = match (node, genesis) {
+                (Some(url), None) => runtime()?.block_on(client::fetch_trust(&url))?,
+                (None, Some(path)) => {
+                    let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+                    Genesis::from_json(&bytes)?.trust_file()
+                }
+                _ => bail!("give --node URL or --genesis FILE"),
+            };
+            let json = serde_json::to_string_pretty(&trust)? + "\n";
+            match out {
+                Some(p) => std::fs::write(&p, json).with_context(|| format!("writing {}", p.display()))?,
+                None => print!("{json}"),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench(args) => {
+            bench::run(args)?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn verify(receipt: &std::path::Path, trust: &std::path::Path, file: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
+    let trust_bytes = std::fs::read(trust).with_context(|| format!("reading trust file {}", trust.display()))?;
+    let trust = TrustFile::from_json(&trust_bytes).with_context(|| format!("trust file {}", trust.display()))?;
+    let text = match std::fs::read(receipt) {
+        Ok(b) => match String::from_utf8(b) {
+            Ok(t) => t,
+            Err(_) => {
+                println!("INVALID: receipt {} is not UTF-8 text", receipt.display());
+                return Ok(ExitCode::from(1));
+            }
+        },
+        Err(e) => bail!("reading receipt {}: {e}", receipt.display()),
+    };
+    let data = match file {
+        Some(f) => Some(std::fs::read(f).with_context(|| format!("reading {}", f.display()))?),
+        None => None,
+    };
+    match cairn_types::receipt::verify_receipt(&text, &trust, data.as_deref()) {
+        Ok(v) => {
+            println!("VALID");
+            println!("  record:     {} ({})", hex::encode(v.record.id), v.record.title);
+            println!("  digest:     {} {}{}", v.record.digest_alg.name(), hex::encode(v.record.digest), if v.file_checked { " (file matches)" } else { " (file not checked)" });
+            println!("  deposited:  {} by {} in block {}", v.record.time, v.record.organisation, v.record.block_height);
+            println!("  log:        leaf {} of {}", v.leaf_index, v.tree_size);
+            println!("  signed by:  {} (quorum {})", v.signers.join(", "), trust.quorum);
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            println!("INVALID: {e}");
+            Ok(ExitCode::from(1))
+        }
+    }
+}

@@ -1,0 +1,447 @@
+//! The HTTP/JSON API under `/v1`, plus `/metrics`, `/healthz` and the web page at `/`.
+//! Errors are RFC 7807 `application/problem+json`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use cairn_crypto::Hash;
+use cairn_exec::TxError;
+use cairn_types::hexfmt;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::ledger::{Admitted, Ledger, SubmitError, TxOutcome, TxStatus};
+
+pub const OPENAPI: &str = include_str!("openapi.json");
+const INDEX_HTML: &str = include_str!("index.html");
+
+pub fn router(ledger: Arc<Ledger>) -> Router {
+    let body_limit = ledger.config.limits.max_request_bytes;
+    Router::new()
+        .route("/", get(index))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/metrics", get(metrics))
+        .route("/v1/openapi.json", get(|| async { ([(header::CONTENT_TYPE, "application/json")], OPENAPI) }))
+        .route("/v1/status", get(status))
+        .route("/v1/genesis", get(genesis))
+        .route("/v1/trust", get(trust))
+        .route("/v1/transactions", post(submit))
+        .route("/v1/transactions/{id}", get(tx_status))
+        .route("/v1/evidence", get(evidence_search))
+        .route("/v1/evidence/{id}", get(evidence_get))
+        .route("/v1/evidence/{id}/receipt", get(receipt))
+        .route("/v1/checkpoint", get(checkpoint))
+        .route("/v1/consistency", get(consistency))
+        .route("/v1/blocks", get(blocks))
+        .route("/v1/blocks/{id}", get(block))
+        .fallback(|| async { problem(StatusCode::NOT_FOUND, "not-found", "no such endpoint; see /v1/openapi.json".into()) })
+        .layer(DefaultBodyLimit::max(body_limit))
+        .with_state(ledger)
+}
+
+/// An RFC 7807 problem response.
+pub fn problem(status: StatusCode, code: &str, detail: String) -> Response {
+    let body = json!({
+        "type": format!("urn:cairn:problem:{code}"),
+        "title": status.canonical_reason().unwrap_or("error"),
+        "status": status.as_u16(),
+        "code": code,
+        "detail": detail,
+    });
+    (status, [(header::CONTENT_TYPE, "application/problem+json")], body.to_string()).into_response()
+}
+
+fn internal(e: anyhow::Error) -> Response {
+    tracing::error!(error = %format!("{e:#}"), "request failed");
+    problem(StatusCode::INTERNAL_SERVER_ERROR, "internal", format!("{e:#}"))
+}
+
+fn tx_error_status(e: &TxError) -> StatusCode {
+    match e {
+        TxError::Oversized { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+        TxError::UnknownSigner(_) => StatusCode::FORBIDDEN,
+        TxError::BadSignature => StatusCode::UNAUTHORIZED,
+        TxError::Replay(_) => StatusCode::CONFLICT,
+        TxError::Malformed(_)
+        | TxError::WrongChain { .. }
+        | TxError::WrongSuite { .. }
+        | TxError::Expired { .. }
+        | TxError::ExpiryTooFar { .. }
+        | TxError::UnknownModule(_)
+        | TxError::UnknownMethod { .. }
+        | TxError::InvalidArgs(_)
+        | TxError::TooManyRecords { .. } => StatusCode::BAD_REQUEST,
+    }
+}
+
+fn submit_error_response(e: &SubmitError) -> Response {
+    match e {
+        SubmitError::MempoolFull => {
+            let mut r = problem(StatusCode::SERVICE_UNAVAILABLE, e.code(), e.to_string());
+            r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            r
+        }
+        SubmitError::Tx(t) => problem(tx_error_status(t), e.code(), e.to_string()),
+    }
+}
+
+fn parse_hash(s: &str, what: &str) -> Result<Hash, Response> {
+    hexfmt::decode_strict(s)
+        .ok()
+        .and_then(|v| v.try_into().ok())
+        .ok_or_else(|| problem(StatusCode::BAD_REQUEST, "bad-id", format!("{what} must be 64 lowercase hex digits")))
+}
+
+async fn index() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], INDEX_HTML)
+}
+
+async fn metrics(State(l): State<Arc<Ledger>>) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], l.metrics.encode())
+}
+
+async fn status(State(l): State<Arc<Ledger>>) -> Response {
+    let g = l.genesis();
+    let cp = l.latest_checkpoint();
+    axum::Json(json!({
+        "chain_id": g.chain_id,
+        "suite": g.suite,
+        "genesis_hash": hex::encode(l.genesis_hash()),
+        "origin": g.origin(),
+        "height": l.height(),
+        "finalized_height": l.height(),
+        "log_size": l.log_size(),
+        "checkpoint_size": cp.map(|c| c.0),
+        "mempool_txs": l.mempool_len(),
+        "validator": l.validator_name(),
+        "role": "validator (single node)",
+        "validators": g.validators.len(),
+        "organisations": g.organisations.iter().map(|o| json!({"id": o.id, "name": o.name})).collect::<Vec<_>>(),
+        "block_interval_ms": g.params.block_interval_ms,
+        "uptime_s": l.uptime().as_secs(),
+        "version": env!("CARGO_PKG_VERSION"),
+    }))
+    .into_response()
+}
+
+async fn genesis(State(l): State<Arc<Ledger>>) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], l.genesis().to_json()).into_response()
+}
+
+async fn trust(State(l): State<Arc<Ledger>>) -> Response {
+    axum::Json(l.genesis().trust_file()).into_response()
+}
+
+#[derive(Deserialize)]
+struct SubmitQuery {
+    #[serde(default)]
+    wait: bool,
+    timeout_ms: Option<u64>,
+}
+
+/// Splits a request body into transactions: `application/octet-stream` is a sequence of
+/// `u32 length || transaction bytes`; JSON is `{"transactions": [..], "wait": bool}`, a list,
+/// or one transaction, each transaction either hex of its canonical bytes or its JSON form.
+fn parse_submission(l: &Ledger, headers: &HeaderMap, body: &[u8]) -> Result<(Vec<Vec<u8>>, bool), Response> {
+    let max = l.config.limits.max_txs_per_request;
+    let too_many = |n: usize| problem(StatusCode::PAYLOAD_TOO_LARGE, "too-many-transactions", format!("{n} transactions in one request, the limit is {max}"));
+    let is_binary = headers.get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/octet-stream"));
+    if is_binary {
+        let mut txs = Vec::new();
+        let mut rest = body;
+        while !rest.is_empty() {
+            if rest.len() < 4 {
+                return Err(problem(StatusCode::BAD_REQUEST, "malformed", "body ends inside a length prefix".into()));
+            }
+            let len = u32::from_be_bytes(rest[..4].try_into().unwrap()) as usize;
+            if rest.len() - 4 < len {
+                return Err(problem(StatusCode::BAD_REQUEST, "malformed", format!("transaction {} is truncated", txs.len())));
+            }
+            txs.push(rest[4..4 + len].to_vec());
+            rest = &rest[4 + len..];
+            if txs.len() > max {
+                return Err(too_many(txs.len()));
+            }
+        }
+        return Ok((txs, false));
+    }
+    let v: Value = serde_json::from_slice(body).map_err(|e| problem(StatusCode::BAD_REQUEST, "malformed-json", format!("request body is not valid JSON: {e}")))?;
+    let (items, wait) = match v {
+        Value::Object(mut m) if m.contains_key("transactions") => {
+            let wait = m.get("wait").and_then(Value::as_bool).unwrap_or(false);
+            match m.remove("transactions") {
+                Some(Value::Array(a)) => (a, wait),
+                _ => return Err(problem(StatusCode::BAD_REQUEST, "malformed", "\"transactions\" must be a list".into())),
+            }
+        }
+        Value::Array(a) => (a, false),
+        other => (vec![other], false),
+    };
+    if items.len() > max {
+        return Err(too_many(items.len()));
+    }
+    if items.is_empty() {
+        return Err(problem(StatusCode::BAD_REQUEST, "malformed", "no transactions in the request".into()));
+    }
+    let mut txs = Vec::with_capacity(items.len());
+    for (i, item) in items.into_iter().enumerate() {
+        let bytes = match item {
+            Value::String(s) => hexfmt::decode_strict(&s).map_err(|e| problem(StatusCode::BAD_REQUEST, "malformed", format!("transaction {i}: {e}")))?,
+            obj @ Value::Object(_) => l.executor().tx_from_json(obj).map_err(|e| problem(tx_error_status(&e), e.code(), format!("transaction {i}: {e}")))?,
+            _ => return Err(problem(StatusCode::BAD_REQUEST, "malformed", format!("transaction {i} must be hex or an object"))),
+        };
+        txs.push(bytes);
+    }
+    Ok((txs, wait))
+}
+
+async fn submit(State(l): State<Arc<Ledger>>, Query(q): Query<SubmitQuery>, headers: HeaderMap, body: Bytes) -> Response {
+    let (txs, body_wait) = match parse_submission(&l, &headers, &body) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let wait = q.wait || body_wait;
+    let single = txs.len() == 1;
+    let ledger = Arc::clone(&l);
+    // Signature checks are CPU work: keep them off the async workers.
+    let verdicts = match tokio::task::spawn_blocking(move || ledger.submit(&txs)).await {
+        Ok(v) => v,
+        Err(e) => return internal(anyhow::anyhow!("admission task failed: {e}")),
+    };
+    if single && let Err(e) = &verdicts[0] {
+        return submit_error_response(e);
+    }
+    if verdicts.iter().all(|v| matches!(v, Err(SubmitError::MempoolFull))) {
+        return submit_error_response(&SubmitError::MempoolFull);
+    }
+    let timeout = Duration::from_millis(q.timeout_ms.unwrap_or(l.config.limits.max_wait_ms).min(l.config.limits.max_wait_ms));
+    let mut results = Vec::with_capacity(verdicts.len());
+    let mut all_committed = true;
+    // Register every waiter before awaiting any, so none misses its block.
+    let watches: Vec<_> = verdicts.iter().map(|v| match v {
+        Ok(a) if wait => Some(l.watch(a.id)),
+        _ => None,
+    }).collect();
+    let deadline = tokio::time::Instant::now() + timeout;
+    for (v, w) in verdicts.into_iter().zip(watches) {
+        let item = match (v, w) {
+            (Err(e), _) => {
+                all_committed = false;
+                json!({"status": "rejected", "error": {"code": e.code(), "detail": e.to_string()}})
+            }
+            (Ok(a), None) => {
+                all_committed = false;
+                admitted_json(&a, "pending")
+            }
+            (Ok(a), Some(rx)) => match tokio::time::timeout_at(deadline, rx).await {
+                Ok(Ok(TxOutcome::Committed(loc))) => {
+                    let mut j = admitted_json(&a, "committed");
+                    j["block_height"] = json!(loc.height);
+                    j["first_leaf"] = json!(loc.first_leaf);
+                    j
+                }
+                Ok(Ok(TxOutcome::Rejected(e))) => {
+                    all_committed = false;
+                    json!({"id": hex::encode(a.id), "status": "rejected", "error": {"code": e.code(), "detail": e.to_string()}})
+                }
+                _ => {
+                    all_committed = false;
+                    l.unwatch(&a.id);
+                    admitted_json(&a, "pending")
+                }
+            },
+        };
+        results.push(item);
+    }
+    if single && let Some(err) = results[0].get("error") {
+        // A single transaction rejected at execution (e.g. a replay inside a block).
+        let code = err["code"].as_str().unwrap_or("rejected").to_string();
+        let status = if code == "replay" { StatusCode::CONFLICT } else { StatusCode::BAD_REQUEST };
+        return problem(status, &code, err["detail"].as_str().unwrap_or_default().to_string());
+    }
+    let status = if wait && all_committed { StatusCode::OK } else { StatusCode::ACCEPTED };
+    (status, axum::Json(json!({"results": results}))).into_response()
+}
+
+fn admitted_json(a: &Admitted, status: &str) -> Value {
+    json!({
+        "id": hex::encode(a.id),
+        "status": status,
+        "record_ids": a.record_ids.iter().map(hex::encode).collect::<Vec<_>>(),
+    })
+}
+
+async fn tx_status(State(l): State<Arc<Ledger>>, Path(id): Path<String>) -> Response {
+    let id = match parse_hash(&id, "transaction id") {
+        Ok(h) => h,
+        Err(r) => return r,
+    };
+    let hid = hex::encode(id);
+    match l.status(&id) {
+        TxStatus::Committed(loc) => axum::Json(json!({
+            "id": hid, "status": "committed", "block_height": loc.height, "index_in_block": loc.index_in_block,
+            "first_leaf": loc.first_leaf, "leaf_count": loc.leaf_count,
+        }))
+        .into_response(),
+        TxStatus::Pending => axum::Json(json!({"id": hid, "status": "pending"})).into_response(),
+        TxStatus::Rejected(e) => axum::Json(json!({"id": hid, "status": "rejected", "error": {"code": e.code(), "detail": e.to_string()}})).into_response(),
+        TxStatus::Unknown => problem(StatusCode::NOT_FOUND, "unknown-transaction", format!("no transaction {hid} is known to this node")),
+    }
+}
+
+#[derive(Deserialize)]
+struct EvidenceQuery {
+    digest: Option<String>,
+    reference: Option<String>,
+    limit: Option<usize>,
+}
+
+async fn evidence_search(State(l): State<Arc<Ledger>>, Query(q): Query<EvidenceQuery>) -> Response {
+    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    let found = match (&q.digest, &q.reference) {
+        (Some(d), None) => match parse_hash(d, "digest") {
+            Ok(d) => l.evidence_by_digest(&d, limit),
+            Err(r) => return r,
+        },
+        (None, Some(r)) => l.evidence_by_reference(r, limit),
+        _ => return problem(StatusCode::BAD_REQUEST, "bad-query", "give exactly one of ?digest= or ?reference=".into()),
+    };
+    match found {
+        Ok(list) => axum::Json(json!({
+            "records": list.into_iter().map(|(leaf, e)| json!({"leaf_index": leaf, "record": e.view()})).collect::<Vec<_>>()
+        }))
+        .into_response(),
+        Err(e) => internal(e),
+    }
+}
+
+async fn evidence_get(State(l): State<Arc<Ledger>>, Path(id): Path<String>) -> Response {
+    let id = match parse_hash(&id, "record id") {
+        Ok(h) => h,
+        Err(r) => return r,
+    };
+    match l.evidence_by_id(&id) {
+        Ok(Some((leaf, e))) => axum::Json(json!({"leaf_index": leaf, "record": e.view()})).into_response(),
+        Ok(None) => problem(StatusCode::NOT_FOUND, "unknown-record", format!("no evidence record {}", hex::encode(id))),
+        Err(e) => internal(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct ReceiptQuery {
+    format: Option<String>,
+}
+
+async fn receipt(State(l): State<Arc<Ledger>>, Path(id): Path<String>, Query(q): Query<ReceiptQuery>) -> Response {
+    let id = match parse_hash(&id, "record id") {
+        Ok(h) => h,
+        Err(r) => return r,
+    };
+    let r = match l.receipt(&id) {
+        Ok(Some(r)) => r,
+        Ok(None) => return problem(StatusCode::NOT_FOUND, "unknown-record", format!("no evidence record {}", hex::encode(id))),
+        Err(e) => return internal(e),
+    };
+    match q.format.as_deref() {
+        None | Some("json") => ([(header::CONTENT_TYPE, "application/json")], r.to_json()).into_response(),
+        Some("tlog-proof") => ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], r.to_tlog_proof().to_text()).into_response(),
+        Some(other) => problem(StatusCode::BAD_REQUEST, "bad-format", format!("format {other:?}: use json or tlog-proof")),
+    }
+}
+
+async fn checkpoint(State(l): State<Arc<Ledger>>) -> Response {
+    match l.latest_checkpoint() {
+        Some((_, note)) => ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], note).into_response(),
+        None => problem(StatusCode::NOT_FOUND, "no-checkpoint", "no block has been committed yet".into()),
+    }
+}
+
+#[derive(Deserialize)]
+struct ConsistencyQuery {
+    from: u64,
+    to: u64,
+}
+
+async fn consistency(State(l): State<Arc<Ledger>>, Query(q): Query<ConsistencyQuery>) -> Response {
+    match l.consistency(q.from, q.to) {
+        Ok(Ok((proof, a, b))) => axum::Json(json!({
+            "from": q.from, "to": q.to,
+            "proof": proof.iter().map(hex::encode).collect::<Vec<_>>(),
+            "from_checkpoint": a, "to_checkpoint": b,
+        }))
+        .into_response(),
+        Ok(Err(msg)) => problem(StatusCode::BAD_REQUEST, "bad-sizes", msg),
+        Err(e) => internal(e),
+    }
+}
+
+fn block_json(l: &Ledger, b: &cairn_types::block::Block, with_txs: bool) -> Value {
+    let suite = l.genesis().suite;
+    let h = &b.header;
+    let mut j = json!({
+        "height": h.height, "hash": hex::encode(h.hash(suite)), "parent": hex::encode(h.parent),
+        "time_ms": h.time_ms, "time": cairn_types::format_time_ms(h.time_ms), "tx_count": h.tx_count,
+        "tx_root": hex::encode(h.tx_root), "log_size": h.log_size, "log_root": hex::encode(h.log_root),
+    });
+    if with_txs {
+        j["transactions"] = b.txs.iter().map(|t| hex::encode(suite.hash(tx_body(t)))).collect();
+    }
+    j
+}
+
+/// The body part of canonical transaction bytes (everything before the signature).
+fn tx_body(tx: &[u8]) -> &[u8] {
+    match cairn_types::tx::Transaction::decode(tx) {
+        Ok(t) => &tx[..t.body_bytes.len()],
+        Err(_) => tx,
+    }
+}
+
+#[derive(Deserialize)]
+struct BlocksQuery {
+    before: Option<u64>,
+    limit: Option<u64>,
+}
+
+async fn blocks(State(l): State<Arc<Ledger>>, Query(q): Query<BlocksQuery>) -> Response {
+    let limit = q.limit.unwrap_or(20).clamp(1, 100);
+    let top = q.before.map_or(l.height(), |b| b.saturating_sub(1).min(l.height()));
+    let mut out = Vec::new();
+    let mut h = top;
+    while h >= 1 && (out.len() as u64) < limit {
+        match l.block(h) {
+            Ok(Some(b)) => out.push(block_json(&l, &b, false)),
+            Ok(None) => break,
+            Err(e) => return internal(e),
+        }
+        h -= 1;
+    }
+    axum::Json(json!({"height": l.height(), "blocks": out})).into_response()
+}
+
+async fn block(State(l): State<Arc<Ledger>>, Path(id): Path<String>) -> Response {
+    let height = if id.len() == 64 {
+        match parse_hash(&id, "block hash").map(|h| l.block_height_by_hash(&h)) {
+            Ok(Ok(Some(h))) => h,
+            Ok(Ok(None)) => return problem(StatusCode::NOT_FOUND, "unknown-block", format!("no block {id}")),
+            Ok(Err(e)) => return internal(e),
+            Err(r) => return r,
+        }
+    } else {
+        match id.parse::<u64>() {
+            Ok(h) => h,
+            Err(_) => return problem(StatusCode::BAD_REQUEST, "bad-id", "a block is named by height or 64-hex hash".into()),
+        }
+    };
+    match l.block(height) {
+        Ok(Some(b)) => axum::Json(block_json(&l, &b, true)).into_response(),
+        Ok(None) => problem(StatusCode::NOT_FOUND, "unknown-block", format!("no block at height {height}")),
+        Err(e) => internal(e),
+    }
+}

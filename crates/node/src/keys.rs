@@ -1,0 +1,54 @@
+//! Key files: JSON `{format, suite, public_key, secret_key}`, written owner-readable only.
+
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use cairn_crypto::{KeyPair, Suite};
+use serde::{Deserialize, Serialize};
+
+pub const KEY_FORMAT: &str = "cairn-key-v1";
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeyFile {
+    format: String,
+    suite: Suite,
+    public_key: String,
+    secret_key: String,
+}
+
+pub fn write_key(path: &Path, key: &KeyPair) -> anyhow::Result<()> {
+    let kf = KeyFile {
+        format: KEY_FORMAT.into(),
+        suite: key.suite(),
+        public_key: key.public_key().to_hex(),
+        secret_key: hex::encode(key.secret_bytes()),
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let json = serde_json::to_string_pretty(&kf)? + "\n";
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    use std::io::Write as _;
+    let mut f = opts.open(path).with_context(|| format!("creating key file {} (it must not exist yet)", path.display()))?;
+    f.write_all(json.as_bytes())?;
+    f.sync_all()?;
+    Ok(())
+}
+
+pub fn read_key(path: &Path) -> anyhow::Result<KeyPair> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading key file {}", path.display()))?;
+    let kf: KeyFile = serde_json::from_slice(&bytes).with_context(|| format!("key file {} is not a Cairn key file", path.display()))?;
+    if kf.format != KEY_FORMAT {
+        bail!("key file {}: format {:?}, expected {KEY_FORMAT}", path.display(), kf.format);
+    }
+    let secret = hex::decode(&kf.secret_key).with_context(|| format!("key file {}: secret_key is not hex", path.display()))?;
+    let key = KeyPair::from_secret_bytes(kf.suite, &secret).with_context(|| format!("key file {}", path.display()))?;
+    if key.public_key().to_hex() != kf.public_key {
+        bail!("key file {}: public_key does not belong to secret_key", path.display());
+    }
+    Ok(key)
+}

@@ -1,0 +1,551 @@
+//! The single-node ledger: admission into the mempool, block production, durable commit,
+//! checkpoint signing and the queries the API serves.
+//!
+//! One producer thread owns block production; readers take short locks. A block is fsync'd
+//! (with its leaves, indexes and signed checkpoint, in one batch) before any waiter hears that
+//! its transaction committed. A storage failure while committing stops the process: the
+//! in-memory log may then be ahead of disk, and a restart rebuilds it from disk.
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, bail};
+use cairn_crypto::{Hash, KeyPair};
+use cairn_exec::{Executor, TxError, evidence as evidence_index};
+use cairn_merkle::{MerkleLog, leaf_hash};
+use cairn_note::{Checkpoint, SignedNote};
+use cairn_store::{BlockCommit, Store, TxLocation};
+use cairn_types::block::{Block, BlockHeader, tx_root};
+use cairn_types::evidence::{EvidenceEntry, METHOD_DEPOSIT, MODULE, record_id};
+use cairn_types::genesis::Genesis;
+use cairn_types::log::LogEntry;
+use cairn_types::receipt::{RECEIPT_FORMAT, Receipt};
+use cairn_types::tx::Transaction;
+use tokio::sync::oneshot;
+
+use crate::config::NodeConfig;
+use crate::mempool::{InsertError, Mempool};
+use crate::metrics::Metrics;
+
+/// Rejections kept for status queries.
+const RECENT_REJECTIONS: usize = 100_000;
+
+#[derive(Clone, Debug)]
+pub enum TxOutcome {
+    Committed(TxLocation),
+    Rejected(TxError),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SubmitError {
+    Tx(TxError),
+    MempoolFull,
+}
+
+impl std::fmt::Display for SubmitError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SubmitError::Tx(e) => e.fmt(f),
+            SubmitError::MempoolFull => f.write_str("the mempool is full; retry later"),
+        }
+    }
+}
+
+impl SubmitError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            SubmitError::Tx(e) => e.code(),
+            SubmitError::MempoolFull => "mempool-full",
+        }
+    }
+}
+
+/// An admitted transaction, as reported to the submitter.
+#[derive(Clone, Debug)]
+pub struct Admitted {
+    pub id: Hash,
+    /// Ids of the evidence records it will create (computable before commit).
+    pub record_ids: Vec<Hash>,
+}
+
+pub enum TxStatus {
+    Committed(TxLocation),
+    Pending,
+    Rejected(TxError),
+    Unknown,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Tip {
+    height: u64,
+    hash: Hash,
+    time_ms: u64,
+}
+
+pub struct Ledger {
+    exec: Executor,
+    store: Store,
+    genesis_hash: Hash,
+    validator: KeyPair,
+    validator_name: String,
+    log: RwLock<MerkleLog>,
+    tip: Mutex<Tip>,
+    checkpoint: RwLock<Option<(u64, String)>>,
+    mempool: Mempool,
+    waiters: Mutex<HashMap<Hash, Vec<oneshot::Sender<TxOutcome>>>>,
+    rejections: Mutex<(HashMap<Hash, TxError>, VecDeque<Hash>)>,
+    pub metrics: Metrics,
+    pub config: NodeConfig,
+    shutdown: AtomicBool,
+    started: Instant,
+}
+
+pub fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+impl Ledger {
+    /// Opens (or initialises) the ledger described by `config`.
+    pub fn open(config: NodeConfig) -> anyhow::Result<Arc<Ledger>> {
+        let genesis_bytes = std::fs::read(&config.genesis).with_context(|| format!("reading genesis {}", config.genesis.display()))?;
+        let genesis = Genesis::from_json(&genesis_bytes).with_context(|| format!("genesis {}", config.genesis.display()))?;
+        let validator = crate::keys::read_key(&config.validator_key)?;
+        let Some(v) = genesis.validators.iter().find(|v| v.name == config.validator_name) else {
+            bail!("validator {:?} is not in genesis {}; fix validator_name in the config", config.validator_name, config.genesis.display());
+        };
+        if v.public_key != validator.public_key().to_hex() {
+            bail!("key {} is not validator {}'s key in genesis", config.validator_key.display(), v.name);
+        }
+        std::fs::create_dir_all(&config.db).with_context(|| format!("creating {}", config.db.display()))?;
+        let store = Store::open(&config.db).with_context(|| format!("opening database {}", config.db.display()))?;
+        let canonical = serde_json::to_vec(&genesis)?;
+        match store.genesis()? {
+            None => store.put_genesis(&canonical)?,
+            Some(stored) if stored == canonical => {}
+            Some(_) => bail!(
+                "genesis mismatch: {} differs from the genesis this database was created with; use the original genesis or a new data folder",
+                config.genesis.display()
+            ),
+        }
+
+        // Rebuild the Merkle tree from the durable leaves and check it against what was signed.
+        let suite = genesis.suite;
+        let mut log = MerkleLog::new(suite);
+        store.for_each_leaf(|_, leaf| {
+            log.push_leaf_hash(leaf_hash(suite, leaf));
+        })?;
+        let genesis_hash = genesis.hash();
+        let tip_height = store.tip_height()?;
+        let tip = if tip_height == 0 {
+            Tip { height: 0, hash: genesis_hash, time_ms: genesis.genesis_time_ms }
+        } else {
+            let block = Block::decode(&store.block(tip_height)?.context("tip block missing")?)?;
+            if block.header.log_size != log.size() || block.header.log_root != log.root() {
+                bail!("database is inconsistent: tip block {tip_height} commits to a log of {} leaves, {} are stored", block.header.log_size, log.size());
+            }
+            Tip { height: tip_height, hash: block.header.hash(suite), time_ms: block.header.time_ms }
+        };
+        let checkpoint = store.latest_checkpoint()?;
+        if let Some((size, note)) = &checkpoint {
+            let cp = Checkpoint::parse(&SignedNote::parse(note)?.text)?;
+            if cp.size != *size || log.root_at(*size)? != cp.root {
+                bail!("database is inconsistent: checkpoint at size {size} does not match the stored log");
+            }
+        }
+
+        let p = &genesis.params;
+        let mempool = Mempool::new(config.limits.mempool_max_txs, config.limits.mempool_max_bytes, p.max_block_txs as usize);
+        let metrics = Metrics::default();
+        metrics.height.set(tip.height as i64);
+        metrics.log_size.set(log.size() as i64);
+        tracing::info!(chain = %genesis.chain_id, suite = %suite, height = tip.height, log_size = log.size(), "ledger opened");
+        Ok(Arc::new(Ledger {
+            exec: Executor::new(genesis),
+            store,
+            genesis_hash,
+            validator,
+            validator_name: config.validator_name.clone(),
+            log: RwLock::new(log),
+            tip: Mutex::new(tip),
+            checkpoint: RwLock::new(checkpoint),
+            mempool,
+            waiters: Mutex::new(HashMap::new()),
+            rejections: Mutex::new((HashMap::new(), VecDeque::new())),
+            metrics,
+            config,
+            shutdown: AtomicBool::new(false),
+            started: Instant::now(),
+        }))
+    }
+
+    pub fn genesis(&self) -> &Genesis {
+        self.exec.genesis()
+    }
+
+    pub fn executor(&self) -> &Executor {
+        &self.exec
+    }
+
+    pub fn genesis_hash(&self) -> Hash {
+        self.genesis_hash
+    }
+
+    pub fn validator_name(&self) -> &str {
+        &self.validator_name
+    }
+
+    pub fn uptime(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    // ---- submission ----
+
+    /// Admits transactions (all stateless checks and signatures, then replay against the
+    /// ledger) and queues those that pass. One verdict per transaction, in order.
+    pub fn submit(&self, txs: &[Vec<u8>]) -> Vec<Result<Admitted, SubmitError>> {
+        let now = now_ms();
+        let mut verdicts: Vec<Result<Admitted, SubmitError>> = Vec::with_capacity(txs.len());
+        let mut admitted = Vec::new();
+        let mut slots = Vec::new();
+        for bytes in txs {
+            match self.exec.admit(bytes, now).and_then(|tx| {
+                if self.store.contains_tx(&tx.id).unwrap_or(false) {
+                    Err(TxError::Replay(hex::encode(tx.id)))
+                } else {
+                    Ok(tx)
+                }
+            }) {
+                Ok(tx) => {
+                    slots.push(verdicts.len());
+                    verdicts.push(Ok(Admitted { id: tx.id, record_ids: record_ids(&tx) }));
+                    admitted.push(tx);
+                }
+                Err(e) => verdicts.push(Err(SubmitError::Tx(e))),
+            }
+        }
+        let ids: Vec<Hash> = admitted.iter().map(|t| t.id).collect();
+        for ((slot, r), id) in slots.into_iter().zip(self.mempool.insert_many(admitted)).zip(ids) {
+            match r {
+                Ok(()) => {}
+                Err(InsertError::Duplicate) => verdicts[slot] = Err(SubmitError::Tx(TxError::Replay(hex::encode(id)))),
+                Err(InsertError::Full) => verdicts[slot] = Err(SubmitError::MempoolFull),
+            }
+        }
+        for v in &verdicts {
+            match v {
+                Ok(_) => {
+                    self.metrics.tx_accepted.inc();
+                }
+                Err(e) => self.metrics.rejected(e.code()),
+            };
+        }
+        self.metrics.mempool_txs.set(self.mempool.len() as i64);
+        verdicts
+    }
+
+    /// Resolves when `id` commits or is rejected at execution.
+    pub fn watch(&self, id: Hash) -> oneshot::Receiver<TxOutcome> {
+        let (tx, rx) = oneshot::channel();
+        self.waiters.lock().unwrap().entry(id).or_default().push(tx);
+        // It may have committed before we registered: answer from the store.
+        match self.status(&id) {
+            TxStatus::Committed(loc) => self.notify(id, TxOutcome::Committed(loc)),
+            TxStatus::Rejected(e) => self.notify(id, TxOutcome::Rejected(e)),
+            TxStatus::Pending | TxStatus::Unknown => {}
+        }
+        rx
+    }
+
+    /// Stops waiting for `id` (a waiter timed out).
+    pub fn unwatch(&self, id: &Hash) {
+        let mut w = self.waiters.lock().unwrap();
+        if let Some(list) = w.get_mut(id) {
+            list.retain(|s| !s.is_closed());
+            if list.is_empty() {
+                w.remove(id);
+            }
+        }
+    }
+
+    fn notify(&self, id: Hash, outcome: TxOutcome) {
+        if let Some(list) = self.waiters.lock().unwrap().remove(&id) {
+            for s in list {
+                let _ = s.send(outcome.clone());
+            }
+        }
+    }
+
+    pub fn status(&self, id: &Hash) -> TxStatus {
+        if let Ok(Some(loc)) = self.store.tx(id) {
+            return TxStatus::Committed(loc);
+        }
+        if self.mempool.contains(id) {
+            return TxStatus::Pending;
+        }
+        if let Some(e) = self.rejections.lock().unwrap().0.get(id) {
+            return TxStatus::Rejected(e.clone());
+        }
+        TxStatus::Unknown
+    }
+
+    fn remember_rejection(&self, id: Hash, e: TxError) {
+        self.metrics.rejected(e.code());
+        let mut g = self.rejections.lock().unwrap();
+        if g.0.insert(id, e.clone()).is_none() {
+            g.1.push_back(id);
+            while g.1.len() > RECENT_REJECTIONS {
+                let old = g.1.pop_front().expect("non-empty");
+                g.0.remove(&old);
+            }
+        }
+        drop(g);
+        self.notify(id, TxOutcome::Rejected(e));
+    }
+
+    // ---- block production ----
+
+    /// Runs the block producer until [`Ledger::stop`].
+    pub fn spawn_producer(self: &Arc<Self>) -> std::thread::JoinHandle<()> {
+        let ledger = Arc::clone(self);
+        std::thread::Builder::new()
+            .name("cairn-producer".into())
+            .spawn(move || {
+                let interval = Duration::from_millis(ledger.genesis().params.block_interval_ms);
+                let mut deadline = Instant::now() + interval;
+                while !ledger.shutdown.load(Ordering::Acquire) {
+                    ledger.mempool.wait_until(deadline);
+                    if ledger.shutdown.load(Ordering::Acquire) {
+                        break;
+                    }
+                    if let Err(e) = ledger.produce_block() {
+                        // The in-memory log may be ahead of disk now; only a restart is safe.
+                        tracing::error!(error = %format!("{e:#}"), "block commit failed; stopping the node");
+                        std::process::exit(70);
+                    }
+                    deadline = Instant::now() + interval;
+                }
+            })
+            .expect("spawn producer thread")
+    }
+
+    pub fn stop(&self) {
+        self.shutdown.store(true, Ordering::Release);
+        self.mempool.wake();
+    }
+
+    /// Builds, commits and announces one block from the mempool. `Ok(None)`: nothing to do.
+    pub fn produce_block(&self) -> anyhow::Result<Option<u64>> {
+        let p = &self.genesis().params;
+        let batch = self.mempool.take(p.max_block_txs as usize, p.max_block_bytes as usize);
+        if batch.is_empty() {
+            return Ok(None);
+        }
+        let started = Instant::now();
+        let suite = self.exec.suite();
+        let mut tip = self.tip.lock().unwrap();
+        let height = tip.height + 1;
+        let time_ms = now_ms().max(tip.time_ms);
+        let first_leaf = self.log.read().unwrap().size();
+
+        let mut commit = BlockCommit { height, first_leaf, ..BlockCommit::default() };
+        let mut included: Vec<Transaction> = Vec::with_capacity(batch.len());
+        let mut in_block = BTreeSet::new();
+        let mut rejected = Vec::new();
+        for tx in batch {
+            if in_block.contains(&tx.id) || self.store.contains_tx(&tx.id)? {
+                rejected.push((tx.id, TxError::Replay(hex::encode(tx.id))));
+                continue;
+            }
+            let leaf0 = first_leaf + commit.leaves.len() as u64;
+            match self.exec.execute(&tx, height, time_ms, leaf0) {
+                Ok(effects) => {
+                    in_block.insert(tx.id);
+                    let loc = TxLocation {
+                        height,
+                        index_in_block: included.len() as u32,
+                        first_leaf: leaf0,
+                        leaf_count: effects.leaves.len() as u32,
+                    };
+                    commit.txs.push((tx.id, loc));
+                    commit.leaves.extend(effects.leaves);
+                    commit.index.extend(effects.index);
+                    included.push(tx);
+                }
+                Err(e) => rejected.push((tx.id, e)),
+            }
+        }
+        for (id, e) in rejected {
+            self.remember_rejection(id, e);
+        }
+        if included.is_empty() {
+            return Ok(None);
+        }
+
+        let hashes: Vec<Hash> = commit.leaves.iter().map(|l| leaf_hash(suite, l)).collect();
+        let (log_size, log_root) = {
+            let mut log = self.log.write().unwrap();
+            assert_eq!(log.size(), first_leaf, "only the producer appends");
+            for h in hashes {
+                log.push_leaf_hash(h);
+            }
+            (log.size(), log.root())
+        };
+        let ids: Vec<Hash> = included.iter().map(|t| t.id).collect();
+        let header = BlockHeader {
+            chain_id: self.genesis().chain_id.clone(),
+            height,
+            parent: tip.hash,
+            time_ms,
+            tx_count: included.len() as u32,
+            tx_root: tx_root(suite, &ids),
+            log_size,
+            log_root,
+        };
+        let block_hash = header.hash(suite);
+        let block = Block { header, txs: included.iter().map(Transaction::encode).collect() };
+        commit.block_bytes = block.encode();
+        commit.block_hash = block_hash;
+        let note = self.sign_checkpoint(log_size, log_root);
+        commit.checkpoint = Some((log_size, note.clone()));
+        self.store.commit_block(&commit).with_context(|| format!("committing block {height}"))?;
+
+        *tip = Tip { height, hash: block_hash, time_ms };
+        drop(tip);
+        *self.checkpoint.write().unwrap() = Some((log_size, note));
+        let m = &self.metrics;
+        m.blocks.inc();
+        m.tx_committed.inc_by(included.len() as u64);
+        m.records_committed.inc_by(commit.leaves.len() as u64);
+        m.height.set(height as i64);
+        m.log_size.set(log_size as i64);
+        m.mempool_txs.set(self.mempool.len() as i64);
+        m.block_txs.observe(included.len() as f64);
+        m.block_commit_seconds.observe(started.elapsed().as_secs_f64());
+        for (id, loc) in commit.txs {
+            self.notify(id, TxOutcome::Committed(loc));
+        }
+        tracing::debug!(height, txs = included.len(), leaves = log_size - first_leaf, "block committed");
+        Ok(Some(height))
+    }
+
+    fn sign_checkpoint(&self, size: u64, root: Hash) -> String {
+        let cp = Checkpoint { origin: self.genesis().origin(), size, root, extensions: vec![] };
+        let mut note = SignedNote::new(cp.to_text());
+        note.sign(&self.genesis().key_name(&self.validator_name), &self.validator).expect("valid key name");
+        note.to_text()
+    }
+
+    // ---- queries ----
+
+    pub fn height(&self) -> u64 {
+        self.tip.lock().unwrap().height
+    }
+
+    pub fn log_size(&self) -> u64 {
+        self.log.read().unwrap().size()
+    }
+
+    pub fn mempool_len(&self) -> usize {
+        self.mempool.len()
+    }
+
+    pub fn latest_checkpoint(&self) -> Option<(u64, String)> {
+        self.checkpoint.read().unwrap().clone()
+    }
+
+    pub fn block(&self, height: u64) -> anyhow::Result<Option<Block>> {
+        Ok(match self.store.block(height)? {
+            Some(b) => Some(Block::decode(&b)?),
+            None => None,
+        })
+    }
+
+    pub fn block_height_by_hash(&self, hash: &Hash) -> anyhow::Result<Option<u64>> {
+        Ok(self.store.block_height_by_hash(hash)?)
+    }
+
+    fn entry_at(&self, leaf: u64) -> anyhow::Result<Option<EvidenceEntry>> {
+        let Some(bytes) = self.store.leaf(leaf)? else { return Ok(None) };
+        match LogEntry::decode(self.exec.suite(), &bytes)? {
+            LogEntry::Evidence(e) => Ok(Some(e)),
+            LogEntry::Transaction(_) => Ok(None),
+        }
+    }
+
+    pub fn evidence_leaf(&self, id: &Hash) -> anyhow::Result<Option<u64>> {
+        Ok(self.store.index_get(&evidence_index::id_key(id))?.map(|v| u64::from_be_bytes(v.as_slice().try_into().unwrap_or([0; 8]))))
+    }
+
+    pub fn evidence_by_id(&self, id: &Hash) -> anyhow::Result<Option<(u64, EvidenceEntry)>> {
+        let Some(leaf) = self.evidence_leaf(id)? else { return Ok(None) };
+        Ok(self.entry_at(leaf)?.map(|e| (leaf, e)))
+    }
+
+    fn evidence_by_prefix(&self, prefix: &[u8], limit: usize) -> anyhow::Result<Vec<(u64, EvidenceEntry)>> {
+        let mut out = Vec::new();
+        for (k, _) in self.store.index_prefix(prefix, limit)? {
+            // Keys are prefix || leaf index: a longer reference sharing the prefix has another length field.
+            if k.len() != prefix.len() + 8 {
+                continue;
+            }
+            let leaf = evidence_index::leaf_of_key(&k).expect("key has a leaf index");
+            if let Some(e) = self.entry_at(leaf)? {
+                out.push((leaf, e));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every deposit of `digest`, in log order.
+    pub fn evidence_by_digest(&self, digest: &Hash, limit: usize) -> anyhow::Result<Vec<(u64, EvidenceEntry)>> {
+        self.evidence_by_prefix(&evidence_index::digest_prefix(digest), limit)
+    }
+
+    pub fn evidence_by_reference(&self, reference: &str, limit: usize) -> anyhow::Result<Vec<(u64, EvidenceEntry)>> {
+        self.evidence_by_prefix(&evidence_index::reference_prefix(reference), limit)
+    }
+
+    /// The receipt for record `id` against the latest checkpoint.
+    pub fn receipt(&self, id: &Hash) -> anyhow::Result<Option<Receipt>> {
+        let Some(leaf_index) = self.evidence_leaf(id)? else { return Ok(None) };
+        let leaf = self.store.leaf(leaf_index)?.context("indexed leaf missing")?;
+        let LogEntry::Evidence(entry) = LogEntry::decode(self.exec.suite(), &leaf)? else {
+            bail!("leaf {leaf_index} is not an evidence record");
+        };
+        let (tree_size, checkpoint) = self.latest_checkpoint().context("no checkpoint yet")?;
+        let inclusion_proof = self.log.read().unwrap().inclusion_proof(leaf_index, tree_size)?;
+        Ok(Some(Receipt {
+            format: RECEIPT_FORMAT.into(),
+            chain_id: self.genesis().chain_id.clone(),
+            record: entry.view(),
+            leaf_index,
+            leaf,
+            tree_size,
+            inclusion_proof,
+            checkpoint,
+        }))
+    }
+
+    /// Consistency proof between two signed tree sizes, with both signed checkpoints.
+    pub fn consistency(&self, first: u64, second: u64) -> anyhow::Result<Result<(Vec<Hash>, String, String), String>> {
+        let (Some(a), Some(b)) = (self.store.checkpoint(first)?, self.store.checkpoint(second)?) else {
+            return Ok(Err(format!("no signed checkpoint at size {first} and {second}; sizes must be ones this node signed")));
+        };
+        match self.log.read().unwrap().consistency_proof(first, second) {
+            Ok(p) => Ok(Ok((p, a, b))),
+            Err(e) => Ok(Err(e.to_string())),
+        }
+    }
+}
+
+/// Record ids a deposit will create, known before commit.
+fn record_ids(tx: &Transaction) -> Vec<Hash> {
+    if tx.body.call.module != MODULE || tx.body.call.method != METHOD_DEPOSIT {
+        return Vec::new();
+    }
+    // Admission already decoded the arguments; only the count is needed here.
+    let n = tx.body.call.args.get(..4).map_or(0, |b| u32::from_be_bytes(b.try_into().unwrap()));
+    (0..n).map(|i| record_id(tx.suite(), &tx.id, i)).collect()
+}
