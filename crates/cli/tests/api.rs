@@ -1,0 +1,245 @@
+//! The HTTP API against a real node process: every bad input gets a precise RFC 7807 error
+//! and the right status code; lookups, proofs and the OpenAPI document hold together.
+
+mod common;
+
+use common::*;
+use cairn_crypto::{KeyPair, Suite};
+use cairn_types::evidence::{DepositArgs, DigestAlg, RecordInput};
+use cairn_types::tx::{Call, TxBody};
+use serde_json::{Value, json};
+
+fn record(digest_of: &[u8], reference: &str) -> RecordInput {
+    RecordInput {
+        digest_alg: DigestAlg::Sha256,
+        digest: DigestAlg::Sha256.digest(digest_of),
+        size: digest_of.len() as u64,
+        media_type: "text/plain".into(),
+        title: "a record".into(),
+        reference: Some(reference.into()),
+        metadata: Default::default(),
+    }
+}
+
+fn body(key: &KeyPair, chain: &str, nonce: u64, records: Vec<RecordInput>) -> TxBody {
+    TxBody {
+        chain_id: chain.into(),
+        signer: key.public_key(),
+        nonce,
+        expires_at_ms: cairn_node::ledger::now_ms() + 600_000,
+        call: Call { module: "evidence".into(), method: "deposit".into(), args: DepositArgs { records }.encode() },
+    }
+}
+
+fn problem_code(v: &Value) -> &str {
+    v["code"].as_str().unwrap_or("")
+}
+
+#[test]
+fn bad_inputs_get_precise_errors_and_lose_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let node = DevNode::start(&tmp.path().join("data"), "ed25519-sha256");
+    let key = node.submitter();
+    let chain = node.status()["chain_id"].as_str().unwrap().to_string();
+    let url = &node.url;
+
+    // A good one commits.
+    let good = body(&key, &chain, 1, vec![record(b"one", "ref-a")]).sign(&key);
+    let (s, v) = post_txs(url, &[good.encode()], true);
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["results"][0]["status"], "committed");
+
+    // Replay of the same transaction: 409.
+    let (s, v) = post_txs(url, &[good.encode()], true);
+    assert_eq!((s, problem_code(&v)), (409, "replay"), "{v}");
+
+    // Bad signature: 401.
+    let mut bad = body(&key, &chain, 2, vec![record(b"two", "ref-a")]).sign(&key).encode();
+    let n = bad.len();
+    bad[n - 1] ^= 1;
+    let (s, v) = post_txs(url, &[bad], false);
+    assert_eq!((s, problem_code(&v)), (401, "bad-signature"), "{v}");
+
+    // Signer not in genesis: 403.
+    let stranger = KeyPair::generate(Suite::Ed25519Sha256);
+    let (s, v) = post_txs(url, &[body(&stranger, &chain, 3, vec![record(b"x", "r")]).sign(&stranger).encode()], false);
+    assert_eq!((s, problem_code(&v)), (403, "unknown-signer"), "{v}");
+
+    // Wrong chain, expired, unknown module: 400 with their own codes.
+    let (s, v) = post_txs(url, &[body(&key, "another-chain", 4, vec![record(b"x", "r")]).sign(&key).encode()], false);
+    assert_eq!((s, problem_code(&v)), (400, "wrong-chain"), "{v}");
+    let mut b = body(&key, &chain, 5, vec![record(b"x", "r")]);
+    b.expires_at_ms = 1_000;
+    let (s, v) = post_txs(url, &[b.sign(&key).encode()], false);
+    assert_eq!((s, problem_code(&v)), (400, "expired"), "{v}");
+    let mut b = body(&key, &chain, 6, vec![record(b"x", "r")]);
+    b.call.module = "payments".into();
+    let (s, v) = post_txs(url, &[b.sign(&key).encode()], false);
+    assert_eq!((s, problem_code(&v)), (400, "unknown-module"), "{v}");
+
+    // Garbage bytes, truncated framing, malformed JSON, oversized.
+    let (s, v) = post_txs(url, &[vec![1, 2, 3]], false);
+    assert_eq!((s, problem_code(&v)), (400, "malformed"), "{v}");
+    let r = client().post(format!("{url}/v1/transactions")).header("content-type", "application/octet-stream").body(vec![0, 0, 1, 0, 9]).send().unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    let r = client().post(format!("{url}/v1/transactions")).header("content-type", "application/json").body("{\"transactions\": [").send().unwrap();
+    let s = r.status().as_u16();
+    assert_eq!((s, problem_code(&r.json().unwrap())), (400, "malformed-json"));
+    let (s, v) = post_txs(url, &[vec![0u8; 5 << 20]], false);
+    assert_eq!((s, problem_code(&v)), (413, "oversized"), "{v}");
+
+    // A batch with good and bad transactions: per-transaction verdicts, the good ones commit.
+    let ok1 = body(&key, &chain, 10, vec![record(b"one", "ref-b")]).sign(&key);
+    let ok2 = body(&key, &chain, 11, vec![record(b"three", "ref-b"), record(b"four", "ref-b")]).sign(&key);
+    let (s, v) = post_txs(url, &[ok1.encode(), vec![9, 9], ok2.encode(), good.encode()], true);
+    assert_eq!(s, 202, "{v}");
+    let statuses: Vec<&str> = v["results"].as_array().unwrap().iter().map(|r| r["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["committed", "rejected", "committed", "rejected"]);
+    assert_eq!(v["results"][3]["error"]["code"], "replay");
+
+    // JSON forms: hex and object.
+    let hex_tx = body(&key, &chain, 12, vec![record(b"five", "ref-c")]).sign(&key);
+    let obj_tx = body(&key, &chain, 13, vec![record(b"six", "ref-c")]).sign(&key);
+    let obj = json!({
+        "chain_id": chain, "signer": key.public_key().to_hex(), "nonce": 13, "expires_at_ms": obj_tx.body.expires_at_ms,
+        "call": {"module": "evidence", "method": "deposit", "args": {"records": [record(b"six", "ref-c")]}},
+        "signature": hex::encode(&obj_tx.signature),
+    });
+    let r = client().post(format!("{url}/v1/transactions")).json(&json!({"transactions": [hex::encode(hex_tx.encode()), obj], "wait": true})).send().unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let v: Value = r.json().unwrap();
+    assert_eq!(v["results"][1]["id"], hex::encode(obj_tx.id));
+
+    // Nothing acknowledged was lost: each committed deposit of "one" is found, in log order,
+    // with its own receipt.
+    let d = hex::encode(DigestAlg::Sha256.digest(b"one"));
+    let v: Value = client().get(format!("{url}/v1/evidence?digest={d}")).send().unwrap().json().unwrap();
+    let recs = v["records"].as_array().unwrap();
+    assert_eq!(recs.len(), 2);
+    assert!(recs[0]["leaf_index"].as_u64() < recs[1]["leaf_index"].as_u64());
+    assert_ne!(recs[0]["record"]["id"], recs[1]["record"]["id"]);
+    let v: Value = client().get(format!("{url}/v1/evidence?reference=ref-b")).send().unwrap().json().unwrap();
+    assert_eq!(v["records"].as_array().unwrap().len(), 3);
+
+    // Status of transactions; unknown ids and bad ids.
+    let v: Value = client().get(format!("{url}/v1/transactions/{}", hex::encode(good.id))).send().unwrap().json().unwrap();
+    assert_eq!(v["status"], "committed");
+    let r = client().get(format!("{url}/v1/transactions/{}", "ab".repeat(32))).send().unwrap();
+    assert_eq!(r.status().as_u16(), 404);
+    let r = client().get(format!("{url}/v1/evidence/{}", "AB".repeat(32))).send().unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+}
+
+#[test]
+fn proofs_blocks_and_openapi_hold_together() {
+    let tmp = tempfile::tempdir().unwrap();
+    let node = DevNode::start(&tmp.path().join("data"), "sm2-sm3");
+    let key = node.submitter();
+    let chain = node.status()["chain_id"].as_str().unwrap().to_string();
+    let url = &node.url;
+    let mut sizes = Vec::new();
+    for i in 0..3u64 {
+        let mut r = record(format!("doc {i}").as_bytes(), "ref");
+        r.digest_alg = DigestAlg::Sm3;
+        let tx = body(&key, &chain, i, vec![r.clone(), r]).sign(&key);
+        let (s, v) = post_txs(url, &[tx.encode()], true);
+        assert_eq!(s, 200, "{v}");
+        sizes.push(node.status()["checkpoint_size"].as_u64().unwrap());
+    }
+    // Consistency between two signed sizes verifies with the RFC 9162 algorithm.
+    let v: Value = client().get(format!("{url}/v1/consistency?from={}&to={}", sizes[0], sizes[2])).send().unwrap().json().unwrap();
+    let proof: Vec<[u8; 32]> = v["proof"].as_array().unwrap().iter().map(|h| hex::decode(h.as_str().unwrap()).unwrap().try_into().unwrap()).collect();
+    let root = |note: &str| cairn_note::Checkpoint::parse(&cairn_note::SignedNote::parse(note).unwrap().text).unwrap().root;
+    let (r1, r2) = (root(v["from_checkpoint"].as_str().unwrap()), root(v["to_checkpoint"].as_str().unwrap()));
+    cairn_merkle::verify_consistency(Suite::Sm2Sm3, sizes[0], sizes[2], &r1, &r2, &proof).unwrap();
+    let r = client().get(format!("{url}/v1/consistency?from=1&to={}", sizes[2])).send().unwrap();
+    assert_eq!(r.status().as_u16(), 400, "size 1 was never signed");
+
+    // Blocks link by parent hash.
+    let v: Value = client().get(format!("{url}/v1/blocks")).send().unwrap().json().unwrap();
+    let blocks = v["blocks"].as_array().unwrap();
+    assert_eq!(blocks.len(), 3);
+    assert_eq!(blocks[0]["parent"], blocks[1]["hash"]);
+    let by_hash: Value = client().get(format!("{url}/v1/blocks/{}", blocks[0]["hash"].as_str().unwrap())).send().unwrap().json().unwrap();
+    assert_eq!(by_hash["height"], blocks[0]["height"]);
+    assert_eq!(by_hash["transactions"].as_array().unwrap().len(), 1);
+
+    // The checkpoint is a signed note whose vkey is in the trust file.
+    let note = client().get(format!("{url}/v1/checkpoint")).send().unwrap().text().unwrap();
+    let trust = cairn_types::genesis::TrustFile::from_json(&std::fs::read(node.trust_path()).unwrap()).unwrap();
+    let verifier = cairn_note::NoteVerifier::from_vkey(&trust.validators[0].vkey).unwrap();
+    assert_eq!(cairn_note::SignedNote::parse(&note).unwrap().verify(&[verifier]).unwrap().len(), 1);
+
+    // Every path in the OpenAPI document is served (parameters filled with real values).
+    let doc: Value = client().get(format!("{url}/v1/openapi.json")).send().unwrap().json().unwrap();
+    let id = by_hash["transactions"][0].as_str().unwrap().to_string();
+    let rec: Value = client().get(format!("{url}/v1/evidence?reference=ref")).send().unwrap().json().unwrap();
+    let rid = rec["records"][0]["record"]["id"].as_str().unwrap().to_string();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        if item.get("get").is_none() {
+            continue;
+        }
+        let p = path.replace("/v1/transactions/{id}", &format!("/v1/transactions/{id}")).replace("/v1/evidence/{id}", &format!("/v1/evidence/{rid}")).replace("{id}", "1");
+        let p = match p.as_str() {
+            "/v1/evidence" => "/v1/evidence?reference=ref".to_string(),
+            "/v1/consistency" => format!("/v1/consistency?from={}&to={}", sizes[0], sizes[1]),
+            _ => p,
+        };
+        let r = client().get(format!("{url}{p}")).send().unwrap();
+        assert!(r.status().is_success(), "GET {p}: {}", r.status());
+    }
+    let r = client().get(format!("{url}/v1/nothing-here")).send().unwrap();
+    assert_eq!(r.status().as_u16(), 404);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+}
+
+#[test]
+fn full_mempool_answers_503_with_retry_after() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    // A chain whose blocks come once a minute, and a mempool of three.
+    let (paths, _) = cairn_node::dev::init_dev(&dir, "127.0.0.1:0".parse().unwrap(), Suite::Ed25519Sha256).unwrap();
+    let mut g: Value = serde_json::from_slice(&std::fs::read(&paths.genesis).unwrap()).unwrap();
+    g["params"]["block_interval_ms"] = json!(60_000);
+    std::fs::write(&paths.genesis, serde_json::to_vec_pretty(&g).unwrap()).unwrap();
+    let cfg = std::fs::read_to_string(&paths.config).unwrap();
+    let edited = cfg.replace("mempool_max_txs = 200000", "mempool_max_txs = 3");
+    assert_ne!(edited, cfg, "config layout changed: {cfg}");
+    std::fs::write(&paths.config, edited).unwrap();
+    let node = DevNode::start(&dir, "ed25519-sha256");
+    let key = node.submitter();
+    let chain = node.status()["chain_id"].as_str().unwrap().to_string();
+    let txs: Vec<Vec<u8>> = (0..5).map(|i| body(&key, &chain, i, vec![record(&[i as u8], "r")]).sign(&key).encode()).collect();
+    let (s, v) = post_txs(&node.url, &txs, false);
+    assert_eq!(s, 202);
+    let codes: Vec<&str> = v["results"].as_array().unwrap().iter().map(|r| r["error"]["code"].as_str().unwrap_or("ok")).collect();
+    assert_eq!(codes, ["ok", "ok", "ok", "mempool-full", "mempool-full"]);
+    let one = body(&key, &chain, 99, vec![record(b"late", "r")]).sign(&key).encode();
+    let r = client().post(format!("{}/v1/transactions", node.url)).header("content-type", "application/octet-stream").body([(one.len() as u32).to_be_bytes().to_vec(), one].concat()).send().unwrap();
+    assert_eq!(r.status().as_u16(), 503);
+    assert_eq!(r.headers()["retry-after"], "1");
+    assert_eq!(node.status()["mempool_txs"], 3);
+}
+
+#[test]
+fn start_up_errors_say_what_to_fix() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let (paths, _) = cairn_node::dev::init_dev(&dir, "127.0.0.1:0".parse().unwrap(), Suite::Ed25519Sha256).unwrap();
+    // Truncated key file.
+    let key = std::fs::read(&paths.validator_key).unwrap();
+    std::fs::write(&paths.validator_key, &key[..key.len() / 2]).unwrap();
+    let out = cairn(&["node", "--config", paths.config.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not a Cairn key file"), "{}", String::from_utf8_lossy(&out.stderr));
+    std::fs::write(&paths.validator_key, &key).unwrap();
+    // Start once so the database records its genesis, then change the genesis.
+    drop(DevNode::start(&dir, "ed25519-sha256"));
+    let mut g: Value = serde_json::from_slice(&std::fs::read(&paths.genesis).unwrap()).unwrap();
+    g["params"]["max_tx_bytes"] = json!(1234);
+    std::fs::write(&paths.genesis, serde_json::to_vec_pretty(&g).unwrap()).unwrap();
+    let out = cairn(&["node", "--config", paths.config.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("genesis mismatch"), "{}", String::from_utf8_lossy(&out.stderr));
+}

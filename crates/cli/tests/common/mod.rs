@@ -1,0 +1,104 @@
+//! Test harness: real `cairn` processes on loopback, real disks, real signatures.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use cairn_crypto::KeyPair;
+use serde_json::Value;
+
+pub const CAIRN: &str = env!("CARGO_BIN_EXE_cairn");
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+pub struct DevNode {
+    pub dir: PathBuf,
+    pub url: String,
+    pub port: u16,
+    pub suite: String,
+    child: Option<Child>,
+}
+
+impl DevNode {
+    pub fn start(dir: &Path, suite: &str) -> Self {
+        let port = free_port();
+        let mut n = DevNode { dir: dir.to_path_buf(), url: format!("http://127.0.0.1:{port}"), port, suite: suite.into(), child: None };
+        n.spawn();
+        n
+    }
+
+    pub fn spawn(&mut self) {
+        let child = Command::new(CAIRN)
+            .args(["dev", "--data-dir", self.dir.to_str().unwrap(), "--listen", &format!("127.0.0.1:{}", self.port), "--suite", &self.suite])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start cairn dev");
+        self.child = Some(child);
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(30) {
+            if let Ok(r) = client().get(format!("{}/healthz", self.url)).send()
+                && r.status().is_success()
+            {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("node did not come up on {}", self.url);
+    }
+
+    /// kill -9: no chance to flush anything.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            c.kill().unwrap();
+            c.wait().unwrap();
+        }
+    }
+
+    pub fn submitter(&self) -> KeyPair {
+        cairn_node::keys::read_key(&self.dir.join("keys/submitter.key")).unwrap()
+    }
+
+    pub fn trust_path(&self) -> PathBuf {
+        self.dir.join("trust.json")
+    }
+
+    pub fn status(&self) -> Value {
+        client().get(format!("{}/v1/status", self.url)).send().unwrap().json().unwrap()
+    }
+}
+
+impl Drop for DevNode {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+pub fn client() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder().timeout(Duration::from_secs(60)).build().unwrap()
+}
+
+pub fn cairn(args: &[&str]) -> std::process::Output {
+    Command::new(CAIRN).args(args).env("RUST_LOG", "warn").output().expect("run cairn")
+}
+
+/// POSTs canonical transactions (binary framing); returns (status, body).
+pub fn post_txs(url: &str, txs: &[Vec<u8>], wait: bool) -> (u16, Value) {
+    let mut body = Vec::new();
+    for t in txs {
+        body.extend_from_slice(&(t.len() as u32).to_be_bytes());
+        body.extend_from_slice(t);
+    }
+    let r = client()
+        .post(format!("{url}/v1/transactions{}", if wait { "?wait=true" } else { "" }))
+        .header("content-type", "application/octet-stream")
+        .body(body)
+        .send()
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().unwrap_or(Value::Null))
+}
