@@ -1,9 +1,9 @@
 //! The evidence module: deposit content digests (one or many records per signature) and find
 //! them by id, digest or reference.
 //!
-//! Index keys (values are the leaf index, u64 big-endian, where not empty):
-//! `evidence/id/` id[32] → leaf · `evidence/digest/` digest[32] leaf[8] → ∅ ·
-//! `evidence/ref/` u16 len ref leaf[8] → ∅. Digest and reference keys end in the leaf index,
+//! Indexes (values are the leaf index, u64 big-endian, where not empty):
+//! `evidence.id`: id[32] → leaf · `evidence.digest`: digest[32] leaf[8] → ∅ ·
+//! `evidence.ref`: u16 len ref leaf[8] → ∅. Digest and reference keys end in the leaf index,
 //! so a prefix scan returns every deposit of the same digest in log order.
 
 use cairn_types::evidence::{DepositArgs, EvidenceEntry, METHOD_DEPOSIT, MODULE};
@@ -11,21 +11,17 @@ use cairn_types::genesis::Genesis;
 use cairn_types::log::LogEntry;
 use cairn_types::tx::{Call, Transaction};
 
-use crate::{ExecContext, Module, TxEffects, TxError};
+use crate::{ExecContext, IndexEntry, Module, TxEffects, TxError};
 
 pub struct EvidenceModule;
 
-pub fn id_key(id: &[u8; 32]) -> Vec<u8> {
-    [b"evidence/id/".as_slice(), id].concat()
-}
-
-pub fn digest_prefix(digest: &[u8; 32]) -> Vec<u8> {
-    [b"evidence/digest/".as_slice(), digest].concat()
-}
+pub const INDEX_ID: &str = "evidence.id";
+pub const INDEX_DIGEST: &str = "evidence.digest";
+pub const INDEX_REFERENCE: &str = "evidence.ref";
 
 pub fn reference_prefix(reference: &str) -> Vec<u8> {
     let len = u16::try_from(reference.len()).unwrap_or(u16::MAX);
-    [b"evidence/ref/".as_slice(), &len.to_be_bytes(), reference.as_bytes()].concat()
+    [len.to_be_bytes().as_slice(), reference.as_bytes()].concat()
 }
 
 /// The leaf index at the end of a digest or reference key.
@@ -36,6 +32,10 @@ pub fn leaf_of_key(key: &[u8]) -> Option<u64> {
 impl Module for EvidenceModule {
     fn name(&self) -> &'static str {
         MODULE
+    }
+
+    fn indexes(&self) -> &'static [&'static str] {
+        &[INDEX_ID, INDEX_DIGEST, INDEX_REFERENCE]
     }
 
     fn check(&self, call: &Call, genesis: &Genesis) -> Result<(), TxError> {
@@ -69,10 +69,10 @@ impl Module for EvidenceModule {
                 submitter: tx.body.signer.clone(),
                 record,
             };
-            out.index.push((id_key(&entry.id()), leaf_be.to_vec()));
-            out.index.push(([digest_prefix(&entry.record.digest).as_slice(), &leaf_be].concat(), Vec::new()));
+            out.index.push(IndexEntry { index: INDEX_ID, key: entry.id().to_vec(), value: leaf_be.to_vec() });
+            out.index.push(IndexEntry { index: INDEX_DIGEST, key: [entry.record.digest.as_slice(), &leaf_be].concat(), value: Vec::new() });
             if let Some(r) = &entry.record.reference {
-                out.index.push(([reference_prefix(r).as_slice(), &leaf_be].concat(), Vec::new()));
+                out.index.push(IndexEntry { index: INDEX_REFERENCE, key: [reference_prefix(r).as_slice(), &leaf_be].concat(), value: Vec::new() });
             }
             out.leaves.push(LogEntry::Evidence(entry).encode());
         }

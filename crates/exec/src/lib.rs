@@ -78,17 +78,26 @@ pub struct ExecContext<'a> {
     pub first_leaf: u64,
 }
 
+/// One entry of a module's secondary index (each index is its own keyspace in the store).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexEntry {
+    pub index: &'static str,
+    pub key: Vec<u8>,
+    pub value: Vec<u8>,
+}
+
 /// What executing one transaction produced.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct TxEffects {
     pub leaves: Vec<Vec<u8>>,
-    /// Module index entries (keys start with the module name and '/').
-    pub index: Vec<(Vec<u8>, Vec<u8>)>,
+    pub index: Vec<IndexEntry>,
 }
 
 /// A module: a namespace of methods with their own argument encoding and effects.
 pub trait Module: Send + Sync {
     fn name(&self) -> &'static str;
+    /// Names of the secondary indexes the module writes (`<module>.<index>`).
+    fn indexes(&self) -> &'static [&'static str];
     /// Stateless checks of a call's arguments (decoding, limits).
     fn check(&self, call: &Call, genesis: &Genesis) -> Result<(), TxError>;
     /// Effects of an admitted call. Must be deterministic.
@@ -121,6 +130,11 @@ impl Executor {
     pub fn register(&mut self, m: Box<dyn Module>) {
         let prev = self.modules.insert(m.name(), m);
         assert!(prev.is_none(), "module registered twice");
+    }
+
+    /// Every index any registered module writes, so the store can open them up front.
+    pub fn index_names(&self) -> Vec<&'static str> {
+        self.modules.values().flat_map(|m| m.indexes().iter().copied()).collect()
     }
 
     pub fn genesis(&self) -> &Genesis {

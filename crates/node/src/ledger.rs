@@ -119,7 +119,8 @@ impl Ledger {
             bail!("key {} is not validator {}'s key in genesis", config.validator_key.display(), v.name);
         }
         std::fs::create_dir_all(&config.db).with_context(|| format!("creating {}", config.db.display()))?;
-        let store = Store::open(&config.db).with_context(|| format!("opening database {}", config.db.display()))?;
+        let exec = Executor::new(genesis.clone());
+        let store = Store::open(&config.db, &exec.index_names()).with_context(|| format!("opening database {}", config.db.display()))?;
         let canonical = serde_json::to_vec(&genesis)?;
         match store.genesis()? {
             None => store.put_genesis(&canonical)?,
@@ -162,7 +163,7 @@ impl Ledger {
         metrics.log_size.set(log.size() as i64);
         tracing::info!(chain = %genesis.chain_id, suite = %suite, height = tip.height, log_size = log.size(), "ledger opened");
         Ok(Arc::new(Ledger {
-            exec: Executor::new(genesis),
+            exec,
             store,
             genesis_hash,
             validator,
@@ -370,7 +371,7 @@ impl Ledger {
                     };
                     commit.txs.push((tx.id, loc));
                     commit.leaves.extend(effects.leaves);
-                    commit.index.extend(effects.index);
+                    commit.index.extend(effects.index.into_iter().map(|e| (e.index, e.key, e.value)));
                     included.push(tx);
                 }
                 Err(e) => rejected.push((tx.id, e)),
@@ -475,7 +476,7 @@ impl Ledger {
     }
 
     pub fn evidence_leaf(&self, id: &Hash) -> anyhow::Result<Option<u64>> {
-        Ok(self.store.index_get(&evidence_index::id_key(id))?.map(|v| u64::from_be_bytes(v.as_slice().try_into().unwrap_or([0; 8]))))
+        Ok(self.store.index_get(evidence_index::INDEX_ID, id)?.map(|v| u64::from_be_bytes(v.as_slice().try_into().unwrap_or([0; 8]))))
     }
 
     pub fn evidence_by_id(&self, id: &Hash) -> anyhow::Result<Option<(u64, EvidenceEntry)>> {
@@ -483,9 +484,9 @@ impl Ledger {
         Ok(self.entry_at(leaf)?.map(|e| (leaf, e)))
     }
 
-    fn evidence_by_prefix(&self, prefix: &[u8], limit: usize) -> anyhow::Result<Vec<(u64, EvidenceEntry)>> {
+    fn evidence_by_prefix(&self, index: &str, prefix: &[u8], limit: usize) -> anyhow::Result<Vec<(u64, EvidenceEntry)>> {
         let mut out = Vec::new();
-        for (k, _) in self.store.index_prefix(prefix, limit)? {
+        for (k, _) in self.store.index_prefix(index, prefix, limit)? {
             // Keys are prefix || leaf index: a longer reference sharing the prefix has another length field.
             if k.len() != prefix.len() + 8 {
                 continue;
@@ -500,11 +501,11 @@ impl Ledger {
 
     /// Every deposit of `digest`, in log order.
     pub fn evidence_by_digest(&self, digest: &Hash, limit: usize) -> anyhow::Result<Vec<(u64, EvidenceEntry)>> {
-        self.evidence_by_prefix(&evidence_index::digest_prefix(digest), limit)
+        self.evidence_by_prefix(evidence_index::INDEX_DIGEST, digest, limit)
     }
 
     pub fn evidence_by_reference(&self, reference: &str, limit: usize) -> anyhow::Result<Vec<(u64, EvidenceEntry)>> {
-        self.evidence_by_prefix(&evidence_index::reference_prefix(reference), limit)
+        self.evidence_by_prefix(evidence_index::INDEX_REFERENCE, &evidence_index::reference_prefix(reference), limit)
     }
 
     /// The receipt for record `id` against the latest checkpoint.

@@ -8,8 +8,9 @@
 //! Keyspaces (keys big-endian so that byte order is numeric order):
 //! `meta` (genesis, node identity) · `blocks` height → block · `block_hashes` hash → height ·
 //! `txs` id → [`TxLocation`] · `leaves` index → leaf bytes · `checkpoints` tree size → signed
-//! note · `index` module-defined key → value.
+//! note · `index:<name>` one keyspace per module index (short keys, no shared prefixes).
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use cairn_crypto::Hash;
@@ -19,6 +20,8 @@ use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
 pub enum StoreError {
     #[error("storage engine: {0}")]
     Engine(#[from] fjall::Error),
+    #[error("index {0:?} was not opened")]
+    UnknownIndex(String),
     #[error("corrupt {what} in the store: {detail}")]
     Corrupt { what: &'static str, detail: String },
 }
@@ -66,8 +69,8 @@ pub struct BlockCommit {
     /// Index of `leaves[0]` in the log.
     pub first_leaf: u64,
     pub leaves: Vec<Vec<u8>>,
-    /// Module index entries: keys namespaced by the module.
-    pub index: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Module index entries: (index name, key, value).
+    pub index: Vec<(&'static str, Vec<u8>, Vec<u8>)>,
     /// The signed checkpoint for the log after this block: (tree size, note text).
     pub checkpoint: Option<(u64, String)>,
 }
@@ -80,13 +83,14 @@ pub struct Store {
     txs: Keyspace,
     leaves: Keyspace,
     checkpoints: Keyspace,
-    index: Keyspace,
+    indexes: BTreeMap<String, Keyspace>,
 }
 
 const META_GENESIS: &[u8] = b"genesis";
 
 impl Store {
-    pub fn open(path: &Path) -> Result<Self> {
+    /// Opens the store with the given module indexes.
+    pub fn open(path: &Path, index_names: &[&str]) -> Result<Self> {
         // Durability is explicit: each block batch is fsync'd on commit.
         let db = Database::builder(path).manual_journal_persist(true).open()?;
         let ks = |name: &str| db.keyspace(name, KeyspaceCreateOptions::default);
@@ -97,7 +101,7 @@ impl Store {
             txs: ks("txs")?,
             leaves: ks("leaves")?,
             checkpoints: ks("checkpoints")?,
-            index: ks("index")?,
+            indexes: index_names.iter().map(|n| Ok((n.to_string(), ks(&format!("index:{n}"))?))).collect::<Result<_>>()?,
             db,
         })
     }
@@ -135,8 +139,8 @@ impl Store {
         for (i, leaf) in c.leaves.iter().enumerate() {
             b.insert(&self.leaves, (c.first_leaf + i as u64).to_be_bytes(), leaf.as_slice());
         }
-        for (k, v) in &c.index {
-            b.insert(&self.index, k.as_slice(), v.as_slice());
+        for (name, k, v) in &c.index {
+            b.insert(self.index(name)?, k.as_slice(), v.as_slice());
         }
         if let Some((size, note)) = &c.checkpoint {
             b.insert(&self.checkpoints, size.to_be_bytes(), note.as_bytes());
@@ -197,14 +201,18 @@ impl Store {
         Ok(expected)
     }
 
-    pub fn index_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        Ok(self.index.get(key)?.map(|v| v.to_vec()))
+    fn index(&self, name: &str) -> Result<&Keyspace> {
+        self.indexes.get(name).ok_or_else(|| StoreError::UnknownIndex(name.to_string()))
     }
 
-    /// Index entries under `prefix`, in key order, at most `limit`.
-    pub fn index_prefix(&self, prefix: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    pub fn index_get(&self, index: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        Ok(self.index(index)?.get(key)?.map(|v| v.to_vec()))
+    }
+
+    /// Entries of `index` under `prefix`, in key order, at most `limit`.
+    pub fn index_prefix(&self, index: &str, prefix: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         let mut out = Vec::new();
-        for kv in self.index.prefix(prefix).take(limit) {
+        for kv in self.index(index)?.prefix(prefix).take(limit) {
             let (k, v) = kv.into_inner()?;
             out.push((k.to_vec(), v.to_vec()));
         }
@@ -247,7 +255,7 @@ mod tests {
     fn block_commit_is_visible_after_reopen() {
         let dir = tempfile::tempdir().unwrap();
         {
-            let s = Store::open(dir.path()).unwrap();
+            let s = Store::open(dir.path(), &["evidence.id"]).unwrap();
             assert_eq!(s.tip_height().unwrap(), 0);
             s.put_genesis(b"{}").unwrap();
             let loc = TxLocation { height: 1, index_in_block: 0, first_leaf: 0, leaf_count: 2 };
@@ -258,12 +266,12 @@ mod tests {
                 txs: vec![([7; 32], loc)],
                 first_leaf: 0,
                 leaves: vec![b"a".to_vec(), b"b".to_vec()],
-                index: vec![(b"evidence/x".to_vec(), b"1".to_vec())],
+                index: vec![("evidence.id", b"x".to_vec(), b"1".to_vec())],
                 checkpoint: Some((2, "note".into())),
             })
             .unwrap();
         }
-        let s = Store::open(dir.path()).unwrap();
+        let s = Store::open(dir.path(), &["evidence.id"]).unwrap();
         assert_eq!(s.genesis().unwrap().unwrap(), b"{}");
         assert_eq!(s.tip_height().unwrap(), 1);
         assert_eq!(s.block(1).unwrap().unwrap(), vec![9, 9]);
@@ -272,7 +280,8 @@ mod tests {
         let mut seen = vec![];
         assert_eq!(s.for_each_leaf(|i, l| seen.push((i, l.to_vec()))).unwrap(), 2);
         assert_eq!(seen[1], (1, b"b".to_vec()));
-        assert_eq!(s.index_prefix(b"evidence/", 10).unwrap().len(), 1);
+        assert_eq!(s.index_prefix("evidence.id", b"x", 10).unwrap().len(), 1);
+        assert!(s.index_get("nope", b"x").is_err());
         assert_eq!(s.latest_checkpoint().unwrap(), Some((2, "note".into())));
     }
 }
