@@ -184,11 +184,42 @@ pub fn signing_message(domain: Domain, chain_id: &str, message: &[u8]) -> Vec<u8
 }
 
 /// A public key of either suite, in its canonical encoding
-/// (Ed25519: 32 bytes; SM2: 65-byte uncompressed SEC1 point).
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// (Ed25519: 32 bytes; SM2: 65-byte uncompressed SEC1 point), held already decompressed so
+/// that each verification skips point decoding. Equality and order are by the encoding.
+#[derive(Clone)]
 pub struct PublicKey {
     suite: Suite,
     bytes: Vec<u8>,
+    parsed: ParsedKey,
+}
+
+#[derive(Clone)]
+enum ParsedKey {
+    Ed25519(ed25519_dalek::VerifyingKey),
+    Sm2(Box<sm2::dsa::VerifyingKey>),
+}
+
+impl PartialEq for PublicKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.suite == other.suite && self.bytes == other.bytes
+    }
+}
+impl Eq for PublicKey {}
+impl PartialOrd for PublicKey {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for PublicKey {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.suite, &self.bytes).cmp(&(other.suite, &other.bytes))
+    }
+}
+impl std::hash::Hash for PublicKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        std::hash::Hash::hash(&self.suite, state);
+        std::hash::Hash::hash(&self.bytes, state);
+    }
 }
 
 impl fmt::Debug for PublicKey {
@@ -200,7 +231,7 @@ impl fmt::Debug for PublicKey {
 impl PublicKey {
     /// Parses and validates a key: Ed25519 keys of small order and SM2 points off the curve are refused.
     pub fn from_bytes(suite: Suite, bytes: &[u8]) -> Result<Self, CryptoError> {
-        match suite {
+        let parsed = match suite {
             Suite::Ed25519Sha256 => {
                 let arr: [u8; 32] = bytes.try_into().map_err(|_| CryptoError::InvalidPublicKey {
                     suite,
@@ -212,6 +243,7 @@ impl PublicKey {
                 if vk.is_weak() {
                     return Err(CryptoError::InvalidPublicKey { suite, reason: "small-order point" });
                 }
+                ParsedKey::Ed25519(vk)
             }
             Suite::Sm2Sm3 => {
                 if bytes.len() != 65 || bytes[0] != 4 {
@@ -220,12 +252,13 @@ impl PublicKey {
                         reason: "expected a 65-byte uncompressed SEC1 point",
                     });
                 }
-                sm2::dsa::VerifyingKey::from_sec1_bytes(SM2_DEFAULT_DISTID, bytes).map_err(
+                let vk = sm2::dsa::VerifyingKey::from_sec1_bytes(SM2_DEFAULT_DISTID, bytes).map_err(
                     |_| CryptoError::InvalidPublicKey { suite, reason: "not a curve point" },
                 )?;
+                ParsedKey::Sm2(Box::new(vk))
             }
-        }
-        Ok(PublicKey { suite, bytes: bytes.to_vec() })
+        };
+        Ok(PublicKey { suite, bytes: bytes.to_vec(), parsed })
     }
 
     pub fn from_hex(suite: Suite, s: &str) -> Result<Self, CryptoError> {
@@ -260,20 +293,15 @@ impl PublicKey {
     /// Verifies a signature over `message` exactly (used for C2SP signed notes).
     pub fn verify_raw(&self, message: &[u8], signature: &[u8]) -> Result<(), CryptoError> {
         let suite = self.suite;
-        match suite {
-            Suite::Ed25519Sha256 => {
-                let arr: [u8; 32] = self.bytes.as_slice().try_into().expect("validated length");
-                let vk = ed25519_dalek::VerifyingKey::from_bytes(&arr)
-                    .map_err(|_| CryptoError::InvalidPublicKey { suite, reason: "not a curve point" })?;
+        match &self.parsed {
+            ParsedKey::Ed25519(vk) => {
                 let sig = ed25519_dalek::Signature::from_slice(signature)
                     .map_err(|_| CryptoError::MalformedSignature { suite })?;
                 // verify_strict: rejects non-canonical S, small-order R and weak keys.
                 vk.verify_strict(message, &sig).map_err(|_| CryptoError::BadSignature { suite })
             }
-            Suite::Sm2Sm3 => {
+            ParsedKey::Sm2(vk) => {
                 use sm2::dsa::signature::Verifier;
-                let vk = sm2::dsa::VerifyingKey::from_sec1_bytes(SM2_DEFAULT_DISTID, &self.bytes)
-                    .map_err(|_| CryptoError::InvalidPublicKey { suite, reason: "not a curve point" })?;
                 let sig = sm2::dsa::Signature::from_der(signature)
                     .map_err(|_| CryptoError::MalformedSignature { suite })?;
                 // Refuse non-minimal DER: the signature must round-trip byte for byte.
@@ -363,14 +391,18 @@ impl KeyPair {
     }
 
     pub fn public_key(&self) -> PublicKey {
-        let bytes = match self {
-            KeyPair::Ed25519(k) => k.verifying_key().to_bytes().to_vec(),
+        match self {
+            KeyPair::Ed25519(k) => {
+                let vk = k.verifying_key();
+                PublicKey { suite: Suite::Ed25519Sha256, bytes: vk.to_bytes().to_vec(), parsed: ParsedKey::Ed25519(vk) }
+            }
             KeyPair::Sm2(k) => {
                 use sm2::elliptic_curve::sec1::ToSec1Point as _;
-                k.verifying_key().to_sec1_point(false).as_bytes().to_vec()
+                let vk = k.verifying_key().clone();
+                let bytes = vk.to_sec1_point(false).as_bytes().to_vec();
+                PublicKey { suite: Suite::Sm2Sm3, bytes, parsed: ParsedKey::Sm2(Box::new(vk)) }
             }
-        };
-        PublicKey { suite: self.suite(), bytes }
+        }
     }
 
     /// Signs a domain-separated message.

@@ -108,8 +108,8 @@ pub trait Module: Send + Sync {
 
 pub struct Executor {
     genesis: Genesis,
-    /// Member public key bytes → organisation id.
-    members: BTreeMap<Vec<u8>, String>,
+    /// Member public key bytes → (parsed key, organisation id).
+    members: BTreeMap<Vec<u8>, (cairn_crypto::PublicKey, String)>,
     modules: BTreeMap<&'static str, Box<dyn Module>>,
 }
 
@@ -119,7 +119,8 @@ impl Executor {
         let mut members = BTreeMap::new();
         for org in &genesis.organisations {
             for m in &org.members {
-                members.insert(hex::decode(m).expect("validated genesis"), org.id.clone());
+                let key = cairn_crypto::PublicKey::from_hex(genesis.suite, m).expect("validated genesis");
+                members.insert(key.as_bytes().to_vec(), (key, org.id.clone()));
             }
         }
         let mut ex = Executor { genesis, members, modules: BTreeMap::new() };
@@ -146,7 +147,7 @@ impl Executor {
     }
 
     pub fn organisation_of(&self, key: &[u8]) -> Option<&str> {
-        self.members.get(key).map(String::as_str)
+        self.members.get(key).map(|(_, org)| org.as_str())
     }
 
     fn module(&self, call: &Call) -> Result<&dyn Module, TxError> {
@@ -159,7 +160,8 @@ impl Executor {
         if bytes.len() > p.max_tx_bytes as usize {
             return Err(TxError::Oversized { len: bytes.len(), max: p.max_tx_bytes as usize });
         }
-        let tx = Transaction::decode(bytes)?;
+        let suite = self.genesis.suite;
+        let tx = Transaction::decode_with_keys(bytes, &|s, k| if s == suite { self.members.get(k).map(|(key, _)| key.clone()) } else { None })?;
         self.check_body(&tx.body, now_ms)?;
         tx.verify_signature().map_err(|_| TxError::BadSignature)?;
         Ok(tx)

@@ -47,7 +47,10 @@ impl TxBody {
         w.into_bytes()
     }
 
-    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+    fn decode_from(
+        r: &mut Reader<'_>,
+        resolve: &dyn Fn(Suite, &[u8]) -> Option<PublicKey>,
+    ) -> Result<Self, DecodeError> {
         let version = r.u8("version")?;
         if version != TX_VERSION {
             return Err(DecodeError::Invalid { field: "version", reason: "unsupported transaction version" });
@@ -55,8 +58,12 @@ impl TxBody {
         let chain_id = r.str("chain_id", MAX_CHAIN_ID)?.to_string();
         let suite = Suite::from_code(r.u8("suite")?)
             .ok_or(DecodeError::Invalid { field: "suite", reason: "unknown suite code" })?;
-        let signer = PublicKey::from_bytes(suite, r.bytes("signer", 128)?)
-            .map_err(|_| DecodeError::Invalid { field: "signer", reason: "not a valid public key" })?;
+        let signer_bytes = r.bytes("signer", 128)?;
+        let signer = match resolve(suite, signer_bytes) {
+            Some(k) => k,
+            None => PublicKey::from_bytes(suite, signer_bytes)
+                .map_err(|_| DecodeError::Invalid { field: "signer", reason: "not a valid public key" })?,
+        };
         let nonce = r.u64("nonce")?;
         let expires_at_ms = r.u64("expires_at_ms")?;
         let module = r.str("module", MAX_NAME)?.to_string();
@@ -98,8 +105,14 @@ impl Transaction {
 
     /// Strict decode: no trailing bytes, known version and suite, valid signer key.
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        Self::decode_with_keys(bytes, &|_, _| None)
+    }
+
+    /// Like [`Transaction::decode`], taking already-parsed signer keys from `resolve` (known
+    /// members), so the hot path skips decompressing the same points again and again.
+    pub fn decode_with_keys(bytes: &[u8], resolve: &dyn Fn(Suite, &[u8]) -> Option<PublicKey>) -> Result<Self, DecodeError> {
         let mut r = Reader::new(bytes);
-        let body = TxBody::decode_from(&mut r)?;
+        let body = TxBody::decode_from(&mut r, resolve)?;
         let body_end = r.position();
         let signature = r.bytes("signature", MAX_SIG)?.to_vec();
         r.finish()?;
