@@ -255,7 +255,7 @@ fn verify(receipt: &std::path::Path, trust: &std::path::Path, file: Option<&std:
     match cairn_types::receipt::verify_receipt(&text, &trust, data.as_deref()) {
         Ok(v) => {
             println!("VALID");
-            println!("  record:     {} ({})", hex::encode(v.record.id), v.record.title);
+            println!("  record:     {} ({})", v.record.id, v.record.title);
             println!("  digest:     {} {}{}", v.record.digest_alg.name(), hex::encode(v.record.digest), if v.file_checked { " (file matches)" } else { " (file not checked)" });
             println!("  deposited:  {} by {} in block {}", v.record.time, v.record.organisation, v.record.block_height);
             println!("  log:        leaf {} of {}", v.leaf_index, v.tree_size);

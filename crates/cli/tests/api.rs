@@ -127,8 +127,10 @@ fn bad_inputs_get_precise_errors_and_lose_nothing() {
     assert_eq!(v["status"], "committed");
     let r = client().get(format!("{url}/v1/transactions/{}", "ab".repeat(32))).send().unwrap();
     assert_eq!(r.status().as_u16(), 404);
-    let r = client().get(format!("{url}/v1/evidence/{}", "AB".repeat(32))).send().unwrap();
+    let r = client().get(format!("{url}/v1/evidence/{}-0", "AB".repeat(32))).send().unwrap();
     assert_eq!(r.status().as_u16(), 400);
+    let r = client().get(format!("{url}/v1/evidence/{}-7", hex::encode(good.id))).send().unwrap();
+    assert_eq!(r.status().as_u16(), 404, "index past the transaction's records");
 }
 
 #[test]

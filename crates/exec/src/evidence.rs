@@ -1,9 +1,8 @@
 //! The evidence module: deposit content digests (one or many records per signature) and find
 //! them by id, digest or reference.
 //!
-//! Indexes (values are the leaf index, u64 big-endian, where not empty):
-//! `evidence.id`: id[32] → leaf · `evidence.digest`: digest[32] leaf[8] → ∅ ·
-//! `evidence.ref`: u16 len ref leaf[8] → ∅. Digest and reference keys end in the leaf index,
+//! A record is found by id through its transaction (`RecordId` = tx id + index). Indexes:
+//! `evidence.digest`: digest[32] leaf[8] → ∅ · `evidence.ref`: u16 len ref leaf[8] → ∅. Digest and reference keys end in the leaf index,
 //! so a prefix scan returns every deposit of the same digest in log order.
 
 use cairn_types::evidence::{DepositArgs, EvidenceEntry, METHOD_DEPOSIT, MODULE};
@@ -15,7 +14,6 @@ use crate::{ExecContext, IndexEntry, Module, TxEffects, TxError};
 
 pub struct EvidenceModule;
 
-pub const INDEX_ID: &str = "evidence.id";
 pub const INDEX_DIGEST: &str = "evidence.digest";
 pub const INDEX_REFERENCE: &str = "evidence.ref";
 
@@ -35,7 +33,7 @@ impl Module for EvidenceModule {
     }
 
     fn indexes(&self) -> &'static [&'static str] {
-        &[INDEX_ID, INDEX_DIGEST, INDEX_REFERENCE]
+        &[INDEX_DIGEST, INDEX_REFERENCE]
     }
 
     fn check(&self, call: &Call, genesis: &Genesis) -> Result<(), TxError> {
@@ -69,7 +67,6 @@ impl Module for EvidenceModule {
                 submitter: tx.body.signer.clone(),
                 record,
             };
-            out.index.push(IndexEntry { index: INDEX_ID, key: entry.id().to_vec(), value: leaf_be.to_vec() });
             out.index.push(IndexEntry { index: INDEX_DIGEST, key: [entry.record.digest.as_slice(), &leaf_be].concat(), value: Vec::new() });
             if let Some(r) = &entry.record.reference {
                 out.index.push(IndexEntry { index: INDEX_REFERENCE, key: [reference_prefix(r).as_slice(), &leaf_be].concat(), value: Vec::new() });

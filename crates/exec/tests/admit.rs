@@ -108,10 +108,10 @@ fn execution_is_deterministic_and_indexes_records() {
     let b = ex.execute(&tx, 5, NOW, 100).unwrap();
     assert_eq!(a, b);
     assert_eq!(a.leaves.len(), 3);
-    // id + digest + reference per record
-    assert_eq!(a.index.len(), 9);
-    assert_eq!(a.index[1].index, cairn_exec::evidence::INDEX_DIGEST);
-    assert_eq!(cairn_exec::evidence::leaf_of_key(&a.index[1].key), Some(100));
+    // digest + reference per record
+    assert_eq!(a.index.len(), 6);
+    assert_eq!(a.index[2].index, cairn_exec::evidence::INDEX_DIGEST);
+    assert_eq!(cairn_exec::evidence::leaf_of_key(&a.index[2].key), Some(101));
     // Past its expiry at block time, it fails.
     assert!(matches!(ex.execute(&tx, 5, NOW + 120_000, 100), Err(TxError::Expired { .. })));
 }

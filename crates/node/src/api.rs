@@ -91,6 +91,10 @@ fn submit_error_response(e: &SubmitError) -> Response {
     }
 }
 
+fn parse_record_id(s: &str) -> Result<cairn_types::evidence::RecordId, Response> {
+    s.parse().map_err(|e: String| problem(StatusCode::BAD_REQUEST, "bad-id", e))
+}
+
 fn parse_hash(s: &str, what: &str) -> Result<Hash, Response> {
     hexfmt::decode_strict(s)
         .ok()
@@ -273,7 +277,7 @@ fn admitted_json(a: &Admitted, status: &str) -> Value {
     json!({
         "id": hex::encode(a.id),
         "status": status,
-        "record_ids": a.record_ids.iter().map(hex::encode).collect::<Vec<_>>(),
+        "record_ids": a.record_ids.iter().map(ToString::to_string).collect::<Vec<_>>(),
     })
 }
 
@@ -322,13 +326,13 @@ async fn evidence_search(State(l): State<Arc<Ledger>>, Query(q): Query<EvidenceQ
 }
 
 async fn evidence_get(State(l): State<Arc<Ledger>>, Path(id): Path<String>) -> Response {
-    let id = match parse_hash(&id, "record id") {
+    let id = match parse_record_id(&id) {
         Ok(h) => h,
         Err(r) => return r,
     };
     match l.evidence_by_id(&id) {
         Ok(Some((leaf, e))) => axum::Json(json!({"leaf_index": leaf, "record": e.view()})).into_response(),
-        Ok(None) => problem(StatusCode::NOT_FOUND, "unknown-record", format!("no evidence record {}", hex::encode(id))),
+        Ok(None) => problem(StatusCode::NOT_FOUND, "unknown-record", format!("no evidence record {id}")),
         Err(e) => internal(e),
     }
 }
@@ -339,13 +343,13 @@ struct ReceiptQuery {
 }
 
 async fn receipt(State(l): State<Arc<Ledger>>, Path(id): Path<String>, Query(q): Query<ReceiptQuery>) -> Response {
-    let id = match parse_hash(&id, "record id") {
+    let id = match parse_record_id(&id) {
         Ok(h) => h,
         Err(r) => return r,
     };
     let r = match l.receipt(&id) {
         Ok(Some(r)) => r,
-        Ok(None) => return problem(StatusCode::NOT_FOUND, "unknown-record", format!("no evidence record {}", hex::encode(id))),
+        Ok(None) => return problem(StatusCode::NOT_FOUND, "unknown-record", format!("no evidence record {id}")),
         Err(e) => return internal(e),
     };
     match q.format.as_deref() {

@@ -7,7 +7,7 @@
 //! in-memory log may then be ahead of disk, and a restart rebuilds it from disk.
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -18,7 +18,7 @@ use cairn_merkle::{MerkleLog, leaf_hash};
 use cairn_note::{Checkpoint, SignedNote};
 use cairn_store::{BlockCommit, Store, TxLocation};
 use cairn_types::block::{Block, BlockHeader, tx_root};
-use cairn_types::evidence::{EvidenceEntry, METHOD_DEPOSIT, MODULE, record_id};
+use cairn_types::evidence::{EvidenceEntry, METHOD_DEPOSIT, MODULE, RecordId};
 use cairn_types::genesis::Genesis;
 use cairn_types::log::LogEntry;
 use cairn_types::receipt::{RECEIPT_FORMAT, Receipt};
@@ -67,7 +67,7 @@ impl SubmitError {
 pub struct Admitted {
     pub id: Hash,
     /// Ids of the evidence records it will create (computable before commit).
-    pub record_ids: Vec<Hash>,
+    pub record_ids: Vec<RecordId>,
 }
 
 pub enum TxStatus {
@@ -99,6 +99,16 @@ pub struct Ledger {
     pub metrics: Metrics,
     pub config: NodeConfig,
     shutdown: AtomicBool,
+    started: Instant,
+    /// Ids of transactions in blocks built but not yet durable.
+    pending: Mutex<BTreeSet<Hash>>,
+    committed_height: AtomicU64,
+}
+
+/// A block executed and signed, on its way to disk.
+struct BuiltBlock {
+    height: u64,
+    commit: BlockCommit,
     started: Instant,
 }
 
@@ -178,6 +188,8 @@ impl Ledger {
             config,
             shutdown: AtomicBool::new(false),
             started: Instant::now(),
+            pending: Mutex::new(BTreeSet::new()),
+            committed_height: AtomicU64::new(tip.height),
         }))
     }
 
@@ -282,7 +294,7 @@ impl Ledger {
         if let Ok(Some(loc)) = self.store.tx(id) {
             return TxStatus::Committed(loc);
         }
-        if self.mempool.contains(id) {
+        if self.mempool.contains(id) || self.pending.lock().unwrap().contains(id) {
             return TxStatus::Pending;
         }
         if let Some(e) = self.rejections.lock().unwrap().0.get(id) {
@@ -307,8 +319,27 @@ impl Ledger {
 
     // ---- block production ----
 
-    /// Runs the block producer until [`Ledger::stop`].
+    /// Runs block production until [`Ledger::stop`], as a two-stage pipeline: the producer
+    /// thread executes block N+1 while the committer thread makes block N durable. A channel of
+    /// one bounds the work in flight; transactions of blocks not yet durable are remembered in
+    /// `pending` so that a replay cannot slip in between the stages.
     pub fn spawn_producer(self: &Arc<Self>) -> std::thread::JoinHandle<()> {
+        let (to_committer, from_producer) = std::sync::mpsc::sync_channel::<BuiltBlock>(1);
+        let committer = {
+            let ledger = Arc::clone(self);
+            std::thread::Builder::new()
+                .name("cairn-committer".into())
+                .spawn(move || {
+                    for block in from_producer {
+                        if let Err(e) = ledger.commit_built(block) {
+                            // The in-memory log is ahead of disk now; only a restart is safe.
+                            tracing::error!(error = %format!("{e:#}"), "block commit failed; stopping the node");
+                            std::process::exit(70);
+                        }
+                    }
+                })
+                .expect("spawn committer thread")
+        };
         let ledger = Arc::clone(self);
         std::thread::Builder::new()
             .name("cairn-producer".into())
@@ -320,13 +351,22 @@ impl Ledger {
                     if ledger.shutdown.load(Ordering::Acquire) {
                         break;
                     }
-                    if let Err(e) = ledger.produce_block() {
-                        // The in-memory log may be ahead of disk now; only a restart is safe.
-                        tracing::error!(error = %format!("{e:#}"), "block commit failed; stopping the node");
-                        std::process::exit(70);
+                    match ledger.build_block() {
+                        Ok(Some(block)) => {
+                            if to_committer.send(block).is_err() {
+                                break;
+                            }
+                        }
+                        Ok(None) => {}
+                        Err(e) => {
+                            tracing::error!(error = %format!("{e:#}"), "building a block failed; stopping the node");
+                            std::process::exit(70);
+                        }
                     }
                     deadline = Instant::now() + interval;
                 }
+                drop(to_committer);
+                let _ = committer.join();
             })
             .expect("spawn producer thread")
     }
@@ -336,8 +376,21 @@ impl Ledger {
         self.mempool.wake();
     }
 
-    /// Builds, commits and announces one block from the mempool. `Ok(None)`: nothing to do.
+    /// Builds one block from the mempool and commits it before returning.
     pub fn produce_block(&self) -> anyhow::Result<Option<u64>> {
+        match self.build_block()? {
+            Some(block) => {
+                let height = block.height;
+                self.commit_built(block)?;
+                Ok(Some(height))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Executes a block from the mempool, extends the in-memory log and signs its checkpoint.
+    /// `Ok(None)`: nothing to include.
+    fn build_block(&self) -> anyhow::Result<Option<BuiltBlock>> {
         let p = &self.genesis().params;
         let batch = self.mempool.take(p.max_block_txs as usize, p.max_block_bytes as usize);
         if batch.is_empty() {
@@ -354,27 +407,30 @@ impl Ledger {
         let mut included: Vec<Transaction> = Vec::with_capacity(batch.len());
         let mut in_block = BTreeSet::new();
         let mut rejected = Vec::new();
-        for tx in batch {
-            if in_block.contains(&tx.id) || self.store.contains_tx(&tx.id)? {
-                rejected.push((tx.id, TxError::Replay(hex::encode(tx.id))));
-                continue;
-            }
-            let leaf0 = first_leaf + commit.leaves.len() as u64;
-            match self.exec.execute(&tx, height, time_ms, leaf0) {
-                Ok(effects) => {
-                    in_block.insert(tx.id);
-                    let loc = TxLocation {
-                        height,
-                        index_in_block: included.len() as u32,
-                        first_leaf: leaf0,
-                        leaf_count: effects.leaves.len() as u32,
-                    };
-                    commit.txs.push((tx.id, loc));
-                    commit.leaves.extend(effects.leaves);
-                    commit.index.extend(effects.index.into_iter().map(|e| (e.index, e.key, e.value)));
-                    included.push(tx);
+        {
+            let pending = self.pending.lock().unwrap();
+            for tx in batch {
+                if in_block.contains(&tx.id) || pending.contains(&tx.id) || self.store.contains_tx(&tx.id)? {
+                    rejected.push((tx.id, TxError::Replay(hex::encode(tx.id))));
+                    continue;
                 }
-                Err(e) => rejected.push((tx.id, e)),
+                let leaf0 = first_leaf + commit.leaves.len() as u64;
+                match self.exec.execute(&tx, height, time_ms, leaf0) {
+                    Ok(effects) => {
+                        in_block.insert(tx.id);
+                        let loc = TxLocation {
+                            height,
+                            index_in_block: included.len() as u32,
+                            first_leaf: leaf0,
+                            leaf_count: effects.leaves.len() as u32,
+                        };
+                        commit.txs.push((tx.id, loc));
+                        commit.leaves.extend(effects.leaves);
+                        commit.index.extend(effects.index.into_iter().map(|e| (e.index, e.key, e.value)));
+                        included.push(tx);
+                    }
+                    Err(e) => rejected.push((tx.id, e)),
+                }
             }
         }
         for (id, e) in rejected {
@@ -409,26 +465,39 @@ impl Ledger {
         commit.block_bytes = block.encode();
         commit.block_hash = block_hash;
         let note = self.sign_checkpoint(log_size, log_root);
-        commit.checkpoint = Some((log_size, note.clone()));
-        self.store.commit_block(&commit).with_context(|| format!("committing block {height}"))?;
-
+        commit.checkpoint = Some((log_size, note));
         *tip = Tip { height, hash: block_hash, time_ms };
-        drop(tip);
+        self.pending.lock().unwrap().extend(ids);
+        Ok(Some(BuiltBlock { height, commit, started }))
+    }
+
+    /// Makes a built block durable, publishes its checkpoint and tells the waiters.
+    fn commit_built(&self, b: BuiltBlock) -> anyhow::Result<()> {
+        let BuiltBlock { height, commit, started } = b;
+        self.store.commit_block(&commit).with_context(|| format!("committing block {height}"))?;
+        let (log_size, note) = commit.checkpoint.clone().expect("built blocks carry a checkpoint");
         *self.checkpoint.write().unwrap() = Some((log_size, note));
+        self.committed_height.store(height, Ordering::Release);
+        {
+            let mut pending = self.pending.lock().unwrap();
+            for (id, _) in &commit.txs {
+                pending.remove(id);
+            }
+        }
         let m = &self.metrics;
         m.blocks.inc();
-        m.tx_committed.inc_by(included.len() as u64);
+        m.tx_committed.inc_by(commit.txs.len() as u64);
         m.records_committed.inc_by(commit.leaves.len() as u64);
         m.height.set(height as i64);
         m.log_size.set(log_size as i64);
         m.mempool_txs.set(self.mempool.len() as i64);
-        m.block_txs.observe(included.len() as f64);
+        m.block_txs.observe(commit.txs.len() as f64);
         m.block_commit_seconds.observe(started.elapsed().as_secs_f64());
-        for (id, loc) in commit.txs {
-            self.notify(id, TxOutcome::Committed(loc));
+        for (id, loc) in &commit.txs {
+            self.notify(*id, TxOutcome::Committed(*loc));
         }
-        tracing::debug!(height, txs = included.len(), leaves = log_size - first_leaf, "block committed");
-        Ok(Some(height))
+        tracing::debug!(height, txs = commit.txs.len(), leaves = commit.leaves.len(), "block committed");
+        Ok(())
     }
 
     fn sign_checkpoint(&self, size: u64, root: Hash) -> String {
@@ -440,12 +509,14 @@ impl Ledger {
 
     // ---- queries ----
 
+    /// Height of the last durable block.
     pub fn height(&self) -> u64 {
-        self.tip.lock().unwrap().height
+        self.committed_height.load(Ordering::Acquire)
     }
 
+    /// Leaves covered by the last durable checkpoint.
     pub fn log_size(&self) -> u64 {
-        self.log.read().unwrap().size()
+        self.latest_checkpoint().map_or(0, |(size, _)| size)
     }
 
     pub fn mempool_len(&self) -> usize {
@@ -475,11 +546,12 @@ impl Ledger {
         }
     }
 
-    pub fn evidence_leaf(&self, id: &Hash) -> anyhow::Result<Option<u64>> {
-        Ok(self.store.index_get(evidence_index::INDEX_ID, id)?.map(|v| u64::from_be_bytes(v.as_slice().try_into().unwrap_or([0; 8]))))
+    /// The leaf of record `id`: found through its transaction.
+    pub fn evidence_leaf(&self, id: &RecordId) -> anyhow::Result<Option<u64>> {
+        Ok(self.store.tx(&id.tx_id)?.filter(|loc| id.index < loc.leaf_count).map(|loc| loc.first_leaf + id.index as u64))
     }
 
-    pub fn evidence_by_id(&self, id: &Hash) -> anyhow::Result<Option<(u64, EvidenceEntry)>> {
+    pub fn evidence_by_id(&self, id: &RecordId) -> anyhow::Result<Option<(u64, EvidenceEntry)>> {
         let Some(leaf) = self.evidence_leaf(id)? else { return Ok(None) };
         Ok(self.entry_at(leaf)?.map(|e| (leaf, e)))
     }
@@ -509,7 +581,7 @@ impl Ledger {
     }
 
     /// The receipt for record `id` against the latest checkpoint.
-    pub fn receipt(&self, id: &Hash) -> anyhow::Result<Option<Receipt>> {
+    pub fn receipt(&self, id: &RecordId) -> anyhow::Result<Option<Receipt>> {
         let Some(leaf_index) = self.evidence_leaf(id)? else { return Ok(None) };
         let leaf = self.store.leaf(leaf_index)?.context("indexed leaf missing")?;
         let LogEntry::Evidence(entry) = LogEntry::decode(self.exec.suite(), &leaf)? else {
@@ -542,11 +614,11 @@ impl Ledger {
 }
 
 /// Record ids a deposit will create, known before commit.
-fn record_ids(tx: &Transaction) -> Vec<Hash> {
+fn record_ids(tx: &Transaction) -> Vec<RecordId> {
     if tx.body.call.module != MODULE || tx.body.call.method != METHOD_DEPOSIT {
         return Vec::new();
     }
     // Admission already decoded the arguments; only the count is needed here.
     let n = tx.body.call.args.get(..4).map_or(0, |b| u32::from_be_bytes(b.try_into().unwrap()));
-    (0..n).map(|i| record_id(tx.suite(), &tx.id, i)).collect()
+    (0..n).map(|index| RecordId { tx_id: tx.id, index }).collect()
 }

@@ -7,7 +7,9 @@
 //!
 //! Keyspaces (keys big-endian so that byte order is numeric order):
 //! `meta` (genesis, node identity) · `blocks` height → block · `block_hashes` hash → height ·
-//! `txs` id → [`TxLocation`] · `leaves` index → leaf bytes · `checkpoints` tree size → signed
+//! `txs` id → [`TxLocation`] · `leaves` first index of a chunk → up to [`LEAF_CHUNK`] leaves of
+//! one block (`u32 n | u32 end offsets[n] | bytes`; one entry per chunk, not per leaf, keeps the
+//! commit path short) · `checkpoints` tree size → signed
 //! note · `index:<name>` one keyspace per module index (short keys, no shared prefixes).
 
 use std::collections::BTreeMap;
@@ -88,11 +90,45 @@ pub struct Store {
 
 const META_GENESIS: &[u8] = b"genesis";
 
+/// Most leaves stored under one key.
+pub const LEAF_CHUNK: usize = 256;
+
+fn encode_chunk(leaves: &[Vec<u8>]) -> Vec<u8> {
+    let total: usize = leaves.iter().map(Vec::len).sum();
+    let mut out = Vec::with_capacity(4 + 4 * leaves.len() + total);
+    out.extend_from_slice(&(leaves.len() as u32).to_be_bytes());
+    let mut end = 0u32;
+    for l in leaves {
+        end += l.len() as u32;
+        out.extend_from_slice(&end.to_be_bytes());
+    }
+    for l in leaves {
+        out.extend_from_slice(l);
+    }
+    out
+}
+
+/// Leaves of a chunk as slices; `None` if the chunk is malformed.
+fn decode_chunk(chunk: &[u8]) -> Option<Vec<&[u8]>> {
+    let n = u32::from_be_bytes(chunk.get(..4)?.try_into().ok()?) as usize;
+    let data_start = 4 + 4 * n;
+    let data = chunk.get(data_start..)?;
+    let mut out = Vec::with_capacity(n);
+    let mut start = 0usize;
+    for i in 0..n {
+        let end = u32::from_be_bytes(chunk[4 + 4 * i..8 + 4 * i].try_into().ok()?) as usize;
+        out.push(data.get(start..end)?);
+        start = end;
+    }
+    (start == data.len()).then_some(out)
+}
+
 impl Store {
     /// Opens the store with the given module indexes.
     pub fn open(path: &Path, index_names: &[&str]) -> Result<Self> {
         // Durability is explicit: each block batch is fsync'd on commit.
-        let db = Database::builder(path).manual_journal_persist(true).open()?;
+        // Journal compression off: lz4 of large block values cost more CPU than the disk it saves.
+        let db = Database::builder(path).manual_journal_persist(true).journal_compression(fjall::CompressionType::None).open()?;
         let ks = |name: &str| db.keyspace(name, KeyspaceCreateOptions::default);
         Ok(Store {
             meta: ks("meta")?,
@@ -136,8 +172,9 @@ impl Store {
         for (id, loc) in &c.txs {
             b.insert(&self.txs, *id, loc.encode());
         }
-        for (i, leaf) in c.leaves.iter().enumerate() {
-            b.insert(&self.leaves, (c.first_leaf + i as u64).to_be_bytes(), leaf.as_slice());
+        for (i, chunk) in c.leaves.chunks(LEAF_CHUNK).enumerate() {
+            let first = c.first_leaf + (i * LEAF_CHUNK) as u64;
+            b.insert(&self.leaves, first.to_be_bytes(), encode_chunk(chunk));
         }
         for (name, k, v) in &c.index {
             b.insert(self.index(name)?, k.as_slice(), v.as_slice());
@@ -180,7 +217,12 @@ impl Store {
     }
 
     pub fn leaf(&self, index: u64) -> Result<Option<Vec<u8>>> {
-        Ok(self.leaves.get(index.to_be_bytes())?.map(|v| v.to_vec()))
+        // The chunk holding `index` is the last one starting at or before it.
+        let Some(kv) = self.leaves.range(..=index.to_be_bytes()).next_back() else { return Ok(None) };
+        let (k, v) = kv.into_inner()?;
+        let first = chunk_key(&k)?;
+        let leaves = decode_chunk(&v).ok_or_else(|| StoreError::Corrupt { what: "leaf chunk", detail: format!("at {first}") })?;
+        Ok(leaves.get((index - first) as usize).map(|l| l.to_vec()))
     }
 
     /// Calls `f` with every leaf in index order (used to rebuild the Merkle tree at start-up).
@@ -188,15 +230,15 @@ impl Store {
         let mut expected = 0u64;
         for kv in self.leaves.iter() {
             let (k, v) = kv.into_inner()?;
-            let idx = u64::from_be_bytes(k.as_ref().try_into().map_err(|_| StoreError::Corrupt {
-                what: "leaf key",
-                detail: format!("{} bytes", k.len()),
-            })?);
-            if idx != expected {
-                return Err(StoreError::Corrupt { what: "log", detail: format!("leaf {expected} missing, found {idx}") });
+            let first = chunk_key(&k)?;
+            if first != expected {
+                return Err(StoreError::Corrupt { what: "log", detail: format!("leaf {expected} missing, next chunk starts at {first}") });
             }
-            f(idx, &v);
-            expected += 1;
+            let leaves = decode_chunk(&v).ok_or_else(|| StoreError::Corrupt { what: "leaf chunk", detail: format!("at {first}") })?;
+            for leaf in leaves {
+                f(expected, leaf);
+                expected += 1;
+            }
         }
         Ok(expected)
     }
@@ -247,9 +289,30 @@ impl Store {
     }
 }
 
+fn chunk_key(k: &[u8]) -> Result<u64> {
+    Ok(u64::from_be_bytes(k.try_into().map_err(|_| StoreError::Corrupt { what: "leaf key", detail: format!("{} bytes", k.len()) })?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn leaves_span_chunks_and_blocks() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(dir.path(), &[]).unwrap();
+        let leaves = |from: usize, n: usize| (from..from + n).map(|i| format!("leaf {i}").into_bytes()).collect::<Vec<_>>();
+        // A block of 600 leaves (three chunks), then one of 5.
+        s.commit_block(&BlockCommit { height: 1, first_leaf: 0, leaves: leaves(0, 600), ..Default::default() }).unwrap();
+        s.commit_block(&BlockCommit { height: 2, first_leaf: 600, leaves: leaves(600, 5), ..Default::default() }).unwrap();
+        for i in [0u64, 255, 256, 511, 512, 599, 600, 604] {
+            assert_eq!(s.leaf(i).unwrap(), Some(format!("leaf {i}").into_bytes()), "leaf {i}");
+        }
+        assert_eq!(s.leaf(605).unwrap(), None);
+        let mut n = 0;
+        assert_eq!(s.for_each_leaf(|i, l| { assert_eq!(l, format!("leaf {i}").as_bytes()); n += 1; }).unwrap(), 605);
+        assert_eq!(n, 605);
+    }
 
     #[test]
     fn block_commit_is_visible_after_reopen() {
@@ -280,6 +343,8 @@ mod tests {
         let mut seen = vec![];
         assert_eq!(s.for_each_leaf(|i, l| seen.push((i, l.to_vec()))).unwrap(), 2);
         assert_eq!(seen[1], (1, b"b".to_vec()));
+        assert_eq!(s.leaf(1).unwrap(), Some(b"b".to_vec()));
+        assert_eq!(s.leaf(2).unwrap(), None);
         assert_eq!(s.index_prefix("evidence.id", b"x", 10).unwrap().len(), 1);
         assert!(s.index_get("nope", b"x").is_err());
         assert_eq!(s.latest_checkpoint().unwrap(), Some((2, "note".into())));

@@ -172,14 +172,45 @@ impl DepositArgs {
     }
 }
 
-/// Stable identifier of a deposited record, computable by the client before it commits:
-/// `H("cairn-record-id" || 0x00 || tx id || u32 index in the transaction)`.
-pub fn record_id(suite: Suite, tx_id: &Hash, index_in_tx: u32) -> Hash {
-    let mut h = suite.hasher();
-    h.update(b"cairn-record-id\0");
-    h.update(tx_id);
-    h.update(&index_in_tx.to_be_bytes());
-    h.finalize()
+/// Identifier of a deposited record: its transaction and its position there, written
+/// `<tx id hex>-<index>` (like a transaction outpoint). The client knows it before commit, and
+/// the node finds the record through the transaction, with no index of its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RecordId {
+    pub tx_id: Hash,
+    pub index: u32,
+}
+
+impl std::fmt::Display for RecordId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}-{}", hex::encode(self.tx_id), self.index)
+    }
+}
+
+impl std::str::FromStr for RecordId {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let err = || format!("record id {s:?} is not <64 lowercase hex>-<index>");
+        let (tx, index) = s.split_once('-').ok_or_else(err)?;
+        let tx_id = hexfmt::decode_strict(tx).ok().and_then(|v| v.try_into().ok()).ok_or_else(err)?;
+        // Canonical decimal only: no sign, no leading zeros.
+        if index.is_empty() || (index.len() > 1 && index.starts_with('0')) || !index.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(err());
+        }
+        Ok(RecordId { tx_id, index: index.parse().map_err(|_| err())? })
+    }
+}
+
+impl Serialize for RecordId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for RecordId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
+    }
 }
 
 /// A committed evidence record: the deposit plus where and when the chain took it.
@@ -198,8 +229,7 @@ pub struct EvidenceEntry {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EvidenceView {
-    #[serde(with = "hexfmt::hash")]
-    pub id: Hash,
+    pub id: RecordId,
     pub digest_alg: DigestAlg,
     #[serde(with = "hexfmt::hash")]
     pub digest: Hash,
@@ -220,8 +250,8 @@ pub struct EvidenceView {
 }
 
 impl EvidenceEntry {
-    pub fn id(&self) -> Hash {
-        record_id(self.submitter.suite(), &self.tx_id, self.index_in_tx)
+    pub fn id(&self) -> RecordId {
+        RecordId { tx_id: self.tx_id, index: self.index_in_tx }
     }
 
     pub fn view(&self) -> EvidenceView {

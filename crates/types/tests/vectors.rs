@@ -48,7 +48,7 @@ fn vectors() -> Value {
             "tx_id": hex::encode(tx.id),
             "signature_hex": hex::encode(&tx.signature),
             "transaction_hex": hex::encode(&bytes),
-            "record_id_0": hex::encode(cairn_types::evidence::record_id(suite, &tx.id, 0)),
+            "record_id_0": cairn_types::evidence::RecordId { tx_id: tx.id, index: 0 }.to_string(),
         }));
     }
     json!({ "about": "Canonical transaction encodings (docs/encoding.md). Ed25519 and SM2 (RFC 6979 nonces) signatures are deterministic.", "transactions": out })
