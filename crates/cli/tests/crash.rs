@@ -133,3 +133,34 @@ mod cairn_exec_free {
         .encode()
     }
 }
+
+/// Indexes are derived data: with the index database gone, a restart rebuilds it from blocks.
+#[test]
+fn lost_index_is_rebuilt_from_blocks() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut node = DevNode::start(&tmp.path().join("data"), "sm2-sm3");
+    let key = node.submitter();
+    let chain = node.status()["chain_id"].as_str().unwrap().to_string();
+    let digest = DigestAlg::Sm3.digest(b"evidence kept through a lost index");
+    let record = RecordInput {
+        digest_alg: DigestAlg::Sm3,
+        digest,
+        size: 34,
+        media_type: "text/plain".into(),
+        title: "kept".into(),
+        reference: Some("case-lost-index".into()),
+        metadata: Default::default(),
+    };
+    for n in 0..3 {
+        let tx = cairn_exec_free::sign(&key, &chain, n, vec![record.clone()]);
+        let (s, v) = post_txs(&node.url, &[tx], true);
+        assert_eq!(s, 200, "{v}");
+    }
+    node.kill9();
+    std::fs::remove_dir_all(node.dir.join("db/index")).unwrap();
+    node.spawn();
+    let v: Value = client().get(format!("{}/v1/evidence?digest={}", node.url, hex::encode(digest))).send().unwrap().json().unwrap();
+    assert_eq!(v["records"].as_array().unwrap().len(), 3, "{v}");
+    let v: Value = client().get(format!("{}/v1/evidence?reference=case-lost-index", node.url)).send().unwrap().json().unwrap();
+    assert_eq!(v["records"].as_array().unwrap().len(), 3, "{v}");
+}

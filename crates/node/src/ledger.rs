@@ -158,6 +158,16 @@ impl Ledger {
             }
             Tip { height: tip_height, hash: block.header.hash(suite), time_ms: block.header.time_ms }
         };
+        // Indexes are derived from blocks: after a crash they may lag; re-execute what they miss.
+        let indexed = store.indexed_height()?;
+        if indexed < tip_height {
+            tracing::info!(from = indexed + 1, to = tip_height, "rebuilding module indexes");
+            reindex(&exec, &store, indexed + 1, tip_height)?;
+        } else if indexed > tip_height {
+            // Index entries of blocks that never became durable; readers skip them. Pull the
+            // mark back so that a crash after the next ledger commit is noticed.
+            store.write_index(tip_height, &[])?;
+        }
         let checkpoint = store.latest_checkpoint()?;
         if let Some((size, note)) = &checkpoint {
             let cp = Checkpoint::parse(&SignedNote::parse(note)?.text)?;
@@ -556,15 +566,28 @@ impl Ledger {
         Ok(self.entry_at(leaf)?.map(|e| (leaf, e)))
     }
 
-    fn evidence_by_prefix(&self, index: &str, prefix: &[u8], limit: usize) -> anyhow::Result<Vec<(u64, EvidenceEntry)>> {
+    /// Index hits under `prefix` whose leaf really holds a matching record: entries written for
+    /// a block that never became durable (a crash between the two stores) are skipped.
+    fn evidence_by_prefix(
+        &self,
+        index: &str,
+        prefix: &[u8],
+        limit: usize,
+        matches: impl Fn(&EvidenceEntry) -> bool,
+    ) -> anyhow::Result<Vec<(u64, EvidenceEntry)>> {
+        let size = self.log_size();
         let mut out = Vec::new();
         for (k, _) in self.store.index_prefix(index, prefix, limit)? {
-            // Keys are prefix || leaf index: a longer reference sharing the prefix has another length field.
             if k.len() != prefix.len() + 8 {
                 continue;
             }
             let leaf = evidence_index::leaf_of_key(&k).expect("key has a leaf index");
-            if let Some(e) = self.entry_at(leaf)? {
+            if leaf >= size {
+                continue;
+            }
+            if let Some(e) = self.entry_at(leaf)?
+                && matches(&e)
+            {
                 out.push((leaf, e));
             }
         }
@@ -573,11 +596,13 @@ impl Ledger {
 
     /// Every deposit of `digest`, in log order.
     pub fn evidence_by_digest(&self, digest: &Hash, limit: usize) -> anyhow::Result<Vec<(u64, EvidenceEntry)>> {
-        self.evidence_by_prefix(evidence_index::INDEX_DIGEST, digest, limit)
+        self.evidence_by_prefix(evidence_index::INDEX_DIGEST, digest, limit, |e| &e.record.digest == digest)
     }
 
     pub fn evidence_by_reference(&self, reference: &str, limit: usize) -> anyhow::Result<Vec<(u64, EvidenceEntry)>> {
-        self.evidence_by_prefix(evidence_index::INDEX_REFERENCE, &evidence_index::reference_prefix(reference), limit)
+        self.evidence_by_prefix(evidence_index::INDEX_REFERENCE, &evidence_index::reference_prefix(reference), limit, |e| {
+            e.record.reference.as_deref() == Some(reference)
+        })
     }
 
     /// The receipt for record `id` against the latest checkpoint.
@@ -611,6 +636,24 @@ impl Ledger {
             Err(e) => Ok(Err(e.to_string())),
         }
     }
+}
+
+/// Re-executes blocks `from..=to` to rewrite the module indexes they produced.
+fn reindex(exec: &Executor, store: &Store, from: u64, to: u64) -> anyhow::Result<()> {
+    for height in from..=to {
+        let block = Block::decode(&store.block(height)?.with_context(|| format!("block {height} missing"))?)?;
+        let mut entries = Vec::new();
+        for bytes in &block.txs {
+            let tx = Transaction::decode(bytes)?;
+            let loc = store.tx(&tx.id)?.with_context(|| format!("transaction of block {height} missing"))?;
+            let effects = exec
+                .execute(&tx, height, block.header.time_ms, loc.first_leaf)
+                .map_err(|e| anyhow::anyhow!("re-executing block {height}: {e}"))?;
+            entries.extend(effects.index.into_iter().map(|e| (e.index, e.key, e.value)));
+        }
+        store.write_index(height, &entries)?;
+    }
+    Ok(())
 }
 
 /// Record ids a deposit will create, known before commit.

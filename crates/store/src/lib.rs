@@ -1,9 +1,15 @@
 //! Durable storage for a Cairn node, on fjall (an embedded, pure-Rust LSM tree).
 //!
-//! Everything a block changes is written in one atomic, fsync'd batch ([`BlockCommit`]):
-//! the block, its transactions' locations, the log leaves it appended, the module index
-//! entries and the signed checkpoint. After a crash the store holds a prefix of the blocks it
-//! acknowledged, never a part of one.
+//! Two fjall databases, committed in parallel for each block ([`BlockCommit`]), both fsync'd
+//! before `commit_block` returns:
+//! * `ledger/`: the block, its transactions' locations, the log leaves and the signed
+//!   checkpoint, in one atomic batch. After a crash it holds a prefix of the blocks it
+//!   acknowledged, never a part of one. This is the source of truth.
+//! * `index/`: module indexes, derived from the blocks, with the height they cover
+//!   ([`Store::indexed_height`]). A crash can leave them behind the ledger (the node re-executes
+//!   the missing blocks at start) or ahead of it (entries for blocks that never became durable;
+//!   readers check each hit against the log). Separate journals let the two commits run on two
+//!   cores.
 //!
 //! Keyspaces (keys big-endian so that byte order is numeric order):
 //! `meta` (genesis, node identity) · `blocks` height → block · `block_hashes` hash → height ·
@@ -79,6 +85,8 @@ pub struct BlockCommit {
 
 pub struct Store {
     db: Database,
+    index_db: Database,
+    index_meta: Keyspace,
     meta: Keyspace,
     blocks: Keyspace,
     block_hashes: Keyspace,
@@ -89,6 +97,7 @@ pub struct Store {
 }
 
 const META_GENESIS: &[u8] = b"genesis";
+const META_INDEXED_HEIGHT: &[u8] = b"indexed_height";
 
 /// Most leaves stored under one key.
 pub const LEAF_CHUNK: usize = 256;
@@ -128,17 +137,27 @@ impl Store {
     pub fn open(path: &Path, index_names: &[&str]) -> Result<Self> {
         // Durability is explicit: each block batch is fsync'd on commit.
         // Journal compression off: lz4 of large block values cost more CPU than the disk it saves.
-        let db = Database::builder(path).manual_journal_persist(true).journal_compression(fjall::CompressionType::None).open()?;
+        let open = |dir: &str| {
+            Database::builder(path.join(dir))
+                .manual_journal_persist(true)
+                .journal_compression(fjall::CompressionType::None)
+                .open()
+        };
+        let db = open("ledger")?;
+        let index_db = open("index")?;
         let ks = |name: &str| db.keyspace(name, KeyspaceCreateOptions::default);
+        let iks = |name: &str| index_db.keyspace(name, KeyspaceCreateOptions::default);
         Ok(Store {
+            index_meta: iks("meta")?,
             meta: ks("meta")?,
             blocks: ks("blocks")?,
             block_hashes: ks("block_hashes")?,
             txs: ks("txs")?,
             leaves: ks("leaves")?,
             checkpoints: ks("checkpoints")?,
-            indexes: index_names.iter().map(|n| Ok((n.to_string(), ks(&format!("index:{n}"))?))).collect::<Result<_>>()?,
+            indexes: index_names.iter().map(|n| Ok((n.to_string(), iks(&format!("index:{n}"))?))).collect::<Result<_>>()?,
             db,
+            index_db,
         })
     }
 
@@ -164,8 +183,34 @@ impl Store {
         Ok(())
     }
 
-    /// Writes a block and everything it changed, atomically and durably.
+    /// Writes a block and everything it changed, durably: the ledger batch atomically, the
+    /// index batch beside it on another thread.
     pub fn commit_block(&self, c: &BlockCommit) -> Result<()> {
+        std::thread::scope(|scope| {
+            let index = scope.spawn(|| self.write_index(c.height, &c.index));
+            let ledger = self.write_ledger(c);
+            let index = index.join().expect("index writer panicked");
+            ledger.and(index)
+        })
+    }
+
+    /// Writes index entries for the block at `height` and records that height as indexed.
+    pub fn write_index(&self, height: u64, entries: &[(&'static str, Vec<u8>, Vec<u8>)]) -> Result<()> {
+        let mut b = self.index_db.batch().durability(Some(PersistMode::SyncAll));
+        for (name, k, v) in entries {
+            b.insert(self.index(name)?, k.as_slice(), v.as_slice());
+        }
+        b.insert(&self.index_meta, META_INDEXED_HEIGHT, height.to_be_bytes());
+        b.commit()?;
+        Ok(())
+    }
+
+    /// Height up to which module indexes are durable (0: none).
+    pub fn indexed_height(&self) -> Result<u64> {
+        Ok(self.index_meta.get(META_INDEXED_HEIGHT)?.map_or(0, |v| u64::from_be_bytes(v.as_ref().try_into().unwrap_or([0; 8]))))
+    }
+
+    fn write_ledger(&self, c: &BlockCommit) -> Result<()> {
         let mut b = self.db.batch().durability(Some(PersistMode::SyncAll));
         b.insert(&self.blocks, c.height.to_be_bytes(), c.block_bytes.as_slice());
         b.insert(&self.block_hashes, c.block_hash, c.height.to_be_bytes());
@@ -175,9 +220,6 @@ impl Store {
         for (i, chunk) in c.leaves.chunks(LEAF_CHUNK).enumerate() {
             let first = c.first_leaf + (i * LEAF_CHUNK) as u64;
             b.insert(&self.leaves, first.to_be_bytes(), encode_chunk(chunk));
-        }
-        for (name, k, v) in &c.index {
-            b.insert(self.index(name)?, k.as_slice(), v.as_slice());
         }
         if let Some((size, note)) = &c.checkpoint {
             b.insert(&self.checkpoints, size.to_be_bytes(), note.as_bytes());
@@ -285,7 +327,7 @@ impl Store {
     }
 
     pub fn disk_space(&self) -> u64 {
-        self.db.disk_space().unwrap_or(0)
+        self.db.disk_space().unwrap_or(0) + self.index_db.disk_space().unwrap_or(0)
     }
 }
 
