@@ -274,10 +274,12 @@ async fn submit(State(l): State<Arc<Ledger>>, Query(q): Query<SubmitQuery>, head
 }
 
 fn admitted_json(a: &Admitted, status: &str) -> Value {
+    // Record ids are `<tx id>-<index>`: encode the transaction id once, not once per record.
+    let tx = hex::encode(a.id);
     json!({
-        "id": hex::encode(a.id),
+        "id": tx,
         "status": status,
-        "record_ids": a.record_ids.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "record_ids": a.record_ids.iter().map(|r| format!("{tx}-{}", r.index)).collect::<Vec<_>>(),
     })
 }
 

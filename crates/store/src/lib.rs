@@ -5,11 +5,11 @@
 //! * `ledger/`: the block, its transactions' locations, the log leaves and the signed
 //!   checkpoint, in one atomic batch. After a crash it holds a prefix of the blocks it
 //!   acknowledged, never a part of one. This is the source of truth.
-//! * `index/`: module indexes, derived from the blocks, with the height they cover
-//!   ([`Store::indexed_height`]). A crash can leave them behind the ledger (the node re-executes
+//! * `index/<name>/`: one database per module index, derived from the blocks, each with the
+//!   height it covers ([`Store::indexed_height`] is the lowest). A crash can leave them behind the ledger (the node re-executes
 //!   the missing blocks at start) or ahead of it (entries for blocks that never became durable;
-//!   readers check each hit against the log). Separate journals let the two commits run on two
-//!   cores.
+//!   readers check each hit against the log). Separate journals let the commits run in
+//!   parallel: fjall applies one journal's batches one at a time.
 //!
 //! Keyspaces (keys big-endian so that byte order is numeric order):
 //! `meta` (genesis, node identity) · `blocks` height → block · `block_hashes` hash → height ·
@@ -83,17 +83,22 @@ pub struct BlockCommit {
     pub checkpoint: Option<(u64, String)>,
 }
 
+/// One module index in its own database (own journal, so its commits run beside the others).
+struct IndexDb {
+    db: Database,
+    meta: Keyspace,
+    entries: Keyspace,
+}
+
 pub struct Store {
     db: Database,
-    index_db: Database,
-    index_meta: Keyspace,
     meta: Keyspace,
     blocks: Keyspace,
     block_hashes: Keyspace,
     txs: Keyspace,
     leaves: Keyspace,
     checkpoints: Keyspace,
-    indexes: BTreeMap<String, Keyspace>,
+    indexes: BTreeMap<String, IndexDb>,
 }
 
 const META_GENESIS: &[u8] = b"genesis";
@@ -144,20 +149,23 @@ impl Store {
                 .open()
         };
         let db = open("ledger")?;
-        let index_db = open("index")?;
         let ks = |name: &str| db.keyspace(name, KeyspaceCreateOptions::default);
-        let iks = |name: &str| index_db.keyspace(name, KeyspaceCreateOptions::default);
+        let mut indexes = BTreeMap::new();
+        for name in index_names {
+            let idb = open(&format!("index/{name}"))?;
+            let meta = idb.keyspace("meta", KeyspaceCreateOptions::default)?;
+            let entries = idb.keyspace("entries", KeyspaceCreateOptions::default)?;
+            indexes.insert(name.to_string(), IndexDb { db: idb, meta, entries });
+        }
         Ok(Store {
-            index_meta: iks("meta")?,
+            indexes,
             meta: ks("meta")?,
             blocks: ks("blocks")?,
             block_hashes: ks("block_hashes")?,
             txs: ks("txs")?,
             leaves: ks("leaves")?,
             checkpoints: ks("checkpoints")?,
-            indexes: index_names.iter().map(|n| Ok((n.to_string(), iks(&format!("index:{n}"))?))).collect::<Result<_>>()?,
             db,
-            index_db,
         })
     }
 
@@ -194,20 +202,39 @@ impl Store {
         })
     }
 
-    /// Writes index entries for the block at `height` and records that height as indexed.
+    /// Writes index entries for the block at `height`, each index on its own thread, and
+    /// records that height as indexed in every index.
     pub fn write_index(&self, height: u64, entries: &[(&'static str, Vec<u8>, Vec<u8>)]) -> Result<()> {
-        let mut b = self.index_db.batch().durability(Some(PersistMode::SyncAll));
-        for (name, k, v) in entries {
-            b.insert(self.index(name)?, k.as_slice(), v.as_slice());
+        for (name, ..) in entries {
+            self.index(name)?;
         }
-        b.insert(&self.index_meta, META_INDEXED_HEIGHT, height.to_be_bytes());
-        b.commit()?;
-        Ok(())
+        std::thread::scope(|scope| {
+            let writers: Vec<_> = self
+                .indexes
+                .iter()
+                .map(|(name, idx)| {
+                    scope.spawn(move || {
+                        let mut b = idx.db.batch().durability(Some(PersistMode::SyncAll));
+                        for (_, k, v) in entries.iter().filter(|(n, ..)| n == name) {
+                            b.insert(&idx.entries, k.as_slice(), v.as_slice());
+                        }
+                        b.insert(&idx.meta, META_INDEXED_HEIGHT, height.to_be_bytes());
+                        b.commit()
+                    })
+                })
+                .collect();
+            writers.into_iter().try_for_each(|w| w.join().expect("index writer panicked").map_err(StoreError::from))
+        })
     }
 
-    /// Height up to which module indexes are durable (0: none).
+    /// Height up to which every module index is durable (0: none).
     pub fn indexed_height(&self) -> Result<u64> {
-        Ok(self.index_meta.get(META_INDEXED_HEIGHT)?.map_or(0, |v| u64::from_be_bytes(v.as_ref().try_into().unwrap_or([0; 8]))))
+        let mut lowest = u64::MAX;
+        for idx in self.indexes.values() {
+            let h = idx.meta.get(META_INDEXED_HEIGHT)?.map_or(0, |v| u64::from_be_bytes(v.as_ref().try_into().unwrap_or([0; 8])));
+            lowest = lowest.min(h);
+        }
+        Ok(if lowest == u64::MAX { self.tip_height()? } else { lowest })
     }
 
     fn write_ledger(&self, c: &BlockCommit) -> Result<()> {
@@ -286,7 +313,7 @@ impl Store {
     }
 
     fn index(&self, name: &str) -> Result<&Keyspace> {
-        self.indexes.get(name).ok_or_else(|| StoreError::UnknownIndex(name.to_string()))
+        self.indexes.get(name).map(|i| &i.entries).ok_or_else(|| StoreError::UnknownIndex(name.to_string()))
     }
 
     pub fn index_get(&self, index: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
@@ -327,7 +354,7 @@ impl Store {
     }
 
     pub fn disk_space(&self) -> u64 {
-        self.db.disk_space().unwrap_or(0) + self.index_db.disk_space().unwrap_or(0)
+        self.db.disk_space().unwrap_or(0) + self.indexes.values().map(|i| i.db.disk_space().unwrap_or(0)).sum::<u64>()
     }
 }
 
