@@ -1,11 +1,27 @@
 #!/usr/bin/env bash
-# The test command: installs what the tests need, then runs the whole suite.
+# The test command: installs what the tests need, then runs the whole suite:
+# Rust unit and integration tests (real processes, real disks), then the web console's
+# end-to-end tests in headless Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! command -v openssl >/dev/null 2>&1; then
-  echo "installing openssl (SM2 interoperability test)…"
-  apt-get update -qq && apt-get install -y -qq openssl >/dev/null
+
+need=()
+command -v openssl >/dev/null 2>&1 || need+=(openssl)            # SM2 interoperability test
+command -v chromium >/dev/null 2>&1 || need+=(chromium)          # browser tests
+fc-list 2>/dev/null | grep -qi "wenquanyi\|noto sans cjk" || need+=(fonts-wqy-microhei)  # Chinese text in screenshots
+if ((${#need[@]})); then
+  echo "installing ${need[*]}…"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq "${need[@]}" >/dev/null
 fi
+if [ ! -d tests/e2e/node_modules/playwright-core ]; then
+  (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
 # With this set, the OpenSSL interop test fails instead of skipping when openssl is missing.
 export CAIRN_REQUIRE_OPENSSL=1
 cargo test --workspace --locked "$@"
+
+# The browser tests drive the debug `cairn` binary that the Rust tests just built.
+cargo build --locked -p cairn
+(cd tests/e2e && CAIRN_BIN="$PWD/../../target/debug/cairn" node --test --test-concurrency=1)

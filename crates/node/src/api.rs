@@ -19,12 +19,14 @@ use serde_json::{Value, json};
 use crate::ledger::{Admitted, Ledger, SubmitError, TxOutcome, TxStatus};
 
 pub const OPENAPI: &str = include_str!("openapi.json");
-const INDEX_HTML: &str = include_str!("index.html");
 
 pub fn router(ledger: Arc<Ledger>) -> Router {
     let body_limit = ledger.config.limits.max_request_bytes;
     Router::new()
-        .route("/", get(index))
+        .route("/", get(crate::console::index))
+        .route("/console/{name}", get(crate::console::asset))
+        .route("/v1/events", get(crate::console::events))
+        .route("/v1/qr", get(crate::console::qr))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/metrics", get(metrics))
         .route("/v1/openapi.json", get(|| async { ([(header::CONTENT_TYPE, "application/json")], OPENAPI) }))
@@ -100,10 +102,6 @@ fn parse_hash(s: &str, what: &str) -> Result<Hash, Response> {
         .ok()
         .and_then(|v| v.try_into().ok())
         .ok_or_else(|| problem(StatusCode::BAD_REQUEST, "bad-id", format!("{what} must be 64 lowercase hex digits")))
-}
-
-async fn index() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], INDEX_HTML)
 }
 
 async fn metrics(State(l): State<Arc<Ledger>>) -> impl IntoResponse {

@@ -103,11 +103,25 @@ pub struct Ledger {
     /// Ids of transactions in blocks built but not yet durable.
     pending: Mutex<BTreeSet<Hash>>,
     committed_height: AtomicU64,
+    /// Committed blocks, for live views (`/v1/events`). Bounded: slow listeners skip ahead.
+    events: tokio::sync::broadcast::Sender<BlockEvent>,
+}
+
+/// What a live view hears about each committed block.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct BlockEvent {
+    pub height: u64,
+    pub hash: String,
+    pub time_ms: u64,
+    pub tx_count: usize,
+    pub records: usize,
+    pub log_size: u64,
 }
 
 /// A block executed and signed, on its way to disk.
 struct BuiltBlock {
     height: u64,
+    time_ms: u64,
     commit: BlockCommit,
     started: Instant,
 }
@@ -200,6 +214,7 @@ impl Ledger {
             started: Instant::now(),
             pending: Mutex::new(BTreeSet::new()),
             committed_height: AtomicU64::new(tip.height),
+            events: tokio::sync::broadcast::channel(256).0,
         }))
     }
 
@@ -478,12 +493,12 @@ impl Ledger {
         commit.checkpoint = Some((log_size, note));
         *tip = Tip { height, hash: block_hash, time_ms };
         self.pending.lock().unwrap().extend(ids);
-        Ok(Some(BuiltBlock { height, commit, started }))
+        Ok(Some(BuiltBlock { height, time_ms, commit, started }))
     }
 
     /// Makes a built block durable, publishes its checkpoint and tells the waiters.
     fn commit_built(&self, b: BuiltBlock) -> anyhow::Result<()> {
-        let BuiltBlock { height, commit, started } = b;
+        let BuiltBlock { height, time_ms, commit, started } = b;
         self.store.commit_block(&commit).with_context(|| format!("committing block {height}"))?;
         let (log_size, note) = commit.checkpoint.clone().expect("built blocks carry a checkpoint");
         *self.checkpoint.write().unwrap() = Some((log_size, note));
@@ -506,8 +521,21 @@ impl Ledger {
         for (id, loc) in &commit.txs {
             self.notify(*id, TxOutcome::Committed(*loc));
         }
+        // No listener is fine: the send only fails when nobody subscribes.
+        let _ = self.events.send(BlockEvent {
+            height,
+            hash: hex::encode(commit.block_hash),
+            time_ms,
+            tx_count: commit.txs.len(),
+            records: commit.leaves.len(),
+            log_size,
+        });
         tracing::debug!(height, txs = commit.txs.len(), leaves = commit.leaves.len(), "block committed");
         Ok(())
+    }
+
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<BlockEvent> {
+        self.events.subscribe()
     }
 
     fn sign_checkpoint(&self, size: u64, root: Hash) -> String {

@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod config;
+pub mod console;
 pub mod dev;
 pub mod keys;
 pub mod ledger;

@@ -1,0 +1,239 @@
+// Offline receipt verification in the browser, independent of the node: the same checks as
+// `cairn verify` (crates/types/src/receipt.rs), written again from the format documents.
+// Accepts a JSON receipt (cairn-receipt-v1) or a C2SP tlog-proof@v1 text, a trust file, and
+// optionally the original file's bytes.
+
+import { sha256, sm2Verify } from './sm.js';
+import { SUITES, DIGEST_ALGS, fromHex, fromBase64, toHex, concat, decodeEvidenceLeaf } from './encoding.js';
+
+const enc = new TextEncoder();
+const SM2_TYPE = concat(new Uint8Array([0xff]), enc.encode('cairn.dev/sm2-sm3-note-v1'));
+const RECEIPT_KEYS = ['format', 'chain_id', 'record', 'leaf_index', 'leaf', 'tree_size', 'inclusion_proof', 'checkpoint'];
+const RECORD_KEYS = ['id', 'digest_alg', 'digest', 'size', 'media_type', 'title', 'reference', 'metadata', 'organisation', 'submitter', 'tx_id', 'index_in_tx', 'block_height', 'time_ms', 'time'];
+
+class Invalid extends Error {
+  constructor(step, message) { super(message); this.step = step; }
+}
+
+const isUint = (v) => Number.isSafeInteger(v) && v >= 0;
+
+function keyId(name, type, key) {
+  return sha256(concat(enc.encode(name), new Uint8Array([0x0a]), type, key)).subarray(0, 4);
+}
+
+/** Parses and checks a trust file (JSON text or object). */
+export function parseTrust(input) {
+  const t = typeof input === 'string' ? JSON.parse(input) : input;
+  if (t.format !== 'cairn-trust-v1') throw new Error('not a Cairn trust file (format cairn-trust-v1)');
+  if (!SUITES[t.suite]) throw new Error(`unknown suite ${t.suite}`);
+  if (!Array.isArray(t.validators) || !isUint(t.quorum) || t.quorum < 1 || t.quorum > t.validators.length) throw new Error('quorum must be between 1 and the number of validators');
+  const verifiers = t.validators.map((v) => {
+    const key = fromHex(v.public_key);
+    const type = t.suite === 'ed25519-sha256' ? new Uint8Array([1]) : SM2_TYPE;
+    if (key.length !== SUITES[t.suite].keyLen) throw new Error(`validator ${v.name}: bad key length`);
+    const id = keyId(v.name, type, key);
+    const vkey = `${v.name}+${toHex(id)}+${btoaBytes(concat(type, key))}`;
+    if (vkey !== v.vkey) throw new Error(`validator ${v.name}: vkey does not match public key`);
+    return { name: v.name, organisation: v.organisation, key, keyId: toHex(id) };
+  });
+  return { chainId: t.chain_id, origin: t.origin, suite: t.suite, quorum: t.quorum, verifiers };
+}
+
+function btoaBytes(b) {
+  // Standard base64 without relying on btoa (absent in some workers).
+  const A = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  let out = '';
+  for (let i = 0; i < b.length; i += 3) {
+    const n = (b[i] << 16) | ((b[i + 1] ?? 0) << 8) | (b[i + 2] ?? 0);
+    out += A[n >> 18] + A[(n >> 12) & 63] + (i + 1 < b.length ? A[(n >> 6) & 63] : '=') + (i + 2 < b.length ? A[n & 63] : '=');
+  }
+  return out;
+}
+
+function parseNote(text) {
+  if (text.length > 65536) throw new Error('note too large');
+  if (/[\u0000-\u0009\u000b-\u001f]/.test(text)) throw new Error('control character');
+  if (!text.endsWith('\n')) throw new Error('does not end in newline');
+  const split = text.lastIndexOf('\n\n');
+  if (split < 0) throw new Error('no blank line before signatures');
+  const body = text.slice(0, split + 1);
+  const sigLines = text.slice(split + 2).split('\n').slice(0, -1);
+  const sigs = sigLines.map((line) => {
+    if (!line.startsWith('\u2014 ')) throw new Error('signature line must start with em dash');
+    const rest = line.slice(2);
+    const sp = rest.indexOf(' ');
+    if (sp < 0) throw new Error('signature line lacks a signature');
+    const name = rest.slice(0, sp);
+    if (!name || /[\s+]/.test(name)) throw new Error('bad key name');
+    const blob = fromBase64(rest.slice(sp + 1));
+    if (blob.length < 5) throw new Error('signature too short');
+    return { name, keyId: toHex(blob.subarray(0, 4)), sig: blob.subarray(4) };
+  });
+  if (!sigs.length) throw new Error('no signatures');
+  if (sigs.length > 64) throw new Error('too many signatures');
+  return { body, sigs };
+}
+
+function parseCheckpoint(body) {
+  const lines = body.slice(0, -1).split('\n');
+  const [origin, size, root, ...ext] = lines;
+  if (!origin) throw new Error('empty origin');
+  if (size === undefined || !/^(0|[1-9][0-9]*)$/.test(size)) throw new Error('size is not a decimal without leading zeros');
+  if (root === undefined) throw new Error('no root line');
+  const r = fromBase64(root);
+  if (r.length !== 32) throw new Error('root is not a base64 32-byte hash');
+  if (ext.some((e) => e === '')) throw new Error('empty extension line');
+  return { origin, size: Number(size), root: r };
+}
+
+function parseTlogProof(text) {
+  const header = 'c2sp.org/tlog-proof@v1\n';
+  if (!text.startsWith(header)) throw new Error('missing c2sp.org/tlog-proof@v1 header');
+  const rest = text.slice(header.length);
+  const cut = rest.indexOf('\n\n');
+  if (cut < 0) throw new Error('no blank line before the checkpoint');
+  const lines = rest.slice(0, cut).split('\n');
+  let extra = null;
+  if (lines[0]?.startsWith('extra ')) extra = fromBase64(lines.shift().slice(6));
+  const idx = lines.shift();
+  if (!idx?.startsWith('index ') || !/^(0|[1-9][0-9]*)$/.test(idx.slice(6))) throw new Error('missing or malformed index line');
+  const proof = lines.map((l) => { const h = fromBase64(l); if (h.length !== 32) throw new Error('proof line is not a 32-byte hash'); return h; });
+  return { extra, index: Number(idx.slice(6)), proof, checkpoint: rest.slice(cut + 2) };
+}
+
+function sameJson(a, b) {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  const ka = Object.keys(a).sort(), kb = Object.keys(b).sort();
+  return ka.length === kb.length && ka.every((k, i) => k === kb[i] && sameJson(a[k], b[k]));
+}
+
+async function verifySig(suite, key, msg, sig) {
+  if (suite === 'sm2-sm3') return sm2Verify(key, msg, sig);
+  if (sig.length !== 64) return false;
+  try {
+    const k = await globalThis.crypto.subtle.importKey('raw', key, { name: 'Ed25519' }, false, ['verify']);
+    return await globalThis.crypto.subtle.verify('Ed25519', k, sig, msg);
+  } catch { return false; }
+}
+
+function verifyInclusion(hash, index, size, leafHash, proof, root) {
+  if (index >= size) throw new Error(`leaf index ${index} is not below tree size ${size}`);
+  const node = (l, r) => hash(concat(new Uint8Array([1]), l, r));
+  let fn = BigInt(index), sn = BigInt(size - 1), r = leafHash;
+  for (const p of proof) {
+    if (sn === 0n) throw new Error('proof has the wrong number of hashes');
+    if ((fn & 1n) === 1n || fn === sn) {
+      r = node(p, r);
+      if ((fn & 1n) === 0n) while ((fn & 1n) === 0n && fn !== 0n) { fn >>= 1n; sn >>= 1n; }
+    } else {
+      r = node(r, p);
+    }
+    fn >>= 1n; sn >>= 1n;
+  }
+  if (sn !== 0n) throw new Error('proof has the wrong number of hashes');
+  if (toHex(r) !== toHex(root)) throw new Error('computed root does not match the expected root');
+}
+
+/**
+ * Verifies a receipt. Returns {valid, reason, steps, record, signers}; `steps` lists, in order,
+ * file, record, checkpoint, signatures, inclusion, each {ok: true|false|null, detail}.
+ */
+export async function verifyReceipt(text, trustInput, fileBytes = null) {
+  const steps = { file: { ok: null, detail: '' }, record: { ok: null, detail: '' }, checkpoint: { ok: null, detail: '' }, signatures: { ok: null, detail: '' }, inclusion: { ok: null, detail: '' } };
+  const out = { valid: false, reason: '', steps, record: null, signers: [] };
+  let current = 'record';
+  try {
+    const trust = typeof trustInput === 'object' && trustInput.verifiers ? trustInput : parseTrust(trustInput);
+    const suite = trust.suite;
+    const hash = SUITES[suite].hash;
+
+    // 0. Parse either form.
+    let leaf, index, treeSize = null, proof, note, claimed = null;
+    if (text.startsWith('c2sp.org/tlog-proof@v1')) {
+      let p;
+      try { p = parseTlogProof(text); } catch (e) { throw new Invalid('record', `receipt is malformed: ${e.message}`); }
+      if (!p.extra) throw new Invalid('record', 'receipt is malformed: tlog proof has no extra line with the leaf');
+      ({ extra: leaf, index, proof, checkpoint: note } = p);
+    } else {
+      let r;
+      try {
+        r = JSON.parse(text);
+        if (typeof r !== 'object' || r === null || Array.isArray(r)) throw new Error('not an object');
+        const keys = Object.keys(r);
+        const unknown = keys.find((k) => !RECEIPT_KEYS.includes(k));
+        if (unknown) throw new Error(`unknown field \`${unknown}\``);
+        const missing = RECEIPT_KEYS.find((k) => !(k in r));
+        if (missing) throw new Error(`missing field \`${missing}\``);
+        if (typeof r.format !== 'string' || typeof r.chain_id !== 'string' || typeof r.checkpoint !== 'string') throw new Error('invalid type');
+        if (!isUint(r.leaf_index) || !isUint(r.tree_size) || !Array.isArray(r.inclusion_proof)) throw new Error('invalid type');
+        leaf = fromHex(r.leaf);
+        proof = r.inclusion_proof.map((h) => { const b = fromHex(h); if (b.length !== 32) throw new Error('expected a 32-byte hash'); return b; });
+        if (typeof r.record !== 'object' || r.record === null) throw new Error('invalid record');
+        const rk = Object.keys(r.record);
+        const bad = rk.find((k) => !RECORD_KEYS.includes(k));
+        if (bad) throw new Error(`unknown field \`${bad}\``);
+      } catch (e) {
+        throw new Invalid('record', `receipt is malformed: ${e.message}`);
+      }
+      if (r.format !== 'cairn-receipt-v1') throw new Invalid('record', `receipt is malformed: format ${JSON.stringify(r.format)} is not cairn-receipt-v1`);
+      if (r.chain_id !== trust.chainId) throw new Invalid('record', `receipt is for chain ${JSON.stringify(r.chain_id)}, the trust file is for ${JSON.stringify(trust.chainId)}`);
+      ({ leaf_index: index, tree_size: treeSize, checkpoint: note } = r);
+      claimed = { reference: null, ...r.record };
+    }
+
+    // 1. The record: the logged leaf; a JSON receipt's readable record must be exactly it.
+    let record;
+    try { record = decodeEvidenceLeaf(leaf, suite); } catch (e) { throw new Invalid('record', `the leaf bytes do not decode: ${e.message}`); }
+    if (claimed && !sameJson(claimed, record)) throw new Invalid('record', "the receipt's record does not match the logged leaf");
+    out.record = record;
+    steps.record = { ok: true, detail: `${record.title} · ${record.organisation} · ${record.time} · block ${record.block_height}` };
+
+    // 2. The file.
+    current = 'file';
+    if (fileBytes) {
+      const got = toHex(DIGEST_ALGS[record.digest_alg].hash(fileBytes));
+      if (got !== record.digest) throw new Invalid('file', `the file's ${record.digest_alg} digest ${got} differs from the recorded ${record.digest}`);
+      if (fileBytes.length !== record.size) throw new Invalid('file', `the file is ${fileBytes.length} bytes long, the record says ${record.size}`);
+      steps.file = { ok: true, detail: `${record.digest_alg} ${got}` };
+    } else {
+      steps.file = { ok: null, detail: 'no file given' };
+    }
+
+    // 3. The checkpoint and its signatures.
+    current = 'checkpoint';
+    let parsed, cp;
+    try { parsed = parseNote(note); cp = parseCheckpoint(parsed.body); } catch (e) { throw new Invalid('checkpoint', `checkpoint: ${e.message}`); }
+    if (cp.origin !== trust.origin) throw new Invalid('checkpoint', `checkpoint origin ${JSON.stringify(cp.origin)} is not this chain's ${JSON.stringify(trust.origin)}`);
+    steps.checkpoint = { ok: true, detail: `${cp.origin} · size ${cp.size}` };
+    current = 'signatures';
+    const signed = new Set();
+    const msg = enc.encode(parsed.body);
+    for (const s of parsed.sigs) {
+      for (const v of trust.verifiers) {
+        if (v.name === s.name && v.keyId === s.keyId) {
+          if (!(await verifySig(suite, v.key, msg, s.sig))) throw new Invalid('signatures', `checkpoint signatures: signature by ${v.name} does not verify`);
+          signed.add(v.name);
+        }
+      }
+    }
+    const need = Math.max(trust.quorum, 1);
+    if (signed.size < need) throw new Invalid('signatures', `checkpoint signatures: note has ${signed.size} valid signatures from trusted keys, ${need} required`);
+    out.signers = trust.verifiers.filter((v) => signed.has(v.name)).map((v) => ({ name: v.name, organisation: v.organisation }));
+    steps.signatures = { ok: true, detail: out.signers.map((s) => `${s.organisation} (${s.name})`).join(', ') };
+    if (treeSize !== null && treeSize !== cp.size) throw new Invalid('inclusion', `receipt says tree size ${treeSize}, its checkpoint says ${cp.size}`);
+
+    // 4. The inclusion proof.
+    current = 'inclusion';
+    try {
+      verifyInclusion(hash, index, cp.size, hash(concat(new Uint8Array([0]), leaf)), proof, cp.root);
+    } catch (e) { throw new Invalid('inclusion', `inclusion proof does not lead to the signed root: ${e.message}`); }
+    steps.inclusion = { ok: true, detail: `leaf ${index} of ${cp.size}` };
+    out.valid = true;
+  } catch (e) {
+    const step = e instanceof Invalid ? e.step : current;
+    steps[step] = { ok: false, detail: e.message };
+    out.reason = e.message;
+  }
+  return out;
+}
