@@ -176,6 +176,19 @@ test('deposit two files in the page, verify with the file, catch a modified file
   assert.ok(await phone.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1), 'no horizontal overflow on a phone');
   await phone.screenshot({ path: path.join(SHOTS, 'verify-phone.png'), fullPage: true });
   await phone.close();
+
+  // Once loaded, the verifier works with the network gone.
+  const offlineContext = await browser.newContext();
+  const offline = await offlineContext.newPage();
+  await offline.goto(`${node.url}/#/verify`);
+  await offline.waitForSelector('#verify-button');
+  await offlineContext.setOffline(true);
+  await offline.setInputFiles('#receipt-file', receiptPath);
+  await offline.setInputFiles('#original-file', a);
+  await offline.click('#verify-button');
+  await offline.waitForSelector('#verdict');
+  assert.equal(await offline.textContent('#verdict'), 'VALID');
+  await offlineContext.close();
   await page.close();
 });
 
