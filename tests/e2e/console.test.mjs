@@ -79,7 +79,10 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
-  for (const n of nodes) n.proc.kill('SIGKILL');
+  for (const n of nodes) {
+    n.proc.kill('SIGKILL');
+    fs.rmSync(n.dir, { recursive: true, force: true });
+  }
 });
 
 test('deposit two files in the page, verify with the file, catch a modified file and a tampered receipt, browse to the block', async () => {
