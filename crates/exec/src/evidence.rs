@@ -5,9 +5,9 @@
 //! `evidence.digest`: digest[32] leaf[8] → ∅ · `evidence.ref`: u16 len ref leaf[8] → ∅. Digest and reference keys end in the leaf index,
 //! so a prefix scan returns every deposit of the same digest in log order.
 
-use cairn_types::evidence::{DepositArgs, EvidenceEntry, METHOD_DEPOSIT, MODULE};
+use cairn_types::evidence::{DepositArgs, METHOD_DEPOSIT, MODULE, decode_deposit_in_place};
 use cairn_types::genesis::Genesis;
-use cairn_types::log::LogEntry;
+use cairn_types::log::encode_evidence_leaf;
 use cairn_types::tx::{Call, Transaction};
 
 use crate::{ExecContext, IndexEntry, Module, TxEffects, TxError};
@@ -40,38 +40,30 @@ impl Module for EvidenceModule {
         if call.method != METHOD_DEPOSIT {
             return Err(TxError::UnknownMethod { module: MODULE.into(), method: call.method.clone() });
         }
-        let args = DepositArgs::decode(&call.args).map_err(|e| match e {
+        let records = decode_deposit_in_place(&call.args).map_err(|e| match e {
             cairn_types::codec::DecodeError::TooLong { field: "records", len, max } => TxError::TooManyRecords { count: len, max },
             e => TxError::InvalidArgs(e.to_string()),
         })?;
         let max = genesis.params.max_records_per_tx as usize;
-        if args.records.len() > max {
-            return Err(TxError::TooManyRecords { count: args.records.len(), max });
+        if records.len() > max {
+            return Err(TxError::TooManyRecords { count: records.len(), max });
         }
         Ok(())
     }
 
     fn execute(&self, ctx: &ExecContext<'_>, tx: &Transaction, out: &mut TxEffects) -> Result<(), TxError> {
-        let args = DepositArgs::decode(&tx.body.call.args).map_err(|e| TxError::InvalidArgs(e.to_string()))?;
-        out.leaves.reserve(args.records.len());
-        out.index.reserve(args.records.len() * 3);
-        for (i, record) in args.records.into_iter().enumerate() {
-            let leaf_index = ctx.first_leaf + out.leaves.len() as u64;
-            let leaf_be = leaf_index.to_be_bytes();
-            let entry = EvidenceEntry {
-                tx_id: tx.id,
-                index_in_tx: i as u32,
-                height: ctx.height,
-                time_ms: ctx.time_ms,
-                organisation: ctx.organisation.to_string(),
-                submitter: tx.body.signer.clone(),
-                record,
-            };
-            out.index.push(IndexEntry { index: INDEX_DIGEST, key: [entry.record.digest.as_slice(), &leaf_be].concat(), value: Vec::new() });
-            if let Some(r) = &entry.record.reference {
+        // Decoded in place: each leaf embeds its record's canonical bytes verbatim.
+        let records = decode_deposit_in_place(&tx.body.call.args).map_err(|e| TxError::InvalidArgs(e.to_string()))?;
+        out.leaves.reserve(records.len());
+        out.index.reserve(records.len() * 2);
+        let submitter = tx.body.signer.as_bytes();
+        for (i, record) in records.iter().enumerate() {
+            let leaf_be = (ctx.first_leaf + out.leaves.len() as u64).to_be_bytes();
+            out.index.push(IndexEntry { index: INDEX_DIGEST, key: [record.digest.as_slice(), &leaf_be].concat(), value: Vec::new() });
+            if let Some(r) = record.reference {
                 out.index.push(IndexEntry { index: INDEX_REFERENCE, key: [reference_prefix(r).as_slice(), &leaf_be].concat(), value: Vec::new() });
             }
-            out.leaves.push(LogEntry::Evidence(entry).encode());
+            out.leaves.push(encode_evidence_leaf(&tx.id, i as u32, ctx.height, ctx.time_ms, ctx.organisation, submitter, record.bytes));
         }
         Ok(())
     }

@@ -78,6 +78,10 @@ impl<'a> Reader<'a> {
     pub fn position(&self) -> usize {
         self.pos
     }
+    /// The bytes read since position `start`.
+    pub fn slice_from(&self, start: usize) -> &'a [u8] {
+        &self.buf[start..self.pos]
+    }
     pub fn remaining(&self) -> usize {
         self.buf.len() - self.pos
     }

@@ -95,27 +95,7 @@ impl RecordInput {
     }
 
     pub fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let digest_alg = DigestAlg::from_code(r.u8("digest_alg")?)
-            .ok_or(DecodeError::Invalid { field: "digest_alg", reason: "unknown digest algorithm" })?;
-        let digest = r.fixed::<32>("digest")?;
-        let size = r.u64("size")?;
-        let media_type = r.str("media_type", MAX_MEDIA_TYPE)?.to_string();
-        let title = r.str("title", MAX_TITLE)?.to_string();
-        let reference = r.opt_str("reference", MAX_REFERENCE)?.map(str::to_string);
-        let n = r.count("metadata", MAX_METADATA_ENTRIES)?;
-        let mut metadata = BTreeMap::new();
-        let mut last: Option<String> = None;
-        for _ in 0..n {
-            let k = r.str("metadata key", MAX_METADATA_KEY)?.to_string();
-            let v = r.str("metadata value", MAX_METADATA_VALUE)?.to_string();
-            // Canonical: keys strictly ascending, so each map has one encoding.
-            if last.as_ref().is_some_and(|l| l >= &k) {
-                return Err(DecodeError::Invalid { field: "metadata", reason: "keys must be unique and sorted" });
-            }
-            last = Some(k.clone());
-            metadata.insert(k, v);
-        }
-        Ok(RecordInput { digest_alg, digest, size, media_type, title, reference, metadata })
+        Ok(RecordRef::decode_from(r)?.to_owned())
     }
 
     /// Checks the limits a decoder cannot see from JSON input.
@@ -138,6 +118,78 @@ impl RecordInput {
     }
 }
 
+/// A record decoded in place: every check of [`RecordInput::decode_from`], no copies. `bytes`
+/// is the record's canonical encoding, which a log leaf embeds verbatim.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordRef<'a> {
+    pub digest_alg: DigestAlg,
+    pub digest: Hash,
+    pub size: u64,
+    pub media_type: &'a str,
+    pub title: &'a str,
+    pub reference: Option<&'a str>,
+    pub metadata: Vec<(&'a str, &'a str)>,
+    pub bytes: &'a [u8],
+}
+
+impl<'a> RecordRef<'a> {
+    pub fn decode_from(r: &mut Reader<'a>) -> Result<Self, DecodeError> {
+        let start = r.position();
+        let digest_alg = DigestAlg::from_code(r.u8("digest_alg")?)
+            .ok_or(DecodeError::Invalid { field: "digest_alg", reason: "unknown digest algorithm" })?;
+        let digest = r.fixed::<32>("digest")?;
+        let size = r.u64("size")?;
+        let media_type = r.str("media_type", MAX_MEDIA_TYPE)?;
+        let title = r.str("title", MAX_TITLE)?;
+        let reference = r.opt_str("reference", MAX_REFERENCE)?;
+        let n = r.count("metadata", MAX_METADATA_ENTRIES)?;
+        let mut metadata = Vec::with_capacity(n);
+        for _ in 0..n {
+            let k = r.str("metadata key", MAX_METADATA_KEY)?;
+            let v = r.str("metadata value", MAX_METADATA_VALUE)?;
+            // Canonical: keys strictly ascending, so each map has one encoding.
+            if metadata.last().is_some_and(|(l, _): &(&str, &str)| *l >= k) {
+                return Err(DecodeError::Invalid { field: "metadata", reason: "keys must be unique and sorted" });
+            }
+            metadata.push((k, v));
+        }
+        let bytes = r.slice_from(start);
+        Ok(RecordRef { digest_alg, digest, size, media_type, title, reference, metadata, bytes })
+    }
+
+    pub fn to_owned(&self) -> RecordInput {
+        RecordInput {
+            digest_alg: self.digest_alg,
+            digest: self.digest,
+            size: self.size,
+            media_type: self.media_type.to_string(),
+            title: self.title.to_string(),
+            reference: self.reference.map(str::to_string),
+            metadata: self.metadata.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        }
+    }
+}
+
+/// The records of `evidence.deposit` arguments, decoded in place and checked as
+/// [`DepositArgs::decode`] checks them.
+pub fn decode_deposit_in_place(bytes: &[u8]) -> Result<Vec<RecordRef<'_>>, DecodeError> {
+    let mut r = Reader::new(bytes);
+    let n = r.count("records", MAX_RECORDS_PER_CALL)?;
+    if n == 0 {
+        return Err(DecodeError::Invalid { field: "records", reason: "a deposit needs at least one record" });
+    }
+    let mut records = Vec::with_capacity(n);
+    for _ in 0..n {
+        let rec = RecordRef::decode_from(&mut r)?;
+        if rec.title.is_empty() {
+            return Err(DecodeError::Invalid { field: "title", reason: "must not be empty" });
+        }
+        records.push(rec);
+    }
+    r.finish()?;
+    Ok(records)
+}
+
 /// Arguments of `evidence.deposit`: one or many records under one signature.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -156,19 +208,7 @@ impl DepositArgs {
     }
 
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
-        let mut r = Reader::new(bytes);
-        let n = r.count("records", MAX_RECORDS_PER_CALL)?;
-        if n == 0 {
-            return Err(DecodeError::Invalid { field: "records", reason: "a deposit needs at least one record" });
-        }
-        let mut records = Vec::with_capacity(n);
-        for _ in 0..n {
-            let rec = RecordInput::decode_from(&mut r)?;
-            rec.validate()?;
-            records.push(rec);
-        }
-        r.finish()?;
-        Ok(DepositArgs { records })
+        Ok(DepositArgs { records: decode_deposit_in_place(bytes)?.iter().map(RecordRef::to_owned).collect() })
     }
 }
 
