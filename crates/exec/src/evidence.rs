@@ -2,7 +2,9 @@
 //! them by id, digest or reference.
 //!
 //! A record is found by id through its transaction (`RecordId` = tx id + index). Indexes:
-//! `evidence.digest`: digest[32] leaf[8] → ∅ · `evidence.ref`: u16 len ref leaf[8] → ∅. Digest and reference keys end in the leaf index,
+//! `evidence.digest`: digest[32] leaf[8] → ∅ ·
+//! `evidence.ref`: u16 len ref first_leaf[8] → u32 offsets of the transaction's records that
+//! carry this reference (a batch filed under one case number is one entry, not one per record). Digest and reference keys end in the leaf index,
 //! so a prefix scan returns every deposit of the same digest in log order.
 
 use cairn_types::evidence::{DepositArgs, METHOD_DEPOSIT, MODULE, decode_deposit_in_place};
@@ -20,6 +22,13 @@ pub const INDEX_REFERENCE: &str = "evidence.ref";
 pub fn reference_prefix(reference: &str) -> Vec<u8> {
     let len = u16::try_from(reference.len()).unwrap_or(u16::MAX);
     [len.to_be_bytes().as_slice(), reference.as_bytes()].concat()
+}
+
+/// Leaf indexes of a reference index entry: the key ends in the transaction's first leaf, the
+/// value lists offsets from it.
+pub fn reference_leaves(key: &[u8], value: &[u8]) -> Vec<u64> {
+    let Some(first) = leaf_of_key(key) else { return Vec::new() };
+    value.chunks_exact(4).map(|c| first + u32::from_be_bytes(c.try_into().unwrap()) as u64).collect()
 }
 
 /// The leaf index at the end of a digest or reference key.
@@ -57,13 +66,19 @@ impl Module for EvidenceModule {
         out.leaves.reserve(records.len());
         out.index.reserve(records.len() * 2);
         let submitter = tx.body.signer.as_bytes();
+        let first_leaf = ctx.first_leaf + out.leaves.len() as u64;
+        // Reference → offsets of the records carrying it (ordered map: deterministic output).
+        let mut by_reference: std::collections::BTreeMap<&str, Vec<u8>> = std::collections::BTreeMap::new();
         for (i, record) in records.iter().enumerate() {
-            let leaf_be = (ctx.first_leaf + out.leaves.len() as u64).to_be_bytes();
+            let leaf_be = (first_leaf + i as u64).to_be_bytes();
             out.index.push(IndexEntry { index: INDEX_DIGEST, key: [record.digest.as_slice(), &leaf_be].concat(), value: Vec::new() });
             if let Some(r) = record.reference {
-                out.index.push(IndexEntry { index: INDEX_REFERENCE, key: [reference_prefix(r).as_slice(), &leaf_be].concat(), value: Vec::new() });
+                by_reference.entry(r).or_default().extend_from_slice(&(i as u32).to_be_bytes());
             }
             out.leaves.push(encode_evidence_leaf(&tx.id, i as u32, ctx.height, ctx.time_ms, ctx.organisation, submitter, record.bytes));
+        }
+        for (r, offsets) in by_reference {
+            out.index.push(IndexEntry { index: INDEX_REFERENCE, key: [reference_prefix(r).as_slice(), &first_leaf.to_be_bytes()].concat(), value: offsets });
         }
         Ok(())
     }

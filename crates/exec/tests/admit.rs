@@ -108,10 +108,12 @@ fn execution_is_deterministic_and_indexes_records() {
     let b = ex.execute(&tx, 5, NOW, 100).unwrap();
     assert_eq!(a, b);
     assert_eq!(a.leaves.len(), 3);
-    // digest + reference per record
-    assert_eq!(a.index.len(), 6);
-    assert_eq!(a.index[2].index, cairn_exec::evidence::INDEX_DIGEST);
-    assert_eq!(cairn_exec::evidence::leaf_of_key(&a.index[2].key), Some(101));
+    // a digest entry per record, one reference entry for the three records sharing it
+    assert_eq!(a.index.len(), 4);
+    assert_eq!(a.index[1].index, cairn_exec::evidence::INDEX_DIGEST);
+    assert_eq!(cairn_exec::evidence::leaf_of_key(&a.index[1].key), Some(101));
+    assert_eq!(a.index[3].index, cairn_exec::evidence::INDEX_REFERENCE);
+    assert_eq!(cairn_exec::evidence::reference_leaves(&a.index[3].key, &a.index[3].value), vec![100, 101, 102]);
     // Past its expiry at block time, it fails.
     assert!(matches!(ex.execute(&tx, 5, NOW + 120_000, 100), Err(TxError::Expired { .. })));
 }

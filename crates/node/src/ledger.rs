@@ -594,22 +594,20 @@ impl Ledger {
         Ok(self.entry_at(leaf)?.map(|e| (leaf, e)))
     }
 
-    /// Index hits under `prefix` whose leaf really holds a matching record: entries written for
-    /// a block that never became durable (a crash between the two stores) are skipped.
-    fn evidence_by_prefix(
+    /// Index hits whose leaf really holds a matching record: entries written for a block that
+    /// never became durable (a crash between the parallel writes) are skipped.
+    fn evidence_at_leaves(
         &self,
-        index: &str,
-        prefix: &[u8],
+        leaves: impl IntoIterator<Item = u64>,
         limit: usize,
         matches: impl Fn(&EvidenceEntry) -> bool,
     ) -> anyhow::Result<Vec<(u64, EvidenceEntry)>> {
         let size = self.log_size();
         let mut out = Vec::new();
-        for (k, _) in self.store.index_prefix(index, prefix, limit)? {
-            if k.len() != prefix.len() + 8 {
-                continue;
+        for leaf in leaves {
+            if out.len() >= limit {
+                break;
             }
-            let leaf = evidence_index::leaf_of_key(&k).expect("key has a leaf index");
             if leaf >= size {
                 continue;
             }
@@ -624,13 +622,21 @@ impl Ledger {
 
     /// Every deposit of `digest`, in log order.
     pub fn evidence_by_digest(&self, digest: &Hash, limit: usize) -> anyhow::Result<Vec<(u64, EvidenceEntry)>> {
-        self.evidence_by_prefix(evidence_index::INDEX_DIGEST, digest, limit, |e| &e.record.digest == digest)
+        let keys = self.store.index_prefix(evidence_index::INDEX_DIGEST, digest, limit)?;
+        let leaves = keys.iter().filter(|(k, _)| k.len() == 40).filter_map(|(k, _)| evidence_index::leaf_of_key(k));
+        self.evidence_at_leaves(leaves, limit, |e| &e.record.digest == digest)
     }
 
+    /// Every record filed under `reference`, in log order.
     pub fn evidence_by_reference(&self, reference: &str, limit: usize) -> anyhow::Result<Vec<(u64, EvidenceEntry)>> {
-        self.evidence_by_prefix(evidence_index::INDEX_REFERENCE, &evidence_index::reference_prefix(reference), limit, |e| {
-            e.record.reference.as_deref() == Some(reference)
-        })
+        let prefix = evidence_index::reference_prefix(reference);
+        // One entry per transaction: `limit` entries hold at least `limit` records.
+        let entries = self.store.index_prefix(evidence_index::INDEX_REFERENCE, &prefix, limit)?;
+        let leaves = entries
+            .iter()
+            .filter(|(k, _)| k.len() == prefix.len() + 8)
+            .flat_map(|(k, v)| evidence_index::reference_leaves(k, v));
+        self.evidence_at_leaves(leaves, limit, |e| e.record.reference.as_deref() == Some(reference))
     }
 
     /// The receipt for record `id` against the latest checkpoint.
