@@ -4,7 +4,7 @@
 // optionally the original file's bytes.
 
 import { sha256, sm2Verify } from './sm.js';
-import { SUITES, DIGEST_ALGS, fromHex, fromBase64, toHex, concat, decodeEvidenceLeaf } from './encoding.js';
+import { SUITES, DIGEST_ALGS, fromHex, fromBase64, toBase64, toHex, concat, decodeEvidenceLeaf } from './encoding.js';
 
 const enc = new TextEncoder();
 const SM2_TYPE = concat(new Uint8Array([0xff]), enc.encode('cairn.dev/sm2-sm3-note-v1'));
@@ -32,22 +32,11 @@ export function parseTrust(input) {
     const type = t.suite === 'ed25519-sha256' ? new Uint8Array([1]) : SM2_TYPE;
     if (key.length !== SUITES[t.suite].keyLen) throw new Error(`validator ${v.name}: bad key length`);
     const id = keyId(v.name, type, key);
-    const vkey = `${v.name}+${toHex(id)}+${btoaBytes(concat(type, key))}`;
+    const vkey = `${v.name}+${toHex(id)}+${toBase64(concat(type, key))}`;
     if (vkey !== v.vkey) throw new Error(`validator ${v.name}: vkey does not match public key`);
     return { name: v.name, organisation: v.organisation, key, keyId: toHex(id) };
   });
   return { chainId: t.chain_id, origin: t.origin, suite: t.suite, quorum: t.quorum, verifiers };
-}
-
-function btoaBytes(b) {
-  // Standard base64 without relying on btoa (absent in some workers).
-  const A = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-  let out = '';
-  for (let i = 0; i < b.length; i += 3) {
-    const n = (b[i] << 16) | ((b[i + 1] ?? 0) << 8) | (b[i + 2] ?? 0);
-    out += A[n >> 18] + A[(n >> 12) & 63] + (i + 1 < b.length ? A[(n >> 6) & 63] : '=') + (i + 2 < b.length ? A[n & 63] : '=');
-  }
-  return out;
 }
 
 function parseNote(text) {
