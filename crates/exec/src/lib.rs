@@ -244,8 +244,3 @@ pub fn check_expiry(expires_at_ms: u64, now_ms: u64, max_ttl_ms: u64) -> Result<
     }
     Ok(())
 }
-
-/// Hex of a hash, for messages.
-pub fn hex_id(h: &Hash) -> String {
-    hex::encode(h)
-}

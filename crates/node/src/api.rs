@@ -121,6 +121,7 @@ async fn status(State(l): State<Arc<Ledger>>) -> Response {
         "log_size": l.log_size(),
         "checkpoint_size": cp.map(|c| c.0),
         "mempool_txs": l.mempool_len(),
+        "disk_bytes": l.disk_bytes(),
         "validator": l.validator_name(),
         "role": "validator (single node)",
         "validators": g.validators.len(),

@@ -401,18 +401,6 @@ impl Ledger {
         self.mempool.wake();
     }
 
-    /// Builds one block from the mempool and commits it before returning.
-    pub fn produce_block(&self) -> anyhow::Result<Option<u64>> {
-        match self.build_block()? {
-            Some(block) => {
-                let height = block.height;
-                self.commit_built(block)?;
-                Ok(Some(height))
-            }
-            None => Ok(None),
-        }
-    }
-
     /// Executes a block from the mempool, extends the in-memory log and signs its checkpoint.
     /// `Ok(None)`: nothing to include.
     fn build_block(&self) -> anyhow::Result<Option<BuiltBlock>> {
@@ -555,6 +543,11 @@ impl Ledger {
     /// Leaves covered by the last durable checkpoint.
     pub fn log_size(&self) -> u64 {
         self.latest_checkpoint().map_or(0, |(size, _)| size)
+    }
+
+    /// Bytes the node's databases take on disk.
+    pub fn disk_bytes(&self) -> u64 {
+        self.store.disk_space()
     }
 
     pub fn mempool_len(&self) -> usize {

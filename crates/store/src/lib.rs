@@ -183,17 +183,6 @@ impl Store {
         Ok(())
     }
 
-    pub fn meta(&self, key: &str) -> Result<Option<Vec<u8>>> {
-        Ok(self.meta.get(key.as_bytes())?.map(|v| v.to_vec()))
-    }
-
-    pub fn put_meta(&self, key: &str, value: &[u8]) -> Result<()> {
-        let mut b = self.db.batch().durability(Some(PersistMode::SyncAll));
-        b.insert(&self.meta, key.as_bytes(), value);
-        b.commit()?;
-        Ok(())
-    }
-
     /// Writes a block and everything it changed, durably: the ledger batch atomically, the
     /// index batch beside it on another thread.
     pub fn commit_block(&self, c: &BlockCommit) -> Result<()> {
