@@ -12,7 +12,7 @@ pub mod evidence;
 
 use std::collections::BTreeMap;
 
-use cairn_crypto::{Hash, Suite};
+use cairn_crypto::Suite;
 use cairn_types::codec::DecodeError;
 use cairn_types::genesis::Genesis;
 use cairn_types::tx::{Call, Transaction, TxBody};
