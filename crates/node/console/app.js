@@ -203,7 +203,7 @@ async function recordPage(ctx, id) {
   ctx.render(`<h1>${esc(t('record'))}</h1>
     <dl class="kv" id="record-detail">
       <dt>ID</dt><dd class="mono">${esc(rec.id)}</dd>
-      <dt>${esc(t('title_field'))}</dt><dd>${esc(rec.title)}</dd>
+      <dt>${esc(t('record_title'))}</dt><dd>${esc(rec.title)}</dd>
       <dt>${esc(t('digest'))}</dt><dd class="mono">${esc(rec.digest_alg)} ${esc(rec.digest)}</dd>
       <dt>${esc(t('size'))}</dt><dd>${rec.size} ${esc(t('bytes'))}</dd>
       <dt>${esc(t('media_type'))}</dt><dd>${esc(rec.media_type)}</dd>
@@ -233,7 +233,7 @@ async function searchPage(ctx, q) {
   }
   const r = /^[0-9a-f]{64}$/.test(q) ? await api(`/v1/evidence?digest=${q}`) : await api(`/v1/evidence?reference=${encodeURIComponent(q)}`);
   const list = r.ok ? r.body.records : [];
-  ctx.render(`<h1>${esc(t('search'))}: ${esc(q)}</h1>${list.length ? `<table id="search-results"><thead><tr><th>${esc(t('time'))}</th><th>${esc(t('title_field'))}</th><th>${esc(t('organisation'))}</th><th>${esc(t('block'))}</th></tr></thead><tbody>${list
+  ctx.render(`<h1>${esc(t('search'))}: ${esc(q)}</h1>${list.length ? `<table id="search-results"><thead><tr><th>${esc(t('time'))}</th><th>${esc(t('record_title'))}</th><th>${esc(t('organisation'))}</th><th>${esc(t('block'))}</th></tr></thead><tbody>${list
     .map((x) => `<tr><td><a href="#/record/${x.record.id}">${esc(x.record.time)}</a></td><td>${esc(x.record.title)}</td><td>${esc(x.record.organisation)}</td><td><a href="#/block/${x.record.block_height}">${x.record.block_height}</a></td></tr>`)
     .join('')}</tbody></table>` : `<p>${esc(t('not_found'))}</p>`}`);
 }

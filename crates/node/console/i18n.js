@@ -22,7 +22,7 @@ export const TEXT = {
     receipt_file: 'Receipt (JSON or .tlog-proof)', original_file: 'Original file (optional)', trust_file: 'Trust file (optional; default: this chain\'s)',
     verify_button: 'Verify', valid: 'VALID', invalid: 'INVALID', step_file: 'File fingerprint', step_record: 'Record', step_checkpoint: 'Checkpoint',
     step_signatures: 'Signatures by', step_inclusion: 'Inclusion proof', not_checked: 'not checked', need_receipt: 'Choose a receipt file',
-    deposits_of_digest: 'deposits of this digest',
+    deposits_of_digest: 'deposits of this digest', record_title: 'Title',
   },
   zh: {
     title: 'Cairn 账本', skip: '跳到正文', nav_overview: '概览', nav_blocks: '区块', nav_deposit: '存证', nav_verify: '验证',
@@ -46,7 +46,7 @@ export const TEXT = {
     receipt_file: '回执（JSON 或 .tlog-proof）', original_file: '原始文件（可选）', trust_file: '信任文件（可选；默认使用本链的）',
     verify_button: '验证', valid: '有效', invalid: '无效', step_file: '文件摘要', step_record: '记录', step_checkpoint: '检查点',
     step_signatures: '签名机构', step_inclusion: '包含证明', not_checked: '未检查', need_receipt: '请选择回执文件',
-    deposits_of_digest: '条相同摘要的存证',
+    deposits_of_digest: '条相同摘要的存证', record_title: '标题',
   },
 };
 
