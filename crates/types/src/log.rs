@@ -53,24 +53,18 @@ pub fn encode_evidence_leaf(tx_id: &Hash, index_in_tx: u32, height: u64, time_ms
 
 impl LogEntry {
     pub fn encode(&self) -> Vec<u8> {
-        let mut w = Writer::new();
-        w.u8(LEAF_VERSION);
         match self {
             LogEntry::Evidence(e) => {
-                w.u8(KIND_EVIDENCE)
-                    .fixed(&e.tx_id)
-                    .u32(e.index_in_tx)
-                    .u64(e.height)
-                    .u64(e.time_ms)
-                    .str(&e.organisation)
-                    .bytes(e.submitter.as_bytes());
-                e.record.encode_into(&mut w);
+                let mut record = Writer::new();
+                e.record.encode_into(&mut record);
+                encode_evidence_leaf(&e.tx_id, e.index_in_tx, e.height, e.time_ms, &e.organisation, e.submitter.as_bytes(), &record.buf)
             }
             LogEntry::Transaction(t) => {
-                w.u8(KIND_TRANSACTION).fixed(&t.tx_id).u64(t.height).u64(t.time_ms).str(&t.module).str(&t.method);
+                let mut w = Writer::new();
+                w.u8(LEAF_VERSION).u8(KIND_TRANSACTION).fixed(&t.tx_id).u64(t.height).u64(t.time_ms).str(&t.module).str(&t.method);
+                w.into_bytes()
             }
         }
-        w.into_bytes()
     }
 
     pub fn decode(suite: Suite, bytes: &[u8]) -> Result<Self, DecodeError> {
