@@ -2,22 +2,24 @@
 //! simplex, generic over the runtime and the network. Start order matters: broadcast, marshal,
 //! then consensus.
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use commonware_actor::Feedback;
 use commonware_broadcast::buffered;
-use commonware_codec::RangeCfg;
+use commonware_codec::{Encode as _, RangeCfg};
 use commonware_consensus::marshal::{self, Update, ancestry::Ancestry, resolver::p2p as marshal_resolver, standard::Inline};
 use commonware_consensus::simplex::{
     self, ForwardPolicy, SkipBudget, SkipPolicy, elector::RoundRobin, scheme::ed25519::Scheme as EdScheme, types::{Activity, Context},
 };
 use commonware_consensus::types::{Epoch, FixedEpocher, ViewDelta};
 use commonware_consensus::{Application, Heightable as _, Reporter, Reporters};
+
 use commonware_cryptography::certificate::{ConstantProvider, Verifier as _};
 use commonware_cryptography::sha256::{Digest, Sha256};
 use commonware_cryptography::{Digested, Digestible, Signer as _, ed25519};
-use commonware_p2p::{Blocker, Provider, Receiver, Sender};
+use commonware_p2p::{Blocker, Provider, Receiver, Recipients, Sender};
 use commonware_parallel::Sequential;
 use commonware_runtime::buffer::paged::CacheRef;
 use commonware_runtime::{Clock, Metrics, Spawner, Storage};
@@ -28,10 +30,17 @@ use commonware_utils::{Acknowledgement as _, NZDuration, NZU16, NZU64, NZUsize};
 use rand_core::CryptoRng;
 
 use crate::block::ConsensusBlock;
-use crate::{BlockLogic, MAX_PAYLOAD};
+use crate::{Ack, BlockInfo, BlockLogic, FinalizedBlock, MAX_PAYLOAD, Topic};
 
-/// Domain of every consensus signature.
-pub const NAMESPACE: &[u8] = b"CAIRN-CONSENSUS-V1";
+/// Domain of every consensus signature: votes of one chain are worthless on another.
+pub fn consensus_namespace(chain_id: &str) -> Vec<u8> {
+    format!("CAIRN-CONSENSUS-V1/{chain_id}").into_bytes()
+}
+
+/// Domain of the p2p handshake.
+pub fn p2p_namespace(chain_id: &str) -> Vec<u8> {
+    format!("CAIRN-P2P-V1/{chain_id}").into_bytes()
+}
 
 pub type PublicKey = ed25519::PublicKey;
 type Ctx = Context<Digest, PublicKey>;
@@ -41,14 +50,32 @@ pub const CH_CERTS: u64 = 1;
 pub const CH_RESOLVER: u64 = 2;
 pub const CH_BACKFILL: u64 = 3;
 pub const CH_BROADCAST: u64 = 4;
+pub const CH_TXS: u64 = 5;
+pub const CH_COSIGN: u64 = 6;
 
-/// The five channels a validator needs, as (sender, receiver) pairs.
+/// How long a leader waits for transactions before proposing an empty block. Below the leader
+/// timeout, so an idle network finalizes empty blocks instead of timing out views.
+const IDLE_PROPOSE: Duration = Duration::from_millis(500);
+/// How often a waiting leader asks the ledger again.
+const PROPOSE_POLL: Duration = Duration::from_millis(10);
+/// Deepest chain of unknown ancestors replayed before a verdict (bounded work).
+const MAX_REPLAY: usize = 256;
+/// Finalization certificates kept until their block is delivered.
+const MAX_PENDING_CERTIFICATES: usize = 4096;
+
+/// The channels a validator needs, as (sender, receiver) pairs.
 pub struct Channels<S, R> {
     pub votes: (S, R),
     pub certs: (S, R),
     pub resolver: (S, R),
     pub backfill: (S, R),
     pub broadcast: (S, R),
+    pub txs: (S, R),
+    pub cosign: (S, R),
+}
+
+fn info_of(b: &ConsensusBlock, digest: Digest) -> BlockInfo {
+    BlockInfo { height: b.height.get(), digest: digest.0, parent: b.parent.0, payload: b.payload.clone() }
 }
 
 /// Adapts a [`BlockLogic`] to marshal's block-level `Application`.
@@ -57,75 +84,155 @@ struct App<L: BlockLogic> {
     logic: L,
 }
 
+impl<L: BlockLogic> App<L> {
+    /// Pulls ancestors until one whose state the logic knows, then replays the unknown ones
+    /// (oldest first) through `verify`. `first` is the block the chain starts from.
+    async fn ensure_state(&self, first: BlockInfo, ancestry: &mut (impl Ancestry<ConsensusBlock> + Send), now_ms: u64) -> bool {
+        let mut chain = vec![first];
+        while !self.logic.has_state(chain.last().expect("non-empty")) {
+            if chain.len() > MAX_REPLAY {
+                return false;
+            }
+            let Some(b) = ancestry.next().await else { return false };
+            chain.push(info_of(b.inner(), b.digest()));
+        }
+        // chain = [target, parent, ..., known]; replay from the oldest unknown.
+        for i in (1..chain.len()).rev() {
+            let (parent, child) = (&chain[i], &chain[i - 1]);
+            if !self.logic.verify(parent, child.height, &child.payload, now_ms) {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+fn millis<E: Clock>(e: &E) -> u64 {
+    e.current().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
 impl<E: Clock, L: BlockLogic> Application<E> for App<L> {
     type SigningScheme = EdScheme;
     type Context = Ctx;
     type Block = ConsensusBlock;
     type Input = ();
 
-    async fn propose(&mut self, _ctx: (E, Ctx), mut ancestry: impl Ancestry<ConsensusBlock>, _input: ()) -> Option<Digested<ConsensusBlock>> {
+    async fn propose(&mut self, (rt, _ctx): (E, Ctx), mut ancestry: impl Ancestry<ConsensusBlock>, _input: ()) -> Option<Digested<ConsensusBlock>> {
         // The first item is the parent, already verified.
         let parent = ancestry.next().await?;
+        let parent_info = info_of(parent.inner(), parent.digest());
         let height = parent.height().next();
-        let payload = self.logic.propose(&parent.inner().info(), height.get())?;
+        if !self.logic.has_state(&parent_info) {
+            let grand = ancestry.next().await?;
+            let grand_info = info_of(grand.inner(), grand.digest());
+            if !self.ensure_state(grand_info.clone(), &mut ancestry, millis(&rt)).await
+                || !self.logic.verify(&grand_info, parent_info.height, &parent_info.payload, millis(&rt))
+            {
+                return None;
+            }
+        }
+        let started = rt.current();
+        let payload = loop {
+            let waited = rt.current().duration_since(started).unwrap_or_default();
+            if let Some(p) = self.logic.propose(&parent_info, height.get(), millis(&rt), waited >= IDLE_PROPOSE) {
+                break p;
+            }
+            if waited >= IDLE_PROPOSE {
+                return None;
+            }
+            rt.sleep(PROPOSE_POLL).await;
+        };
         if payload.len() > MAX_PAYLOAD {
             return None;
         }
-        let block = ConsensusBlock { parent: parent.digest(), height, payload };
+        let commitment = self.logic.commitment(&payload)?;
+        let block = ConsensusBlock { parent: parent.digest(), height, commitment, payload };
         let digest = block.digest();
         Some(Digested::precomputed(block, digest))
     }
 
-    async fn verify(&mut self, _ctx: (E, Ctx), mut ancestry: impl Ancestry<ConsensusBlock>) -> bool {
+    async fn verify(&mut self, (rt, _ctx): (E, Ctx), mut ancestry: impl Ancestry<ConsensusBlock>) -> bool {
         // The block under verification first, then its parent.
         let Some(block) = ancestry.next().await else { return false };
         let Some(parent) = ancestry.next().await else { return false };
         let (b, p) = (block.inner(), parent.inner());
-        b.height.get() == p.height.get() + 1
-            && b.parent == parent.digest()
-            && b.payload.len() <= MAX_PAYLOAD
-            && self.logic.verify(&p.info(), b.height.get(), &b.payload)
+        if b.height.get() != p.height.get() + 1
+            || b.parent != parent.digest()
+            || b.payload.len() > MAX_PAYLOAD
+            || self.logic.commitment(&b.payload) != Some(b.commitment)
+        {
+            return false;
+        }
+        let parent_info = info_of(p, parent.digest());
+        let now = millis(&rt);
+        if !self.logic.has_state(&parent_info) {
+            let Some(grand) = ancestry.next().await else { return false };
+            let grand_info = info_of(grand.inner(), grand.digest());
+            if !self.ensure_state(grand_info.clone(), &mut ancestry, now).await
+                || !self.logic.verify(&grand_info, parent_info.height, &parent_info.payload, now)
+            {
+                return false;
+            }
+        }
+        self.logic.verify(&parent_info, b.height.get(), &b.payload, now)
     }
 }
 
-/// Hands finalized blocks to the logic, then acknowledges them to marshal.
+/// Finalization certificates seen, by block digest, until the block is delivered.
+#[derive(Clone, Default)]
+struct Certificates(Arc<Mutex<BTreeMap<[u8; 32], Vec<u8>>>>);
+
+/// Hands finalized blocks (with their certificates) to the logic; the logic acknowledges them
+/// to marshal once durable.
 #[derive(Clone)]
 struct Finalized<L: BlockLogic> {
     logic: L,
+    certificates: Certificates,
 }
 
 impl<L: BlockLogic> Reporter for Finalized<L> {
     type Activity = Update<ConsensusBlock>;
     fn report(&mut self, update: Update<ConsensusBlock>) -> Feedback {
         if let Update::Block(block, ack) = update {
-            self.logic.finalized(&block.inner().info());
-            ack.acknowledge();
+            let info = info_of(block.inner(), block.digest());
+            let certificate = self.certificates.0.lock().expect("certificates").remove(&info.digest);
+            self.logic.finalized(FinalizedBlock { info, certificate }, Ack::new(move || ack.acknowledge()));
         }
         Feedback::Ok
     }
 }
 
-/// Misbehaviour evidence consensus reported (conflicting votes), as text.
-#[derive(Clone, Default)]
-pub struct FaultLog {
-    pub entries: Arc<Mutex<Vec<String>>>,
+/// Consensus activity the ledger cares about: certificates, skipped views, fault evidence.
+#[derive(Clone)]
+struct Activities<L: BlockLogic> {
+    logic: L,
+    certificates: Certificates,
 }
 
-impl Reporter for FaultLog {
+impl<L: BlockLogic> Reporter for Activities<L> {
     type Activity = Activity<EdScheme, Digest>;
     fn report(&mut self, activity: Self::Activity) -> Feedback {
-        let entry = match activity {
-            Activity::ConflictingNotarize(e) => Some(format!("conflicting notarize: {e:?}")),
-            Activity::ConflictingFinalize(e) => Some(format!("conflicting finalize: {e:?}")),
-            Activity::NullifyFinalize(e) => Some(format!("nullify and finalize: {e:?}")),
-            _ => None,
-        };
-        if let Some(e) = entry {
-            self.entries.lock().expect("fault log").push(e);
+        match activity {
+            Activity::Finalization(f) => {
+                let mut certs = self.certificates.0.lock().expect("certificates");
+                if certs.len() >= MAX_PENDING_CERTIFICATES {
+                    certs.pop_first();
+                }
+                certs.insert(f.proposal.payload.0, f.encode().to_vec());
+            }
+            Activity::Nullification(_) => self.logic.view_skipped(),
+            Activity::ConflictingNotarize(e) => self.logic.fault(format!("conflicting notarize: {e:?}")),
+            Activity::ConflictingFinalize(e) => self.logic.fault(format!("conflicting finalize: {e:?}")),
+            Activity::NullifyFinalize(e) => self.logic.fault(format!("nullify and finalize: {e:?}")),
+            _ => {}
         }
         Feedback::Ok
     }
 }
+
+/// Outgoing gossip: (topic, message). Bounded; a full queue drops (gossip is best effort: a
+/// transaction stays in the mempool of the node that admitted it, which proposes it itself).
+pub type GossipQueue = futures::channel::mpsc::Receiver<(Topic, Vec<u8>)>;
 
 fn archive_config<C>(prefix: &str, name: &str, page_cache: &CacheRef, codec_config: C) -> immutable::Config<C> {
     immutable::Config {
@@ -155,13 +262,14 @@ fn archive_config<C>(prefix: &str, name: &str, page_cache: &CacheRef, codec_conf
 pub async fn start_validator<E, S, R, P, B, L>(
     ctx: E,
     storage_prefix: &str,
+    namespace: &[u8],
     signer: ed25519::PrivateKey,
     participants: Set<PublicKey>,
     peer_provider: P,
     blocker: B,
     channels: Channels<S, R>,
     logic: L,
-    faults: FaultLog,
+    gossip_out: GossipQueue,
 ) where
     E: CryptoRng + Spawner + Metrics + Clock + Storage,
     S: Sender<PublicKey = PublicKey>,
@@ -171,13 +279,14 @@ pub async fn start_validator<E, S, R, P, B, L>(
     L: BlockLogic,
 {
     let me = signer.public_key();
-    let scheme = EdScheme::signer(NAMESPACE, participants, signer).expect("signer is a participant");
+    let scheme = EdScheme::signer(namespace, participants.clone(), signer).expect("signer is a participant");
     let provider = ConstantProvider::<_, Epoch>::new(scheme.clone());
     // One fixed committee: an endless epoch (a finite one would re-propose its boundary block).
     let epocher = FixedEpocher::new(NZU64!(u64::MAX));
     let page_cache = CacheRef::new(NZU16!(4096), NZUsize!(1024));
     let block_cfg: RangeCfg<usize> = (0..=MAX_PAYLOAD).into();
     let genesis = ConsensusBlock::genesis();
+    let certificates = Certificates::default();
     let genesis_digest = genesis.digest();
     let prefix = storage_prefix;
 
@@ -252,7 +361,7 @@ pub async fn start_validator<E, S, R, P, B, L>(
             blocker,
             automaton: inline.clone(),
             relay: inline.clone(),
-            reporter: Reporters::from((inline, faults)),
+            reporter: Reporters::from((inline, Activities { logic: logic.clone(), certificates: certificates.clone() })),
             track_historical_votes: false,
             strategy: Sequential,
             partition: format!("{prefix}-consensus"),
@@ -262,8 +371,8 @@ pub async fn start_validator<E, S, R, P, B, L>(
             replay_buffer: NZUsize!(1 << 16),
             write_buffer: NZUsize!(1 << 16),
             page_cache,
-            leader_timeout: Duration::from_secs(1),
-            certification_timeout: Duration::from_secs(2),
+            leader_timeout: Duration::from_secs(2),
+            certification_timeout: Duration::from_secs(4),
             timeout_retry: Duration::from_secs(10),
             view_retention: ViewDelta::new(10),
             skip: SkipPolicy::Enabled { timeout: Duration::from_secs(11), budget: SkipBudget::Participants },
@@ -274,8 +383,41 @@ pub async fn start_validator<E, S, R, P, B, L>(
     );
 
     broadcast.start(channels.broadcast);
-    marshal_actor.start(Finalized { logic }, broadcast_mailbox, backfill);
+    start_gossip(&ctx, &participants, channels.txs, channels.cosign, gossip_out, logic.clone());
+    marshal_actor.start(Finalized { logic, certificates }, broadcast_mailbox, backfill);
     engine.start(channels.votes, channels.certs, channels.resolver);
+}
+
+/// One task sends queued gossip to every peer; one per channel hands arrivals to the logic.
+fn start_gossip<E, S, R, L>(ctx: &E, participants: &Set<PublicKey>, txs: (S, R), cosign: (S, R), mut out: GossipQueue, logic: L)
+where
+    E: Spawner + Metrics + Clock,
+    S: Sender<PublicKey = PublicKey>,
+    R: Receiver<PublicKey = PublicKey>,
+    L: BlockLogic,
+{
+    let (mut tx_sender, tx_receiver) = txs;
+    let (mut cosign_sender, cosign_receiver) = cosign;
+    ctx.child("gossip_out").spawn(move |_| async move {
+        while let Some((topic, message)) = out.next().await {
+            let sender = match topic {
+                Topic::Transactions => &mut tx_sender,
+                Topic::Cosignatures => &mut cosign_sender,
+            };
+            sender.send(Recipients::All, message, false);
+        }
+    });
+    for (name, topic, mut receiver) in [("gossip_txs", Topic::Transactions, tx_receiver), ("gossip_cosign", Topic::Cosignatures, cosign_receiver)] {
+        let logic = logic.clone();
+        let participants = participants.clone();
+        ctx.child(name).spawn(move |_| async move {
+            while let Ok((from, message)) = receiver.recv().await {
+                if let Some(index) = participants.iter().position(|p| *p == from) {
+                    logic.gossip(index, topic, message.as_ref());
+                }
+            }
+        });
+    }
 }
 
 /// Keys from seeds, for tests and the local test network.

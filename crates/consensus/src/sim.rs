@@ -9,8 +9,8 @@ use commonware_p2p::simulated::{Config, Link, Network};
 use commonware_runtime::{Clock, Quota, Runner as _, Supervisor as _, deterministic};
 use commonware_utils::{NZU32, NZUsize, Probability};
 
-use crate::engine::{self, CH_BACKFILL, CH_BROADCAST, CH_CERTS, CH_RESOLVER, CH_VOTES, Channels, FaultLog};
-use crate::{BlockInfo, BlockLogic};
+use crate::engine::{self, CH_BACKFILL, CH_BROADCAST, CH_CERTS, CH_COSIGN, CH_RESOLVER, CH_TXS, CH_VOTES, Channels};
+use crate::{Ack, BlockInfo, BlockLogic, FinalizedBlock, Topic};
 
 /// One validator cut off from all others between two moments of simulated time.
 #[derive(Clone, Copy, Debug)]
@@ -61,23 +61,41 @@ pub struct SimReport {
     pub heights_at_heal: Option<Vec<u64>>,
 }
 
-/// A [`BlockLogic`] that records finalized blocks, wrapping the one under test.
+/// A [`BlockLogic`] that records finalized blocks and fault evidence, wrapping the one under
+/// test.
 #[derive(Clone)]
 struct Recording<L> {
     inner: L,
     seen: Arc<Mutex<Vec<BlockInfo>>>,
+    faults: Arc<Mutex<Vec<String>>>,
 }
 
 impl<L: BlockLogic> BlockLogic for Recording<L> {
-    fn propose(&self, parent: &BlockInfo, height: u64) -> Option<Vec<u8>> {
-        self.inner.propose(parent, height)
+    fn commitment(&self, payload: &[u8]) -> Option<[u8; 32]> {
+        self.inner.commitment(payload)
     }
-    fn verify(&self, parent: &BlockInfo, height: u64, payload: &[u8]) -> bool {
-        self.inner.verify(parent, height, payload)
+    fn has_state(&self, block: &BlockInfo) -> bool {
+        self.inner.has_state(block)
     }
-    fn finalized(&self, block: &BlockInfo) {
-        self.inner.finalized(block);
-        self.seen.lock().expect("recording").push(block.clone());
+    fn propose(&self, parent: &BlockInfo, height: u64, now_ms: u64, allow_empty: bool) -> Option<Vec<u8>> {
+        self.inner.propose(parent, height, now_ms, allow_empty)
+    }
+    fn verify(&self, parent: &BlockInfo, height: u64, payload: &[u8], now_ms: u64) -> bool {
+        self.inner.verify(parent, height, payload, now_ms)
+    }
+    fn finalized(&self, block: FinalizedBlock, ack: Ack) {
+        self.seen.lock().expect("recording").push(block.info.clone());
+        self.inner.finalized(block, ack);
+    }
+    fn fault(&self, evidence: String) {
+        self.faults.lock().expect("faults").push(evidence.clone());
+        self.inner.fault(evidence);
+    }
+    fn view_skipped(&self) {
+        self.inner.view_skipped();
+    }
+    fn gossip(&self, from: usize, topic: Topic, message: &[u8]) {
+        self.inner.gossip(from, topic, message);
     }
 }
 
@@ -121,21 +139,25 @@ pub fn simulate<L: BlockLogic>(cfg: SimConfig, logic: impl Fn(usize) -> L + Send
                 resolver: control.register(CH_RESOLVER, quota).await.expect("channel"),
                 backfill: control.register(CH_BACKFILL, quota).await.expect("channel"),
                 broadcast: control.register(CH_BROADCAST, quota).await.expect("channel"),
+                txs: control.register(CH_TXS, quota).await.expect("channel"),
+                cosign: control.register(CH_COSIGN, quota).await.expect("channel"),
             };
-            let recording = Recording { inner: logic(i), seen: Arc::default() };
+            let recording = Recording { inner: logic(i), seen: Arc::default(), faults: Arc::default() };
             seen.push(recording.seen.clone());
-            let faults = FaultLog::default();
-            fault_logs.push(faults.entries.clone());
+            fault_logs.push(recording.faults.clone());
+            // Simulated validators do not gossip; the queue's sender is dropped at once.
+            let (_, gossip_queue) = crate::network::gossip_pair();
             engine::start_validator(
                 ctx.child("validator").with_attribute("index", i),
                 &format!("v{i}"),
+                &crate::consensus_namespace("sim"),
                 key,
                 participants.clone(),
                 oracle.manager(),
                 control,
                 channels,
                 recording,
-                faults,
+                gossip_queue,
             )
             .await;
         }

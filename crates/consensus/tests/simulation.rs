@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use cairn_consensus::sim::{Partition, SimConfig, SimReport, simulate};
-use cairn_consensus::{BlockInfo, BlockLogic};
+use cairn_consensus::{Ack, BlockInfo, BlockLogic, FinalizedBlock};
 
 /// Honest logic: a payload names its height; anything else gets no vote.
 #[derive(Clone)]
@@ -15,13 +15,18 @@ struct Counter {
 }
 
 impl BlockLogic for Counter {
-    fn propose(&self, _parent: &BlockInfo, height: u64) -> Option<Vec<u8>> {
+    fn commitment(&self, payload: &[u8]) -> Option<[u8; 32]> {
+        Some(cairn_consensus::sha256(payload))
+    }
+    fn propose(&self, _parent: &BlockInfo, height: u64, _now_ms: u64, _allow_empty: bool) -> Option<Vec<u8>> {
         Some(if self.byzantine { b"not a valid block".to_vec() } else { format!("block {height}").into_bytes() })
     }
-    fn verify(&self, _parent: &BlockInfo, height: u64, payload: &[u8]) -> bool {
+    fn verify(&self, _parent: &BlockInfo, height: u64, payload: &[u8], _now_ms: u64) -> bool {
         payload == format!("block {height}").as_bytes()
     }
-    fn finalized(&self, _block: &BlockInfo) {}
+    fn finalized(&self, _block: FinalizedBlock, ack: Ack) {
+        ack.acknowledge();
+    }
 }
 
 fn honest(_: usize) -> Counter {

@@ -49,6 +49,44 @@ fn split_point(n: u64) -> u64 {
     1u64 << (63 - (n - 1).leading_zeros())
 }
 
+/// The right edge of a log: the roots of the perfect subtrees that make up its first `size`
+/// leaves, largest first. Enough to append leaves and compute roots without the whole tree;
+/// consensus uses it to execute blocks speculatively on top of a log it does not own.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Frontier {
+    suite: Suite,
+    size: u64,
+    /// (height of the perfect subtree, its root), heights strictly decreasing.
+    peaks: Vec<(u32, Hash)>,
+}
+
+impl Frontier {
+    pub fn empty(suite: Suite) -> Self {
+        Frontier { suite, size: 0, peaks: Vec::new() }
+    }
+
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    pub fn push_leaf_hash(&mut self, hash: Hash) {
+        self.size += 1;
+        self.peaks.push((0, hash));
+        while self.peaks.len() >= 2 && self.peaks[self.peaks.len() - 1].0 == self.peaks[self.peaks.len() - 2].0 {
+            let (h, right) = self.peaks.pop().expect("two peaks");
+            let (_, left) = self.peaks.pop().expect("two peaks");
+            self.peaks.push((h + 1, node_hash(self.suite, &left, &right)));
+        }
+    }
+
+    /// RFC 9162 root of the leaves so far.
+    pub fn root(&self) -> Hash {
+        let mut peaks = self.peaks.iter().rev();
+        let Some((_, last)) = peaks.next() else { return empty_root(self.suite) };
+        peaks.fold(*last, |acc, (_, left)| node_hash(self.suite, left, &acc))
+    }
+}
+
 /// An append-only Merkle tree that keeps every perfect subtree hash in memory.
 #[derive(Clone, Debug)]
 pub struct MerkleLog {
@@ -86,6 +124,17 @@ impl MerkleLog {
             level += 1;
         }
         index
+    }
+
+    /// The right edge of the whole log, to extend speculatively.
+    pub fn frontier(&self) -> Frontier {
+        let mut peaks = Vec::new();
+        for (h, level) in self.levels.iter().enumerate().rev() {
+            if level.len() % 2 == 1 {
+                peaks.push((h as u32, *level.last().expect("odd length")));
+            }
+        }
+        Frontier { suite: self.suite, size: self.size(), peaks }
     }
 
     /// Appends leaf data; returns its index.
@@ -340,6 +389,26 @@ mod tests {
             }
             assert!(log.inclusion_proof(3, 41).is_err());
             assert_eq!(log.consistency_proof(0, 3), Err(ProofError::EmptyFirstTree));
+        }
+    }
+
+    #[test]
+    fn frontier_extends_any_prefix_to_the_same_roots_as_the_full_log() {
+        for suite in Suite::ALL {
+            let leaves: Vec<Vec<u8>> = (0..70u32).map(|i| i.to_be_bytes().to_vec()).collect();
+            for start in [0usize, 1, 2, 3, 7, 8, 31, 32, 33] {
+                let mut log = MerkleLog::new(suite);
+                for l in &leaves[..start] {
+                    log.push(l);
+                }
+                let mut frontier = log.frontier();
+                assert_eq!(frontier.root(), log.root(), "start {start}");
+                for (n, l) in leaves.iter().enumerate().skip(start) {
+                    frontier.push_leaf_hash(leaf_hash(suite, l));
+                    assert_eq!(frontier.size(), n as u64 + 1);
+                    assert_eq!(frontier.root(), mth(suite, &leaves[..=n]), "start {start} size {}", n + 1);
+                }
+            }
         }
     }
 }

@@ -1,0 +1,145 @@
+//! One validator on the real network: Commonware's tokio runtime and `authenticated::lookup`
+//! (mutually authenticated by validator key, encrypted, full mesh over the genesis peer set;
+//! connections from keys or addresses outside it are refused).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use commonware_codec::DecodeExt as _;
+use commonware_cryptography::{ChaCha20Poly1305, Signer as _, ed25519};
+use commonware_p2p::{Address, AddressableManager as _, authenticated::lookup};
+use commonware_runtime::{Quota, Runner as _, Supervisor as _, tokio};
+use commonware_stream::cups::{self, Cups};
+use commonware_stream::sake::{self, Sake};
+use commonware_utils::ordered::{Map, Set};
+use commonware_utils::{NZU32, NZUsize, TryCollect as _};
+
+use crate::engine::{self, CH_BACKFILL, CH_BROADCAST, CH_CERTS, CH_COSIGN, CH_RESOLVER, CH_TXS, CH_VOTES, Channels};
+use crate::{BlockLogic, MAX_PAYLOAD, Topic};
+
+/// A validator in the genesis peer set.
+#[derive(Clone, Debug)]
+pub struct Peer {
+    /// Ed25519 consensus public key.
+    pub public_key: [u8; 32],
+    pub address: SocketAddr,
+}
+
+#[derive(Clone, Debug)]
+pub struct NetworkConfig {
+    pub chain_id: String,
+    /// Where consensus keeps its journals and archives.
+    pub storage_dir: PathBuf,
+    /// This validator's Ed25519 consensus secret key (seed).
+    pub secret_key: [u8; 32],
+    /// Every validator, this one included.
+    pub peers: Vec<Peer>,
+    /// Address to listen on (this validator's entry in `peers`, or a wildcard of its port).
+    pub listen: SocketAddr,
+    /// Worker threads of the consensus runtime.
+    pub threads: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum NetworkError {
+    #[error("invalid consensus key: {0}")]
+    Key(String),
+    #[error("this node's consensus key is not in the genesis peer set")]
+    NotAParticipant,
+    #[error("the genesis peer set repeats a key")]
+    DuplicatePeer,
+}
+
+/// Queue for outgoing gossip.
+#[derive(Clone)]
+pub struct Gossip {
+    queue: futures::channel::mpsc::Sender<(Topic, Vec<u8>)>,
+}
+
+impl Gossip {
+    /// Sends `message` to every other validator; `false` if the queue is full (dropped).
+    pub fn send(&self, topic: Topic, message: Vec<u8>) -> bool {
+        self.queue.clone().try_send((topic, message)).is_ok()
+    }
+}
+
+/// Outgoing gossip messages queued before drops.
+const GOSSIP_QUEUE: usize = 4096;
+
+pub fn gossip_pair() -> (Gossip, engine::GossipQueue) {
+    let (tx, rx) = futures::channel::mpsc::channel(GOSSIP_QUEUE);
+    (Gossip { queue: tx }, rx)
+}
+
+/// The public key of a consensus secret key.
+pub fn public_key(secret: &[u8; 32]) -> Result<[u8; 32], NetworkError> {
+    let sk = ed25519::PrivateKey::decode(secret.to_vec()).map_err(|e| NetworkError::Key(e.to_string()))?;
+    Ok(sk.public_key().as_ref().try_into().expect("32-byte key"))
+}
+
+/// Starts the validator on its own runtime thread; returns once it runs. The runtime lives as
+/// long as the process.
+pub fn start<L: BlockLogic>(cfg: NetworkConfig, logic: L, gossip_queue: engine::GossipQueue) -> Result<(), NetworkError> {
+    let signer = ed25519::PrivateKey::decode(cfg.secret_key.to_vec()).map_err(|e| NetworkError::Key(e.to_string()))?;
+    let me = signer.public_key();
+    let mut keys = Vec::with_capacity(cfg.peers.len());
+    for p in &cfg.peers {
+        keys.push((ed25519::PublicKey::decode(p.public_key.to_vec()).map_err(|e| NetworkError::Key(e.to_string()))?, p.address));
+    }
+    let participants: Set<ed25519::PublicKey> = keys.iter().map(|(k, _)| k.clone()).try_collect().map_err(|_| NetworkError::DuplicatePeer)?;
+    if !participants.iter().any(|k| *k == me) {
+        return Err(NetworkError::NotAParticipant);
+    }
+    let addresses: Map<ed25519::PublicKey, Address> =
+        keys.iter().map(|(k, a)| (k.clone(), Address::from(*a))).try_collect().map_err(|_| NetworkError::DuplicatePeer)?;
+    let namespace = crate::p2p_namespace(&cfg.chain_id);
+    let consensus_namespace = crate::consensus_namespace(&cfg.chain_id);
+    let handshake = Cups::<_, ChaCha20Poly1305>::new(
+        Sake {
+            signer: signer.clone(),
+            synchrony_bound: Duration::from_secs(5),
+            max_handshake_age: Duration::from_secs(10),
+            version: sake::Version::V1,
+        },
+        cups::Version::V1,
+    );
+    let max_message = (MAX_PAYLOAD + (1 << 20)) as u32;
+    let p2p = lookup::Config::local(handshake, &namespace, cfg.listen, NZUsize!(cfg.peers.len().max(1)), max_message, NZUsize!(4096));
+    let runtime = tokio::Config::new().with_storage_directory(cfg.storage_dir.clone()).with_worker_threads(cfg.threads.max(1));
+    std::thread::Builder::new()
+        .name("cairn-consensus".into())
+        .spawn(move || {
+            tokio::Runner::new(runtime).start(|ctx| async move {
+                let (mut network, mut oracle) = lookup::Network::new(ctx.child("network"), p2p);
+                let _ = oracle.track(0, addresses);
+                let quota = Quota::per_second(NZU32!(10_000));
+                let channels = Channels {
+                    votes: network.register(CH_VOTES, quota),
+                    certs: network.register(CH_CERTS, quota),
+                    resolver: network.register(CH_RESOLVER, quota),
+                    backfill: network.register(CH_BACKFILL, quota),
+                    broadcast: network.register(CH_BROADCAST, quota),
+                    txs: network.register(CH_TXS, quota),
+                    cosign: network.register(CH_COSIGN, quota),
+                };
+                network.start();
+                engine::start_validator(
+                    ctx.child("validator"),
+                    "cairn",
+                    &consensus_namespace,
+                    signer,
+                    participants,
+                    oracle.clone(),
+                    oracle,
+                    channels,
+                    logic,
+                    gossip_queue,
+                )
+                .await;
+                futures::future::pending::<()>().await;
+            });
+        })
+        .expect("spawn consensus thread");
+    Ok(())
+}
