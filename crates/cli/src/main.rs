@@ -2,6 +2,7 @@
 
 mod bench;
 mod client;
+mod testnet;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -54,12 +55,43 @@ enum Command {
         /// The original file, to check its digest too.
         #[arg(long)]
         file: Option<PathBuf>,
+        /// A finality proof (`GET /v1/finality?log_size=N`, N the receipt's tree size): checks
+        /// the consensus certificate as a second, independent proof.
+        #[arg(long)]
+        certificate: Option<PathBuf>,
     },
+    /// A consortium of validators on this machine (local try-out, tests, benchmarks).
+    #[command(subcommand)]
+    Testnet(TestnetCommand),
     /// Trust files for offline verification.
     #[command(subcommand)]
     Trust(TrustCommand),
     /// Load generator: signs transactions ahead, drives the HTTP API, reports throughput and latency.
     Bench(bench::BenchArgs),
+}
+
+#[derive(Subcommand)]
+enum TestnetCommand {
+    /// Write genesis, trust file, and a config and keys per validator.
+    Init {
+        #[arg(long, default_value_t = 4)]
+        validators: usize,
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long, default_value = "ed25519-sha256")]
+        suite: Suite,
+        /// p2p port of validator-1 (the others follow).
+        #[arg(long, default_value_t = 9001)]
+        p2p_port: u16,
+        /// API port of validator-1 (the others follow).
+        #[arg(long, default_value_t = 8081)]
+        api_port: u16,
+    },
+    /// Start every validator of DIR on loopback; Ctrl-C stops them all.
+    Up {
+        #[arg(long)]
+        dir: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -144,7 +176,9 @@ fn parse_kv(s: &str) -> Result<(String, String), String> {
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,fjall=warn,lsm_tree=warn".into()))
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+            "info,fjall=warn,lsm_tree=warn,commonware_consensus=warn,commonware_runtime=warn,commonware_storage=warn,commonware_broadcast=warn,commonware_resolver=warn".into()
+        }))
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
@@ -211,7 +245,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             runtime()?.block_on(client::get(&node, id, digest, file, reference, receipt))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Verify { receipt, trust, file } => verify(&receipt, &trust, file.as_deref()),
+        Command::Verify { receipt, trust, file, certificate } => verify(&receipt, &trust, file.as_deref(), certificate.as_deref()),
+        Command::Testnet(TestnetCommand::Init { validators, dir, suite, p2p_port, api_port }) => {
+            let g = testnet::init(&dir, &testnet::InitOptions { validators, suite, p2p_base_port: p2p_port, api_base_port: api_port })?;
+            println!("Test network {} ({} validators, {}, quorum {}) written to {}", g.chain_id, validators, g.suite, g.quorum(), dir.display());
+            for (i, v) in g.validators.iter().enumerate() {
+                println!("  {:<14} API {}  config {}", v.name, v.address.as_deref().unwrap_or("-"), testnet::validator_dir(&dir, i + 1).join("config.toml").display());
+            }
+            println!("Start them all: cairn testnet up --dir {}", dir.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Testnet(TestnetCommand::Up { dir }) => {
+            testnet::up(&dir)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Trust(TrustCommand::Export { node, genesis, out }) => {
             let trust: TrustFile = match (node, genesis) {
                 (Some(url), None) => runtime()?.block_on(client::fetch_trust(&url))?,
@@ -235,7 +282,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn verify(receipt: &std::path::Path, trust: &std::path::Path, file: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
+fn verify(receipt: &std::path::Path, trust: &std::path::Path, file: Option<&std::path::Path>, certificate: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
     let trust_bytes = std::fs::read(trust).with_context(|| format!("reading trust file {}", trust.display()))?;
     let trust = TrustFile::from_json(&trust_bytes).with_context(|| format!("trust file {}", trust.display()))?;
     let text = match std::fs::read(receipt) {
@@ -254,12 +301,30 @@ fn verify(receipt: &std::path::Path, trust: &std::path::Path, file: Option<&std:
     };
     match cairn_types::receipt::verify_receipt(&text, &trust, data.as_deref()) {
         Ok(v) => {
+            let mut finality = None;
+            if let Some(path) = certificate {
+                let text = std::fs::read_to_string(path).with_context(|| format!("reading finality proof {}", path.display()))?;
+                match cairn_node::finality::verify(&text, &trust) {
+                    Ok(f) if f.log_size == v.tree_size && f.log_root == v.root => finality = Some(f),
+                    Ok(f) => {
+                        println!("INVALID: the finality proof backs a log of {} leaves with another root, not this receipt's checkpoint ({} leaves)", f.log_size, v.tree_size);
+                        return Ok(ExitCode::from(1));
+                    }
+                    Err(e) => {
+                        println!("INVALID: finality proof: {e}");
+                        return Ok(ExitCode::from(1));
+                    }
+                }
+            }
             println!("VALID");
             println!("  record:     {} ({})", v.record.id, v.record.title);
             println!("  digest:     {} {}{}", v.record.digest_alg.name(), hex::encode(v.record.digest), if v.file_checked { " (file matches)" } else { " (file not checked)" });
             println!("  deposited:  {} by {} in block {}", v.record.time, v.record.organisation, v.record.block_height);
             println!("  log:        leaf {} of {}", v.leaf_index, v.tree_size);
             println!("  signed by:  {} (quorum {})", v.signers.join(", "), trust.quorum);
+            if let Some(f) = finality {
+                println!("  finality:   certificate of block {} (view {}) by a quorum of consensus keys", f.height, f.view);
+            }
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {

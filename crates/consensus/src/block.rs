@@ -35,6 +35,11 @@ impl ConsensusBlock {
     }
 }
 
+/// Digest of the height-0 block every chain starts from.
+pub fn genesis_digest() -> [u8; 32] {
+    ConsensusBlock::genesis().digest().0
+}
+
 /// The digest of a block from its parts (the payload by its SHA-256).
 pub fn block_digest(parent: &[u8; 32], height: u64, commitment: &[u8; 32], body_hash: &[u8; 32]) -> [u8; 32] {
     let mut buf = [0u8; 104];

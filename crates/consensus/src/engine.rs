@@ -30,7 +30,7 @@ use commonware_utils::{Acknowledgement as _, NZDuration, NZU16, NZU64, NZUsize};
 use rand_core::CryptoRng;
 
 use crate::block::ConsensusBlock;
-use crate::{Ack, BlockInfo, BlockLogic, FinalizedBlock, MAX_PAYLOAD, Topic};
+use crate::{Ack, BlockInfo, FinalizedBlock, Logic, MAX_PAYLOAD, Topic};
 
 /// Domain of every consensus signature: votes of one chain are worthless on another.
 pub fn consensus_namespace(chain_id: &str) -> Vec<u8> {
@@ -80,11 +80,11 @@ fn info_of(b: &ConsensusBlock, digest: Digest) -> BlockInfo {
 
 /// Adapts a [`BlockLogic`] to marshal's block-level `Application`.
 #[derive(Clone)]
-struct App<L: BlockLogic> {
-    logic: L,
+struct App {
+    logic: Logic,
 }
 
-impl<L: BlockLogic> App<L> {
+impl App {
     /// Pulls ancestors until one whose state the logic knows, then replays the unknown ones
     /// (oldest first) through `verify`. `first` is the block the chain starts from.
     async fn ensure_state(&self, first: BlockInfo, ancestry: &mut (impl Ancestry<ConsensusBlock> + Send), now_ms: u64) -> bool {
@@ -111,7 +111,7 @@ fn millis<E: Clock>(e: &E) -> u64 {
     e.current().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
-impl<E: Clock, L: BlockLogic> Application<E> for App<L> {
+impl<E: Clock> Application<E> for App {
     type SigningScheme = EdScheme;
     type Context = Ctx;
     type Block = ConsensusBlock;
@@ -185,12 +185,12 @@ struct Certificates(Arc<Mutex<BTreeMap<[u8; 32], Vec<u8>>>>);
 /// Hands finalized blocks (with their certificates) to the logic; the logic acknowledges them
 /// to marshal once durable.
 #[derive(Clone)]
-struct Finalized<L: BlockLogic> {
-    logic: L,
+struct Finalized {
+    logic: Logic,
     certificates: Certificates,
 }
 
-impl<L: BlockLogic> Reporter for Finalized<L> {
+impl Reporter for Finalized {
     type Activity = Update<ConsensusBlock>;
     fn report(&mut self, update: Update<ConsensusBlock>) -> Feedback {
         if let Update::Block(block, ack) = update {
@@ -204,12 +204,12 @@ impl<L: BlockLogic> Reporter for Finalized<L> {
 
 /// Consensus activity the ledger cares about: certificates, skipped views, fault evidence.
 #[derive(Clone)]
-struct Activities<L: BlockLogic> {
-    logic: L,
+struct Activities {
+    logic: Logic,
     certificates: Certificates,
 }
 
-impl<L: BlockLogic> Reporter for Activities<L> {
+impl Reporter for Activities {
     type Activity = Activity<EdScheme, Digest>;
     fn report(&mut self, activity: Self::Activity) -> Feedback {
         match activity {
@@ -248,9 +248,9 @@ fn archive_config<C>(prefix: &str, name: &str, page_cache: &CacheRef, codec_conf
         freezer_value_compression: None,
         ordinal_partition: format!("{prefix}-{name}-ordinal"),
         items_per_section: NZU64!(1024),
-        freezer_key_write_buffer: NZUsize!(1 << 12),
+        freezer_key_write_buffer: NZUsize!(1 << 13),
         freezer_value_write_buffer: NZUsize!(1 << 16),
-        ordinal_write_buffer: NZUsize!(1 << 12),
+        ordinal_write_buffer: NZUsize!(1 << 13),
         replay_buffer: NZUsize!(1 << 16),
         codec_config,
     }
@@ -259,7 +259,7 @@ fn archive_config<C>(prefix: &str, name: &str, page_cache: &CacheRef, codec_conf
 /// Starts one validator's consensus stack on `ctx` (any Commonware runtime) and `channels`
 /// (any Commonware network).
 #[allow(clippy::too_many_arguments)]
-pub async fn start_validator<E, S, R, P, B, L>(
+pub async fn start_validator<E, S, R, P, B>(
     ctx: E,
     storage_prefix: &str,
     namespace: &[u8],
@@ -268,15 +268,15 @@ pub async fn start_validator<E, S, R, P, B, L>(
     peer_provider: P,
     blocker: B,
     channels: Channels<S, R>,
-    logic: L,
+    logic: Logic,
     gossip_out: GossipQueue,
+    validator_order: Vec<PublicKey>,
 ) where
     E: CryptoRng + Spawner + Metrics + Clock + Storage,
     S: Sender<PublicKey = PublicKey>,
     R: Receiver<PublicKey = PublicKey>,
     P: Provider<PublicKey = PublicKey>,
     B: Blocker<PublicKey = PublicKey>,
-    L: BlockLogic,
 {
     let me = signer.public_key();
     let scheme = EdScheme::signer(namespace, participants.clone(), signer).expect("signer is a participant");
@@ -314,7 +314,7 @@ pub async fn start_validator<E, S, R, P, B, L>(
             prunable_items_per_section: NZU64!(10),
             page_cache: page_cache.clone(),
             replay_buffer: NZUsize!(1 << 16),
-            key_write_buffer: NZUsize!(1 << 12),
+            key_write_buffer: NZUsize!(1 << 13),
             value_write_buffer: NZUsize!(1 << 16),
             block_codec_config: block_cfg,
             max_repair: NZUsize!(10),
@@ -383,18 +383,18 @@ pub async fn start_validator<E, S, R, P, B, L>(
     );
 
     broadcast.start(channels.broadcast);
-    start_gossip(&ctx, &participants, channels.txs, channels.cosign, gossip_out, logic.clone());
+    start_gossip(&ctx, validator_order, channels.txs, channels.cosign, gossip_out, logic.clone());
     marshal_actor.start(Finalized { logic, certificates }, broadcast_mailbox, backfill);
     engine.start(channels.votes, channels.certs, channels.resolver);
 }
 
 /// One task sends queued gossip to every peer; one per channel hands arrivals to the logic.
-fn start_gossip<E, S, R, L>(ctx: &E, participants: &Set<PublicKey>, txs: (S, R), cosign: (S, R), mut out: GossipQueue, logic: L)
+/// `order`: the validators in the ledger's order (genesis), which gossip indexes refer to.
+fn start_gossip<E, S, R>(ctx: &E, order: Vec<PublicKey>, txs: (S, R), cosign: (S, R), mut out: GossipQueue, logic: Logic)
 where
     E: Spawner + Metrics + Clock,
     S: Sender<PublicKey = PublicKey>,
     R: Receiver<PublicKey = PublicKey>,
-    L: BlockLogic,
 {
     let (mut tx_sender, tx_receiver) = txs;
     let (mut cosign_sender, cosign_receiver) = cosign;
@@ -409,10 +409,10 @@ where
     });
     for (name, topic, mut receiver) in [("gossip_txs", Topic::Transactions, tx_receiver), ("gossip_cosign", Topic::Cosignatures, cosign_receiver)] {
         let logic = logic.clone();
-        let participants = participants.clone();
+        let order = order.clone();
         ctx.child(name).spawn(move |_| async move {
             while let Ok((from, message)) = receiver.recv().await {
-                if let Some(index) = participants.iter().position(|p| *p == from) {
+                if let Some(index) = order.iter().position(|p| *p == from) {
                     logic.gossip(index, topic, message.as_ref());
                 }
             }

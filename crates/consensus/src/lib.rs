@@ -16,7 +16,7 @@ mod engine;
 pub mod network;
 pub mod sim;
 
-pub use block::{block_digest, sha256};
+pub use block::{block_digest, genesis_digest, sha256};
 pub use engine::{consensus_namespace, p2p_namespace};
 
 /// A block as Cairn sees it: consensus metadata plus the ledger's payload.
@@ -64,7 +64,7 @@ pub enum Topic {
 /// (Cairn encodes its own blocks in them). Implementations must be deterministic: every honest
 /// validator must give the same verdict on the same block. `now_ms` is the runtime's clock
 /// (simulated time in the deterministic runtime).
-pub trait BlockLogic: Clone + Send + Sync + 'static {
+pub trait BlockLogic: Send + Sync + 'static {
     /// The ledger's hash of a payload, carried in the block and checked before voting; `None`
     /// if the payload does not parse.
     fn commitment(&self, payload: &[u8]) -> Option<[u8; 32]>;
@@ -89,6 +89,9 @@ pub trait BlockLogic: Clone + Send + Sync + 'static {
     /// A gossip message from validator `from` (an index into the participant list).
     fn gossip(&self, _from: usize, _topic: Topic, _message: &[u8]) {}
 }
+
+/// The logic as consensus holds it.
+pub type Logic = std::sync::Arc<dyn BlockLogic>;
 
 /// Largest payload a block may carry.
 pub const MAX_PAYLOAD: usize = 64 << 20;

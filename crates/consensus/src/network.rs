@@ -16,7 +16,7 @@ use commonware_utils::ordered::{Map, Set};
 use commonware_utils::{NZU32, NZUsize, TryCollect as _};
 
 use crate::engine::{self, CH_BACKFILL, CH_BROADCAST, CH_CERTS, CH_COSIGN, CH_RESOLVER, CH_TXS, CH_VOTES, Channels};
-use crate::{BlockLogic, MAX_PAYLOAD, Topic};
+use crate::{Logic, MAX_PAYLOAD, Topic};
 
 /// A validator in the genesis peer set.
 #[derive(Clone, Debug)]
@@ -80,7 +80,7 @@ pub fn public_key(secret: &[u8; 32]) -> Result<[u8; 32], NetworkError> {
 
 /// Starts the validator on its own runtime thread; returns once it runs. The runtime lives as
 /// long as the process.
-pub fn start<L: BlockLogic>(cfg: NetworkConfig, logic: L, gossip_queue: engine::GossipQueue) -> Result<(), NetworkError> {
+pub fn start(cfg: NetworkConfig, logic: Logic, gossip_queue: engine::GossipQueue) -> Result<(), NetworkError> {
     let signer = ed25519::PrivateKey::decode(cfg.secret_key.to_vec()).map_err(|e| NetworkError::Key(e.to_string()))?;
     let me = signer.public_key();
     let mut keys = Vec::with_capacity(cfg.peers.len());
@@ -93,6 +93,7 @@ pub fn start<L: BlockLogic>(cfg: NetworkConfig, logic: L, gossip_queue: engine::
     }
     let addresses: Map<ed25519::PublicKey, Address> =
         keys.iter().map(|(k, a)| (k.clone(), Address::from(*a))).try_collect().map_err(|_| NetworkError::DuplicatePeer)?;
+    let order: Vec<ed25519::PublicKey> = keys.iter().map(|(k, _)| k.clone()).collect();
     let namespace = crate::p2p_namespace(&cfg.chain_id);
     let consensus_namespace = crate::consensus_namespace(&cfg.chain_id);
     let handshake = Cups::<_, ChaCha20Poly1305>::new(
@@ -135,6 +136,7 @@ pub fn start<L: BlockLogic>(cfg: NetworkConfig, logic: L, gossip_queue: engine::
                     channels,
                     logic,
                     gossip_queue,
+                    order,
                 )
                 .await;
                 futures::future::pending::<()>().await;

@@ -63,7 +63,6 @@ pub struct SimReport {
 
 /// A [`BlockLogic`] that records finalized blocks and fault evidence, wrapping the one under
 /// test.
-#[derive(Clone)]
 struct Recording<L> {
     inner: L,
     seen: Arc<Mutex<Vec<BlockInfo>>>,
@@ -145,6 +144,7 @@ pub fn simulate<L: BlockLogic>(cfg: SimConfig, logic: impl Fn(usize) -> L + Send
             let recording = Recording { inner: logic(i), seen: Arc::default(), faults: Arc::default() };
             seen.push(recording.seen.clone());
             fault_logs.push(recording.faults.clone());
+            let recording: crate::Logic = Arc::new(recording);
             // Simulated validators do not gossip; the queue's sender is dropped at once.
             let (_, gossip_queue) = crate::network::gossip_pair();
             engine::start_validator(
@@ -158,6 +158,7 @@ pub fn simulate<L: BlockLogic>(cfg: SimConfig, logic: impl Fn(usize) -> L + Send
                 channels,
                 recording,
                 gossip_queue,
+                ids.clone(),
             )
             .await;
         }

@@ -16,7 +16,7 @@ fn setup(suite: Suite) -> (Executor, KeyPair) {
         suite,
         genesis_time_ms: NOW,
         organisations: vec![Organisation { id: "court".into(), name: "Court".into(), members: vec![member.public_key().to_hex()] }],
-        validators: vec![ValidatorInfo { name: "v1".into(), organisation: "court".into(), public_key: validator.public_key().to_hex(), address: None }],
+        validators: vec![ValidatorInfo { name: "v1".into(), organisation: "court".into(), public_key: validator.public_key().to_hex(), address: None, consensus_key: None, p2p_address: None }],
         params: Params { max_records_per_tx: 3, max_tx_bytes: 4096, ..Params::default() },
     };
     genesis.validate().unwrap();

@@ -42,6 +42,8 @@ pub fn router(ledger: Arc<Ledger>) -> Router {
         .route("/v1/consistency", get(consistency))
         .route("/v1/blocks", get(blocks))
         .route("/v1/blocks/{id}", get(block))
+        .route("/v1/finality", get(finality))
+        .route("/v1/faults", get(faults))
         .fallback(|| async { problem(StatusCode::NOT_FOUND, "not-found", "no such endpoint; see /v1/openapi.json".into()) })
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(ledger)
@@ -117,13 +119,14 @@ async fn status(State(l): State<Arc<Ledger>>) -> Response {
         "genesis_hash": hex::encode(l.genesis_hash()),
         "origin": g.origin(),
         "height": l.height(),
-        "finalized_height": l.height(),
+        "finalized_height": l.consensus_status().map_or(l.height(), |c| c.finalized_height),
         "log_size": l.log_size(),
         "checkpoint_size": cp.map(|c| c.0),
         "mempool_txs": l.mempool_len(),
         "disk_bytes": l.disk_bytes(),
         "validator": l.validator_name(),
-        "role": "validator (single node)",
+        "role": if l.is_replicated() { "validator" } else { "validator (single node)" },
+        "consensus": l.consensus_status(),
         "validators": g.validators.len(),
         "organisations": g.organisations.iter().map(|o| json!({"id": o.id, "name": o.name})).collect::<Vec<_>>(),
         "block_interval_ms": g.params.block_interval_ms,
@@ -351,6 +354,11 @@ async fn receipt(State(l): State<Arc<Ledger>>, Path(id): Path<String>, Query(q):
     let r = match l.receipt(&id) {
         Ok(Some(r)) => r,
         Ok(None) => return problem(StatusCode::NOT_FOUND, "unknown-record", format!("no evidence record {id}")),
+        Err(e) if e.is::<crate::ledger::NotYetSigned>() => {
+            let mut r = problem(StatusCode::SERVICE_UNAVAILABLE, "not-yet-signed", e.to_string());
+            r.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+            return r;
+        }
         Err(e) => return internal(e),
     };
     match q.format.as_deref() {
@@ -364,6 +372,56 @@ async fn checkpoint(State(l): State<Arc<Ledger>>) -> Response {
     match l.latest_checkpoint() {
         Some((_, note)) => ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], note).into_response(),
         None => problem(StatusCode::NOT_FOUND, "no-checkpoint", "no block has been committed yet".into()),
+    }
+}
+
+#[derive(Deserialize)]
+struct FinalityQuery {
+    height: Option<u64>,
+    log_size: Option<u64>,
+}
+
+/// The finality proof (consensus certificate) for a block, or for the block whose log a
+/// checkpoint of `log_size` signs.
+async fn finality(State(l): State<Arc<Ledger>>, Query(q): Query<FinalityQuery>) -> Response {
+    if !l.is_replicated() {
+        return problem(StatusCode::NOT_FOUND, "single-node", "a single-node chain has no consensus certificates".into());
+    }
+    let height = match (q.height, q.log_size) {
+        (Some(h), None) => Some(h),
+        (None, Some(size)) => match l.block_with_log_size(size) {
+            Ok(h) => h,
+            Err(e) => return internal(e),
+        },
+        _ => return problem(StatusCode::BAD_REQUEST, "bad-query", "give height=H or log_size=N".into()),
+    };
+    let Some(height) = height else {
+        return problem(StatusCode::NOT_FOUND, "unknown-block", "no final block has that height or log size".into());
+    };
+    match l.certificate(height) {
+        Ok(Some(p)) => axum::Json(crate::finality::FinalityProof::from_certificate(&l.genesis().chain_id, &p)).into_response(),
+        Ok(None) => problem(
+            StatusCode::NOT_FOUND,
+            "no-certificate",
+            format!("this node holds no finalization certificate for block {height} or a later one yet (blocks it fetched while catching up have none); ask another validator or retry"),
+        ),
+        Err(e) => internal(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct FaultsQuery {
+    limit: Option<usize>,
+}
+
+/// Misbehaviour evidence consensus reported (conflicting votes), newest first.
+async fn faults(State(l): State<Arc<Ledger>>, Query(q): Query<FaultsQuery>) -> Response {
+    match l.faults(q.limit.unwrap_or(100).min(1000)) {
+        Ok(list) => axum::Json(json!({
+            "faults": list.into_iter().map(|(seq, evidence)| json!({"seq": seq, "evidence": evidence})).collect::<Vec<_>>(),
+        }))
+        .into_response(),
+        Err(e) => internal(e),
     }
 }
 

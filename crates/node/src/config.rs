@@ -21,6 +21,28 @@ pub struct NodeConfig {
     pub db: PathBuf,
     #[serde(default)]
     pub limits: Limits,
+    /// Consensus settings; required when genesis has more than one validator.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consensus: Option<ConsensusConfig>,
+}
+
+/// This validator's place in the consensus network.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsensusConfig {
+    /// Ed25519 consensus key file (`cairn-key-v1`, suite ed25519-sha256).
+    pub key: PathBuf,
+    /// p2p listen address.
+    pub listen: SocketAddr,
+    /// Consensus runtime state (journals, finalized block archive).
+    pub data: PathBuf,
+    /// Worker threads of the consensus runtime.
+    #[serde(default = "default_threads")]
+    pub threads: usize,
+}
+
+fn default_threads() -> usize {
+    2
 }
 
 /// Node-local bounds (not consensus-critical).
@@ -56,7 +78,12 @@ impl NodeConfig {
         let text = std::fs::read_to_string(path).with_context(|| format!("reading config {}", path.display()))?;
         let mut c: NodeConfig = toml::from_str(&text).with_context(|| format!("config {} is invalid", path.display()))?;
         let base = path.parent().unwrap_or(Path::new("."));
-        for p in [&mut c.genesis, &mut c.validator_key, &mut c.db] {
+        let mut paths = vec![&mut c.genesis, &mut c.validator_key, &mut c.db];
+        if let Some(cc) = c.consensus.as_mut() {
+            paths.push(&mut cc.key);
+            paths.push(&mut cc.data);
+        }
+        for p in paths {
             if p.is_relative() {
                 *p = base.join(&*p);
             }

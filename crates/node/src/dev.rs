@@ -73,6 +73,8 @@ pub fn init_dev(dir: &Path, listen: SocketAddr, suite: Suite) -> anyhow::Result<
             organisation: "dev-org".into(),
             public_key: validator.public_key().to_hex(),
             address: None,
+            consensus_key: None,
+            p2p_address: None,
         }],
         params: Params::default(),
     };
@@ -86,6 +88,7 @@ pub fn init_dev(dir: &Path, listen: SocketAddr, suite: Suite) -> anyhow::Result<
         validator_key: "keys/validator.key".into(),
         db: "db".into(),
         limits: Limits::default(),
+        consensus: None,
     };
     // The config is written last: its presence marks a complete data folder.
     write_atomic(&paths.config, cfg.to_toml().as_bytes())?;

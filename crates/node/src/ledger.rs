@@ -29,6 +29,8 @@ use crate::config::NodeConfig;
 use crate::mempool::{InsertError, Mempool};
 use crate::metrics::Metrics;
 
+mod replica;
+
 /// Rejections kept for status queries.
 const RECENT_REJECTIONS: usize = 100_000;
 
@@ -105,6 +107,8 @@ pub struct Ledger {
     committed_height: AtomicU64,
     /// Committed blocks, for live views (`/v1/events`). Bounded: slow listeners skip ahead.
     events: tokio::sync::broadcast::Sender<BlockEvent>,
+    /// Consensus state when the chain has a validator set (`None`: a single node).
+    replica: Option<replica::Replica>,
 }
 
 /// What a live view hears about each committed block.
@@ -190,6 +194,29 @@ impl Ledger {
             }
         }
 
+        let replicated = genesis.validators.iter().any(|v| v.consensus_key.is_some());
+        let replica = if replicated {
+            let index = genesis.validators.iter().position(|v| v.name == config.validator_name).expect("checked above");
+            let verifiers = genesis
+                .validators
+                .iter()
+                .map(|v| {
+                    let pk = cairn_crypto::PublicKey::from_hex(suite, &v.public_key).expect("validated genesis");
+                    cairn_note::NoteVerifier::new(&genesis.key_name(&v.name), pk).expect("valid key name")
+                })
+                .collect();
+            let digest = if tip.height == 0 {
+                cairn_consensus::genesis_digest()
+            } else {
+                let record = store.consensus_record(tip.height)?.context("tip block has no consensus record; was this database made by a single node?")?;
+                replica::decode_record(&record).context("malformed consensus record")?.digest
+            };
+            let state = replica::ChainState { height: tip.height, digest, hash: tip.hash, time_ms: tip.time_ms, frontier: log.frontier() };
+            Some(replica::Replica::new(index, genesis.quorum(), verifiers, state))
+        } else {
+            None
+        };
+
         let p = &genesis.params;
         let mempool = Mempool::new(config.limits.mempool_max_txs, config.limits.mempool_max_bytes, p.max_block_txs as usize);
         let metrics = Metrics::default();
@@ -215,6 +242,7 @@ impl Ledger {
             pending: Mutex::new(BTreeSet::new()),
             committed_height: AtomicU64::new(tip.height),
             events: tokio::sync::broadcast::channel(256).0,
+            replica,
         }))
     }
 
@@ -264,13 +292,19 @@ impl Ledger {
             }
         }
         let ids: Vec<Hash> = admitted.iter().map(|t| t.id).collect();
-        for ((slot, r), id) in slots.into_iter().zip(self.mempool.insert_many(admitted)).zip(ids) {
+        let mut gossip: Vec<&[u8]> = Vec::new();
+        for ((slot, r), id) in slots.iter().copied().zip(self.mempool.insert_many(admitted)).zip(ids) {
             match r {
-                Ok(()) => {}
+                Ok(()) => {
+                    if self.replica.is_some() {
+                        gossip.push(&txs[slot]); // verdicts are one per input, in order
+                    }
+                }
                 Err(InsertError::Duplicate) => verdicts[slot] = Err(SubmitError::Tx(TxError::Replay(hex::encode(id)))),
                 Err(InsertError::Full) => verdicts[slot] = Err(SubmitError::MempoolFull),
             }
         }
+        self.replica_gossip_txs(&gossip);
         for v in &verdicts {
             match v {
                 Ok(_) => {
@@ -287,13 +321,21 @@ impl Ledger {
     pub fn watch(&self, id: Hash) -> oneshot::Receiver<TxOutcome> {
         let (tx, rx) = oneshot::channel();
         self.waiters.lock().unwrap().entry(id).or_default().push(tx);
-        // It may have committed before we registered: answer from the store.
+        // It may have committed before we registered: answer from the store. Under consensus a
+        // final transaction counts once a quorum-signed checkpoint covers it (until then the
+        // cosigning step notifies).
         match self.status(&id) {
-            TxStatus::Committed(loc) => self.notify(id, TxOutcome::Committed(loc)),
+            TxStatus::Committed(loc) if self.covered(&loc) => self.notify(id, TxOutcome::Committed(loc)),
+            TxStatus::Committed(_) => {}
             TxStatus::Rejected(e) => self.notify(id, TxOutcome::Rejected(e)),
             TxStatus::Pending | TxStatus::Unknown => {}
         }
         rx
+    }
+
+    /// Whether the latest served checkpoint covers a transaction's leaves.
+    fn covered(&self, loc: &TxLocation) -> bool {
+        self.replica.is_none() || self.log_size() >= loc.first_leaf + loc.leaf_count as u64
     }
 
     /// Stops waiting for `id` (a waiter timed out).
@@ -640,6 +682,9 @@ impl Ledger {
             bail!("leaf {leaf_index} is not an evidence record");
         };
         let (tree_size, checkpoint) = self.latest_checkpoint().context("no checkpoint yet")?;
+        if leaf_index >= tree_size {
+            return Err(NotYetSigned.into());
+        }
         let inclusion_proof = self.log.read().unwrap().inclusion_proof(leaf_index, tree_size)?;
         Ok(Some(Receipt {
             format: RECEIPT_FORMAT.into(),
@@ -663,6 +708,106 @@ impl Ledger {
             Err(e) => Ok(Err(e.to_string())),
         }
     }
+}
+
+/// A record is final but no checkpoint signed by a quorum covers it yet (a moment's wait).
+#[derive(Debug, thiserror::Error)]
+#[error("the record is final but not yet covered by a checkpoint signed by a quorum; retry in a moment")]
+pub struct NotYetSigned;
+
+/// What `/v1/status` says about consensus.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ConsensusStatus {
+    pub validator_index: usize,
+    pub validators: usize,
+    pub quorum: usize,
+    pub finalized_height: u64,
+    pub peers_connected: usize,
+    pub faults: u64,
+}
+
+impl Ledger {
+    pub fn is_replicated(&self) -> bool {
+        self.replica.is_some()
+    }
+
+    pub fn consensus_status(&self) -> Option<ConsensusStatus> {
+        let r = self.replica.as_ref()?;
+        let peers = r.peers_connected();
+        self.metrics.peers_connected.set(peers as i64);
+        Some(ConsensusStatus {
+            validator_index: r.index,
+            validators: self.genesis().validators.len(),
+            quorum: self.genesis().quorum(),
+            finalized_height: r.finalized_height(),
+            peers_connected: peers,
+            faults: self.store.fault_count().unwrap_or(0),
+        })
+    }
+
+    /// The first final block whose log has `size` leaves (the block a checkpoint of that size
+    /// was signed for). Heights' log sizes never decrease: binary search.
+    pub fn block_with_log_size(&self, size: u64) -> anyhow::Result<Option<u64>> {
+        let log_size_at = |h: u64| -> anyhow::Result<u64> { Ok(self.block(h)?.context("block missing")?.header.log_size) };
+        let (mut lo, mut hi) = (1u64, self.height());
+        if hi == 0 || log_size_at(hi)? < size {
+            return Ok(None);
+        }
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if log_size_at(mid)? < size {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        Ok((log_size_at(lo)? == size).then_some(lo))
+    }
+
+    /// Misbehaviour evidence recorded, newest first.
+    pub fn faults(&self, limit: usize) -> anyhow::Result<Vec<(u64, String)>> {
+        Ok(self.store.faults(limit)?)
+    }
+
+    /// The finalization certificate that proves block `height` final: its own, or the nearest
+    /// later block's (an ancestor is final with its descendant). With the consensus records
+    /// (digest, parent digest) of the blocks from `height` to the certified one.
+    pub fn certificate(&self, height: u64) -> anyhow::Result<Option<CertificateProof>> {
+        const MAX_CHAIN: usize = 1024;
+        let mut chain = Vec::new();
+        for (h, record) in self.store.consensus_records_from(height, MAX_CHAIN)? {
+            let Some(r) = replica::decode_record(&record) else { bail!("malformed consensus record at {h}") };
+            if h != height + chain.len() as u64 {
+                break;
+            }
+            let block = self.store.block(h)?.context("block missing")?;
+            let header = Block::decode(&block)?.header;
+            chain.push(CertifiedLink { height: h, digest: r.digest, parent: r.parent, header, body_hash: cairn_consensus::sha256(&block) });
+            if let Some(certificate) = r.certificate {
+                return Ok(Some(CertificateProof { chain, certificate }));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// One block on the way from a record's block to a certified block.
+#[derive(Clone, Debug)]
+pub struct CertifiedLink {
+    pub height: u64,
+    pub digest: [u8; 32],
+    pub parent: [u8; 32],
+    pub header: BlockHeader,
+    /// SHA-256 of the whole block (the consensus digest covers it).
+    pub body_hash: [u8; 32],
+}
+
+#[derive(Clone, Debug)]
+pub struct CertificateProof {
+    /// From the block asked for up to the certified block, in height order.
+    pub chain: Vec<CertifiedLink>,
+    /// Commonware's encoded finalization certificate of the last block in `chain`.
+    pub certificate: Vec<u8>,
 }
 
 /// Re-executes blocks `from..=to` to rewrite the module indexes they produced.

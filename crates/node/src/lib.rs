@@ -5,6 +5,7 @@ pub mod api;
 pub mod config;
 pub mod console;
 pub mod dev;
+pub mod finality;
 pub mod keys;
 pub mod ledger;
 pub mod mempool;
@@ -16,6 +17,41 @@ use anyhow::Context;
 
 pub use config::NodeConfig;
 pub use ledger::Ledger;
+
+/// The consensus network settings of a validator: its key and listen address from the config,
+/// the peer set from genesis. Every mistake is named with its fix.
+fn network_config(ledger: &Ledger) -> anyhow::Result<cairn_consensus::network::NetworkConfig> {
+    let config = &ledger.config;
+    let genesis = ledger.genesis();
+    let Some(cc) = config.consensus.as_ref() else {
+        anyhow::bail!("genesis has a validator set, so the config needs a [consensus] section (key, listen, data)");
+    };
+    let key = keys::read_key(&cc.key)?;
+    if key.suite() != cairn_crypto::Suite::Ed25519Sha256 {
+        anyhow::bail!("consensus key {} must be an ed25519-sha256 key", cc.key.display());
+    }
+    let me = genesis.validators.iter().find(|v| v.name == config.validator_name).expect("checked at open");
+    if me.consensus_key.as_deref() != Some(key.public_key().to_hex().as_str()) {
+        anyhow::bail!("consensus key {} is not validator {}'s consensus_key in genesis", cc.key.display(), me.name);
+    }
+    let peers = genesis
+        .validators
+        .iter()
+        .map(|v| {
+            let address = v.p2p_address.as_deref().unwrap_or_default().parse().expect("validated genesis");
+            cairn_consensus::network::Peer { public_key: v.consensus_key_bytes().expect("validated genesis"), address }
+        })
+        .collect();
+    std::fs::create_dir_all(&cc.data).with_context(|| format!("creating {}", cc.data.display()))?;
+    Ok(cairn_consensus::network::NetworkConfig {
+        chain_id: genesis.chain_id.clone(),
+        storage_dir: cc.data.clone(),
+        secret_key: key.secret_bytes(),
+        peers,
+        listen: cc.listen,
+        threads: cc.threads,
+    })
+}
 
 /// A running node: its ledger, block producer and HTTP server.
 pub struct RunningNode {
@@ -33,7 +69,13 @@ impl RunningNode {
         let ledger = tokio::task::spawn_blocking(move || Ledger::open(config)).await??;
         let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding the API to {listen}"))?;
         let addr = listener.local_addr()?;
-        let producer = ledger.spawn_producer();
+        let producer = if ledger.is_replicated() {
+            let net = network_config(&ledger)?;
+            ledger.start_replica(net)?;
+            None
+        } else {
+            Some(ledger.spawn_producer())
+        };
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let app = api::router(Arc::clone(&ledger));
         let server = tokio::spawn(async move {
@@ -43,7 +85,7 @@ impl RunningNode {
                 })
                 .await
         });
-        Ok(RunningNode { ledger, addr, producer: Some(producer), server, stop: Some(stop) })
+        Ok(RunningNode { ledger, addr, producer, server, stop: Some(stop) })
     }
 
     /// Stops serving, lets the producer finish its block, and closes the store.

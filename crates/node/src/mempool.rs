@@ -1,6 +1,11 @@
 //! The bounded pool of admitted transactions waiting for a block.
+//!
+//! A single node takes transactions out when it builds a block. Under consensus a block may
+//! not become final, so proposers *peek* (skipping what ancestors not yet final include) and
+//! finalization removes. Every transaction here passed admission, signature included: block
+//! verification reuses that verdict for an identical transaction.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Condvar, Mutex};
 use std::time::Instant;
 
@@ -14,9 +19,20 @@ pub enum InsertError {
 }
 
 struct Inner {
-    queue: VecDeque<Transaction>,
-    ids: HashSet<Hash>,
+    /// Arrival order → transaction.
+    queue: BTreeMap<u64, Transaction>,
+    ids: HashMap<Hash, u64>,
+    next_seq: u64,
     bytes: usize,
+}
+
+impl Inner {
+    fn remove_seq(&mut self, seq: u64) -> Option<Transaction> {
+        let tx = self.queue.remove(&seq)?;
+        self.ids.remove(&tx.id);
+        self.bytes -= tx.encoded_len();
+        Some(tx)
+    }
 }
 
 pub struct Mempool {
@@ -32,7 +48,7 @@ impl Mempool {
     pub fn new(max_txs: usize, max_bytes: usize, full_block: usize) -> Self {
         assert!(max_txs > 0 && max_bytes > 0 && full_block > 0);
         Mempool {
-            inner: Mutex::new(Inner { queue: VecDeque::new(), ids: HashSet::new(), bytes: 0 }),
+            inner: Mutex::new(Inner { queue: BTreeMap::new(), ids: HashMap::new(), next_seq: 0, bytes: 0 }),
             ready: Condvar::new(),
             max_txs,
             max_bytes,
@@ -46,14 +62,16 @@ impl Mempool {
         let mut out = Vec::with_capacity(txs.len());
         for tx in txs {
             let len = tx.encoded_len();
-            if g.ids.contains(&tx.id) {
+            if g.ids.contains_key(&tx.id) {
                 out.push(Err(InsertError::Duplicate));
             } else if g.queue.len() >= self.max_txs || g.bytes + len > self.max_bytes {
                 out.push(Err(InsertError::Full));
             } else {
-                g.ids.insert(tx.id);
+                let seq = g.next_seq;
+                g.next_seq += 1;
+                g.ids.insert(tx.id, seq);
                 g.bytes += len;
-                g.queue.push_back(tx);
+                g.queue.insert(seq, tx);
                 out.push(Ok(()));
             }
         }
@@ -64,7 +82,13 @@ impl Mempool {
     }
 
     pub fn contains(&self, id: &Hash) -> bool {
-        self.inner.lock().unwrap().ids.contains(id)
+        self.inner.lock().unwrap().ids.contains_key(id)
+    }
+
+    /// Whether this exact transaction (same body and signature) was admitted.
+    pub fn contains_exact(&self, tx: &Transaction) -> bool {
+        let g = self.inner.lock().unwrap();
+        g.ids.get(&tx.id).and_then(|seq| g.queue.get(seq)).is_some_and(|t| t.signature == tx.signature)
     }
 
     pub fn len(&self) -> usize {
@@ -98,17 +122,48 @@ impl Mempool {
         let mut out = Vec::new();
         let mut bytes = 0;
         while out.len() < max_txs {
-            let Some(front) = g.queue.front() else { break };
+            let Some((&seq, front)) = g.queue.first_key_value() else { break };
             let len = front.encoded_len();
             if !out.is_empty() && bytes + len > max_bytes {
                 break;
             }
-            let tx = g.queue.pop_front().expect("front exists");
-            g.ids.remove(&tx.id);
-            g.bytes -= len;
+            let tx = g.remove_seq(seq).expect("first exists");
             bytes += len;
             out.push(tx);
         }
         out
+    }
+
+    /// Copies of up to `max_txs` transactions totalling at most `max_bytes`, oldest first,
+    /// skipping those `skip` names (already in a block not yet final).
+    pub fn peek(&self, max_txs: usize, max_bytes: usize, skip: &dyn Fn(&Hash) -> bool) -> Vec<Transaction> {
+        let g = self.inner.lock().unwrap();
+        let mut out = Vec::new();
+        let mut bytes = 0;
+        for tx in g.queue.values() {
+            if out.len() >= max_txs {
+                break;
+            }
+            if skip(&tx.id) {
+                continue;
+            }
+            let len = tx.encoded_len();
+            if !out.is_empty() && bytes + len > max_bytes {
+                break;
+            }
+            bytes += len;
+            out.push(tx.clone());
+        }
+        out
+    }
+
+    /// Removes these transactions (they became final, or can never be).
+    pub fn remove(&self, ids: &[Hash]) {
+        let mut g = self.inner.lock().unwrap();
+        for id in ids {
+            if let Some(seq) = g.ids.get(id).copied() {
+                g.remove_seq(seq);
+            }
+        }
     }
 }

@@ -25,6 +25,18 @@ pub struct Metrics {
     /// Seconds from the first transaction taken from the mempool to the block being durable.
     pub block_commit_seconds: Histogram,
     pub block_txs: Histogram,
+    /// Seconds from a block's proposal time to this node committing it final (consensus).
+    pub finalization_seconds: Histogram,
+    /// Views that ended without a block (leader timeout or invalid proposal).
+    pub view_changes: Counter,
+    /// Finalized blocks this node had not verified itself (fetched while catching up).
+    pub blocks_fetched: Counter,
+    /// Misbehaviour evidence consensus reported.
+    pub faults: Counter,
+    /// Validators heard from in the last few seconds (this one excluded).
+    pub peers_connected: Gauge,
+    /// Log size of the latest checkpoint signed by a quorum.
+    pub cosigned_log_size: Gauge,
 }
 
 impl Default for Metrics {
@@ -41,6 +53,12 @@ impl Default for Metrics {
             mempool_txs: Gauge::default(),
             block_commit_seconds: Histogram::new(exponential_buckets(0.001, 2.0, 14)),
             block_txs: Histogram::new(exponential_buckets(1.0, 4.0, 10)),
+            finalization_seconds: Histogram::new(exponential_buckets(0.005, 2.0, 14)),
+            view_changes: Counter::default(),
+            blocks_fetched: Counter::default(),
+            faults: Counter::default(),
+            peers_connected: Gauge::default(),
+            cosigned_log_size: Gauge::default(),
             registry: Registry::default(),
         };
         registry.register("tx_accepted", "Transactions admitted to the mempool", m.tx_accepted.clone());
@@ -53,6 +71,12 @@ impl Default for Metrics {
         registry.register("mempool_txs", "Transactions waiting in the mempool", m.mempool_txs.clone());
         registry.register("block_commit_seconds", "Time to execute, sign and fsync a block", m.block_commit_seconds.clone());
         registry.register("block_txs", "Transactions per block", m.block_txs.clone());
+        registry.register("finalization_seconds", "Block proposal time to final commit on this node", m.finalization_seconds.clone());
+        registry.register("view_changes", "Consensus views that ended without a block", m.view_changes.clone());
+        registry.register("blocks_fetched", "Finalized blocks fetched from peers to catch up", m.blocks_fetched.clone());
+        registry.register("faults", "Misbehaviour evidence reported by consensus", m.faults.clone());
+        registry.register("peers_connected", "Validators heard from in the last 5 s", m.peers_connected.clone());
+        registry.register("cosigned_log_size", "Leaves covered by the latest quorum-signed checkpoint", m.cosigned_log_size.clone());
         Metrics { registry, ..m }
     }
 }

@@ -68,7 +68,7 @@ impl TxLocation {
 }
 
 /// Everything one block writes.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct BlockCommit {
     pub height: u64,
     pub block_hash: Hash,
@@ -81,6 +81,9 @@ pub struct BlockCommit {
     pub index: Vec<(&'static str, Vec<u8>, Vec<u8>)>,
     /// The signed checkpoint for the log after this block: (tree size, note text).
     pub checkpoint: Option<(u64, String)>,
+    /// Consensus facts about the block (digest, parent digest, finalization certificate), in
+    /// the consensus layer's own encoding; `None` on a single node.
+    pub consensus: Option<Vec<u8>>,
 }
 
 /// One module index in its own database (own journal, so its commits run beside the others).
@@ -98,6 +101,8 @@ pub struct Store {
     txs: Keyspace,
     leaves: Keyspace,
     checkpoints: Keyspace,
+    consensus: Keyspace,
+    faults: Keyspace,
     indexes: BTreeMap<String, IndexDb>,
 }
 
@@ -168,6 +173,8 @@ impl Store {
             txs: ks("txs")?,
             leaves: ks("leaves")?,
             checkpoints: ks("checkpoints")?,
+            consensus: ks("consensus")?,
+            faults: ks("faults")?,
             db,
         })
     }
@@ -243,8 +250,62 @@ impl Store {
         if let Some((size, note)) = &c.checkpoint {
             b.insert(&self.checkpoints, size.to_be_bytes(), note.as_bytes());
         }
+        if let Some(record) = &c.consensus {
+            b.insert(&self.consensus, c.height.to_be_bytes(), record.as_slice());
+        }
         b.commit()?;
         Ok(())
+    }
+
+    /// Stores a checkpoint signed after its block (a quorum's cosigned note), durably.
+    pub fn put_checkpoint(&self, size: u64, note: &str) -> Result<()> {
+        let mut b = self.db.batch().durability(Some(PersistMode::SyncAll));
+        b.insert(&self.checkpoints, size.to_be_bytes(), note.as_bytes());
+        b.commit()?;
+        Ok(())
+    }
+
+    pub fn consensus_record(&self, height: u64) -> Result<Option<Vec<u8>>> {
+        Ok(self.consensus.get(height.to_be_bytes())?.map(|v| v.to_vec()))
+    }
+
+    /// Consensus records from `height` upwards, in height order, at most `limit`.
+    pub fn consensus_records_from(&self, height: u64, limit: usize) -> Result<Vec<(u64, Vec<u8>)>> {
+        let mut out = Vec::new();
+        for kv in self.consensus.range(height.to_be_bytes()..).take(limit) {
+            let (k, v) = kv.into_inner()?;
+            out.push((chunk_key(&k)?, v.to_vec()));
+        }
+        Ok(out)
+    }
+
+    /// Appends misbehaviour evidence, durably; returns its sequence number.
+    pub fn put_fault(&self, evidence: &str) -> Result<u64> {
+        let next = match self.faults.last_key_value() {
+            None => 0,
+            Some(kv) => chunk_key(&kv.key()?)? + 1,
+        };
+        let mut b = self.db.batch().durability(Some(PersistMode::SyncAll));
+        b.insert(&self.faults, next.to_be_bytes(), evidence.as_bytes());
+        b.commit()?;
+        Ok(next)
+    }
+
+    /// The latest `limit` faults, newest first, with their sequence numbers.
+    pub fn faults(&self, limit: usize) -> Result<Vec<(u64, String)>> {
+        let mut out = Vec::new();
+        for kv in self.faults.iter().rev().take(limit) {
+            let (k, v) = kv.into_inner()?;
+            out.push((chunk_key(&k)?, String::from_utf8_lossy(&v).into_owned()));
+        }
+        Ok(out)
+    }
+
+    pub fn fault_count(&self) -> Result<u64> {
+        Ok(match self.faults.last_key_value() {
+            None => 0,
+            Some(kv) => chunk_key(&kv.key()?)? + 1,
+        })
     }
 
     /// Height of the last committed block (0: none yet).

@@ -49,6 +49,14 @@ impl BlockHeader {
         suite.hash(&self.encode())
     }
 
+    /// A header on its own (as in a finality proof).
+    pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(bytes);
+        let h = Self::decode_from(&mut r)?;
+        r.finish()?;
+        Ok(h)
+    }
+
     fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         if r.u8("block version")? != BLOCK_VERSION {
             return Err(DecodeError::Invalid { field: "block version", reason: "unsupported" });

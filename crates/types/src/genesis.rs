@@ -31,8 +31,24 @@ pub struct ValidatorInfo {
     pub organisation: String,
     /// Checkpoint-signing key (hex), in the chain's suite.
     pub public_key: String,
+    /// HTTP API address clients may use (informational).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
+    /// Ed25519 consensus key (hex), for votes and the p2p handshake. Required with more than
+    /// one validator: consensus runs on Ed25519 whatever the chain's suite.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consensus_key: Option<String>,
+    /// p2p address (`host:port`) the other validators dial.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p2p_address: Option<String>,
+}
+
+impl ValidatorInfo {
+    /// The consensus key as bytes (validated genesis: present and 32 bytes when consensus runs).
+    pub fn consensus_key_bytes(&self) -> Option<[u8; 32]> {
+        let bytes = hex::decode(self.consensus_key.as_deref()?).ok()?;
+        bytes.try_into().ok()
+    }
 }
 
 /// Consensus-critical limits.
@@ -144,6 +160,28 @@ impl Genesis {
             PublicKey::from_hex(self.suite, &v.public_key)
                 .map_err(|e| GenesisError::Invalid(format!("validator {} key: {e}", v.name)))?;
         }
+        // Consensus: all validators take part (with a key and a p2p address) or none does.
+        let with_consensus = self.validators.iter().filter(|v| v.consensus_key.is_some()).count();
+        if self.validators.len() > 1 && with_consensus != self.validators.len() {
+            return bad("with more than one validator, every validator needs consensus_key and p2p_address".into());
+        }
+        if with_consensus > 0 {
+            let mut keys = std::collections::BTreeSet::new();
+            for v in &self.validators {
+                let Some(key) = v.consensus_key_bytes() else {
+                    return bad(format!("validator {}: consensus_key must be 32 bytes of hex (Ed25519)", v.name));
+                };
+                cairn_crypto::PublicKey::from_bytes(cairn_crypto::Suite::Ed25519Sha256, &key)
+                    .map_err(|e| GenesisError::Invalid(format!("validator {} consensus_key: {e}", v.name)))?;
+                if !keys.insert(key) {
+                    return bad(format!("validator {}: consensus_key repeats another validator's", v.name));
+                }
+                match v.p2p_address.as_deref().map(str::parse::<std::net::SocketAddr>) {
+                    Some(Ok(_)) => {}
+                    _ => return bad(format!("validator {}: p2p_address must be an ip:port", v.name)),
+                }
+            }
+        }
         let p = &self.params;
         if p.block_interval_ms == 0 || p.max_block_txs == 0 || p.max_tx_bytes == 0 || p.max_records_per_tx == 0 {
             return bad("params must be positive".into());
@@ -164,6 +202,7 @@ impl Genesis {
                     name,
                     organisation: v.organisation.clone(),
                     public_key: v.public_key.clone(),
+                    consensus_key: v.consensus_key.clone(),
                 }
             })
             .collect();
@@ -210,6 +249,9 @@ pub struct TrustedValidator {
     pub public_key_pem: String,
     /// C2SP verifier key: `name+keyid+base64(type || key)`.
     pub vkey: String,
+    /// Ed25519 consensus key (hex), to check finalization certificates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consensus_key: Option<String>,
 }
 
 impl TrustFile {

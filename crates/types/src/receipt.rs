@@ -82,6 +82,8 @@ pub struct VerifiedReceipt {
     pub record: EvidenceView,
     pub leaf_index: u64,
     pub tree_size: u64,
+    /// The signed log root.
+    pub root: Hash,
     /// Note key names of the validators whose signatures verified.
     pub signers: Vec<String>,
     /// Whether a file was checked against the recorded digest.
@@ -149,5 +151,5 @@ pub fn verify_receipt(text: &str, trust: &TrustFile, file: Option<&[u8]>) -> Res
     verify_inclusion(suite, index, checkpoint.size, &leaf_hash(suite, &leaf), &proof, &checkpoint.root)
         .map_err(|e| VerifyError::Inclusion(e.to_string()))?;
 
-    Ok(VerifiedReceipt { record, leaf_index: index, tree_size: checkpoint.size, signers, file_checked: file.is_some() })
+    Ok(VerifiedReceipt { record, leaf_index: index, tree_size: checkpoint.size, root: checkpoint.root, signers, file_checked: file.is_some() })
 }

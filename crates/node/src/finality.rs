@@ -1,0 +1,118 @@
+//! Finality proofs: the consensus finalization certificate of a block, with the block headers
+//! that link it to a checkpoint. A second proof beside the checkpoint's cosignatures, made by
+//! other keys (the validators' Ed25519 consensus keys) through another protocol.
+//!
+//! Format `cairn-finality-v1` (JSON): `blocks` from the block whose header commits to the
+//! checkpoint's log (size and root) up to the certified block, each with its consensus parent
+//! digest, encoded header and body hash; `certificate` is Commonware's encoded ed25519
+//! finalization. Block digest = `SHA-256(parent ‖ height ‖ header hash ‖ body hash)`.
+
+use cairn_crypto::Hash;
+use cairn_types::block::BlockHeader;
+use cairn_types::genesis::TrustFile;
+use serde::{Deserialize, Serialize};
+
+use crate::ledger::CertificateProof;
+
+pub const FINALITY_FORMAT: &str = "cairn-finality-v1";
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FinalityBlock {
+    pub height: u64,
+    /// Consensus digest of the parent block (hex).
+    pub parent_digest: String,
+    /// Canonical block header (hex).
+    pub header: String,
+    /// SHA-256 of the whole block (hex).
+    pub body_hash: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FinalityProof {
+    pub format: String,
+    pub chain_id: String,
+    pub blocks: Vec<FinalityBlock>,
+    /// Finalization certificate (hex).
+    pub certificate: String,
+}
+
+impl FinalityProof {
+    pub fn from_certificate(chain_id: &str, p: &CertificateProof) -> Self {
+        FinalityProof {
+            format: FINALITY_FORMAT.into(),
+            chain_id: chain_id.into(),
+            blocks: p
+                .chain
+                .iter()
+                .map(|l| FinalityBlock {
+                    height: l.height,
+                    parent_digest: hex::encode(l.parent),
+                    header: hex::encode(l.header.encode()),
+                    body_hash: hex::encode(l.body_hash),
+                })
+                .collect(),
+            certificate: hex::encode(&p.certificate),
+        }
+    }
+}
+
+/// What a valid finality proof shows.
+#[derive(Debug)]
+pub struct Finality {
+    /// The certified block.
+    pub height: u64,
+    pub view: u64,
+    /// The first block's log: the checkpoint it backs.
+    pub log_size: u64,
+    pub log_root: Hash,
+}
+
+fn hex32(s: &str, what: &str) -> Result<[u8; 32], String> {
+    hex::decode(s).ok().and_then(|b| b.try_into().ok()).ok_or_else(|| format!("{what} is not 32 bytes of hex"))
+}
+
+/// Checks a finality proof against the trust file's consensus keys.
+pub fn verify(proof_json: &str, trust: &TrustFile) -> Result<Finality, String> {
+    let p: FinalityProof = serde_json::from_str(proof_json).map_err(|e| format!("not a finality proof: {e}"))?;
+    if p.format != FINALITY_FORMAT {
+        return Err(format!("format {:?} is not {FINALITY_FORMAT}", p.format));
+    }
+    if p.chain_id != trust.chain_id {
+        return Err(format!("proof is for chain {}, the trust file for {}", p.chain_id, trust.chain_id));
+    }
+    let mut keys = Vec::with_capacity(trust.validators.len());
+    for v in &trust.validators {
+        let Some(k) = v.consensus_key.as_deref() else {
+            return Err(format!("trust file has no consensus key for {} (a single-node chain has no certificates)", v.name));
+        };
+        keys.push(hex32(k, "consensus key")?);
+    }
+    if p.blocks.is_empty() {
+        return Err("proof names no block".into());
+    }
+    let mut prev: Option<([u8; 32], BlockHeader)> = None;
+    for b in &p.blocks {
+        let header = BlockHeader::decode(&hex::decode(&b.header).map_err(|_| "header is not hex".to_string())?).map_err(|e| format!("header: {e}"))?;
+        if header.height != b.height || header.chain_id != trust.chain_id {
+            return Err(format!("header of block {} names another height or chain", b.height));
+        }
+        let parent = hex32(&b.parent_digest, "parent digest")?;
+        if let Some((prev_digest, prev_header)) = &prev
+            && (parent != *prev_digest || header.parent != prev_header.hash(trust.suite) || header.height != prev_header.height + 1)
+        {
+            return Err(format!("block {} does not extend block {}", b.height, prev_header.height));
+        }
+        let digest = cairn_consensus::block_digest(&parent, b.height, &header.hash(trust.suite), &hex32(&b.body_hash, "body hash")?);
+        prev = Some((digest, header));
+    }
+    let (last_digest, last) = prev.expect("non-empty");
+    let certificate = hex::decode(&p.certificate).map_err(|_| "certificate is not hex".to_string())?;
+    let f = cairn_consensus::certificate::verify(&trust.chain_id, &keys, &certificate).map_err(|e| e.to_string())?;
+    if f.digest != last_digest {
+        return Err(format!("the certificate finalizes another block than block {}", last.height));
+    }
+    let first = BlockHeader::decode(&hex::decode(&p.blocks[0].header).expect("checked")).expect("checked");
+    Ok(Finality { height: last.height, view: f.view, log_size: first.log_size, log_root: first.log_root })
+}

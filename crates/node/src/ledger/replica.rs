@@ -1,0 +1,708 @@
+//! Replicated mode: the ledger as the state machine that consensus (`cairn-consensus`) orders
+//! blocks for.
+//!
+//! - **propose** builds a Cairn block from the mempool on top of the parent's state;
+//! - **verify** re-executes a proposal (every signature, replay, parent, time, size, the
+//!   transaction root and the log root) before this validator votes for it;
+//! - **finalized** makes a final block durable, signs its checkpoint and gossips the signature;
+//!   a checkpoint signed by a quorum is stored and served, and only then do waiting clients
+//!   hear "committed".
+//!
+//! Blocks not yet final are executed speculatively: each keeps the state after it (tip, log
+//! frontier) by consensus digest, so children can be proposed and verified on any notarized
+//! parent without touching the durable log.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{Receiver, SyncSender};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use cairn_consensus::network::Gossip;
+use cairn_consensus::{Ack, BlockInfo, BlockLogic, FinalizedBlock, Topic};
+use cairn_crypto::Hash;
+use cairn_exec::TxError;
+use cairn_merkle::{Frontier, leaf_hash};
+use cairn_note::{Checkpoint, NoteSignature, NoteVerifier, SignedNote};
+use cairn_store::{BlockCommit, TxLocation};
+use cairn_types::block::{Block, BlockHeader, tx_root};
+use cairn_types::tx::Transaction;
+
+use super::{BlockEvent, Ledger, TxOutcome, now_ms};
+
+/// How far ahead of a validator's clock a block's time may be.
+const MAX_CLOCK_DRIFT_MS: u64 = 10_000;
+/// Blocks executed but not final that are kept (forks are rare; this bounds memory).
+const MAX_SPECULATIVE: usize = 512;
+/// Checkpoint sizes for which signatures are collected at once.
+const MAX_COSIGN_SIZES: usize = 4096;
+/// Final blocks queued for the committer.
+const COMMIT_QUEUE: usize = 64;
+/// Gossiped transaction batches queued for admission.
+const ADMISSION_QUEUE: usize = 256;
+/// Transactions in one gossip message.
+pub(crate) const GOSSIP_BATCH: usize = 1000;
+/// A peer heard from within this is counted as connected.
+const PEER_FRESH: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The state after a block: what its children build on.
+#[derive(Clone, Debug)]
+pub(crate) struct ChainState {
+    pub height: u64,
+    /// Consensus digest of the block.
+    pub digest: [u8; 32],
+    /// Cairn block hash (the genesis hash at height 0).
+    pub hash: Hash,
+    pub time_ms: u64,
+    pub frontier: Frontier,
+}
+
+/// A block executed ahead of finality.
+struct Speculative {
+    parent: [u8; 32],
+    state: ChainState,
+    tx_ids: HashSet<Hash>,
+    /// Taken by the committer when the block becomes final.
+    commit: Mutex<Option<BlockCommit>>,
+}
+
+/// Signatures collected for one checkpoint size: the text each validator signed, by index.
+#[derive(Default)]
+struct Cosignatures {
+    by_validator: BTreeMap<usize, (String, NoteSignature)>,
+    /// Set once stored with a quorum.
+    done: bool,
+}
+
+pub(crate) struct Replica {
+    /// This validator's index in genesis.
+    pub index: usize,
+    quorum: usize,
+    /// Checkpoint verifiers, by validator index.
+    verifiers: Vec<NoteVerifier>,
+    finalized: Mutex<ChainState>,
+    speculative: Mutex<HashMap<[u8; 32], Arc<Speculative>>>,
+    cosignatures: Mutex<BTreeMap<u64, Cosignatures>>,
+    /// Final transactions whose clients wait for a quorum checkpoint, by the log size that
+    /// covers them.
+    awaiting: Mutex<BTreeMap<u64, Vec<(Hash, TxLocation)>>>,
+    gossip: OnceLock<Gossip>,
+    committer: OnceLock<SyncSender<(FinalizedBlock, Ack)>>,
+    admission: OnceLock<SyncSender<Vec<u8>>>,
+    /// Per validator: when last heard from, and whether counted as connected.
+    peers_seen: Mutex<Vec<(Option<Instant>, bool)>>,
+}
+
+impl Replica {
+    pub(crate) fn new(index: usize, quorum: usize, verifiers: Vec<NoteVerifier>, finalized: ChainState) -> Self {
+        let n = verifiers.len();
+        Replica {
+            index,
+            quorum,
+            verifiers,
+            finalized: Mutex::new(finalized),
+            speculative: Mutex::new(HashMap::new()),
+            cosignatures: Mutex::new(BTreeMap::new()),
+            awaiting: Mutex::new(BTreeMap::new()),
+            gossip: OnceLock::new(),
+            committer: OnceLock::new(),
+            admission: OnceLock::new(),
+            peers_seen: Mutex::new(vec![(None, false); n]),
+        }
+    }
+
+    pub(crate) fn finalized_height(&self) -> u64 {
+        self.finalized.lock().unwrap().height
+    }
+
+    /// Validators (this one excluded) heard from recently; logs those that fell silent.
+    pub(crate) fn peers_connected(&self) -> usize {
+        let mut seen = self.peers_seen.lock().unwrap();
+        let mut n = 0;
+        for (i, (at, connected)) in seen.iter_mut().enumerate() {
+            if i == self.index {
+                continue;
+            }
+            let fresh = at.is_some_and(|t| t.elapsed() < PEER_FRESH);
+            if *connected && !fresh {
+                tracing::warn!(validator = i, "peer disconnected (silent for 5 s)");
+            }
+            *connected = fresh;
+            n += fresh as usize;
+        }
+        n
+    }
+
+    fn heard_from(&self, i: usize) {
+        if let Some((at, connected)) = self.peers_seen.lock().unwrap().get_mut(i) {
+            if !*connected && i != self.index {
+                tracing::info!(validator = i, "peer connected");
+                *connected = true;
+            }
+            *at = Some(Instant::now());
+        }
+    }
+
+    pub(crate) fn gossip(&self, topic: Topic, message: Vec<u8>) {
+        if let Some(g) = self.gossip.get() {
+            // Best effort: a transaction dropped here stays in this node's mempool and is
+            // proposed when this node leads.
+            let _ = g.send(topic, message);
+        }
+    }
+}
+
+/// Encodes transactions for gossip: `u32 count || (u32 len || bytes)*`.
+pub(crate) fn encode_batch<'a>(txs: impl ExactSizeIterator<Item = &'a [u8]>) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(&(txs.len() as u32).to_be_bytes());
+    for t in txs {
+        out.extend_from_slice(&(t.len() as u32).to_be_bytes());
+        out.extend_from_slice(t);
+    }
+    out
+}
+
+fn decode_batch(bytes: &[u8]) -> Option<Vec<&[u8]>> {
+    let n = u32::from_be_bytes(bytes.get(..4)?.try_into().ok()?) as usize;
+    if n > GOSSIP_BATCH {
+        return None;
+    }
+    let mut out = Vec::with_capacity(n);
+    let mut at = 4;
+    for _ in 0..n {
+        let len = u32::from_be_bytes(bytes.get(at..at + 4)?.try_into().ok()?) as usize;
+        at += 4;
+        out.push(bytes.get(at..at.checked_add(len)?)?);
+        at += len;
+    }
+    (at == bytes.len()).then_some(out)
+}
+
+/// A consensus record as stored per block: digest, parent digest, certificate (may be empty).
+pub(crate) fn encode_record(digest: &[u8; 32], parent: &[u8; 32], certificate: Option<&[u8]>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64 + certificate.map_or(0, <[u8]>::len));
+    out.extend_from_slice(digest);
+    out.extend_from_slice(parent);
+    out.extend_from_slice(certificate.unwrap_or_default());
+    out
+}
+
+pub(crate) struct ConsensusRecord {
+    pub digest: [u8; 32],
+    pub parent: [u8; 32],
+    pub certificate: Option<Vec<u8>>,
+}
+
+pub(crate) fn decode_record(bytes: &[u8]) -> Option<ConsensusRecord> {
+    Some(ConsensusRecord {
+        digest: bytes.get(..32)?.try_into().ok()?,
+        parent: bytes.get(32..64)?.try_into().ok()?,
+        certificate: (bytes.len() > 64).then(|| bytes[64..].to_vec()),
+    })
+}
+
+/// Why a proposal gets no vote.
+#[derive(Debug)]
+struct Invalid(String);
+
+impl Ledger {
+    fn replica(&self) -> &Replica {
+        self.replica.as_ref().expect("replicated mode")
+    }
+
+    /// The state after `parent` and the ids of transactions in its non-final ancestry.
+    fn state_after(&self, parent: &BlockInfo) -> Option<(ChainState, HashSet<Hash>)> {
+        let r = self.replica();
+        // Lock order: speculative, then finalized. The committer updates the final state
+        // before it drops speculative entries, so a chain seen here always reaches it.
+        let spec = r.speculative.lock().unwrap();
+        let fin = r.finalized.lock().unwrap().clone();
+        if parent.digest == fin.digest {
+            return Some((fin, HashSet::new()));
+        }
+        let first = spec.get(&parent.digest)?;
+        let state = first.state.clone();
+        let mut ids = HashSet::new();
+        let mut cur = first;
+        loop {
+            ids.extend(cur.tx_ids.iter().copied());
+            if cur.parent == fin.digest {
+                return Some((state, ids));
+            }
+            cur = spec.get(&cur.parent)?;
+            if cur.state.height <= fin.height {
+                return None;
+            }
+        }
+    }
+
+    /// Executes `txs` as the block at `height` on `parent` at `time_ms`. Strict (verifying a
+    /// proposal): any failing transaction makes the block invalid. Otherwise (proposing) failing
+    /// transactions are left out and returned.
+    fn execute_on(
+        &self,
+        parent: &ChainState,
+        height: u64,
+        time_ms: u64,
+        txs: Vec<Transaction>,
+        in_ancestry: &HashSet<Hash>,
+        strict: bool,
+    ) -> anyhow::Result<Result<(BlockHeader, BlockCommit, ChainState, Vec<(Hash, TxError)>), Invalid>> {
+        let suite = self.exec.suite();
+        let first_leaf = parent.frontier.size();
+        let mut commit = BlockCommit { height, first_leaf, ..BlockCommit::default() };
+        let mut included: Vec<Transaction> = Vec::with_capacity(txs.len());
+        let mut in_block = HashSet::with_capacity(txs.len());
+        let mut rejected = Vec::new();
+        for tx in txs {
+            let replay = in_block.contains(&tx.id) || in_ancestry.contains(&tx.id) || self.store.contains_tx(&tx.id)?;
+            let outcome = if replay {
+                Err(TxError::Replay(hex::encode(tx.id)))
+            } else {
+                self.exec.execute(&tx, height, time_ms, first_leaf + commit.leaves.len() as u64)
+            };
+            match outcome {
+                Ok(effects) => {
+                    in_block.insert(tx.id);
+                    let loc = TxLocation {
+                        height,
+                        index_in_block: included.len() as u32,
+                        first_leaf: first_leaf + commit.leaves.len() as u64,
+                        leaf_count: effects.leaves.len() as u32,
+                    };
+                    commit.txs.push((tx.id, loc));
+                    commit.leaves.extend(effects.leaves);
+                    commit.index.extend(effects.index.into_iter().map(|e| (e.index, e.key, e.value)));
+                    included.push(tx);
+                }
+                Err(e) if strict => return Ok(Err(Invalid(format!("transaction {}: {e}", hex::encode(tx.id))))),
+                Err(e) => rejected.push((tx.id, e)),
+            }
+        }
+        let mut frontier = parent.frontier.clone();
+        for leaf in &commit.leaves {
+            frontier.push_leaf_hash(leaf_hash(suite, leaf));
+        }
+        let ids: Vec<Hash> = included.iter().map(|t| t.id).collect();
+        let header = BlockHeader {
+            chain_id: self.genesis().chain_id.clone(),
+            height,
+            parent: parent.hash,
+            time_ms,
+            tx_count: included.len() as u32,
+            tx_root: tx_root(suite, &ids),
+            log_size: frontier.size(),
+            log_root: frontier.root(),
+        };
+        let hash = header.hash(suite);
+        let block = Block { header: header.clone(), txs: included.iter().map(Transaction::encode).collect() };
+        commit.block_bytes = block.encode();
+        commit.block_hash = hash;
+        let state = ChainState { height, digest: [0; 32], hash, time_ms, frontier };
+        Ok(Ok((header, commit, state, rejected)))
+    }
+
+    fn remember_speculative(&self, digest: [u8; 32], parent: [u8; 32], mut state: ChainState, commit: BlockCommit) {
+        state.digest = digest;
+        let tx_ids = commit.txs.iter().map(|(id, _)| *id).collect();
+        let mut spec = self.replica().speculative.lock().unwrap();
+        if spec.len() >= MAX_SPECULATIVE {
+            // Keep the newest: drop the lowest heights (forks that lost).
+            let mut heights: Vec<(u64, [u8; 32])> = spec.iter().map(|(d, s)| (s.state.height, *d)).collect();
+            heights.sort();
+            for (_, d) in heights.into_iter().take(MAX_SPECULATIVE / 4) {
+                spec.remove(&d);
+            }
+        }
+        spec.insert(digest, Arc::new(Speculative { parent, state, tx_ids, commit: Mutex::new(Some(commit)) }));
+    }
+
+    fn propose_block(&self, parent: &BlockInfo, height: u64, now: u64, allow_empty: bool) -> anyhow::Result<Option<Vec<u8>>> {
+        let Some((state, in_ancestry)) = self.state_after(parent) else { return Ok(None) };
+        let p = &self.genesis().params;
+        let txs = self.mempool.peek(p.max_block_txs as usize, p.max_block_bytes as usize, &|id| in_ancestry.contains(id));
+        if txs.is_empty() && !allow_empty {
+            return Ok(None);
+        }
+        let time_ms = now.max(state.time_ms);
+        let Ok((header, commit, new_state, rejected)) = self.execute_on(&state, height, time_ms, txs, &in_ancestry, false)? else {
+            unreachable!("non-strict execution leaves failing transactions out")
+        };
+        if !rejected.is_empty() {
+            let ids: Vec<Hash> = rejected.iter().map(|(id, _)| *id).collect();
+            self.mempool.remove(&ids);
+            for (id, e) in rejected {
+                // A replay of a final transaction is not news to its submitter.
+                if !matches!(e, TxError::Replay(_)) {
+                    self.remember_rejection(id, e);
+                }
+            }
+        }
+        if commit.txs.is_empty() && !allow_empty {
+            return Ok(None);
+        }
+        let payload = commit.block_bytes.clone();
+        let digest = cairn_consensus::block_digest(&parent.digest, height, &header.hash(self.exec.suite()), &cairn_consensus::sha256(&payload));
+        self.remember_speculative(digest, parent.digest, new_state, commit);
+        Ok(Some(payload))
+    }
+
+    fn verify_block(&self, parent: &BlockInfo, height: u64, payload: &[u8], now: u64) -> anyhow::Result<Result<(), Invalid>> {
+        let suite = self.exec.suite();
+        let block = match Block::decode(payload) {
+            Ok(b) => b,
+            Err(e) => return Ok(Err(Invalid(format!("block does not decode: {e}")))),
+        };
+        let h = &block.header;
+        let Some((state, in_ancestry)) = self.state_after(parent) else {
+            return Ok(Err(Invalid("parent is not a block this node can build on".into())));
+        };
+        let p = &self.genesis().params;
+        if h.chain_id != self.genesis().chain_id || h.height != height || h.parent != state.hash {
+            return Ok(Err(Invalid("wrong chain, height or parent".into())));
+        }
+        if h.time_ms < state.time_ms || h.time_ms > now + MAX_CLOCK_DRIFT_MS {
+            return Ok(Err(Invalid(format!("block time {} outside [{}, now + {MAX_CLOCK_DRIFT_MS} ms]", h.time_ms, state.time_ms))));
+        }
+        if block.txs.len() > p.max_block_txs as usize || payload.len() as u64 > p.max_block_bytes + (1 << 16) {
+            return Ok(Err(Invalid("block over the size limits".into())));
+        }
+        let mut txs = Vec::with_capacity(block.txs.len());
+        for bytes in &block.txs {
+            // A transaction this node admitted (signature checked) is not checked again.
+            let tx = match self.exec.decode_member(bytes) {
+                Ok(tx) if self.mempool.contains_exact(&tx) => tx,
+                _ => match self.exec.admit(bytes, h.time_ms) {
+                    Ok(tx) => tx,
+                    Err(e) => return Ok(Err(Invalid(format!("transaction refused: {e}")))),
+                },
+            };
+            txs.push(tx);
+        }
+        let (header, commit, new_state, _) = match self.execute_on(&state, height, h.time_ms, txs, &in_ancestry, true)? {
+            Ok(x) => x,
+            Err(invalid) => return Ok(Err(invalid)),
+        };
+        if header != *h {
+            return Ok(Err(Invalid("header differs from re-execution (tx root, log size or log root)".into())));
+        }
+        let digest = cairn_consensus::block_digest(&parent.digest, height, &header.hash(suite), &cairn_consensus::sha256(payload));
+        self.remember_speculative(digest, parent.digest, new_state, commit);
+        Ok(Ok(()))
+    }
+
+    /// Makes a final block durable (the committer thread, in height order).
+    fn commit_final(&self, fb: FinalizedBlock) -> anyhow::Result<()> {
+        let r = self.replica();
+        let info = &fb.info;
+        let committed = self.committed_height.load(Ordering::Acquire);
+        if info.height == 0 || info.height <= committed {
+            return Ok(()); // redelivered after a restart
+        }
+        if info.height != committed + 1 {
+            bail!("final block {} arrived after block {committed}", info.height);
+        }
+        let spec = r.speculative.lock().unwrap().get(&info.digest).cloned();
+        let executed = spec.and_then(|s| s.commit.lock().unwrap().take().map(|c| (s.state.clone(), c)));
+        let (state, mut commit) = match executed {
+            Some(x) => x,
+            None => {
+                // Not verified here (fetched while catching up): execute it now. A quorum
+                // finalized it, so a failure means this node's state diverged.
+                self.metrics.blocks_fetched.inc();
+                tracing::info!(height = info.height, "catching up: applying a final block fetched from peers");
+                let fin = r.finalized.lock().unwrap().clone();
+                if info.parent != fin.digest {
+                    bail!("final block {} does not extend final block {}", info.height, fin.height);
+                }
+                let block = Block::decode(&info.payload).context("final block does not decode")?;
+                let mut txs = Vec::with_capacity(block.txs.len());
+                for bytes in &block.txs {
+                    txs.push(self.exec.admit(bytes, block.header.time_ms).map_err(|e| anyhow::anyhow!("final block {}: {e}", info.height))?);
+                }
+                let (header, commit, mut state, _) = self
+                    .execute_on(&fin, info.height, block.header.time_ms, txs, &HashSet::new(), true)?
+                    .map_err(|e| anyhow::anyhow!("final block {} fails re-execution: {}", info.height, e.0))?;
+                if header != block.header {
+                    bail!("final block {}: re-execution gives another header; this node's state diverged", info.height);
+                }
+                state.digest = info.digest;
+                (state, commit)
+            }
+        };
+        // The durable log follows; its root must be the one the block commits to.
+        {
+            let suite = self.exec.suite();
+            let mut log = self.log.write().unwrap();
+            assert_eq!(log.size(), commit.first_leaf, "final blocks extend the log in order");
+            for leaf in &commit.leaves {
+                log.push_leaf_hash(leaf_hash(suite, leaf));
+            }
+            if log.root() != state.frontier.root() {
+                bail!("log root after block {} differs from the block's", info.height);
+            }
+        }
+        commit.consensus = Some(encode_record(&info.digest, &info.parent, fb.certificate.as_deref()));
+        self.store.commit_block(&commit).with_context(|| format!("committing block {}", info.height))?;
+
+        let height = info.height;
+        let log_size = state.frontier.size();
+        let log_root = state.frontier.root();
+        let time_ms = state.time_ms;
+        *self.tip.lock().unwrap() = super::Tip { height, hash: state.hash, time_ms };
+        *r.finalized.lock().unwrap() = state;
+        self.committed_height.store(height, Ordering::Release);
+        r.speculative.lock().unwrap().retain(|_, s| s.state.height > height);
+        let ids: Vec<Hash> = commit.txs.iter().map(|(id, _)| *id).collect();
+        self.mempool.remove(&ids);
+
+        let m = &self.metrics;
+        m.blocks.inc();
+        m.tx_committed.inc_by(commit.txs.len() as u64);
+        m.records_committed.inc_by(commit.leaves.len() as u64);
+        m.height.set(height as i64);
+        m.log_size.set(log_size as i64);
+        m.mempool_txs.set(self.mempool.len() as i64);
+        m.block_txs.observe(commit.txs.len() as f64);
+        m.finalization_seconds.observe(now_ms().saturating_sub(time_ms) as f64 / 1000.0);
+        let _ = self.events.send(BlockEvent {
+            height,
+            hash: hex::encode(commit.block_hash),
+            time_ms,
+            tx_count: commit.txs.len(),
+            records: commit.leaves.len(),
+            log_size,
+        });
+        tracing::debug!(height, txs = commit.txs.len(), "block final");
+
+        self.metrics.peers_connected.set(r.peers_connected() as i64);
+        if commit.leaves.is_empty() {
+            // A heartbeat, so peers know this validator is alive between checkpoints.
+            r.gossip(Topic::Cosignatures, Vec::new());
+        } else {
+            r.awaiting.lock().unwrap().entry(log_size).or_default().extend(commit.txs.iter().copied());
+            let note = self.sign_checkpoint(log_size, log_root);
+            r.gossip(Topic::Cosignatures, note.clone().into_bytes());
+            self.add_cosignature(r.index, &note)?;
+        }
+        Ok(())
+    }
+
+    /// Records a validator's signature over a checkpoint; stores and serves the checkpoint once
+    /// a quorum signed the same text this node computed.
+    fn add_cosignature(&self, from: usize, note: &str) -> anyhow::Result<()> {
+        let r = self.replica();
+        let Ok(parsed) = SignedNote::parse(note) else { return Ok(()) };
+        let Ok(cp) = Checkpoint::parse(&parsed.text) else { return Ok(()) };
+        let Some(verifier) = r.verifiers.get(from) else { return Ok(()) };
+        let Some(sig) = parsed.signatures.iter().find(|s| s.name == verifier.name && s.key_id == verifier.key_id) else { return Ok(()) };
+        if cp.origin != self.genesis().origin() || verifier.public_key.verify_raw(parsed.text.as_bytes(), &sig.signature).is_err() {
+            tracing::warn!(validator = from, "invalid checkpoint signature gossiped; ignored");
+            return Ok(());
+        }
+        let size = cp.size;
+        let ready = {
+            let mut all = r.cosignatures.lock().unwrap();
+            if all.len() >= MAX_COSIGN_SIZES && !all.contains_key(&size) {
+                let (&lowest, _) = all.first_key_value().expect("non-empty");
+                if size < lowest {
+                    return Ok(());
+                }
+                all.pop_first();
+            }
+            let entry = all.entry(size).or_default();
+            if entry.done {
+                return Ok(());
+            }
+            entry.by_validator.insert(from, (parsed.text.clone(), sig.clone()));
+            // Only this node's own text counts: it is what this node computed for the size.
+            let Some((mine, _)) = entry.by_validator.get(&r.index) else { return Ok(()) };
+            let agreeing: Vec<NoteSignature> =
+                entry.by_validator.values().filter(|(text, _)| text == mine).map(|(_, s)| s.clone()).collect();
+            for (v, (text, _)) in &entry.by_validator {
+                if text != mine {
+                    tracing::warn!(validator = v, size, "validator signed a different checkpoint at this size");
+                }
+            }
+            if agreeing.len() < r.quorum {
+                return Ok(());
+            }
+            entry.done = true;
+            Some(SignedNote { text: mine.clone(), signatures: agreeing }.to_text())
+        };
+        if let Some(cosigned) = ready {
+            self.store.put_checkpoint(size, &cosigned)?;
+            let newer = {
+                let mut cp = self.checkpoint.write().unwrap();
+                let newer = cp.as_ref().is_none_or(|(s, _)| size > *s);
+                if newer {
+                    *cp = Some((size, cosigned));
+                }
+                newer
+            };
+            if newer {
+                self.metrics.cosigned_log_size.set(size as i64);
+                let covered: Vec<(Hash, TxLocation)> = {
+                    let mut awaiting = r.awaiting.lock().unwrap();
+                    let rest = awaiting.split_off(&(size + 1));
+                    std::mem::replace(&mut *awaiting, rest).into_values().flatten().collect()
+                };
+                for (id, loc) in covered {
+                    self.notify(id, TxOutcome::Committed(loc));
+                }
+                let mut all = r.cosignatures.lock().unwrap();
+                // Sizes below a served checkpoint no longer matter to clients.
+                all.retain(|s, c| *s > size || !c.done);
+                while all.len() > MAX_COSIGN_SIZES / 2 && all.first_key_value().is_some_and(|(s, _)| *s < size) {
+                    all.pop_first();
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Admits gossiped transactions into the mempool (the admission thread).
+    fn admit_gossip(&self, batch: &[u8]) {
+        let Some(txs) = decode_batch(batch) else { return };
+        let now = now_ms();
+        let mut admitted = Vec::with_capacity(txs.len());
+        for bytes in txs {
+            if let Ok(tx) = self.exec.admit(bytes, now)
+                && !self.store.contains_tx(&tx.id).unwrap_or(true)
+            {
+                admitted.push(tx);
+            }
+        }
+        self.mempool.insert_many(admitted);
+        self.metrics.mempool_txs.set(self.mempool.len() as i64);
+    }
+
+    /// Starts the committer and admission threads and the consensus validator.
+    pub fn start_replica(self: &Arc<Self>, net: cairn_consensus::network::NetworkConfig) -> anyhow::Result<()> {
+        let r = self.replica();
+        let (commit_tx, commit_rx) = std::sync::mpsc::sync_channel::<(FinalizedBlock, Ack)>(COMMIT_QUEUE);
+        let (admit_tx, admit_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(ADMISSION_QUEUE);
+        let _ = r.committer.set(commit_tx);
+        let _ = r.admission.set(admit_tx);
+        let ledger = Arc::clone(self);
+        std::thread::Builder::new().name("cairn-committer".into()).spawn(move || committer(ledger, commit_rx))?;
+        let ledger = Arc::clone(self);
+        std::thread::Builder::new().name("cairn-admission".into()).spawn(move || {
+            let rx: Receiver<Vec<u8>> = admit_rx;
+            for batch in rx {
+                ledger.admit_gossip(&batch);
+            }
+        })?;
+        let (gossip, queue) = cairn_consensus::network::gossip_pair();
+        let _ = r.gossip.set(gossip);
+        let logic: cairn_consensus::Logic = Arc::new(ReplicaLogic(Arc::clone(self)));
+        cairn_consensus::network::start(net, logic, queue).context("starting consensus")?;
+        Ok(())
+    }
+
+    pub(crate) fn replica_gossip_txs(&self, txs: &[&[u8]]) {
+        if let Some(r) = self.replica.as_ref() {
+            for chunk in txs.chunks(GOSSIP_BATCH) {
+                r.gossip(Topic::Transactions, encode_batch(chunk.iter().copied()));
+            }
+        }
+    }
+}
+
+fn committer(ledger: Arc<Ledger>, rx: Receiver<(FinalizedBlock, Ack)>) {
+    for (block, ack) in rx {
+        let height = block.info.height;
+        if let Err(e) = ledger.commit_final(block) {
+            // The node cannot follow the chain any more; a restart replays from disk and peers.
+            tracing::error!(height, error = %format!("{e:#}"), "committing a final block failed; stopping the node");
+            std::process::exit(70);
+        }
+        ack.acknowledge();
+    }
+}
+
+/// The ledger as consensus sees it.
+struct ReplicaLogic(Arc<Ledger>);
+
+impl BlockLogic for ReplicaLogic {
+    fn commitment(&self, payload: &[u8]) -> Option<[u8; 32]> {
+        // The header comes first in a block; a malformed body fails verification later.
+        Block::decode(payload).ok().map(|b| b.header.hash(self.0.exec.suite()))
+    }
+
+    fn has_state(&self, block: &BlockInfo) -> bool {
+        let r = self.0.replica();
+        let final_height = r.finalized.lock().unwrap().height;
+        // At or below the final height: known, or a fork of final history (refused later).
+        block.height <= final_height || r.speculative.lock().unwrap().contains_key(&block.digest)
+    }
+
+    fn propose(&self, parent: &BlockInfo, height: u64, now_ms: u64, allow_empty: bool) -> Option<Vec<u8>> {
+        match self.0.propose_block(parent, height, now_ms, allow_empty) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::error!(error = %format!("{e:#}"), "proposing failed");
+                None
+            }
+        }
+    }
+
+    fn verify(&self, parent: &BlockInfo, height: u64, payload: &[u8], now_ms: u64) -> bool {
+        match self.0.verify_block(parent, height, payload, now_ms) {
+            Ok(Ok(())) => true,
+            Ok(Err(Invalid(why))) => {
+                tracing::warn!(height, reason = %why, "proposal refused");
+                false
+            }
+            Err(e) => {
+                tracing::error!(height, error = %format!("{e:#}"), "verifying a proposal failed");
+                false
+            }
+        }
+    }
+
+    fn finalized(&self, block: FinalizedBlock, ack: Ack) {
+        let r = self.0.replica();
+        if let Some(c) = r.committer.get() {
+            // Blocks the consensus task while the committer is busy: back-pressure.
+            let _ = c.send((block, ack));
+        }
+    }
+
+    fn fault(&self, evidence: String) {
+        tracing::warn!(%evidence, "consensus fault evidence");
+        self.0.metrics.faults.inc();
+        if let Err(e) = self.0.store.put_fault(&evidence) {
+            tracing::error!(error = %e, "recording fault evidence failed");
+        }
+    }
+
+    fn view_skipped(&self) {
+        tracing::info!("view timed out without a block (leader down, slow or refused)");
+        self.0.metrics.view_changes.inc();
+    }
+
+    fn gossip(&self, from: usize, topic: Topic, message: &[u8]) {
+        let r = self.0.replica();
+        r.heard_from(from);
+        match topic {
+            Topic::Transactions => {
+                if let Some(a) = r.admission.get()
+                    && a.try_send(message.to_vec()).is_err()
+                {
+                    tracing::debug!("admission queue full; gossiped transactions dropped");
+                }
+            }
+            Topic::Cosignatures => {
+                if let Ok(note) = std::str::from_utf8(message)
+                    && let Err(e) = self.0.add_cosignature(from, note)
+                {
+                    tracing::error!(error = %format!("{e:#}"), "storing a cosigned checkpoint failed; stopping the node");
+                    std::process::exit(70);
+                }
+            }
+        }
+    }
+}
