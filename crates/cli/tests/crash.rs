@@ -60,7 +60,7 @@ fn kill_9_under_load_loses_nothing_acknowledged() {
                                 metadata: Default::default(),
                             })
                             .collect();
-                        let tx = cairn_exec_free::sign(&key, &chain, n, records);
+                        let tx = deposit_tx(&key, &chain, n, records);
                         let mut body = (tx.len() as u32).to_be_bytes().to_vec();
                         body.extend_from_slice(&tx);
                         let Ok(r) = client().post(format!("{url}/v1/transactions?wait=true")).header("content-type", "application/octet-stream").body(body).send() else { break };
@@ -116,24 +116,6 @@ fn kill_9_under_load_loses_nothing_acknowledged() {
 }
 
 /// Signing without the node's helpers, as an independent client would.
-mod cairn_exec_free {
-    use cairn_crypto::KeyPair;
-    use cairn_types::evidence::{DepositArgs, RecordInput};
-    use cairn_types::tx::{Call, TxBody};
-
-    pub fn sign(key: &KeyPair, chain: &str, nonce: u64, records: Vec<RecordInput>) -> Vec<u8> {
-        TxBody {
-            chain_id: chain.into(),
-            signer: key.public_key(),
-            nonce,
-            expires_at_ms: cairn_node::ledger::now_ms() + 600_000,
-            call: Call { module: "evidence".into(), method: "deposit".into(), args: DepositArgs { records }.encode() },
-        }
-        .sign(key)
-        .encode()
-    }
-}
-
 /// Indexes are derived data: with the index database gone, a restart rebuilds it from blocks.
 #[test]
 fn lost_index_is_rebuilt_from_blocks() {
@@ -152,7 +134,7 @@ fn lost_index_is_rebuilt_from_blocks() {
         metadata: Default::default(),
     };
     for n in 0..3 {
-        let tx = cairn_exec_free::sign(&key, &chain, n, vec![record.clone()]);
+        let tx = deposit_tx(&key, &chain, n, vec![record.clone()]);
         let (s, v) = post_txs(&node.url, &[tx], true);
         assert_eq!(s, 200, "{v}");
     }

@@ -102,3 +102,48 @@ pub fn post_txs(url: &str, txs: &[Vec<u8>], wait: bool) -> (u16, Value) {
     let status = r.status().as_u16();
     (status, r.json().unwrap_or(Value::Null))
 }
+
+/// A signed evidence deposit of `records` (canonical bytes).
+pub fn deposit_tx(key: &KeyPair, chain: &str, nonce: u64, records: Vec<cairn_types::evidence::RecordInput>) -> Vec<u8> {
+    use cairn_types::evidence::DepositArgs;
+    use cairn_types::tx::{Call, TxBody};
+    TxBody {
+        chain_id: chain.into(),
+        signer: key.public_key(),
+        nonce,
+        expires_at_ms: cairn_node::ledger::now_ms() + 600_000,
+        call: Call { module: "evidence".into(), method: "deposit".into(), args: DepositArgs { records }.encode() },
+    }
+    .sign(key)
+    .encode()
+}
+
+/// `n` distinct small records derived from `seed`.
+pub fn records(seed: u64, n: usize) -> Vec<cairn_types::evidence::RecordInput> {
+    use cairn_types::evidence::{DigestAlg, RecordInput};
+    (0..n)
+        .map(|i| RecordInput {
+            digest_alg: DigestAlg::Sha256,
+            digest: DigestAlg::Sha256.digest(&[seed.to_be_bytes(), (i as u64).to_be_bytes()].concat()),
+            size: 1,
+            media_type: "text/plain".into(),
+            title: format!("record {seed}/{i}"),
+            reference: None,
+            metadata: Default::default(),
+        })
+        .collect()
+}
+
+/// Polls `f` every 100 ms until it returns `Some` or `timeout` passes.
+pub fn wait_for<T>(timeout: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        if start.elapsed() > timeout {
+            panic!("timed out after {timeout:?} waiting for {what}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

@@ -90,6 +90,10 @@ pub(crate) struct Replica {
     gossip: OnceLock<Gossip>,
     committer: OnceLock<SyncSender<(FinalizedBlock, Ack)>>,
     admission: OnceLock<SyncSender<Vec<u8>>>,
+    /// A quorum-signed checkpoint heard for a log this node has not reached yet.
+    pending_cosigned: Mutex<Option<(u64, String)>>,
+    /// When this node last re-sent its latest quorum checkpoint to a validator behind.
+    last_shared: Mutex<Option<Instant>>,
     /// Per validator: when last heard from, and whether counted as connected.
     peers_seen: Mutex<Vec<(Option<Instant>, bool)>>,
 }
@@ -108,6 +112,8 @@ impl Replica {
             gossip: OnceLock::new(),
             committer: OnceLock::new(),
             admission: OnceLock::new(),
+            pending_cosigned: Mutex::new(None),
+            last_shared: Mutex::new(None),
             peers_seen: Mutex::new(vec![(None, false); n]),
         }
     }
@@ -487,6 +493,14 @@ impl Ledger {
             r.gossip(Topic::Cosignatures, note.clone().into_bytes());
             self.add_cosignature(r.index, &note)?;
         }
+        // A quorum checkpoint heard while behind may be servable now.
+        let pending = {
+            let mut p = r.pending_cosigned.lock().unwrap();
+            if p.as_ref().is_some_and(|(s, _)| *s <= log_size) { p.take() } else { None }
+        };
+        if let Some((_, note)) = pending {
+            self.add_cosignature(r.index, &note)?;
+        }
         Ok(())
     }
 
@@ -496,13 +510,23 @@ impl Ledger {
         let r = self.replica();
         let Ok(parsed) = SignedNote::parse(note) else { return Ok(()) };
         let Ok(cp) = Checkpoint::parse(&parsed.text) else { return Ok(()) };
+        if cp.origin != self.genesis().origin() {
+            return Ok(());
+        }
+        if parsed.signatures.len() > 1 {
+            return self.adopt_cosigned(&parsed, &cp);
+        }
         let Some(verifier) = r.verifiers.get(from) else { return Ok(()) };
         let Some(sig) = parsed.signatures.iter().find(|s| s.name == verifier.name && s.key_id == verifier.key_id) else { return Ok(()) };
-        if cp.origin != self.genesis().origin() || verifier.public_key.verify_raw(parsed.text.as_bytes(), &sig.signature).is_err() {
+        if verifier.public_key.verify_raw(parsed.text.as_bytes(), &sig.signature).is_err() {
             tracing::warn!(validator = from, "invalid checkpoint signature gossiped; ignored");
             return Ok(());
         }
         let size = cp.size;
+        if from != r.index && self.latest_checkpoint().is_some_and(|(s, _)| size <= s) {
+            // The sender is behind (catching up): it needs a quorum checkpoint, not ours alone.
+            self.share_latest_cosigned();
+        }
         let ready = {
             let mut all = r.cosignatures.lock().unwrap();
             if all.len() >= MAX_COSIGN_SIZES && !all.contains_key(&size) {
@@ -514,6 +538,8 @@ impl Ledger {
             }
             let entry = all.entry(size).or_default();
             if entry.done {
+                drop(all);
+                self.share_latest_cosigned();
                 return Ok(());
             }
             entry.by_validator.insert(from, (parsed.text.clone(), sig.clone()));
@@ -532,32 +558,86 @@ impl Ledger {
             entry.done = true;
             Some(SignedNote { text: mine.clone(), signatures: agreeing }.to_text())
         };
-        if let Some(cosigned) = ready {
-            self.store.put_checkpoint(size, &cosigned)?;
-            let newer = {
-                let mut cp = self.checkpoint.write().unwrap();
-                let newer = cp.as_ref().is_none_or(|(s, _)| size > *s);
-                if newer {
-                    *cp = Some((size, cosigned));
+        match ready {
+            Some(cosigned) => self.serve_cosigned(size, cosigned),
+            None => Ok(()),
+        }
+    }
+
+    /// A checkpoint that arrived already signed by a quorum (re-sent to a node catching up):
+    /// served once this node's own log has the same root at that size.
+    fn adopt_cosigned(&self, note: &SignedNote, cp: &Checkpoint) -> anyhow::Result<()> {
+        let r = self.replica();
+        if let Err(e) = note.verify_quorum(&r.verifiers, r.quorum) {
+            tracing::warn!(error = %e, "gossiped checkpoint lacks a valid quorum; ignored");
+            return Ok(());
+        }
+        if self.latest_checkpoint().is_some_and(|(s, _)| cp.size <= s) {
+            return Ok(());
+        }
+        let root = {
+            let log = self.log.read().unwrap();
+            (cp.size <= log.size()).then(|| log.root_at(cp.size)).transpose()?
+        };
+        match root {
+            None => {
+                let mut pending = r.pending_cosigned.lock().unwrap();
+                if pending.as_ref().is_none_or(|(s, _)| cp.size > *s) {
+                    *pending = Some((cp.size, note.to_text()));
                 }
-                newer
-            };
+                Ok(())
+            }
+            Some(root) if root == cp.root => self.serve_cosigned(cp.size, note.to_text()),
+            Some(_) => {
+                tracing::error!(size = cp.size, "a quorum signed a checkpoint with another root than this node's log; this node diverged");
+                Ok(())
+            }
+        }
+    }
+
+    /// Re-sends this node's latest quorum checkpoint (at most once a second).
+    fn share_latest_cosigned(&self) {
+        let r = self.replica();
+        {
+            let mut last = r.last_shared.lock().unwrap();
+            if last.is_some_and(|t| t.elapsed() < std::time::Duration::from_secs(1)) {
+                return;
+            }
+            *last = Some(Instant::now());
+        }
+        if let Some((_, note)) = self.latest_checkpoint() {
+            r.gossip(Topic::Cosignatures, note.into_bytes());
+        }
+    }
+
+    /// Stores a quorum checkpoint and, when it is the newest, serves it and tells the clients
+    /// whose transactions it covers.
+    fn serve_cosigned(&self, size: u64, cosigned: String) -> anyhow::Result<()> {
+        let r = self.replica();
+        self.store.put_checkpoint(size, &cosigned)?;
+        let newer = {
+            let mut cp = self.checkpoint.write().unwrap();
+            let newer = cp.as_ref().is_none_or(|(s, _)| size > *s);
             if newer {
-                self.metrics.cosigned_log_size.set(size as i64);
-                let covered: Vec<(Hash, TxLocation)> = {
-                    let mut awaiting = r.awaiting.lock().unwrap();
-                    let rest = awaiting.split_off(&(size + 1));
-                    std::mem::replace(&mut *awaiting, rest).into_values().flatten().collect()
-                };
-                for (id, loc) in covered {
-                    self.notify(id, TxOutcome::Committed(loc));
-                }
-                let mut all = r.cosignatures.lock().unwrap();
-                // Sizes below a served checkpoint no longer matter to clients.
-                all.retain(|s, c| *s > size || !c.done);
-                while all.len() > MAX_COSIGN_SIZES / 2 && all.first_key_value().is_some_and(|(s, _)| *s < size) {
-                    all.pop_first();
-                }
+                *cp = Some((size, cosigned));
+            }
+            newer
+        };
+        if newer {
+            self.metrics.cosigned_log_size.set(size as i64);
+            let covered: Vec<(Hash, TxLocation)> = {
+                let mut awaiting = r.awaiting.lock().unwrap();
+                let rest = awaiting.split_off(&(size + 1));
+                std::mem::replace(&mut *awaiting, rest).into_values().flatten().collect()
+            };
+            for (id, loc) in covered {
+                self.notify(id, TxOutcome::Committed(loc));
+            }
+            let mut all = r.cosignatures.lock().unwrap();
+            // Sizes below a served checkpoint no longer matter to clients.
+            all.retain(|s, c| *s > size || !c.done);
+            while all.len() > MAX_COSIGN_SIZES / 2 && all.first_key_value().is_some_and(|(s, _)| *s < size) {
+                all.pop_first();
             }
         }
         Ok(())

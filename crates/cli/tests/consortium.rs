@@ -1,0 +1,312 @@
+//! Four validator processes on loopback, each with its own keys and disk, running consensus
+//! over the authenticated p2p network: faults at the process level. Safety is checked
+//! directly: at every height, every node that has the height has the same block.
+//!
+//! The tests in this file take turns (one cluster at a time on a 2-core machine).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use cairn_crypto::KeyPair;
+use cairn_types::genesis::TrustFile;
+use cairn_types::receipt::verify_receipt;
+use common::*;
+use serde_json::Value;
+
+static ONE_CLUSTER_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+struct Validator {
+    dir: PathBuf,
+    url: String,
+    child: Option<Child>,
+}
+
+struct Consortium {
+    _tmp: tempfile::TempDir,
+    root: PathBuf,
+    nodes: Vec<Validator>,
+    trust: TrustFile,
+    chain: String,
+}
+
+/// A base port with `n` free ports after it (for p2p and API).
+fn free_ports(n: u16) -> (u16, u16) {
+    use rand::RngExt as _;
+    let free = |p: u16| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok();
+    loop {
+        let base: u16 = rand::rng().random_range(20_000..60_000);
+        if (0..2 * n).all(|i| free(base + i)) {
+            return (base, base + n);
+        }
+    }
+}
+
+impl Consortium {
+    fn start(n: usize, suite: &str) -> Self {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("net");
+        let (p2p, api) = free_ports(n as u16);
+        let out = cairn(&["testnet", "init", "--validators", &n.to_string(), "--dir", root.to_str().unwrap(), "--suite", suite, "--p2p-port", &p2p.to_string(), "--api-port", &api.to_string()]);
+        assert!(out.status.success(), "testnet init: {}", String::from_utf8_lossy(&out.stderr));
+        let trust = TrustFile::from_json(&std::fs::read(root.join("trust.json")).unwrap()).unwrap();
+        let chain = trust.chain_id.clone();
+        let nodes = (0..n)
+            .map(|i| Validator { dir: root.join(format!("validator-{}", i + 1)), url: format!("http://127.0.0.1:{}", api + i as u16), child: None })
+            .collect();
+        let mut c = Consortium { _tmp: tmp, root, nodes, trust, chain };
+        for i in 0..n {
+            c.spawn(i);
+        }
+        c
+    }
+
+    fn spawn(&mut self, i: usize) {
+        let v = &mut self.nodes[i];
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(v.dir.join("node.log")).unwrap();
+        let child = Command::new(CAIRN)
+            .args(["node", "--config"])
+            .arg(v.dir.join("config.toml"))
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start cairn node");
+        v.child = Some(child);
+        let url = v.url.clone();
+        wait_for(Duration::from_secs(30), "the API", || client().get(format!("{url}/healthz")).send().ok().filter(|r| r.status().is_success()));
+    }
+
+    fn kill9(&mut self, i: usize) {
+        if let Some(mut c) = self.nodes[i].child.take() {
+            c.kill().unwrap();
+            c.wait().unwrap();
+        }
+    }
+
+    fn submitter(&self, i: usize) -> KeyPair {
+        cairn_node::keys::read_key(&self.nodes[i].dir.join("keys/submitter.key")).unwrap()
+    }
+
+    fn status(&self, i: usize) -> Option<Value> {
+        client().get(format!("{}/v1/status", self.nodes[i].url)).timeout(Duration::from_secs(5)).send().ok()?.json().ok()
+    }
+
+    fn height(&self, i: usize) -> u64 {
+        self.status(i).map_or(0, |s| s["height"].as_u64().unwrap())
+    }
+
+    fn block(&self, i: usize, h: u64) -> Value {
+        client().get(format!("{}/v1/blocks/{h}", self.nodes[i].url)).send().unwrap().json().unwrap()
+    }
+
+    /// Waits until every running node reached `height`.
+    fn wait_all_at(&self, height: u64, timeout: Duration) {
+        wait_for(timeout, &format!("all nodes at height {height}"), || {
+            self.nodes.iter().enumerate().filter(|(_, v)| v.child.is_some()).all(|(i, _)| self.height(i) >= height).then_some(())
+        });
+    }
+
+    /// Safety: at every height up to `top`, all nodes have the same block (hash, log size and
+    /// root), and each block's parent is the block below.
+    fn assert_same_history(&self, top: u64) {
+        let mut parent: Option<String> = None;
+        for h in 1..=top {
+            let blocks: Vec<Value> = (0..self.nodes.len()).map(|i| self.block(i, h)).collect();
+            for (i, b) in blocks.iter().enumerate() {
+                assert_eq!(b["hash"], blocks[0]["hash"], "height {h}: validator {} has another block than validator 1", i + 1);
+                assert_eq!(b["log_root"], blocks[0]["log_root"], "height {h}: log roots differ");
+                assert_eq!(b["log_size"], blocks[0]["log_size"], "height {h}: log sizes differ");
+            }
+            if let Some(p) = &parent {
+                assert_eq!(&blocks[0]["parent"], p, "height {h}: parent link broken");
+            }
+            parent = Some(blocks[0]["hash"].as_str().unwrap().to_string());
+        }
+    }
+
+    /// A receipt from node `i`, verified offline against the trust file (quorum of cosigners).
+    fn verified_receipt(&self, i: usize, record: &str) -> String {
+        let url = format!("{}/v1/evidence/{record}/receipt", self.nodes[i].url);
+        let text = wait_for(Duration::from_secs(30), "a receipt", || {
+            let r = client().get(&url).send().ok()?;
+            r.status().is_success().then(|| r.text().unwrap())
+        });
+        let v = verify_receipt(&text, &self.trust, None).unwrap_or_else(|e| panic!("receipt of {record} from validator {}: {e}", i + 1));
+        assert!(v.signers.len() >= self.trust.quorum, "a quorum cosigned");
+        text
+    }
+}
+
+impl Drop for Consortium {
+    fn drop(&mut self) {
+        for i in 0..self.nodes.len() {
+            self.kill9(i);
+        }
+        if std::thread::panicking() {
+            for v in &self.nodes {
+                let log = std::fs::read_to_string(v.dir.join("node.log")).unwrap_or_default();
+                let tail: Vec<&str> = log.lines().rev().take(15).collect();
+                eprintln!("--- {} (last lines) ---", v.dir.display());
+                for l in tail.into_iter().rev() {
+                    eprintln!("{l}");
+                }
+            }
+        }
+        let _ = &self.root;
+    }
+}
+
+/// Writers submitting single deposits (wait=true) to the given nodes until stopped; returns
+/// the record ids reported committed.
+fn load(c: &Consortium, targets: &[usize], stop: &Arc<AtomicBool>, seq: &Arc<AtomicU64>) -> Vec<std::thread::JoinHandle<Vec<String>>> {
+    targets
+        .iter()
+        .map(|&t| {
+            let (url, key, chain, stop, seq) = (c.nodes[t].url.clone(), c.submitter(t), c.chain.clone(), Arc::clone(stop), Arc::clone(seq));
+            std::thread::spawn(move || {
+                let mut acked = Vec::new();
+                while !stop.load(Ordering::Relaxed) {
+                    let n = seq.fetch_add(1, Ordering::Relaxed);
+                    let batch: Vec<Vec<u8>> = (0..5).map(|k| deposit_tx(&key, &chain, n * 10 + k, records(n * 10 + k, 1))).collect();
+                    let mut body = Vec::new();
+                    for t in &batch {
+                        body.extend_from_slice(&(t.len() as u32).to_be_bytes());
+                        body.extend_from_slice(t);
+                    }
+                    let Ok(r) = client().post(format!("{url}/v1/transactions?wait=true")).header("content-type", "application/octet-stream").body(body).send() else {
+                        std::thread::sleep(Duration::from_millis(100));
+                        continue;
+                    };
+                    let Ok(v) = r.json::<Value>() else { continue };
+                    for res in v["results"].as_array().into_iter().flatten() {
+                        if res["status"] == "committed" {
+                            acked.extend(res["record_ids"].as_array().unwrap().iter().map(|x| x.as_str().unwrap().to_string()));
+                        }
+                    }
+                }
+                acked
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn one_of_four_killed_under_load_the_rest_finalize_and_it_catches_up() {
+    let _turn = ONE_CLUSTER_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut c = Consortium::start(4, "ed25519-sha256");
+    c.wait_all_at(2, Duration::from_secs(60));
+    let stop = Arc::new(AtomicBool::new(false));
+    let seq = Arc::new(AtomicU64::new(1));
+    let writers = load(&c, &[0, 1, 2], &stop, &seq);
+    std::thread::sleep(Duration::from_secs(2));
+    c.kill9(3);
+    let after_kill = (0..3).map(|i| c.height(i)).max().unwrap();
+    // The other three keep finalizing, under load.
+    wait_for(Duration::from_secs(60), "progress without validator 4", || ((0..3).all(|i| c.height(i) >= after_kill + 5)).then_some(()));
+    stop.store(true, Ordering::Relaxed);
+    let acked: Vec<String> = writers.into_iter().flat_map(|w| w.join().unwrap()).collect();
+    assert!(!acked.is_empty(), "deposits were committed");
+
+    c.spawn(3);
+    let top = (0..3).map(|i| c.height(i)).max().unwrap();
+    c.wait_all_at(top, Duration::from_secs(120));
+    c.assert_same_history(top);
+    // Every acknowledged record is on the restarted node too, with a receipt a quorum signed.
+    for id in &acked {
+        c.verified_receipt(3, id);
+    }
+    let s = c.status(3).unwrap();
+    assert_eq!(s["consensus"]["validators"], 4);
+    eprintln!("{} records acknowledged; histories agree up to height {top}", acked.len());
+}
+
+#[test]
+fn two_of_four_stopped_no_progress_no_divergence_then_resume_losing_nothing() {
+    let _turn = ONE_CLUSTER_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut c = Consortium::start(4, "ed25519-sha256");
+    c.wait_all_at(1, Duration::from_secs(60));
+    let key = c.submitter(0);
+    let first = deposit_tx(&key, &c.chain, 1, records(1, 2));
+    let (status, body) = post_txs(&c.nodes[0].url, &[first], true);
+    assert_eq!(status, 200, "{body}");
+    let first_record = body["results"][0]["record_ids"][0].as_str().unwrap().to_string();
+
+    c.kill9(2);
+    c.kill9(3);
+    std::thread::sleep(Duration::from_secs(2));
+    let stuck = (c.height(0), c.height(1));
+    // Accepted into the mempool, but two of four cannot finalize anything.
+    let pending = deposit_tx(&key, &c.chain, 2, records(2, 3));
+    let (status, body) = post_txs(&c.nodes[1].url, &[pending], false);
+    assert_eq!(status, 202, "{body}");
+    let pending_id = body["results"][0]["id"].as_str().unwrap().to_string();
+    let pending_record = body["results"][0]["record_ids"][2].as_str().unwrap().to_string();
+    std::thread::sleep(Duration::from_secs(5));
+    assert_eq!((c.height(0), c.height(1)), stuck, "no block is final without a quorum");
+    let tx: Value = client().get(format!("{}/v1/transactions/{pending_id}", c.nodes[1].url)).send().unwrap().json().unwrap();
+    assert_eq!(tx["status"], "pending");
+
+    c.spawn(2);
+    c.spawn(3);
+    wait_for(Duration::from_secs(90), "the pending deposit to commit", || {
+        let tx: Value = client().get(format!("{}/v1/transactions/{pending_id}", c.nodes[0].url)).send().ok()?.json().ok()?;
+        (tx["status"] == "committed").then_some(())
+    });
+    let top = (0..4).map(|i| c.height(i)).max().unwrap();
+    c.wait_all_at(top, Duration::from_secs(60));
+    c.assert_same_history(top);
+    for i in 0..4 {
+        c.verified_receipt(i, &first_record);
+        c.verified_receipt(i, &pending_record);
+    }
+}
+
+#[test]
+fn a_validator_with_a_wiped_data_folder_resyncs_from_its_peers() {
+    let _turn = ONE_CLUSTER_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut c = Consortium::start(4, "sm2-sm3");
+    c.wait_all_at(1, Duration::from_secs(60));
+    let key = c.submitter(2);
+    let mut ids = Vec::new();
+    for n in 0..5u64 {
+        let (status, body) = post_txs(&c.nodes[n as usize % 3].url, &[deposit_tx(&key, &c.chain, n, records(100 + n, 3))], true);
+        assert_eq!(status, 200, "{body}");
+        ids.push(body["results"][0]["record_ids"][1].as_str().unwrap().to_string());
+    }
+    c.kill9(1);
+    let dir: &Path = &c.nodes[1].dir;
+    std::fs::remove_dir_all(dir.join("db")).unwrap();
+    std::fs::remove_dir_all(dir.join("consensus")).unwrap();
+    let top = (0..4).filter(|i| *i != 1).map(|i| c.height(i)).max().unwrap();
+    c.spawn(1);
+    c.wait_all_at(top, Duration::from_secs(120));
+    c.assert_same_history(top);
+    for id in &ids {
+        c.verified_receipt(1, id);
+    }
+    // The finality proof of a receipt's checkpoint checks out with `cairn verify --certificate`.
+    let receipt = c.verified_receipt(0, &ids[4]);
+    let size = serde_json::from_str::<Value>(&receipt).unwrap()["tree_size"].as_u64().unwrap();
+    let proof = wait_for(Duration::from_secs(30), "a finality proof", || {
+        let r = client().get(format!("{}/v1/finality?log_size={size}", c.nodes[0].url)).send().ok()?;
+        r.status().is_success().then(|| r.text().unwrap())
+    });
+    let tmp = tempfile::tempdir().unwrap();
+    let (rp, fp) = (tmp.path().join("receipt.json"), tmp.path().join("finality.json"));
+    std::fs::write(&rp, &receipt).unwrap();
+    std::fs::write(&fp, &proof).unwrap();
+    let trust = c.root.join("trust.json");
+    let out = cairn(&["verify", "--receipt", rp.to_str().unwrap(), "--trust", trust.to_str().unwrap(), "--certificate", fp.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && text.contains("finality:"), "{text}");
+    // A finality proof for another checkpoint does not back this receipt.
+    let mut other: Value = serde_json::from_str(&proof).unwrap();
+    other["blocks"][0]["body_hash"] = Value::String("00".repeat(32));
+    std::fs::write(&fp, other.to_string()).unwrap();
+    let out = cairn(&["verify", "--receipt", rp.to_str().unwrap(), "--trust", trust.to_str().unwrap(), "--certificate", fp.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
+}
