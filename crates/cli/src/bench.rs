@@ -39,6 +39,40 @@ pub struct BenchArgs {
     /// Data folder for the benchmark chain (default: a temporary folder, removed afterwards).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
+    /// Validators: 1 runs a single node in this process; more start a consortium of `cairn
+    /// node` processes on loopback (`cairn testnet`) and spread the load over all of them.
+    #[arg(long, default_value_t = 1)]
+    pub validators: usize,
+}
+
+/// Verifications per second on all cores at once (the machine's signature-checking capacity).
+fn verify_rate_all_cores(suite: Suite) -> f64 {
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    std::thread::scope(|s| {
+        let hs: Vec<_> = (0..threads).map(|_| s.spawn(move || verify_rate(suite))).collect();
+        hs.into_iter().map(|h| h.join().expect("verifier thread")).sum()
+    })
+}
+
+/// The chain under load: a node in this process, or validator processes.
+enum Target {
+    InProcess { node: cairn_node::RunningNode, rt: tokio::runtime::Runtime },
+    Processes { children: Vec<std::process::Child> },
+}
+
+impl Target {
+    fn stop(self) -> anyhow::Result<()> {
+        match self {
+            Target::InProcess { node, rt } => rt.block_on(node.shutdown()),
+            Target::Processes { children } => {
+                for mut c in children {
+                    unsafe { libc::kill(c.id() as i32, libc::SIGINT) };
+                    let _ = c.wait();
+                }
+                Ok(())
+            }
+        }
+    }
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -133,10 +167,48 @@ async fn wait_for_log(client: &reqwest::Client, base: &str, leaves: u64) -> anyh
     }
 }
 
+/// Starts `n` validator processes of a fresh test network in `dir`; returns them with the
+/// API base URLs, a submitter key and the genesis.
+fn start_consortium(dir: &std::path::Path, n: usize, suite: Suite) -> anyhow::Result<(Target, Vec<String>, KeyPair, cairn_types::genesis::Genesis)> {
+    let free = |p: u16| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok();
+    let base = (20_000u16..60_000).step_by(97).find(|b| (0..2 * n as u16).all(|i| free(b + i))).context("no free ports")?;
+    let genesis = crate::testnet::init(dir, &crate::testnet::InitOptions { validators: n, suite, p2p_base_port: base, api_base_port: base + n as u16 })?;
+    let exe = std::env::current_exe()?;
+    let mut children = Vec::new();
+    let mut urls = Vec::new();
+    for i in 1..=n {
+        let vdir = crate::testnet::validator_dir(dir, i);
+        let log = std::fs::File::create(vdir.join("node.log"))?;
+        children.push(std::process::Command::new(&exe).args(["node", "--config"]).arg(vdir.join("config.toml")).stdout(log.try_clone()?).stderr(log).spawn()?);
+        urls.push(format!("http://127.0.0.1:{}", base + n as u16 + i as u16 - 1));
+    }
+    let key = cairn_node::keys::read_key(&crate::testnet::validator_dir(dir, 1).join("keys/submitter.key"))?;
+    let client = reqwest::blocking::Client::new();
+    for u in &urls {
+        let start = Instant::now();
+        while client.get(format!("{u}/healthz")).send().is_err() {
+            if start.elapsed() > Duration::from_secs(30) {
+                bail!("validator at {u} did not start; see {}", dir.display());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    // Wait for the first final block, so the throughput phase does not time the start-up.
+    let start = Instant::now();
+    while urls.iter().any(|u| client.get(format!("{u}/v1/status")).send().ok().and_then(|r| r.json::<serde_json::Value>().ok()).is_none_or(|s| s["height"].as_u64().unwrap_or(0) < 1)) {
+        if start.elapsed() > Duration::from_secs(60) {
+            bail!("the consortium finalized no block in 60 s; see the node logs in {}", dir.display());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Ok((Target::Processes { children }, urls, key, genesis))
+}
+
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     let suite = args.suite;
     eprintln!("measuring single-core {suite} verifications per second…");
     let verifies = verify_rate(suite);
+    let verifies_all = verify_rate_all_cores(suite);
 
     let tmp;
     let dir = match &args.data_dir {
@@ -146,13 +218,21 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             tmp.path().join("chain")
         }
     };
-    let (paths, _) = cairn_node::dev::init_dev(&dir, "127.0.0.1:0".parse()?, suite)?;
-    let config = cairn_node::NodeConfig::load(&paths.config)?;
-    let key = cairn_node::keys::read_key(&paths.submitter_key)?;
-    let node_rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    let node = node_rt.block_on(cairn_node::RunningNode::start(config))?;
-    let base = format!("http://{}", node.addr);
-    let chain = node.ledger.genesis().chain_id.clone();
+    let (target, urls, key, genesis) = if args.validators > 1 {
+        eprintln!("starting {} validators…", args.validators);
+        start_consortium(&dir, args.validators, suite)?
+    } else {
+        let (paths, _) = cairn_node::dev::init_dev(&dir, "127.0.0.1:0".parse()?, suite)?;
+        let config = cairn_node::NodeConfig::load(&paths.config)?;
+        let key = cairn_node::keys::read_key(&paths.submitter_key)?;
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+        let node = rt.block_on(cairn_node::RunningNode::start(config))?;
+        let urls = vec![format!("http://{}", node.addr)];
+        let genesis = node.ledger.genesis().clone();
+        (Target::InProcess { node, rt }, urls, key, genesis)
+    };
+    let base = urls[0].clone();
+    let chain = genesis.chain_id.clone();
 
     eprintln!("signing {} transactions of {} record(s)…", args.txs, args.records_per_tx);
     let txs = presign(&key, &chain, suite, args.txs, args.records_per_tx, 1);
@@ -162,8 +242,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
 
     let client_rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let client = http();
-    let url = format!("{base}/v1/transactions");
-    let leaves_before = node.ledger.log_size();
+    let leaves_before = client_rt.block_on(crate::client::get_json(&client, &format!("{base}/v1/status")))?["log_size"].as_u64().unwrap_or(0);
     let expected = leaves_before + (args.txs * args.records_per_tx) as u64;
     eprintln!("throughput phase: {} requests over {} connections…", requests.len(), args.connections);
     let requests = Arc::new(requests);
@@ -171,8 +250,10 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     let start = Instant::now();
     client_rt.block_on(async {
         let mut tasks = Vec::new();
-        for _ in 0..args.connections {
-            let (client, url, requests, next) = (client.clone(), url.clone(), Arc::clone(&requests), Arc::clone(&next));
+        for c in 0..args.connections {
+            // Connections spread over the validators: a client may submit to any of them.
+            let url = format!("{}/v1/transactions", urls[c % urls.len()]);
+            let (client, requests, next) = (client.clone(), Arc::clone(&requests), Arc::clone(&next));
             tasks.push(tokio::spawn(async move {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
@@ -198,14 +279,13 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     eprintln!("latency phase: {:.0} tx/s for {}s ({} tx every {:?})…", rate, args.latency_seconds, per_tick, tick);
     let lat_txs = presign(&key, &chain, suite, per_tick * ticks, args.records_per_tx, 10_000_000);
     let lat_requests: Vec<Vec<u8>> = lat_txs.chunks(per_tick).map(frame).collect();
-    let wait_url = format!("{url}?wait=true");
     let mut latencies: Vec<f64> = client_rt.block_on(async {
         let mut interval = tokio::time::interval(tick);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
         let mut tasks = Vec::new();
-        for body in lat_requests {
+        for (i, body) in lat_requests.into_iter().enumerate() {
             interval.tick().await;
-            let (client, url) = (client.clone(), wait_url.clone());
+            let (client, url) = (client.clone(), format!("{}/v1/transactions?wait=true", urls[i % urls.len()]));
             tasks.push(tokio::spawn(async move {
                 let t = Instant::now();
                 let status = post(&client, &url, body).await?;
@@ -233,7 +313,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         }
         Ok::<_, anyhow::Error>(out)
     })?;
-    let trust = node.ledger.genesis().trust_file();
+    let trust = genesis.trust_file();
     let vstart = Instant::now();
     let mut verified = 0usize;
     while vstart.elapsed() < Duration::from_secs(1) && !sample.is_empty() {
@@ -244,17 +324,25 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     let receipts_per_s = verified as f64 / vstart.elapsed().as_secs_f64();
 
-    let m = node.ledger.metrics.encode();
-    node_rt.block_on(node.shutdown())?;
+    let m = client_rt.block_on(async { client.get(format!("{base}/metrics")).send().await?.text().await })?;
+    target.stop()?;
 
-    println!("cairn bench  suite={suite}  records/tx={}  txs={}  request={} txs  connections={}", args.records_per_tx, args.txs, args.txs_per_request, args.connections);
-    println!("  machine: {} cores; single-core {suite} verifications/s: {:.0}", std::thread::available_parallelism().map_or(0, |n| n.get()), verifies);
+    let n = args.validators.max(1);
+    println!("cairn bench  suite={suite}  validators={n}  records/tx={}  txs={}  request={} txs  connections={}", args.records_per_tx, args.txs, args.txs_per_request, args.connections);
+    println!("  machine: {} cores; {suite} verifications/s: {:.0} on one core, {:.0} on all cores", std::thread::available_parallelism().map_or(0, |n| n.get()), verifies, verifies_all);
     println!("  throughput: {:.0} tx/s committed, {:.0} records/s ({:.1} MB/s of transactions) in {:.2}s", tps, rps, bytes as f64 / elapsed / 1e6, elapsed);
     println!("  ratio: committed tx/s / single-core verifications/s = {:.3}", tps / verifies);
-    println!("  latency at {:.0} tx/s (submit → durable commit, per request of {} tx): p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} requests)",
+    if n > 1 {
+        println!("  ratio: (finalized tx/s x {n} validators) / all-core verifications/s = {:.3}", tps * n as f64 / verifies_all);
+    }
+    println!("  latency at {:.0} tx/s (submit → committed: durable, and with validators final and under a quorum checkpoint; per request of {} tx): p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} requests)",
         rate, per_tick, percentile(&latencies, 0.5), percentile(&latencies, 0.99), latencies.last().copied().unwrap_or(f64::NAN), latencies.len());
     println!("  offline receipt verification: {:.0} receipts/s on one core ({} distinct receipts)", receipts_per_s, sample.len());
-    for line in m.lines().filter(|l| l.starts_with("cairn_block_commit_seconds_sum") || l.starts_with("cairn_block_commit_seconds_count") || l.starts_with("cairn_blocks_total")) {
+    for line in m.lines().filter(|l| {
+        ["cairn_block_commit_seconds_sum", "cairn_block_commit_seconds_count", "cairn_blocks_total", "cairn_view_changes_total", "cairn_finalization_seconds_sum", "cairn_finalization_seconds_count"]
+            .iter()
+            .any(|p| l.starts_with(p))
+    }) {
         println!("  node: {line}");
     }
     Ok(())
