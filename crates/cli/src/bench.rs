@@ -339,7 +339,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         rate, per_tick, percentile(&latencies, 0.5), percentile(&latencies, 0.99), latencies.last().copied().unwrap_or(f64::NAN), latencies.len());
     println!("  offline receipt verification: {:.0} receipts/s on one core ({} distinct receipts)", receipts_per_s, sample.len());
     for line in m.lines().filter(|l| {
-        ["cairn_block_commit_seconds_sum", "cairn_block_commit_seconds_count", "cairn_blocks_total", "cairn_view_changes_total", "cairn_finalization_seconds_sum", "cairn_finalization_seconds_count"]
+        ["cairn_block_commit_seconds_sum", "cairn_block_commit_seconds_count", "cairn_blocks_total", "cairn_view_changes_total", "cairn_proposal_signatures_checked_total", "cairn_finalization_seconds_sum", "cairn_finalization_seconds_count"]
             .iter()
             .any(|p| l.starts_with(p))
     }) {

@@ -310,3 +310,54 @@ fn a_validator_with_a_wiped_data_folder_resyncs_from_its_peers() {
     let out = cairn(&["verify", "--receipt", rp.to_str().unwrap(), "--trust", trust.to_str().unwrap(), "--certificate", fp.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
 }
+
+/// Mistakes in a validator's set-up stop it at start-up with a message that says what to fix.
+#[test]
+fn start_up_errors_name_the_fix() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("net");
+    let (p2p, api) = free_ports(4);
+    let out = cairn(&["testnet", "init", "--validators", "4", "--dir", root.to_str().unwrap(), "--p2p-port", &p2p.to_string(), "--api-port", &api.to_string()]);
+    assert!(out.status.success());
+    let v1 = root.join("validator-1");
+    let config = v1.join("config.toml");
+    let run = || {
+        let out = std::process::Command::new(CAIRN).args(["node", "--config", config.to_str().unwrap()]).env("RUST_LOG", "error").output().unwrap();
+        assert!(!out.status.success(), "the node must refuse to start");
+        String::from_utf8_lossy(&out.stderr).to_string()
+    };
+    // A consensus key that is not this validator's in genesis.
+    let key = v1.join("keys/consensus.key");
+    let original = std::fs::read(&key).unwrap();
+    std::fs::remove_file(&key).unwrap();
+    cairn_node::keys::write_key(&key, &KeyPair::generate(cairn_crypto::Suite::Ed25519Sha256)).unwrap();
+    assert!(run().contains("is not validator validator-1's consensus_key in genesis"));
+    // A truncated key file.
+    std::fs::write(&key, &original[..original.len() / 2]).unwrap();
+    let err = run();
+    assert!(err.contains("is not a Cairn key file"), "{err}");
+    std::fs::write(&key, &original).unwrap();
+    // A validator name not in genesis.
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, text.replace("validator_name = \"validator-1\"", "validator_name = \"validator-9\"")).unwrap();
+    assert!(run().contains("is not in genesis"));
+    // No [consensus] section although genesis has a validator set.
+    let no_consensus = text.split("[consensus]").next().unwrap().to_string();
+    std::fs::write(&config, &no_consensus).unwrap();
+    assert!(run().contains("needs a [consensus] section"));
+    // A genesis other than the one the database was made with.
+    std::fs::write(&config, &text).unwrap();
+    std::fs::create_dir_all(v1.join("db")).unwrap();
+    let genesis_path = root.join("genesis.json");
+    let genesis = std::fs::read_to_string(&genesis_path).unwrap();
+    {
+        // Opening once records this genesis in the database; the node then runs, so stop it.
+        let mut child = std::process::Command::new(CAIRN).args(["node", "--config", config.to_str().unwrap()]).env("RUST_LOG", "error").spawn().unwrap();
+        let url = format!("http://127.0.0.1:{api}/healthz");
+        wait_for(Duration::from_secs(30), "the node", || client().get(&url).send().ok().filter(|r| r.status().is_success()));
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+    std::fs::write(&genesis_path, genesis.replace("Organisation 2", "Organisation Two")).unwrap();
+    assert!(run().contains("genesis mismatch"));
+}

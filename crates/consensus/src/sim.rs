@@ -31,6 +31,9 @@ pub struct SimConfig {
     /// Percent of messages delivered (0–100).
     pub delivery_percent: u64,
     pub partition: Option<Partition>,
+    /// A validator that runs no consensus but answers every vote with a conflicting one as
+    /// well (equivocation: Commonware's `conflicter`). Needs the `byzantine` feature.
+    pub equivocator: Option<usize>,
     pub max_time: Duration,
 }
 
@@ -44,6 +47,7 @@ impl Default for SimConfig {
             jitter: Duration::from_millis(10),
             delivery_percent: 98,
             partition: None,
+            equivocator: None,
             max_time: Duration::from_secs(300),
         }
     }
@@ -145,6 +149,10 @@ pub fn simulate<L: BlockLogic>(cfg: SimConfig, logic: impl Fn(usize) -> L + Send
             seen.push(recording.seen.clone());
             fault_logs.push(recording.faults.clone());
             let recording: crate::Logic = Arc::new(recording);
+            if cfg.equivocator == Some(i) {
+                start_equivocator(ctx.child("equivocator"), key, participants.clone(), channels.votes);
+                continue;
+            }
             // Simulated validators do not gossip; the queue's sender is dropped at once.
             let (_, gossip_queue) = crate::network::gossip_pair();
             engine::start_validator(
@@ -189,7 +197,11 @@ pub fn simulate<L: BlockLogic>(cfg: SimConfig, logic: impl Fn(usize) -> L + Send
                 }
             }
             let partition_over = cfg.partition.is_none_or(|p| now >= p.until);
-            let done = seen.iter().all(|s| s.lock().expect("recording").last().is_some_and(|b| b.height >= cfg.target_height));
+            let done = seen
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| cfg.equivocator != Some(*i))
+                .all(|(_, s)| s.lock().expect("recording").last().is_some_and(|b| b.height >= cfg.target_height));
             if (done && partition_over) || now >= cfg.max_time {
                 break;
             }
@@ -204,4 +216,22 @@ pub fn simulate<L: BlockLogic>(cfg: SimConfig, logic: impl Fn(usize) -> L + Send
             heights_at_heal,
         }
     })
+}
+
+#[cfg(feature = "byzantine")]
+fn start_equivocator<E, S, R>(ctx: E, key: commonware_cryptography::ed25519::PrivateKey, participants: commonware_utils::ordered::Set<engine::PublicKey>, votes: (S, R))
+where
+    E: Clock + rand_core::CryptoRng + commonware_runtime::Spawner + commonware_runtime::Metrics,
+    S: commonware_p2p::Sender<PublicKey = engine::PublicKey>,
+    R: commonware_p2p::Receiver<PublicKey = engine::PublicKey>,
+{
+    use commonware_consensus::simplex::mocks::conflicter;
+    use commonware_consensus::simplex::scheme::ed25519::Scheme;
+    let scheme = Scheme::signer(&crate::consensus_namespace("sim"), participants, key).expect("participant");
+    conflicter::Conflicter::<_, _, commonware_cryptography::sha256::Sha256>::new(ctx, conflicter::Config { scheme }).start(votes);
+}
+
+#[cfg(not(feature = "byzantine"))]
+fn start_equivocator<E, S, R>(_: E, _: commonware_cryptography::ed25519::PrivateKey, _: commonware_utils::ordered::Set<engine::PublicKey>, _: (S, R)) {
+    panic!("SimConfig::equivocator needs cairn-consensus's `byzantine` feature");
 }

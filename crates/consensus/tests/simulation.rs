@@ -36,8 +36,12 @@ fn honest(_: usize) -> Counter {
 /// Safety: at every height, every validator that finalized it has the same block; each
 /// validator's blocks link by parent digest. Liveness: everyone reached `target`.
 fn check(report: &SimReport, target: u64, seed: u64) {
+    check_honest(report, target, seed, None);
+}
+
+fn check_honest(report: &SimReport, target: u64, seed: u64, byzantine: Option<usize>) {
     let mut by_height: std::collections::BTreeMap<u64, &BlockInfo> = std::collections::BTreeMap::new();
-    for (v, chain) in report.finalized.iter().enumerate() {
+    for (v, chain) in report.finalized.iter().enumerate().filter(|(v, _)| Some(*v) != byzantine) {
         let mut last: Option<&BlockInfo> = None;
         for b in chain {
             if let Some(first) = by_height.get(&b.height) {
@@ -95,4 +99,13 @@ fn byzantine_proposer_gets_no_invalid_block_through() {
     let report = simulate(SimConfig { seed: 11, target_height: 12, ..SimConfig::default() }, |i| Counter { byzantine: i == 0 });
     // Validator 0 still finalizes (it verifies others' blocks honestly); nothing invalid lands.
     check(&report, 12, 11);
+}
+
+#[test]
+fn equivocating_validator_is_reported_and_honest_validators_keep_going() {
+    let seed = 5;
+    let report = simulate(SimConfig { seed, target_height: 12, equivocator: Some(2), ..SimConfig::default() }, honest);
+    check_honest(&report, 12, seed, Some(2));
+    // The honest validators saw its conflicting votes and reported them as evidence.
+    assert!(report.faults.iter().any(|f| f.starts_with("conflicting notarize") || f.starts_with("conflicting finalize")), "seed {seed}: faults {:?}", report.faults);
 }

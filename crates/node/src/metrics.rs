@@ -37,6 +37,9 @@ pub struct Metrics {
     pub peers_connected: Gauge,
     /// Log size of the latest checkpoint signed by a quorum.
     pub cosigned_log_size: Gauge,
+    /// Transactions in proposals whose signature was checked during verification (not already
+    /// admitted through the API or gossip).
+    pub proposal_signatures_checked: Counter,
 }
 
 impl Default for Metrics {
@@ -59,6 +62,7 @@ impl Default for Metrics {
             faults: Counter::default(),
             peers_connected: Gauge::default(),
             cosigned_log_size: Gauge::default(),
+            proposal_signatures_checked: Counter::default(),
             registry: Registry::default(),
         };
         registry.register("tx_accepted", "Transactions admitted to the mempool", m.tx_accepted.clone());
@@ -76,6 +80,7 @@ impl Default for Metrics {
         registry.register("blocks_fetched", "Finalized blocks fetched from peers to catch up", m.blocks_fetched.clone());
         registry.register("faults", "Misbehaviour evidence reported by consensus", m.faults.clone());
         registry.register("peers_connected", "Validators heard from in the last 5 s", m.peers_connected.clone());
+        registry.register("proposal_signatures_checked", "Proposal transactions whose signature had to be checked while verifying", m.proposal_signatures_checked.clone());
         registry.register("cosigned_log_size", "Leaves covered by the latest quorum-signed checkpoint", m.cosigned_log_size.clone());
         Metrics { registry, ..m }
     }

@@ -453,6 +453,7 @@ mod tests {
                 leaves: vec![b"a".to_vec(), b"b".to_vec()],
                 index: vec![("evidence.id", b"x".to_vec(), b"1".to_vec())],
                 checkpoint: Some((2, "note".into())),
+                consensus: None,
             })
             .unwrap();
         }

@@ -355,6 +355,21 @@ impl Ledger {
         Ok(Some(payload))
     }
 
+    /// The consensus view of this ledger (what `network::start` drives); for tests and tools.
+    pub fn consensus_logic(self: &Arc<Self>) -> cairn_consensus::Logic {
+        Arc::new(ReplicaLogic(Arc::clone(self)))
+    }
+
+    /// Whether an honest validator votes for `payload` as block `height` on `parent`, and if
+    /// not, why.
+    pub fn verify_proposal(&self, parent: &BlockInfo, height: u64, payload: &[u8], now: u64) -> Result<(), String> {
+        match self.verify_block(parent, height, payload, now) {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(Invalid(why))) => Err(why),
+            Err(e) => Err(format!("{e:#}")),
+        }
+    }
+
     fn verify_block(&self, parent: &BlockInfo, height: u64, payload: &[u8], now: u64) -> anyhow::Result<Result<(), Invalid>> {
         let suite = self.exec.suite();
         let block = match Block::decode(payload) {
@@ -381,7 +396,10 @@ impl Ledger {
             let tx = match self.exec.decode_member(bytes) {
                 Ok(tx) if self.mempool.contains_exact(&tx) => tx,
                 _ => match self.exec.admit(bytes, h.time_ms) {
-                    Ok(tx) => tx,
+                    Ok(tx) => {
+                        self.metrics.proposal_signatures_checked.inc();
+                        tx
+                    }
                     Err(e) => return Ok(Err(Invalid(format!("transaction refused: {e}")))),
                 },
             };
@@ -649,9 +667,12 @@ impl Ledger {
         let now = now_ms();
         let mut admitted = Vec::with_capacity(txs.len());
         for bytes in txs {
-            if let Ok(tx) = self.exec.admit(bytes, now)
-                && !self.store.contains_tx(&tx.id).unwrap_or(true)
-            {
+            // Cheap checks first: most gossip repeats what a block already carried.
+            let Ok(decoded) = self.exec.decode_member(bytes) else { continue };
+            if self.mempool.contains(&decoded.id) || self.store.contains_tx(&decoded.id).unwrap_or(true) {
+                continue;
+            }
+            if let Ok(tx) = self.exec.admit(bytes, now) {
                 admitted.push(tx);
             }
         }
@@ -730,14 +751,10 @@ impl BlockLogic for ReplicaLogic {
     }
 
     fn verify(&self, parent: &BlockInfo, height: u64, payload: &[u8], now_ms: u64) -> bool {
-        match self.0.verify_block(parent, height, payload, now_ms) {
-            Ok(Ok(())) => true,
-            Ok(Err(Invalid(why))) => {
-                tracing::warn!(height, reason = %why, "proposal refused");
-                false
-            }
-            Err(e) => {
-                tracing::error!(height, error = %format!("{e:#}"), "verifying a proposal failed");
+        match self.0.verify_proposal(parent, height, payload, now_ms) {
+            Ok(()) => true,
+            Err(why) => {
+                tracing::warn!(height, reason = %why, "proposal refused: no vote");
                 false
             }
         }
