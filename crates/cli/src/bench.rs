@@ -57,18 +57,30 @@ fn verify_rate_all_cores(suite: Suite) -> f64 {
 /// The chain under load: a node in this process, or validator processes.
 enum Target {
     InProcess { node: cairn_node::RunningNode, rt: tokio::runtime::Runtime },
-    Processes { children: Vec<std::process::Child> },
+    Processes(Validators),
+}
+
+/// Validator processes; a failed run leaves none behind.
+struct Validators(Vec<std::process::Child>);
+
+impl Drop for Validators {
+    fn drop(&mut self) {
+        for c in self.0.iter_mut() {
+            // SIGINT first: each node stops the way Ctrl-C stops it.
+            unsafe { libc::kill(c.id() as i32, libc::SIGINT) };
+        }
+        for c in self.0.iter_mut() {
+            let _ = c.wait();
+        }
+    }
 }
 
 impl Target {
     fn stop(self) -> anyhow::Result<()> {
         match self {
             Target::InProcess { node, rt } => rt.block_on(node.shutdown()),
-            Target::Processes { children } => {
-                for mut c in children {
-                    unsafe { libc::kill(c.id() as i32, libc::SIGINT) };
-                    let _ = c.wait();
-                }
+            Target::Processes(validators) => {
+                drop(validators);
                 Ok(())
             }
         }
@@ -174,12 +186,12 @@ fn start_consortium(dir: &std::path::Path, n: usize, suite: Suite) -> anyhow::Re
     let base = (20_000u16..60_000).step_by(97).find(|b| (0..2 * n as u16).all(|i| free(b + i))).context("no free ports")?;
     let genesis = crate::testnet::init(dir, &crate::testnet::InitOptions { validators: n, suite, p2p_base_port: base, api_base_port: base + n as u16 })?;
     let exe = std::env::current_exe()?;
-    let mut children = Vec::new();
+    let mut validators = Validators(Vec::new());
     let mut urls = Vec::new();
     for i in 1..=n {
         let vdir = crate::testnet::validator_dir(dir, i);
         let log = std::fs::File::create(vdir.join("node.log"))?;
-        children.push(std::process::Command::new(&exe).args(["node", "--config"]).arg(vdir.join("config.toml")).stdout(log.try_clone()?).stderr(log).spawn()?);
+        validators.0.push(std::process::Command::new(&exe).args(["node", "--config"]).arg(vdir.join("config.toml")).stdout(log.try_clone()?).stderr(log).spawn()?);
         urls.push(format!("http://127.0.0.1:{}", base + n as u16 + i as u16 - 1));
     }
     let key = cairn_node::keys::read_key(&crate::testnet::validator_dir(dir, 1).join("keys/submitter.key"))?;
@@ -201,7 +213,7 @@ fn start_consortium(dir: &std::path::Path, n: usize, suite: Suite) -> anyhow::Re
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    Ok((Target::Processes { children }, urls, key, genesis))
+    Ok((Target::Processes(validators), urls, key, genesis))
 }
 
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
@@ -339,7 +351,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         rate, per_tick, percentile(&latencies, 0.5), percentile(&latencies, 0.99), latencies.last().copied().unwrap_or(f64::NAN), latencies.len());
     println!("  offline receipt verification: {:.0} receipts/s on one core ({} distinct receipts)", receipts_per_s, sample.len());
     for line in m.lines().filter(|l| {
-        ["cairn_block_commit_seconds_sum", "cairn_block_commit_seconds_count", "cairn_blocks_total", "cairn_view_changes_total", "cairn_proposal_signatures_checked_total", "cairn_finalization_seconds_sum", "cairn_finalization_seconds_count"]
+        ["cairn_block_commit_seconds_sum", "cairn_block_commit_seconds_count", "cairn_blocks_total", "cairn_view_changes_total", "cairn_proposal_signatures_checked_total", "cairn_gossip_dropped_total", "cairn_finalization_seconds_sum", "cairn_finalization_seconds_count"]
             .iter()
             .any(|p| l.starts_with(p))
     }) {

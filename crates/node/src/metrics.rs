@@ -40,6 +40,8 @@ pub struct Metrics {
     /// Transactions in proposals whose signature was checked during verification (not already
     /// admitted through the API or gossip).
     pub proposal_signatures_checked: Counter,
+    /// Gossip messages dropped because a bounded queue was full.
+    pub gossip_dropped: Counter,
 }
 
 impl Default for Metrics {
@@ -63,6 +65,7 @@ impl Default for Metrics {
             peers_connected: Gauge::default(),
             cosigned_log_size: Gauge::default(),
             proposal_signatures_checked: Counter::default(),
+            gossip_dropped: Counter::default(),
             registry: Registry::default(),
         };
         registry.register("tx_accepted", "Transactions admitted to the mempool", m.tx_accepted.clone());
@@ -81,6 +84,7 @@ impl Default for Metrics {
         registry.register("faults", "Misbehaviour evidence reported by consensus", m.faults.clone());
         registry.register("peers_connected", "Validators heard from in the last 5 s", m.peers_connected.clone());
         registry.register("proposal_signatures_checked", "Proposal transactions whose signature had to be checked while verifying", m.proposal_signatures_checked.clone());
+        registry.register("gossip_dropped", "Gossip messages dropped on a full queue", m.gossip_dropped.clone());
         registry.register("cosigned_log_size", "Leaves covered by the latest quorum-signed checkpoint", m.cosigned_log_size.clone());
         Metrics { registry, ..m }
     }

@@ -150,12 +150,10 @@ impl Replica {
         }
     }
 
-    pub(crate) fn gossip(&self, topic: Topic, message: Vec<u8>) {
-        if let Some(g) = self.gossip.get() {
-            // Best effort: a transaction dropped here stays in this node's mempool and is
-            // proposed when this node leads.
-            let _ = g.send(topic, message);
-        }
+    pub(crate) fn gossip(&self, topic: Topic, message: Vec<u8>) -> bool {
+        // Best effort: a transaction dropped here stays in this node's mempool and is proposed
+        // when this node leads; a lost checkpoint signature is made up by later checkpoints.
+        self.gossip.get().is_some_and(|g| g.send(topic, message))
     }
 }
 
@@ -507,6 +505,13 @@ impl Ledger {
             r.gossip(Topic::Cosignatures, Vec::new());
         } else {
             r.awaiting.lock().unwrap().entry(log_size).or_default().extend(commit.txs.iter().copied());
+            // A quorum checkpoint for this size may have been adopted from peers already (the
+            // log was extended above): then nobody else will wake these waiters.
+            if let Some((served, _)) = self.latest_checkpoint()
+                && served >= log_size
+            {
+                self.notify_covered(served);
+            }
             let note = self.sign_checkpoint(log_size, log_root);
             r.gossip(Topic::Cosignatures, note.clone().into_bytes());
             self.add_cosignature(r.index, &note)?;
@@ -613,6 +618,18 @@ impl Ledger {
         }
     }
 
+    /// Tells the clients waiting for transactions that a quorum checkpoint of `size` covers.
+    fn notify_covered(&self, size: u64) {
+        let covered: Vec<(Hash, TxLocation)> = {
+            let mut awaiting = self.replica().awaiting.lock().unwrap();
+            let rest = awaiting.split_off(&(size + 1));
+            std::mem::replace(&mut *awaiting, rest).into_values().flatten().collect()
+        };
+        for (id, loc) in covered {
+            self.notify(id, TxOutcome::Committed(loc));
+        }
+    }
+
     /// Re-sends this node's latest quorum checkpoint (at most once a second).
     fn share_latest_cosigned(&self) {
         let r = self.replica();
@@ -643,14 +660,7 @@ impl Ledger {
         };
         if newer {
             self.metrics.cosigned_log_size.set(size as i64);
-            let covered: Vec<(Hash, TxLocation)> = {
-                let mut awaiting = r.awaiting.lock().unwrap();
-                let rest = awaiting.split_off(&(size + 1));
-                std::mem::replace(&mut *awaiting, rest).into_values().flatten().collect()
-            };
-            for (id, loc) in covered {
-                self.notify(id, TxOutcome::Committed(loc));
-            }
+            self.notify_covered(size);
             let mut all = r.cosignatures.lock().unwrap();
             // Sizes below a served checkpoint no longer matter to clients.
             all.retain(|s, c| *s > size || !c.done);
@@ -706,7 +716,9 @@ impl Ledger {
     pub(crate) fn replica_gossip_txs(&self, txs: &[&[u8]]) {
         if let Some(r) = self.replica.as_ref() {
             for chunk in txs.chunks(GOSSIP_BATCH) {
-                r.gossip(Topic::Transactions, encode_batch(chunk.iter().copied()));
+                if !r.gossip(Topic::Transactions, encode_batch(chunk.iter().copied())) {
+                    self.metrics.gossip_dropped.inc();
+                }
             }
         }
     }
@@ -789,6 +801,7 @@ impl BlockLogic for ReplicaLogic {
                 if let Some(a) = r.admission.get()
                     && a.try_send(message.to_vec()).is_err()
                 {
+                    self.0.metrics.gossip_dropped.inc();
                     tracing::debug!("admission queue full; gossiped transactions dropped");
                 }
             }
