@@ -389,6 +389,7 @@ impl Ledger {
             return Ok(Err(Invalid("block over the size limits".into())));
         }
         let mut txs = Vec::with_capacity(block.txs.len());
+        let mut newly_checked = Vec::new();
         for bytes in &block.txs {
             // A transaction this node admitted (signature checked) is not checked again.
             let tx = match self.exec.decode_member(bytes) {
@@ -396,6 +397,7 @@ impl Ledger {
                 _ => match self.exec.admit(bytes, h.time_ms) {
                     Ok(tx) => {
                         self.metrics.proposal_signatures_checked.inc();
+                        newly_checked.push(tx.clone());
                         tx
                     }
                     Err(e) => return Ok(Err(Invalid(format!("transaction refused: {e}")))),
@@ -412,6 +414,9 @@ impl Ledger {
         }
         let digest = cairn_consensus::block_digest(&parent.digest, height, &header.hash(suite), &cairn_consensus::sha256(payload));
         self.remember_speculative(digest, parent.digest, new_state, commit);
+        // Remember the signatures just checked: the same transactions arriving by gossip, or in
+        // a competing proposal, are then not checked again (finality removes them).
+        self.mempool.insert_many(newly_checked);
         Ok(Ok(()))
     }
 
