@@ -90,6 +90,33 @@ pub trait BlockLogic: Send + Sync + 'static {
     fn gossip(&self, _from: usize, _topic: Topic, _message: &[u8]) {}
 }
 
+impl<T: BlockLogic + ?Sized> BlockLogic for std::sync::Arc<T> {
+    fn commitment(&self, payload: &[u8]) -> Option<[u8; 32]> {
+        (**self).commitment(payload)
+    }
+    fn has_state(&self, block: &BlockInfo) -> bool {
+        (**self).has_state(block)
+    }
+    fn propose(&self, parent: &BlockInfo, height: u64, now_ms: u64, allow_empty: bool) -> Option<Vec<u8>> {
+        (**self).propose(parent, height, now_ms, allow_empty)
+    }
+    fn verify(&self, parent: &BlockInfo, height: u64, payload: &[u8], now_ms: u64) -> bool {
+        (**self).verify(parent, height, payload, now_ms)
+    }
+    fn finalized(&self, block: FinalizedBlock, ack: Ack) {
+        (**self).finalized(block, ack)
+    }
+    fn fault(&self, evidence: String) {
+        (**self).fault(evidence)
+    }
+    fn view_skipped(&self) {
+        (**self).view_skipped()
+    }
+    fn gossip(&self, from: usize, topic: Topic, message: &[u8]) {
+        (**self).gossip(from, topic, message)
+    }
+}
+
 /// The logic as consensus holds it.
 pub type Logic = std::sync::Arc<dyn BlockLogic>;
 

@@ -353,9 +353,11 @@ impl Ledger {
         Ok(Some(payload))
     }
 
-    /// The consensus view of this ledger (what `network::start` drives); for tests and tools.
+    /// The consensus view of this ledger, committing final blocks on the caller's thread
+    /// (`network::start` gets one that hands them to the committer thread instead). For the
+    /// deterministic simulation, where every task runs on one thread, and for tests.
     pub fn consensus_logic(self: &Arc<Self>) -> cairn_consensus::Logic {
-        Arc::new(ReplicaLogic(Arc::clone(self)))
+        Arc::new(ReplicaLogic { ledger: Arc::clone(self), inline_commit: true })
     }
 
     /// Whether an honest validator votes for `payload` as block `height` on `parent`, and if
@@ -713,7 +715,7 @@ impl Ledger {
         })?;
         let (gossip, queue) = cairn_consensus::network::gossip_pair();
         let _ = r.gossip.set(gossip);
-        let logic: cairn_consensus::Logic = Arc::new(ReplicaLogic(Arc::clone(self)));
+        let logic: cairn_consensus::Logic = Arc::new(ReplicaLogic { ledger: Arc::clone(self), inline_commit: false });
         cairn_consensus::network::start(net, logic, queue).context("starting consensus")?;
         Ok(())
     }
@@ -742,23 +744,27 @@ fn committer(ledger: Arc<Ledger>, rx: Receiver<(FinalizedBlock, Ack)>) {
 }
 
 /// The ledger as consensus sees it.
-struct ReplicaLogic(Arc<Ledger>);
+struct ReplicaLogic {
+    ledger: Arc<Ledger>,
+    /// Commit final blocks in `finalized` itself rather than on the committer thread.
+    inline_commit: bool,
+}
 
 impl BlockLogic for ReplicaLogic {
     fn commitment(&self, payload: &[u8]) -> Option<[u8; 32]> {
         // The header comes first in a block; a malformed body fails verification later.
-        Block::decode(payload).ok().map(|b| b.header.hash(self.0.exec.suite()))
+        Block::decode(payload).ok().map(|b| b.header.hash(self.ledger.exec.suite()))
     }
 
     fn has_state(&self, block: &BlockInfo) -> bool {
-        let r = self.0.replica();
+        let r = self.ledger.replica();
         let final_height = r.finalized.lock().unwrap().height;
         // At or below the final height: known, or a fork of final history (refused later).
         block.height <= final_height || r.speculative.lock().unwrap().contains_key(&block.digest)
     }
 
     fn propose(&self, parent: &BlockInfo, height: u64, now_ms: u64, allow_empty: bool) -> Option<Vec<u8>> {
-        match self.0.propose_block(parent, height, now_ms, allow_empty) {
+        match self.ledger.propose_block(parent, height, now_ms, allow_empty) {
             Ok(p) => p,
             Err(e) => {
                 tracing::error!(error = %format!("{e:#}"), "proposing failed");
@@ -768,7 +774,7 @@ impl BlockLogic for ReplicaLogic {
     }
 
     fn verify(&self, parent: &BlockInfo, height: u64, payload: &[u8], now_ms: u64) -> bool {
-        match self.0.verify_proposal(parent, height, payload, now_ms) {
+        match self.ledger.verify_proposal(parent, height, payload, now_ms) {
             Ok(()) => true,
             Err(why) => {
                 tracing::warn!(height, reason = %why, "proposal refused: no vote");
@@ -778,7 +784,15 @@ impl BlockLogic for ReplicaLogic {
     }
 
     fn finalized(&self, block: FinalizedBlock, ack: Ack) {
-        let r = self.0.replica();
+        if self.inline_commit {
+            let height = block.info.height;
+            if let Err(e) = self.ledger.commit_final(block) {
+                panic!("committing final block {height}: {e:#}");
+            }
+            ack.acknowledge();
+            return;
+        }
+        let r = self.ledger.replica();
         if let Some(c) = r.committer.get() {
             // Blocks the consensus task while the committer is busy: back-pressure.
             let _ = c.send((block, ack));
@@ -787,32 +801,32 @@ impl BlockLogic for ReplicaLogic {
 
     fn fault(&self, evidence: String) {
         tracing::warn!(%evidence, "consensus fault evidence");
-        self.0.metrics.faults.inc();
-        if let Err(e) = self.0.store.put_fault(&evidence) {
+        self.ledger.metrics.faults.inc();
+        if let Err(e) = self.ledger.store.put_fault(&evidence) {
             tracing::error!(error = %e, "recording fault evidence failed");
         }
     }
 
     fn view_skipped(&self) {
         tracing::info!("view timed out without a block (leader down, slow or refused)");
-        self.0.metrics.view_changes.inc();
+        self.ledger.metrics.view_changes.inc();
     }
 
     fn gossip(&self, from: usize, topic: Topic, message: &[u8]) {
-        let r = self.0.replica();
+        let r = self.ledger.replica();
         r.heard_from(from);
         match topic {
             Topic::Transactions => {
                 if let Some(a) = r.admission.get()
                     && a.try_send(message.to_vec()).is_err()
                 {
-                    self.0.metrics.gossip_dropped.inc();
+                    self.ledger.metrics.gossip_dropped.inc();
                     tracing::debug!("admission queue full; gossiped transactions dropped");
                 }
             }
             Topic::Cosignatures => {
                 if let Ok(note) = std::str::from_utf8(message)
-                    && let Err(e) = self.0.add_cosignature(from, note)
+                    && let Err(e) = self.ledger.add_cosignature(from, note)
                 {
                     tracing::error!(error = %format!("{e:#}"), "storing a cosigned checkpoint failed; stopping the node");
                     std::process::exit(70);
