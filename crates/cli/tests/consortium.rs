@@ -361,3 +361,32 @@ fn start_up_errors_name_the_fix() {
     std::fs::write(&genesis_path, genesis.replace("Organisation 2", "Organisation Two")).unwrap();
     assert!(run().contains("genesis mismatch"));
 }
+
+/// `cairn testnet up` starts every validator of the folder and stops them all on Ctrl-C.
+#[test]
+fn testnet_up_runs_the_network_and_stops_it_on_ctrl_c() {
+    let _turn = ONE_CLUSTER_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("net");
+    let (p2p, api) = free_ports(4);
+    let out = cairn(&["testnet", "init", "--validators", "4", "--dir", root.to_str().unwrap(), "--p2p-port", &p2p.to_string(), "--api-port", &api.to_string()]);
+    assert!(out.status.success());
+    let mut up = Command::new(CAIRN).args(["testnet", "up", "--dir", root.to_str().unwrap()]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let urls: Vec<String> = (0..4).map(|i| format!("http://127.0.0.1:{}", api + i)).collect();
+    for u in &urls {
+        wait_for(Duration::from_secs(60), "a validator's first block", || {
+            let s: Value = client().get(format!("{u}/v1/status")).send().ok()?.json().ok()?;
+            (s["height"].as_u64()? >= 1).then_some(())
+        });
+    }
+    let key = cairn_node::keys::read_key(&root.join("validator-3/keys/submitter.key")).unwrap();
+    let chain = TrustFile::from_json(&std::fs::read(root.join("trust.json")).unwrap()).unwrap().chain_id;
+    let (status, body) = post_txs(&urls[2], &[deposit_tx(&key, &chain, 1, records(1, 1))], true);
+    assert_eq!(status, 200, "{body}");
+    unsafe { libc::kill(up.id() as i32, libc::SIGINT) };
+    let exit = wait_for(Duration::from_secs(30), "testnet up to stop", || up.try_wait().unwrap());
+    assert!(exit.success(), "testnet up exited with {exit}");
+    for u in &urls {
+        assert!(client().get(format!("{u}/healthz")).timeout(Duration::from_secs(2)).send().is_err(), "{u} still answers after Ctrl-C");
+    }
+}

@@ -87,7 +87,7 @@ struct App {
 impl App {
     /// Pulls ancestors until one whose state the logic knows, then replays the unknown ones
     /// (oldest first) through `verify`. `first` is the block the chain starts from.
-    async fn ensure_state(&self, first: BlockInfo, ancestry: &mut (impl Ancestry<ConsensusBlock> + Send), now_ms: u64) -> bool {
+    async fn ensure_state(&self, first: BlockInfo, ancestry: &mut impl Ancestry<ConsensusBlock>, now_ms: u64) -> bool {
         let mut chain = vec![first];
         while !self.logic.has_state(chain.last().expect("non-empty")) {
             if chain.len() > MAX_REPLAY {

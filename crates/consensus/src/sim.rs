@@ -121,7 +121,7 @@ pub fn simulate<L: BlockLogic>(cfg: SimConfig, logic: impl Fn(usize) -> L + Send
             success_rate: Probability::new(cfg.delivery_percent.min(100), 100).expect("valid probability"),
         };
         // Validator i signs with keys[i]; its network identity must be that key (the set is sorted).
-        let ids: Vec<_> = keys.iter().map(|k| commonware_cryptography::Signer::public_key(k)).collect();
+        let ids: Vec<_> = keys.iter().map(commonware_cryptography::Signer::public_key).collect();
         let connect = |a: usize, b: usize| (ids[a].clone(), ids[b].clone());
         for a in 0..cfg.validators {
             for b in 0..cfg.validators {

@@ -114,7 +114,7 @@ impl MerkleLog {
         self.levels[0].push(hash);
         let mut level = 0;
         // Complete every perfect subtree that this leaf closes.
-        while self.levels[level].len() % 2 == 0 {
+        while self.levels[level].len().is_multiple_of(2) {
             let n = self.levels[level].len();
             let parent = node_hash(self.suite, &self.levels[level][n - 2], &self.levels[level][n - 1]);
             if self.levels.len() == level + 1 {
@@ -195,7 +195,7 @@ impl MerkleLog {
     fn subtree(&self, start: u64, end: u64) -> Hash {
         let n = end - start;
         debug_assert!(n >= 1);
-        if n.is_power_of_two() && start % n == 0 {
+        if n.is_power_of_two() && start.is_multiple_of(n) {
             let level = n.trailing_zeros() as usize;
             return self.levels[level][(start / n) as usize];
         }

@@ -105,6 +105,11 @@ fn run(cfg: SimConfig, dir: &Path) -> (SimReport, Vec<Arc<Ledger>>) {
 /// Safety and liveness on the ledgers themselves: the same block at every height everywhere,
 /// and every deposit committed on every ledger.
 fn check(seed: u64, ledgers: &[Arc<Ledger>]) {
+    check_honest(seed, ledgers, None)
+}
+
+fn check_honest(seed: u64, all: &[Arc<Ledger>], byzantine: Option<usize>) {
+    let ledgers: Vec<Arc<Ledger>> = all.iter().enumerate().filter(|(i, _)| Some(*i) != byzantine).map(|(_, l)| Arc::clone(l)).collect();
     let top = ledgers.iter().map(|l| l.height()).min().unwrap();
     eprintln!("seed {seed}: final heights {:?}, log size {}", ledgers.iter().map(|l| l.height()).collect::<Vec<_>>(), ledgers[0].block(top).unwrap().map_or(0, |b| b.header.log_size));
     for h in 1..=top {
@@ -150,5 +155,22 @@ fn a_bounded_sweep_of_seeds_with_loss_and_a_partition_stays_safe_and_live() {
         let (report, ledgers) = run(cfg, dir.path());
         assert!(report.faults.is_empty(), "seed {seed}: honest validators reported faults: {:?}", report.faults);
         check(seed, &ledgers);
+    }
+}
+
+#[test]
+fn an_equivocating_validator_is_recorded_as_fault_evidence_by_the_honest_ledgers() {
+    let seed = seed();
+    let cfg = SimConfig { seed, target_height: 8, equivocator: Some(3), ..SimConfig::default() };
+    let dir = tempfile::tempdir().unwrap();
+    let (_, ledgers) = run(cfg, dir.path());
+    check_honest(seed, &ledgers, Some(3));
+    // What `/v1/faults` serves: evidence stored durably by the honest ledgers (each sees the
+    // conflicting votes that reach it).
+    let recorded: Vec<usize> = ledgers.iter().take(3).map(|l| l.faults(100).unwrap().iter().filter(|(_, e)| e.starts_with("conflicting")).count()).collect();
+    eprintln!("seed {seed}: equivocation evidence recorded by the honest validators: {recorded:?}");
+    assert!(recorded.iter().sum::<usize>() > 0, "seed {seed}: no honest validator recorded the equivocation");
+    for (l, n) in ledgers.iter().zip(&recorded) {
+        assert_eq!(l.consensus_status().unwrap().faults, *n as u64);
     }
 }
