@@ -431,7 +431,11 @@ impl Ledger {
             return Ok(()); // redelivered after a restart
         }
         if info.height != committed + 1 {
-            bail!("final block {} arrived after block {committed}", info.height);
+            bail!(
+                "final block {} arrived after block {committed}: this validator's ledger database is behind its consensus data \
+                 (was db/ deleted alone?); stop it and delete both db/ and the consensus data folder to resync from peers",
+                info.height
+            );
         }
         let spec = r.speculative.lock().unwrap().get(&info.digest).cloned();
         let executed = spec.and_then(|s| s.commit.lock().unwrap().take().map(|c| (s.state.clone(), c)));
