@@ -55,7 +55,7 @@ pub const CH_COSIGN: u64 = 6;
 
 /// How long a leader waits for transactions before proposing an empty block. Below the leader
 /// timeout, so an idle network finalizes empty blocks instead of timing out views.
-const IDLE_PROPOSE: Duration = Duration::from_millis(500);
+const IDLE_PROPOSE: Duration = Duration::from_secs(1);
 /// How often a waiting leader asks the ledger again.
 const PROPOSE_POLL: Duration = Duration::from_millis(10);
 /// Deepest chain of unknown ancestors replayed before a verdict (bounded work).

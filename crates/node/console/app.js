@@ -76,6 +76,7 @@ async function overview(ctx) {
     <div class="grid">
       ${card('chain', st.chain_id)}${card('suite', st.suite)}${card('height', st.height, 'st-height')}
       ${card('finalized', st.finalized_height, 'st-final')}${card('log_size', st.log_size, 'st-log')}${card('mempool', st.mempool_txs, 'st-mempool')}
+      ${st.consensus ? card('peers', `${st.consensus.peers_connected} / ${st.consensus.validators - 1}`, 'st-peers') + card('quorum', `${st.consensus.quorum} / ${st.consensus.validators}`) + card('faults', st.consensus.faults, 'st-faults') : ''}
     </div>
     <h2>${esc(t('throughput'))}</h2>
     <canvas id="chart" width="768" height="160" role="img" aria-label="${esc(t('throughput'))}"></canvas>
