@@ -396,7 +396,7 @@ impl Ledger {
             // A transaction this node admitted (signature checked) is not checked again.
             let tx = match self.exec.decode_member(bytes) {
                 Ok(tx) if self.mempool.contains_exact(&tx) => tx,
-                _ => match self.exec.admit(bytes, h.time_ms) {
+                _ => match self.exec.admit_in_block(bytes) {
                     Ok(tx) => {
                         self.metrics.proposal_signatures_checked.inc();
                         newly_checked.push(tx.clone());
@@ -453,7 +453,7 @@ impl Ledger {
                 let block = Block::decode(&info.payload).context("final block does not decode")?;
                 let mut txs = Vec::with_capacity(block.txs.len());
                 for bytes in &block.txs {
-                    txs.push(self.exec.admit(bytes, block.header.time_ms).map_err(|e| anyhow::anyhow!("final block {}: {e}", info.height))?);
+                    txs.push(self.exec.admit_in_block(bytes).map_err(|e| anyhow::anyhow!("final block {}: {e}", info.height))?);
                 }
                 let (header, commit, mut state, _) = self
                     .execute_on(&fin, info.height, block.header.time_ms, txs, &HashSet::new(), true)?
