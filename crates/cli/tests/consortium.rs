@@ -231,9 +231,12 @@ fn two_of_four_stopped_no_progress_no_divergence_then_resume_losing_nothing() {
     c.wait_all_at(1, Duration::from_secs(60));
     let key = c.submitter(0);
     let first = deposit_tx(&key, &c.chain, 1, records(1, 2));
-    let (status, body) = post_txs(&c.nodes[0].url, &[first], true);
+    let (status, body) = post_txs(&c.nodes[0].url, std::slice::from_ref(&first), true);
     assert_eq!(status, 200, "{body}");
     let first_record = body["results"][0]["record_ids"][0].as_str().unwrap().to_string();
+    // The same transaction submitted to another validator is a replay there too.
+    let (status, body) = post_txs(&c.nodes[3].url, &[first], false);
+    assert_eq!(status, 409, "{body}");
 
     c.kill9(2);
     c.kill9(3);
