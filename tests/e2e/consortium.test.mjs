@@ -1,0 +1,79 @@
+// The console's receipt verifier (verify.js, the code the page runs) on receipts from a
+// four-validator network: a checkpoint cosigned by a quorum is VALID; with one signature
+// removed it falls short of the quorum, and `cairn verify` agrees on both.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { verifyReceipt } from '../../crates/node/console/verify.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const CAIRN = process.env.CAIRN_BIN ?? path.join(ROOT, 'target/debug/cairn');
+
+async function waitFor(what, f, ms = 60000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    try {
+      const v = await f();
+      if (v) return v;
+    } catch {}
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+function cairnVerify(receipt, trust) {
+  try {
+    return execFileSync(CAIRN, ['verify', '--receipt', receipt, '--trust', trust], { encoding: 'utf8', env: { ...process.env, RUST_LOG: 'warn' } });
+  } catch (e) {
+    return e.stdout;
+  }
+}
+
+for (const suite of ['ed25519-sha256', 'sm2-sm3']) {
+  test(`${suite}: quorum-cosigned receipts from four validators verify in the page's verifier and in cairn verify`, async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-consortium-'));
+    const base = 20000 + Math.floor(Math.random() * 30000);
+    const net = path.join(dir, 'net');
+    execFileSync(CAIRN, ['testnet', 'init', '--validators', '4', '--dir', net, '--suite', suite, '--p2p-port', String(base), '--api-port', String(base + 4)]);
+    const up = spawn(CAIRN, ['testnet', 'up', '--dir', net], { stdio: 'ignore' });
+    try {
+      const urls = [0, 1, 2, 3].map((i) => `http://127.0.0.1:${base + 4 + i}`);
+      for (const u of urls) {
+        await waitFor('a final block', async () => (await (await fetch(`${u}/v1/status`)).json()).height >= 1);
+      }
+      const file = path.join(dir, 'minutes.txt');
+      fs.writeFileSync(file, `minutes of the ${suite} consortium meeting\n`);
+      const out = path.join(dir, 'receipts');
+      execFileSync(CAIRN, ['evidence', 'submit', '--node', urls[2], '--key', path.join(net, 'validator-3/keys/submitter.key'), '--wait', '--out', out, file], { env: { ...process.env, RUST_LOG: 'warn' } });
+      const trust = fs.readFileSync(path.join(net, 'trust.json'), 'utf8');
+      const receiptPath = path.join(out, 'minutes.txt.receipt.json');
+      const receipt = fs.readFileSync(receiptPath, 'utf8');
+      const ok = await verifyReceipt(receipt, trust, new Uint8Array(fs.readFileSync(file)));
+      assert.equal(ok.valid, true, ok.reason);
+      assert.match(cairnVerify(receiptPath, path.join(net, 'trust.json')), /^VALID/);
+
+      // Keep two signatures: 2 of 4 is below the quorum of 3.
+      const r = JSON.parse(receipt);
+      const lines = r.checkpoint.split('\n');
+      const sigs = lines.filter((l) => l.startsWith('— '));
+      assert.equal(sigs.length >= 3, true, 'a quorum of validators cosigned');
+      const keep = sigs.slice(0, 2);
+      r.checkpoint = lines.filter((l) => !l.startsWith('— ') || keep.includes(l)).join('\n');
+      const short = JSON.stringify(r, null, 2);
+      const shortPath = path.join(out, 'short.receipt.json');
+      fs.writeFileSync(shortPath, short);
+      const bad = await verifyReceipt(short, trust);
+      assert.equal(bad.valid, false);
+      assert.match(cairnVerify(shortPath, path.join(net, 'trust.json')), /^INVALID: .*signature/);
+    } finally {
+      up.kill('SIGINT');
+      await new Promise((r) => up.on('exit', r));
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
