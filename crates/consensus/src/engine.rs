@@ -13,7 +13,7 @@ use commonware_consensus::marshal::{self, Update, ancestry::Ancestry, resolver::
 use commonware_consensus::simplex::{
     self, ForwardPolicy, SkipBudget, SkipPolicy, elector::RoundRobin, scheme::ed25519::Scheme as EdScheme, types::{Activity, Context},
 };
-use commonware_consensus::types::{Epoch, FixedEpocher, ViewDelta};
+use commonware_consensus::types::{Epoch, FixedEpocher, Height, ViewDelta};
 use commonware_consensus::{Application, Heightable as _, Reporter, Reporters};
 
 use commonware_cryptography::certificate::{ConstantProvider, Verifier as _};
@@ -188,6 +188,8 @@ struct Certificates(Arc<Mutex<BTreeMap<[u8; 32], Vec<u8>>>>);
 struct Finalized {
     logic: Logic,
     certificates: Certificates,
+    /// Blocks delivered without a certificate: (height, digest), looked up in marshal's archive.
+    missing: futures::channel::mpsc::Sender<(u64, [u8; 32])>,
 }
 
 impl Reporter for Finalized {
@@ -196,6 +198,10 @@ impl Reporter for Finalized {
         if let Update::Block(block, ack) = update {
             let info = info_of(block.inner(), block.digest());
             let certificate = self.certificates.0.lock().expect("certificates").remove(&info.digest);
+            if certificate.is_none() {
+                // Best effort: a full queue leaves the block with a later block's certificate.
+                let _ = self.missing.try_send((info.height, info.digest));
+            }
             self.logic.finalized(FinalizedBlock { info, certificate }, Ack::new(move || ack.acknowledge()));
         }
         Feedback::Ok
@@ -352,6 +358,22 @@ pub async fn start_validator<E, S, R, P, B>(
         channels.backfill,
     );
 
+    let (missing, mut missing_rx) = futures::channel::mpsc::channel::<(u64, [u8; 32])>(MAX_PENDING_CERTIFICATES);
+    {
+        // Certificates of blocks delivered without one, from marshal's finalization archive
+        // (blocks fetched while catching up arrive with their finalization).
+        let (archive, logic) = (marshal_mailbox.clone(), logic.clone());
+        ctx.child("certificates").spawn(move |_| async move {
+            while let Some((height, digest)) = missing_rx.next().await {
+                let found: Option<simplex::types::Finalization<EdScheme, Digest>> = archive.get_finalization(Height::new(height)).await;
+                if let Some(f) = found
+                    && f.proposal.payload.0 == digest
+                {
+                    logic.certificate(height, f.encode().to_vec());
+                }
+            }
+        });
+    }
     let inline = Inline::new(ctx.child("application"), App { logic: logic.clone() }, marshal_mailbox, epocher);
     let engine = simplex::Engine::new(
         ctx.child("consensus"),
@@ -384,7 +406,7 @@ pub async fn start_validator<E, S, R, P, B>(
 
     broadcast.start(channels.broadcast);
     start_gossip(&ctx, validator_order, channels.txs, channels.cosign, gossip_out, logic.clone());
-    marshal_actor.start(Finalized { logic, certificates }, broadcast_mailbox, backfill);
+    marshal_actor.start(Finalized { logic, certificates, missing }, broadcast_mailbox, backfill);
     engine.start(channels.votes, channels.certs, channels.resolver);
 }
 

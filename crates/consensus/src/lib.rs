@@ -82,6 +82,10 @@ pub trait BlockLogic: Send + Sync + 'static {
     /// A block became final. Called in height order, at least once (again after a restart):
     /// apply idempotently, then acknowledge.
     fn finalized(&self, block: FinalizedBlock, ack: Ack);
+    /// The finalization certificate of final block `height`, found after the block was
+    /// delivered without one (fetched while catching up). May come before or after
+    /// [`BlockLogic::finalized`] has made the block durable.
+    fn certificate(&self, _height: u64, _certificate: Vec<u8>) {}
     /// Misbehaviour evidence consensus detected (conflicting votes), described.
     fn fault(&self, _evidence: String) {}
     /// A view ended without a block (leader timeout or invalid proposal).
@@ -105,6 +109,9 @@ impl<T: BlockLogic + ?Sized> BlockLogic for std::sync::Arc<T> {
     }
     fn finalized(&self, block: FinalizedBlock, ack: Ack) {
         (**self).finalized(block, ack)
+    }
+    fn certificate(&self, height: u64, certificate: Vec<u8>) {
+        (**self).certificate(height, certificate)
     }
     fn fault(&self, evidence: String) {
         (**self).fault(evidence)

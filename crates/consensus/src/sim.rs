@@ -90,6 +90,9 @@ impl<L: BlockLogic> BlockLogic for Recording<L> {
         self.seen.lock().expect("recording").push(block.info.clone());
         self.inner.finalized(block, ack);
     }
+    fn certificate(&self, height: u64, certificate: Vec<u8>) {
+        self.inner.certificate(height, certificate);
+    }
     fn fault(&self, evidence: String) {
         self.faults.lock().expect("faults").push(evidence.clone());
         self.inner.fault(evidence);

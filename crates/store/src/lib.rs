@@ -265,6 +265,14 @@ impl Store {
         Ok(())
     }
 
+    /// Replaces a block's consensus record (a certificate found later), durably.
+    pub fn put_consensus_record(&self, height: u64, record: &[u8]) -> Result<()> {
+        let mut b = self.db.batch().durability(Some(PersistMode::SyncAll));
+        b.insert(&self.consensus, height.to_be_bytes(), record);
+        b.commit()?;
+        Ok(())
+    }
+
     pub fn consensus_record(&self, height: u64) -> Result<Option<Vec<u8>>> {
         Ok(self.consensus.get(height.to_be_bytes())?.map(|v| v.to_vec()))
     }

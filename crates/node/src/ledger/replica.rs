@@ -90,6 +90,8 @@ pub(crate) struct Replica {
     gossip: OnceLock<Gossip>,
     committer: OnceLock<SyncSender<(FinalizedBlock, Ack)>>,
     admission: OnceLock<SyncSender<Vec<u8>>>,
+    /// Certificates found after their block was delivered, until the block is durable.
+    late_certificates: Mutex<BTreeMap<u64, Vec<u8>>>,
     /// A quorum-signed checkpoint heard for a log this node has not reached yet.
     pending_cosigned: Mutex<Option<(u64, String)>>,
     /// When this node last re-sent its latest quorum checkpoint to a validator behind.
@@ -112,6 +114,7 @@ impl Replica {
             gossip: OnceLock::new(),
             committer: OnceLock::new(),
             admission: OnceLock::new(),
+            late_certificates: Mutex::new(BTreeMap::new()),
             pending_cosigned: Mutex::new(None),
             last_shared: Mutex::new(None),
             peers_seen: Mutex::new(vec![(None, false); n]),
@@ -527,6 +530,7 @@ impl Ledger {
             r.gossip(Topic::Cosignatures, note.clone().into_bytes());
             self.add_cosignature(r.index, &note)?;
         }
+        self.attach_late_certificates()?;
         // A quorum checkpoint heard while behind may be servable now.
         let pending = {
             let mut p = r.pending_cosigned.lock().unwrap();
@@ -639,6 +643,36 @@ impl Ledger {
         for (id, loc) in covered {
             self.notify(id, TxOutcome::Committed(loc));
         }
+    }
+
+    /// Keeps a certificate found after its block was delivered; attached once the block is
+    /// durable.
+    fn late_certificate(&self, height: u64, certificate: Vec<u8>) -> anyhow::Result<()> {
+        {
+            let mut late = self.replica().late_certificates.lock().unwrap();
+            if late.len() >= MAX_COSIGN_SIZES {
+                late.pop_first();
+            }
+            late.insert(height, certificate);
+        }
+        self.attach_late_certificates()
+    }
+
+    /// Stores the late certificates of durable blocks in their consensus records.
+    fn attach_late_certificates(&self) -> anyhow::Result<()> {
+        let ready: Vec<(u64, Vec<u8>)> = {
+            let mut late = self.replica().late_certificates.lock().unwrap();
+            let committed = self.committed_height.load(Ordering::Acquire);
+            let rest = late.split_off(&(committed + 1));
+            std::mem::replace(&mut *late, rest).into_iter().collect()
+        };
+        for (height, certificate) in ready {
+            let Some(record) = self.store.consensus_record(height)?.as_deref().and_then(decode_record) else { continue };
+            if record.certificate.is_none() {
+                self.store.put_consensus_record(height, &encode_record(&record.digest, &record.parent, Some(&certificate)))?;
+            }
+        }
+        Ok(())
     }
 
     /// Re-sends this node's latest quorum checkpoint (at most once a second).
@@ -800,6 +834,12 @@ impl BlockLogic for ReplicaLogic {
         if let Some(c) = r.committer.get() {
             // Blocks the consensus task while the committer is busy: back-pressure.
             let _ = c.send((block, ack));
+        }
+    }
+
+    fn certificate(&self, height: u64, certificate: Vec<u8>) {
+        if let Err(e) = self.ledger.late_certificate(height, certificate) {
+            tracing::error!(height, error = %format!("{e:#}"), "storing a finalization certificate failed");
         }
     }
 
