@@ -5,8 +5,7 @@ mod common;
 
 use common::*;
 use cairn_crypto::{KeyPair, Suite};
-use cairn_types::evidence::{DepositArgs, DigestAlg, RecordInput};
-use cairn_types::tx::{Call, TxBody};
+use cairn_types::evidence::{DigestAlg, RecordInput};
 use serde_json::{Value, json};
 
 fn record(digest_of: &[u8], reference: &str) -> RecordInput {
@@ -21,15 +20,6 @@ fn record(digest_of: &[u8], reference: &str) -> RecordInput {
     }
 }
 
-fn body(key: &KeyPair, chain: &str, nonce: u64, records: Vec<RecordInput>) -> TxBody {
-    TxBody {
-        chain_id: chain.into(),
-        signer: key.public_key(),
-        nonce,
-        expires_at_ms: cairn_node::ledger::now_ms() + 600_000,
-        call: Call { module: "evidence".into(), method: "deposit".into(), args: DepositArgs { records }.encode() },
-    }
-}
 
 fn problem_code(v: &Value) -> &str {
     v["code"].as_str().unwrap_or("")
@@ -44,7 +34,7 @@ fn bad_inputs_get_precise_errors_and_lose_nothing() {
     let url = &node.url;
 
     // A good one commits.
-    let good = body(&key, &chain, 1, vec![record(b"one", "ref-a")]).sign(&key);
+    let good = deposit_body(&key, &chain, 1, vec![record(b"one", "ref-a")]).sign(&key);
     let (s, v) = post_txs(url, &[good.encode()], true);
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["results"][0]["status"], "committed");
@@ -54,7 +44,7 @@ fn bad_inputs_get_precise_errors_and_lose_nothing() {
     assert_eq!((s, problem_code(&v)), (409, "replay"), "{v}");
 
     // Bad signature: 401.
-    let mut bad = body(&key, &chain, 2, vec![record(b"two", "ref-a")]).sign(&key).encode();
+    let mut bad = deposit_body(&key, &chain, 2, vec![record(b"two", "ref-a")]).sign(&key).encode();
     let n = bad.len();
     bad[n - 1] ^= 1;
     let (s, v) = post_txs(url, &[bad], false);
@@ -62,17 +52,17 @@ fn bad_inputs_get_precise_errors_and_lose_nothing() {
 
     // Signer not in genesis: 403.
     let stranger = KeyPair::generate(Suite::Ed25519Sha256);
-    let (s, v) = post_txs(url, &[body(&stranger, &chain, 3, vec![record(b"x", "r")]).sign(&stranger).encode()], false);
+    let (s, v) = post_txs(url, &[deposit_body(&stranger, &chain, 3, vec![record(b"x", "r")]).sign(&stranger).encode()], false);
     assert_eq!((s, problem_code(&v)), (403, "unknown-signer"), "{v}");
 
     // Wrong chain, expired, unknown module: 400 with their own codes.
-    let (s, v) = post_txs(url, &[body(&key, "another-chain", 4, vec![record(b"x", "r")]).sign(&key).encode()], false);
+    let (s, v) = post_txs(url, &[deposit_body(&key, "another-chain", 4, vec![record(b"x", "r")]).sign(&key).encode()], false);
     assert_eq!((s, problem_code(&v)), (400, "wrong-chain"), "{v}");
-    let mut b = body(&key, &chain, 5, vec![record(b"x", "r")]);
+    let mut b = deposit_body(&key, &chain, 5, vec![record(b"x", "r")]);
     b.expires_at_ms = 1_000;
     let (s, v) = post_txs(url, &[b.sign(&key).encode()], false);
     assert_eq!((s, problem_code(&v)), (400, "expired"), "{v}");
-    let mut b = body(&key, &chain, 6, vec![record(b"x", "r")]);
+    let mut b = deposit_body(&key, &chain, 6, vec![record(b"x", "r")]);
     b.call.module = "payments".into();
     let (s, v) = post_txs(url, &[b.sign(&key).encode()], false);
     assert_eq!((s, problem_code(&v)), (400, "unknown-module"), "{v}");
@@ -90,8 +80,8 @@ fn bad_inputs_get_precise_errors_and_lose_nothing() {
     assert_eq!((s, problem_code(&v)), (413, "oversized"), "{v}");
 
     // A batch with good and bad transactions: per-transaction verdicts, the good ones commit.
-    let ok1 = body(&key, &chain, 10, vec![record(b"one", "ref-b")]).sign(&key);
-    let ok2 = body(&key, &chain, 11, vec![record(b"three", "ref-b"), record(b"four", "ref-b")]).sign(&key);
+    let ok1 = deposit_body(&key, &chain, 10, vec![record(b"one", "ref-b")]).sign(&key);
+    let ok2 = deposit_body(&key, &chain, 11, vec![record(b"three", "ref-b"), record(b"four", "ref-b")]).sign(&key);
     let (s, v) = post_txs(url, &[ok1.encode(), vec![9, 9], ok2.encode(), good.encode()], true);
     assert_eq!(s, 202, "{v}");
     let statuses: Vec<&str> = v["results"].as_array().unwrap().iter().map(|r| r["status"].as_str().unwrap()).collect();
@@ -99,8 +89,8 @@ fn bad_inputs_get_precise_errors_and_lose_nothing() {
     assert_eq!(v["results"][3]["error"]["code"], "replay");
 
     // JSON forms: hex and object.
-    let hex_tx = body(&key, &chain, 12, vec![record(b"five", "ref-c")]).sign(&key);
-    let obj_tx = body(&key, &chain, 13, vec![record(b"six", "ref-c")]).sign(&key);
+    let hex_tx = deposit_body(&key, &chain, 12, vec![record(b"five", "ref-c")]).sign(&key);
+    let obj_tx = deposit_body(&key, &chain, 13, vec![record(b"six", "ref-c")]).sign(&key);
     let obj = json!({
         "chain_id": chain, "signer": key.public_key().to_hex(), "nonce": 13, "expires_at_ms": obj_tx.body.expires_at_ms,
         "call": {"module": "evidence", "method": "deposit", "args": {"records": [record(b"six", "ref-c")]}},
@@ -144,7 +134,7 @@ fn proofs_blocks_and_openapi_hold_together() {
     for i in 0..3u64 {
         let mut r = record(format!("doc {i}").as_bytes(), "ref");
         r.digest_alg = DigestAlg::Sm3;
-        let tx = body(&key, &chain, i, vec![r.clone(), r]).sign(&key);
+        let tx = deposit_body(&key, &chain, i, vec![r.clone(), r]).sign(&key);
         let (s, v) = post_txs(url, &[tx.encode()], true);
         assert_eq!(s, 200, "{v}");
         sizes.push(node.status()["checkpoint_size"].as_u64().unwrap());
@@ -217,12 +207,12 @@ fn full_mempool_answers_503_with_retry_after() {
     let node = DevNode::start(&dir, "ed25519-sha256");
     let key = node.submitter();
     let chain = node.status()["chain_id"].as_str().unwrap().to_string();
-    let txs: Vec<Vec<u8>> = (0..5).map(|i| body(&key, &chain, i, vec![record(&[i as u8], "r")]).sign(&key).encode()).collect();
+    let txs: Vec<Vec<u8>> = (0..5).map(|i| deposit_body(&key, &chain, i, vec![record(&[i as u8], "r")]).sign(&key).encode()).collect();
     let (s, v) = post_txs(&node.url, &txs, false);
     assert_eq!(s, 202);
     let codes: Vec<&str> = v["results"].as_array().unwrap().iter().map(|r| r["error"]["code"].as_str().unwrap_or("ok")).collect();
     assert_eq!(codes, ["ok", "ok", "ok", "mempool-full", "mempool-full"]);
-    let one = body(&key, &chain, 99, vec![record(b"late", "r")]).sign(&key).encode();
+    let one = deposit_body(&key, &chain, 99, vec![record(b"late", "r")]).sign(&key).encode();
     let r = client().post(format!("{}/v1/transactions", node.url)).header("content-type", "application/octet-stream").body([(one.len() as u32).to_be_bytes().to_vec(), one].concat()).send().unwrap();
     assert_eq!(r.status().as_u16(), 503);
     assert_eq!(r.headers()["retry-after"], "1");

@@ -172,12 +172,7 @@ fn load(c: &Consortium, targets: &[usize], stop: &Arc<AtomicBool>, seq: &Arc<Ato
                 while !stop.load(Ordering::Relaxed) {
                     let n = seq.fetch_add(1, Ordering::Relaxed);
                     let batch: Vec<Vec<u8>> = (0..5).map(|k| deposit_tx(&key, &chain, n * 10 + k, records(n * 10 + k, 1))).collect();
-                    let mut body = Vec::new();
-                    for t in &batch {
-                        body.extend_from_slice(&(t.len() as u32).to_be_bytes());
-                        body.extend_from_slice(t);
-                    }
-                    let Ok(r) = client().post(format!("{url}/v1/transactions?wait=true")).header("content-type", "application/octet-stream").body(body).send() else {
+                    let Ok(r) = client().post(format!("{url}/v1/transactions?wait=true")).header("content-type", "application/octet-stream").body(frame(&batch)).send() else {
                         std::thread::sleep(Duration::from_millis(100));
                         continue;
                     };

@@ -49,21 +49,8 @@ fn kill_9_under_load_loses_nothing_acknowledged() {
                     let mut n = base;
                     while !stop.load(Ordering::Relaxed) {
                         n += 1;
-                        let records: Vec<RecordInput> = (0..1 + (n % 5) as usize)
-                            .map(|i| RecordInput {
-                                digest_alg: DigestAlg::Sha256,
-                                digest: DigestAlg::Sha256.digest(&[n.to_be_bytes(), (i as u64).to_be_bytes()].concat()),
-                                size: 1,
-                                media_type: "text/plain".into(),
-                                title: format!("record {n}/{i}"),
-                                reference: None,
-                                metadata: Default::default(),
-                            })
-                            .collect();
-                        let tx = deposit_tx(&key, &chain, n, records);
-                        let mut body = (tx.len() as u32).to_be_bytes().to_vec();
-                        body.extend_from_slice(&tx);
-                        let Ok(r) = client().post(format!("{url}/v1/transactions?wait=true")).header("content-type", "application/octet-stream").body(body).send() else { break };
+                        let tx = deposit_tx(&key, &chain, n, records(n, 1 + (n % 5) as usize));
+                        let Ok(r) = client().post(format!("{url}/v1/transactions?wait=true")).header("content-type", "application/octet-stream").body(frame(&[tx])).send() else { break };
                         if r.status().as_u16() != 200 {
                             continue;
                         }

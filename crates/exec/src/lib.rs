@@ -175,15 +175,26 @@ impl Executor {
     }
 
     fn admit_checked(&self, bytes: &[u8], now_ms: Option<u64>) -> Result<Transaction, TxError> {
-        let p = &self.genesis.params;
-        if bytes.len() > p.max_tx_bytes as usize {
-            return Err(TxError::Oversized { len: bytes.len(), max: p.max_tx_bytes as usize });
-        }
-        let suite = self.genesis.suite;
-        let tx = Transaction::decode_with_keys(bytes, &|s, k| if s == suite { self.members.get(k).map(|(key, _)| key.clone()) } else { None })?;
-        self.check_body(&tx.body, now_ms)?;
-        tx.verify_signature().map_err(|_| TxError::BadSignature)?;
+        self.check_size(bytes.len())?;
+        let tx = self.decode_member(bytes)?;
+        self.check_decoded(&tx, bytes.len(), now_ms)?;
         Ok(tx)
+    }
+
+    /// The admission checks of a transaction already decoded (with [`Executor::decode_member`])
+    /// from `len` bytes; `now_ms: None` skips the expiry window (see `admit_in_block`).
+    pub fn check_decoded(&self, tx: &Transaction, len: usize, now_ms: Option<u64>) -> Result<(), TxError> {
+        self.check_size(len)?;
+        self.check_body(&tx.body, now_ms)?;
+        tx.verify_signature().map_err(|_| TxError::BadSignature)
+    }
+
+    fn check_size(&self, len: usize) -> Result<(), TxError> {
+        let max = self.genesis.params.max_tx_bytes as usize;
+        if len > max {
+            return Err(TxError::Oversized { len, max });
+        }
+        Ok(())
     }
 
     fn check_body(&self, body: &TxBody, now_ms: Option<u64>) -> Result<(), TxError> {

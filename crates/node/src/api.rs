@@ -113,20 +113,21 @@ async fn metrics(State(l): State<Arc<Ledger>>) -> impl IntoResponse {
 async fn status(State(l): State<Arc<Ledger>>) -> Response {
     let g = l.genesis();
     let cp = l.latest_checkpoint();
+    let consensus = l.consensus_status();
     axum::Json(json!({
         "chain_id": g.chain_id,
         "suite": g.suite,
         "genesis_hash": hex::encode(l.genesis_hash()),
         "origin": g.origin(),
         "height": l.height(),
-        "finalized_height": l.consensus_status().map_or(l.height(), |c| c.finalized_height),
+        "finalized_height": consensus.as_ref().map_or(l.height(), |c| c.finalized_height),
         "log_size": l.log_size(),
         "checkpoint_size": cp.map(|c| c.0),
         "mempool_txs": l.mempool_len(),
         "disk_bytes": l.disk_bytes(),
         "validator": l.validator_name(),
         "role": if l.is_replicated() { "validator" } else { "validator (single node)" },
-        "consensus": l.consensus_status(),
+        "consensus": consensus,
         "validators": g.validators.len(),
         "organisations": g.organisations.iter().map(|o| json!({"id": o.id, "name": o.name})).collect::<Vec<_>>(),
         "block_interval_ms": g.params.block_interval_ms,

@@ -17,7 +17,7 @@ use cairn_exec::{Executor, TxError, evidence as evidence_index};
 use cairn_merkle::{MerkleLog, leaf_hash};
 use cairn_note::{Checkpoint, SignedNote};
 use cairn_store::{BlockCommit, Store, TxLocation};
-use cairn_types::block::{Block, BlockHeader, tx_root};
+use cairn_types::block::{Block, BlockHeader};
 use cairn_types::evidence::{EvidenceEntry, METHOD_DEPOSIT, MODULE, RecordId};
 use cairn_types::genesis::Genesis;
 use cairn_types::log::LogEntry;
@@ -29,6 +29,7 @@ use crate::config::NodeConfig;
 use crate::mempool::{InsertError, Mempool};
 use crate::metrics::Metrics;
 
+mod execute;
 mod replica;
 
 /// Rejections kept for status queries.
@@ -170,11 +171,11 @@ impl Ledger {
         let tip = if tip_height == 0 {
             Tip { height: 0, hash: genesis_hash, time_ms: genesis.genesis_time_ms }
         } else {
-            let block = Block::decode(&store.block(tip_height)?.context("tip block missing")?)?;
-            if block.header.log_size != log.size() || block.header.log_root != log.root() {
-                bail!("database is inconsistent: tip block {tip_height} commits to a log of {} leaves, {} are stored", block.header.log_size, log.size());
+            let header = Block::decode_header(&store.block(tip_height)?.context("tip block missing")?)?;
+            if header.log_size != log.size() || header.log_root != log.root() {
+                bail!("database is inconsistent: tip block {tip_height} commits to a log of {} leaves, {} are stored", header.log_size, log.size());
             }
-            Tip { height: tip_height, hash: block.header.hash(suite), time_ms: block.header.time_ms }
+            Tip { height: tip_height, hash: header.hash(suite), time_ms: header.time_ms }
         };
         // Indexes are derived from blocks: after a crash they may lag; re-execute what they miss.
         let indexed = store.indexed_height()?;
@@ -211,7 +212,7 @@ impl Ledger {
                 let record = store.consensus_record(tip.height)?.context("tip block has no consensus record; was this database made by a single node?")?;
                 replica::decode_record(&record).context("malformed consensus record")?.digest
             };
-            let state = replica::ChainState { height: tip.height, digest, hash: tip.hash, time_ms: tip.time_ms, frontier: log.frontier() };
+            let state = execute::ChainState { height: tip.height, digest, hash: tip.hash, time_ms: tip.time_ms, frontier: log.frontier() };
             Some(replica::Replica::new(index, genesis.quorum(), verifiers, state))
         } else {
             None
@@ -452,77 +453,41 @@ impl Ledger {
             return Ok(None);
         }
         let started = Instant::now();
-        let suite = self.exec.suite();
         let mut tip = self.tip.lock().unwrap();
         let height = tip.height + 1;
         let time_ms = now_ms().max(tip.time_ms);
-        let first_leaf = self.log.read().unwrap().size();
-
-        let mut commit = BlockCommit { height, first_leaf, ..BlockCommit::default() };
-        let mut included: Vec<Transaction> = Vec::with_capacity(batch.len());
-        let mut in_block = BTreeSet::new();
-        let mut rejected = Vec::new();
-        {
+        let parent = execute::ChainState {
+            height: tip.height,
+            digest: [0; 32],
+            hash: tip.hash,
+            time_ms: tip.time_ms,
+            frontier: self.log.read().unwrap().frontier(),
+        };
+        let executed = {
+            // Transactions in blocks built but not yet durable are replays too.
             let pending = self.pending.lock().unwrap();
-            for tx in batch {
-                if in_block.contains(&tx.id) || pending.contains(&tx.id) || self.store.contains_tx(&tx.id)? {
-                    rejected.push((tx.id, TxError::Replay(hex::encode(tx.id))));
-                    continue;
-                }
-                let leaf0 = first_leaf + commit.leaves.len() as u64;
-                match self.exec.execute(&tx, height, time_ms, leaf0) {
-                    Ok(effects) => {
-                        in_block.insert(tx.id);
-                        let loc = TxLocation {
-                            height,
-                            index_in_block: included.len() as u32,
-                            first_leaf: leaf0,
-                            leaf_count: effects.leaves.len() as u32,
-                        };
-                        commit.txs.push((tx.id, loc));
-                        commit.leaves.extend(effects.leaves);
-                        commit.index.extend(effects.index.into_iter().map(|e| (e.index, e.key, e.value)));
-                        included.push(tx);
-                    }
-                    Err(e) => rejected.push((tx.id, e)),
-                }
-            }
-        }
+            self.execute_on(&parent, height, time_ms, batch, &|id| pending.contains(id), false)?
+        };
+        let Ok(execute::Executed { header, mut commit, leaf_hashes, rejected, .. }) = executed else {
+            unreachable!("non-strict execution leaves failing transactions out")
+        };
         for (id, e) in rejected {
             self.remember_rejection(id, e);
         }
-        if included.is_empty() {
+        if commit.txs.is_empty() {
             return Ok(None);
         }
-
-        let hashes: Vec<Hash> = commit.leaves.iter().map(|l| leaf_hash(suite, l)).collect();
-        let (log_size, log_root) = {
+        {
             let mut log = self.log.write().unwrap();
-            assert_eq!(log.size(), first_leaf, "only the producer appends");
-            for h in hashes {
+            assert_eq!(log.size(), commit.first_leaf, "only the producer appends");
+            for h in leaf_hashes {
                 log.push_leaf_hash(h);
             }
-            (log.size(), log.root())
-        };
-        let ids: Vec<Hash> = included.iter().map(|t| t.id).collect();
-        let header = BlockHeader {
-            chain_id: self.genesis().chain_id.clone(),
-            height,
-            parent: tip.hash,
-            time_ms,
-            tx_count: included.len() as u32,
-            tx_root: tx_root(suite, &ids),
-            log_size,
-            log_root,
-        };
-        let block_hash = header.hash(suite);
-        let block = Block { header, txs: included.iter().map(Transaction::encode).collect() };
-        commit.block_bytes = block.encode();
-        commit.block_hash = block_hash;
-        let note = self.sign_checkpoint(log_size, log_root);
-        commit.checkpoint = Some((log_size, note));
-        *tip = Tip { height, hash: block_hash, time_ms };
-        self.pending.lock().unwrap().extend(ids);
+        }
+        let note = self.sign_checkpoint(header.log_size, header.log_root);
+        commit.checkpoint = Some((header.log_size, note));
+        *tip = Tip { height, hash: commit.block_hash, time_ms };
+        self.pending.lock().unwrap().extend(commit.txs.iter().map(|(id, _)| *id));
         Ok(Some(BuiltBlock { height, time_ms, commit, started }))
     }
 
@@ -539,29 +504,34 @@ impl Ledger {
                 pending.remove(id);
             }
         }
+        self.metrics.block_commit_seconds.observe(started.elapsed().as_secs_f64());
+        for (id, loc) in &commit.txs {
+            self.notify(*id, TxOutcome::Committed(*loc));
+        }
+        self.publish_block(&commit, time_ms, log_size);
+        Ok(())
+    }
+
+    /// Metrics and live views for a durable block (single node or final under consensus).
+    fn publish_block(&self, commit: &BlockCommit, time_ms: u64, log_size: u64) {
         let m = &self.metrics;
         m.blocks.inc();
         m.tx_committed.inc_by(commit.txs.len() as u64);
         m.records_committed.inc_by(commit.leaves.len() as u64);
-        m.height.set(height as i64);
+        m.height.set(commit.height as i64);
         m.log_size.set(log_size as i64);
         m.mempool_txs.set(self.mempool.len() as i64);
         m.block_txs.observe(commit.txs.len() as f64);
-        m.block_commit_seconds.observe(started.elapsed().as_secs_f64());
-        for (id, loc) in &commit.txs {
-            self.notify(*id, TxOutcome::Committed(*loc));
-        }
         // No listener is fine: the send only fails when nobody subscribes.
         let _ = self.events.send(BlockEvent {
-            height,
+            height: commit.height,
             hash: hex::encode(commit.block_hash),
             time_ms,
             tx_count: commit.txs.len(),
             records: commit.leaves.len(),
             log_size,
         });
-        tracing::debug!(height, txs = commit.txs.len(), leaves = commit.leaves.len(), "block committed");
-        Ok(())
+        tracing::debug!(height = commit.height, txs = commit.txs.len(), leaves = commit.leaves.len(), "block committed");
     }
 
     pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<BlockEvent> {
@@ -748,7 +718,7 @@ impl Ledger {
     /// The first final block whose log has `size` leaves (the block a checkpoint of that size
     /// was signed for). Heights' log sizes never decrease: binary search.
     pub fn block_with_log_size(&self, size: u64) -> anyhow::Result<Option<u64>> {
-        let log_size_at = |h: u64| -> anyhow::Result<u64> { Ok(self.block(h)?.context("block missing")?.header.log_size) };
+        let log_size_at = |h: u64| -> anyhow::Result<u64> { Ok(Block::decode_header(&self.store.block(h)?.context("block missing")?)?.log_size) };
         let (mut lo, mut hi) = (1u64, self.height());
         if hi == 0 || log_size_at(hi)? < size {
             return Ok(None);
@@ -781,7 +751,7 @@ impl Ledger {
                 break;
             }
             let block = self.store.block(h)?.context("block missing")?;
-            let header = Block::decode(&block)?.header;
+            let header = Block::decode_header(&block)?;
             chain.push(CertifiedLink { height: h, digest: r.digest, parent: r.parent, header, body_hash: cairn_consensus::sha256(&block) });
             if let Some(certificate) = r.certificate {
                 return Ok(Some(CertificateProof { chain, certificate }));

@@ -92,6 +92,11 @@ impl Block {
         w.into_bytes()
     }
 
+    /// The header of an encoded block, without decoding its transactions.
+    pub fn decode_header(bytes: &[u8]) -> Result<BlockHeader, DecodeError> {
+        BlockHeader::decode_from(&mut Reader::new(bytes))
+    }
+
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(bytes);
         let header = BlockHeader::decode_from(&mut r)?;

@@ -86,13 +86,19 @@ pub fn cairn(args: &[&str]) -> std::process::Output {
     Command::new(CAIRN).args(args).env("RUST_LOG", "warn").output().expect("run cairn")
 }
 
-/// POSTs canonical transactions (binary framing); returns (status, body).
-pub fn post_txs(url: &str, txs: &[Vec<u8>], wait: bool) -> (u16, Value) {
+/// The binary submit framing: `u32` length + bytes, repeated.
+pub fn frame(txs: &[Vec<u8>]) -> Vec<u8> {
     let mut body = Vec::new();
     for t in txs {
         body.extend_from_slice(&(t.len() as u32).to_be_bytes());
         body.extend_from_slice(t);
     }
+    body
+}
+
+/// POSTs canonical transactions (binary framing); returns (status, body).
+pub fn post_txs(url: &str, txs: &[Vec<u8>], wait: bool) -> (u16, Value) {
+    let body = frame(txs);
     let r = client()
         .post(format!("{url}/v1/transactions{}", if wait { "?wait=true" } else { "" }))
         .header("content-type", "application/octet-stream")
@@ -103,8 +109,8 @@ pub fn post_txs(url: &str, txs: &[Vec<u8>], wait: bool) -> (u16, Value) {
     (status, r.json().unwrap_or(Value::Null))
 }
 
-/// A signed evidence deposit of `records` (canonical bytes).
-pub fn deposit_tx(key: &KeyPair, chain: &str, nonce: u64, records: Vec<cairn_types::evidence::RecordInput>) -> Vec<u8> {
+/// The unsigned body of an evidence deposit of `records`, valid for ten minutes.
+pub fn deposit_body(key: &KeyPair, chain: &str, nonce: u64, records: Vec<cairn_types::evidence::RecordInput>) -> cairn_types::tx::TxBody {
     use cairn_types::evidence::DepositArgs;
     use cairn_types::tx::{Call, TxBody};
     TxBody {
@@ -114,8 +120,11 @@ pub fn deposit_tx(key: &KeyPair, chain: &str, nonce: u64, records: Vec<cairn_typ
         expires_at_ms: cairn_node::ledger::now_ms() + 600_000,
         call: Call { module: "evidence".into(), method: "deposit".into(), args: DepositArgs { records }.encode() },
     }
-    .sign(key)
-    .encode()
+}
+
+/// A signed evidence deposit of `records` (canonical bytes).
+pub fn deposit_tx(key: &KeyPair, chain: &str, nonce: u64, records: Vec<cairn_types::evidence::RecordInput>) -> Vec<u8> {
+    deposit_body(key, chain, nonce, records).sign(key).encode()
 }
 
 /// `n` distinct small records derived from `seed`.

@@ -23,13 +23,12 @@ use cairn_consensus::network::Gossip;
 use cairn_consensus::{Ack, BlockInfo, BlockLogic, FinalizedBlock, Topic};
 use cairn_crypto::Hash;
 use cairn_exec::TxError;
-use cairn_merkle::{Frontier, leaf_hash};
 use cairn_note::{Checkpoint, NoteSignature, NoteVerifier, SignedNote};
 use cairn_store::{BlockCommit, TxLocation};
-use cairn_types::block::{Block, BlockHeader, tx_root};
-use cairn_types::tx::Transaction;
+use cairn_types::block::Block;
 
-use super::{BlockEvent, Ledger, TxOutcome, now_ms};
+use super::execute::{ChainState, Executed, Invalid};
+use super::{Ledger, TxOutcome, now_ms};
 
 /// How far ahead of a validator's clock a block's time may be.
 const MAX_CLOCK_DRIFT_MS: u64 = 10_000;
@@ -46,25 +45,13 @@ pub(crate) const GOSSIP_BATCH: usize = 1000;
 /// A peer heard from within this is counted as connected.
 const PEER_FRESH: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// The state after a block: what its children build on.
-#[derive(Clone, Debug)]
-pub(crate) struct ChainState {
-    pub height: u64,
-    /// Consensus digest of the block.
-    pub digest: [u8; 32],
-    /// Cairn block hash (the genesis hash at height 0).
-    pub hash: Hash,
-    pub time_ms: u64,
-    pub frontier: Frontier,
-}
-
 /// A block executed ahead of finality.
 struct Speculative {
     parent: [u8; 32],
     state: ChainState,
     tx_ids: HashSet<Hash>,
-    /// Taken by the committer when the block becomes final.
-    commit: Mutex<Option<BlockCommit>>,
+    /// What the block writes, with its leaf hashes; taken by the committer once final.
+    commit: Mutex<Option<(BlockCommit, Vec<Hash>)>>,
 }
 
 /// Signatures collected for one checkpoint size: the text each validator signed, by index.
@@ -210,10 +197,6 @@ pub(crate) fn decode_record(bytes: &[u8]) -> Option<ConsensusRecord> {
     })
 }
 
-/// Why a proposal gets no vote.
-#[derive(Debug)]
-struct Invalid(String);
-
 impl Ledger {
     fn replica(&self) -> &Replica {
         self.replica.as_ref().expect("replicated mode")
@@ -245,73 +228,8 @@ impl Ledger {
         }
     }
 
-    /// Executes `txs` as the block at `height` on `parent` at `time_ms`. Strict (verifying a
-    /// proposal): any failing transaction makes the block invalid. Otherwise (proposing) failing
-    /// transactions are left out and returned.
-    fn execute_on(
-        &self,
-        parent: &ChainState,
-        height: u64,
-        time_ms: u64,
-        txs: Vec<Transaction>,
-        in_ancestry: &HashSet<Hash>,
-        strict: bool,
-    ) -> anyhow::Result<Result<(BlockHeader, BlockCommit, ChainState, Vec<(Hash, TxError)>), Invalid>> {
-        let suite = self.exec.suite();
-        let first_leaf = parent.frontier.size();
-        let mut commit = BlockCommit { height, first_leaf, ..BlockCommit::default() };
-        let mut included: Vec<Transaction> = Vec::with_capacity(txs.len());
-        let mut in_block = HashSet::with_capacity(txs.len());
-        let mut rejected = Vec::new();
-        for tx in txs {
-            let replay = in_block.contains(&tx.id) || in_ancestry.contains(&tx.id) || self.store.contains_tx(&tx.id)?;
-            let outcome = if replay {
-                Err(TxError::Replay(hex::encode(tx.id)))
-            } else {
-                self.exec.execute(&tx, height, time_ms, first_leaf + commit.leaves.len() as u64)
-            };
-            match outcome {
-                Ok(effects) => {
-                    in_block.insert(tx.id);
-                    let loc = TxLocation {
-                        height,
-                        index_in_block: included.len() as u32,
-                        first_leaf: first_leaf + commit.leaves.len() as u64,
-                        leaf_count: effects.leaves.len() as u32,
-                    };
-                    commit.txs.push((tx.id, loc));
-                    commit.leaves.extend(effects.leaves);
-                    commit.index.extend(effects.index.into_iter().map(|e| (e.index, e.key, e.value)));
-                    included.push(tx);
-                }
-                Err(e) if strict => return Ok(Err(Invalid(format!("transaction {}: {e}", hex::encode(tx.id))))),
-                Err(e) => rejected.push((tx.id, e)),
-            }
-        }
-        let mut frontier = parent.frontier.clone();
-        for leaf in &commit.leaves {
-            frontier.push_leaf_hash(leaf_hash(suite, leaf));
-        }
-        let ids: Vec<Hash> = included.iter().map(|t| t.id).collect();
-        let header = BlockHeader {
-            chain_id: self.genesis().chain_id.clone(),
-            height,
-            parent: parent.hash,
-            time_ms,
-            tx_count: included.len() as u32,
-            tx_root: tx_root(suite, &ids),
-            log_size: frontier.size(),
-            log_root: frontier.root(),
-        };
-        let hash = header.hash(suite);
-        let block = Block { header: header.clone(), txs: included.iter().map(Transaction::encode).collect() };
-        commit.block_bytes = block.encode();
-        commit.block_hash = hash;
-        let state = ChainState { height, digest: [0; 32], hash, time_ms, frontier };
-        Ok(Ok((header, commit, state, rejected)))
-    }
-
-    fn remember_speculative(&self, digest: [u8; 32], parent: [u8; 32], mut state: ChainState, commit: BlockCommit) {
+    fn remember_speculative(&self, digest: [u8; 32], parent: [u8; 32], executed: Executed) {
+        let Executed { commit, mut state, leaf_hashes, .. } = executed;
         state.digest = digest;
         let tx_ids = commit.txs.iter().map(|(id, _)| *id).collect();
         let mut spec = self.replica().speculative.lock().unwrap();
@@ -323,7 +241,7 @@ impl Ledger {
                 spec.remove(&d);
             }
         }
-        spec.insert(digest, Arc::new(Speculative { parent, state, tx_ids, commit: Mutex::new(Some(commit)) }));
+        spec.insert(digest, Arc::new(Speculative { parent, state, tx_ids, commit: Mutex::new(Some((commit, leaf_hashes))) }));
     }
 
     fn propose_block(&self, parent: &BlockInfo, height: u64, now: u64, allow_empty: bool) -> anyhow::Result<Option<Vec<u8>>> {
@@ -334,9 +252,10 @@ impl Ledger {
             return Ok(None);
         }
         let time_ms = now.max(state.time_ms);
-        let Ok((header, commit, new_state, rejected)) = self.execute_on(&state, height, time_ms, txs, &in_ancestry, false)? else {
+        let Ok(mut executed) = self.execute_on(&state, height, time_ms, txs, &|id| in_ancestry.contains(id), false)? else {
             unreachable!("non-strict execution leaves failing transactions out")
         };
+        let rejected = std::mem::take(&mut executed.rejected);
         if !rejected.is_empty() {
             let ids: Vec<Hash> = rejected.iter().map(|(id, _)| *id).collect();
             self.mempool.remove(&ids);
@@ -347,12 +266,12 @@ impl Ledger {
                 }
             }
         }
-        if commit.txs.is_empty() && !allow_empty {
+        if executed.commit.txs.is_empty() && !allow_empty {
             return Ok(None);
         }
-        let payload = commit.block_bytes.clone();
-        let digest = cairn_consensus::block_digest(&parent.digest, height, &header.hash(self.exec.suite()), &cairn_consensus::sha256(&payload));
-        self.remember_speculative(digest, parent.digest, new_state, commit);
+        let payload = executed.commit.block_bytes.clone();
+        let digest = cairn_consensus::block_digest(&parent.digest, height, &executed.commit.block_hash, &cairn_consensus::sha256(&payload));
+        self.remember_speculative(digest, parent.digest, executed);
         Ok(Some(payload))
     }
 
@@ -374,7 +293,6 @@ impl Ledger {
     }
 
     fn verify_block(&self, parent: &BlockInfo, height: u64, payload: &[u8], now: u64) -> anyhow::Result<Result<(), Invalid>> {
-        let suite = self.exec.suite();
         let block = match Block::decode(payload) {
             Ok(b) => b,
             Err(e) => return Ok(Err(Invalid(format!("block does not decode: {e}")))),
@@ -399,26 +317,27 @@ impl Ledger {
             // A transaction this node admitted (signature checked) is not checked again.
             let tx = match self.exec.decode_member(bytes) {
                 Ok(tx) if self.mempool.contains_exact(&tx) => tx,
-                _ => match self.exec.admit_in_block(bytes) {
-                    Ok(tx) => {
+                Ok(tx) => match self.exec.check_decoded(&tx, bytes.len(), None) {
+                    Ok(()) => {
                         self.metrics.proposal_signatures_checked.inc();
                         newly_checked.push(tx.clone());
                         tx
                     }
                     Err(e) => return Ok(Err(Invalid(format!("transaction refused: {e}")))),
                 },
+                Err(e) => return Ok(Err(Invalid(format!("transaction refused: {e}")))),
             };
             txs.push(tx);
         }
-        let (header, commit, new_state, _) = match self.execute_on(&state, height, h.time_ms, txs, &in_ancestry, true)? {
+        let executed = match self.execute_on(&state, height, h.time_ms, txs, &|id| in_ancestry.contains(id), true)? {
             Ok(x) => x,
             Err(invalid) => return Ok(Err(invalid)),
         };
-        if header != *h {
+        if executed.header != *h {
             return Ok(Err(Invalid("header differs from re-execution (tx root, log size or log root)".into())));
         }
-        let digest = cairn_consensus::block_digest(&parent.digest, height, &header.hash(suite), &cairn_consensus::sha256(payload));
-        self.remember_speculative(digest, parent.digest, new_state, commit);
+        let digest = cairn_consensus::block_digest(&parent.digest, height, &executed.commit.block_hash, &cairn_consensus::sha256(payload));
+        self.remember_speculative(digest, parent.digest, executed);
         // Remember the signatures just checked: the same transactions arriving by gossip, or in
         // a competing proposal, are then not checked again (finality removes them).
         self.mempool.insert_many(newly_checked);
@@ -441,8 +360,8 @@ impl Ledger {
             );
         }
         let spec = r.speculative.lock().unwrap().get(&info.digest).cloned();
-        let executed = spec.and_then(|s| s.commit.lock().unwrap().take().map(|c| (s.state.clone(), c)));
-        let (state, mut commit) = match executed {
+        let executed = spec.and_then(|s| s.commit.lock().unwrap().take().map(|(c, hashes)| (s.state.clone(), c, hashes)));
+        let (state, mut commit, leaf_hashes) = match executed {
             Some(x) => x,
             None => {
                 // Not verified here (fetched while catching up): execute it now. A quorum
@@ -458,23 +377,22 @@ impl Ledger {
                 for bytes in &block.txs {
                     txs.push(self.exec.admit_in_block(bytes).map_err(|e| anyhow::anyhow!("final block {}: {e}", info.height))?);
                 }
-                let (header, commit, mut state, _) = self
-                    .execute_on(&fin, info.height, block.header.time_ms, txs, &HashSet::new(), true)?
+                let mut executed = self
+                    .execute_on(&fin, info.height, block.header.time_ms, txs, &|_| false, true)?
                     .map_err(|e| anyhow::anyhow!("final block {} fails re-execution: {}", info.height, e.0))?;
-                if header != block.header {
+                if executed.header != block.header {
                     bail!("final block {}: re-execution gives another header; this node's state diverged", info.height);
                 }
-                state.digest = info.digest;
-                (state, commit)
+                executed.state.digest = info.digest;
+                (executed.state, executed.commit, executed.leaf_hashes)
             }
         };
         // The durable log follows; its root must be the one the block commits to.
         {
-            let suite = self.exec.suite();
             let mut log = self.log.write().unwrap();
             assert_eq!(log.size(), commit.first_leaf, "final blocks extend the log in order");
-            for leaf in &commit.leaves {
-                log.push_leaf_hash(leaf_hash(suite, leaf));
+            for h in leaf_hashes {
+                log.push_leaf_hash(h);
             }
             if log.root() != state.frontier.root() {
                 bail!("log root after block {} differs from the block's", info.height);
@@ -494,24 +412,8 @@ impl Ledger {
         let ids: Vec<Hash> = commit.txs.iter().map(|(id, _)| *id).collect();
         self.mempool.remove(&ids);
 
-        let m = &self.metrics;
-        m.blocks.inc();
-        m.tx_committed.inc_by(commit.txs.len() as u64);
-        m.records_committed.inc_by(commit.leaves.len() as u64);
-        m.height.set(height as i64);
-        m.log_size.set(log_size as i64);
-        m.mempool_txs.set(self.mempool.len() as i64);
-        m.block_txs.observe(commit.txs.len() as f64);
-        m.finalization_seconds.observe(now_ms().saturating_sub(time_ms) as f64 / 1000.0);
-        let _ = self.events.send(BlockEvent {
-            height,
-            hash: hex::encode(commit.block_hash),
-            time_ms,
-            tx_count: commit.txs.len(),
-            records: commit.leaves.len(),
-            log_size,
-        });
-        tracing::debug!(height, txs = commit.txs.len(), "block final");
+        self.metrics.finalization_seconds.observe(now_ms().saturating_sub(time_ms) as f64 / 1000.0);
+        self.publish_block(&commit, time_ms, log_size);
 
         self.metrics.peers_connected.set(r.peers_connected() as i64);
         if commit.leaves.is_empty() {
@@ -727,8 +629,8 @@ impl Ledger {
             if self.mempool.contains(&decoded.id) || self.store.contains_tx(&decoded.id).unwrap_or(true) {
                 continue;
             }
-            if let Ok(tx) = self.exec.admit(bytes, now) {
-                admitted.push(tx);
+            if self.exec.check_decoded(&decoded, bytes.len(), Some(now)).is_ok() {
+                admitted.push(decoded);
             }
         }
         self.mempool.insert_many(admitted);
@@ -791,7 +693,7 @@ struct ReplicaLogic {
 impl BlockLogic for ReplicaLogic {
     fn commitment(&self, payload: &[u8]) -> Option<[u8; 32]> {
         // The header comes first in a block; a malformed body fails verification later.
-        Block::decode(payload).ok().map(|b| b.header.hash(self.ledger.exec.suite()))
+        Block::decode_header(payload).ok().map(|h| h.hash(self.ledger.exec.suite()))
     }
 
     fn has_state(&self, block: &BlockInfo) -> bool {
