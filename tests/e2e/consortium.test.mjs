@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +27,38 @@ async function waitFor(what, f, ms = 60000) {
   }
 }
 
+// True if nothing listens on 127.0.0.1:port (we can bind it ourselves).
+function portFree(port) {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
+
+// A base port with `n` free ports after it, below Linux's ephemeral range (32768 and up),
+// where a node's outgoing connection could take a port another validator is about to bind.
+async function freePorts(n) {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const base = 20000 + Math.floor(Math.random() * 12000);
+    let free = true;
+    for (let i = 0; i < n && free; i++) free = await portFree(base + i);
+    if (free) return base;
+  }
+  throw new Error('no run of free ports found in 100 tries');
+}
+
+// The last lines of every validator's log: what a failed start-up said.
+function nodeLogs(netDir) {
+  return [1, 2, 3, 4]
+    .map((i) => {
+      const f = path.join(netDir, `validator-${i}`, 'node.log');
+      const text = fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : '(no log)';
+      return `--- validator-${i}/node.log (tail)\n${text.split('\n').slice(-15).join('\n')}`;
+    })
+    .join('\n');
+}
+
 function cairnVerify(receipt, trust) {
   try {
     return execFileSync(CAIRN, ['verify', '--receipt', receipt, '--trust', trust], { encoding: 'utf8', env: { ...process.env, RUST_LOG: 'warn' } });
@@ -37,25 +70,36 @@ function cairnVerify(receipt, trust) {
 for (const suite of ['ed25519-sha256', 'sm2-sm3']) {
   test(`${suite}: quorum-cosigned receipts from four validators verify in the page's verifier and in cairn verify`, async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-consortium-'));
-    const base = 20000 + Math.floor(Math.random() * 30000);
-    const net = path.join(dir, 'net');
-    execFileSync(CAIRN, ['testnet', 'init', '--validators', '4', '--dir', net, '--suite', suite, '--p2p-port', String(base), '--api-port', String(base + 4)]);
-    const up = spawn(CAIRN, ['testnet', 'up', '--dir', net], { stdio: 'ignore' });
+    const base = await freePorts(8);
+    const netDir = path.join(dir, 'net');
+    execFileSync(CAIRN, ['testnet', 'init', '--validators', '4', '--dir', netDir, '--suite', suite, '--p2p-port', String(base), '--api-port', String(base + 4)]);
+    const up = spawn(CAIRN, ['testnet', 'up', '--dir', netDir], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let upErr = '';
+    up.stderr.on('data', (d) => (upErr += d));
+    const upExited = new Promise((resolve) => up.on('exit', resolve));
+    // If the network stops by itself (a node failed to start), fail now and say why.
+    const upFailed = upExited.then((code) => {
+      throw new Error(`cairn testnet up exited (${code}) before the test ended: ${upErr}\n${nodeLogs(netDir)}`);
+    });
+    upFailed.catch(() => {});
     try {
       const urls = [0, 1, 2, 3].map((i) => `http://127.0.0.1:${base + 4 + i}`);
       for (const u of urls) {
-        await waitFor('a final block', async () => (await (await fetch(`${u}/v1/status`)).json()).height >= 1);
+        const ready = waitFor('a final block', async () => (await (await fetch(`${u}/v1/status`)).json()).height >= 1).catch((e) => {
+          throw new Error(`${e.message} at ${u}\n${nodeLogs(netDir)}`);
+        });
+        await Promise.race([ready, upFailed]);
       }
       const file = path.join(dir, 'minutes.txt');
       fs.writeFileSync(file, `minutes of the ${suite} consortium meeting\n`);
       const out = path.join(dir, 'receipts');
-      execFileSync(CAIRN, ['evidence', 'submit', '--node', urls[2], '--key', path.join(net, 'validator-3/keys/submitter.key'), '--wait', '--out', out, file], { env: { ...process.env, RUST_LOG: 'warn' } });
-      const trust = fs.readFileSync(path.join(net, 'trust.json'), 'utf8');
+      execFileSync(CAIRN, ['evidence', 'submit', '--node', urls[2], '--key', path.join(netDir, 'validator-3/keys/submitter.key'), '--wait', '--out', out, file], { env: { ...process.env, RUST_LOG: 'warn' }, timeout: 120000 });
+      const trust = fs.readFileSync(path.join(netDir, 'trust.json'), 'utf8');
       const receiptPath = path.join(out, 'minutes.txt.receipt.json');
       const receipt = fs.readFileSync(receiptPath, 'utf8');
       const ok = await verifyReceipt(receipt, trust, new Uint8Array(fs.readFileSync(file)));
       assert.equal(ok.valid, true, ok.reason);
-      assert.match(cairnVerify(receiptPath, path.join(net, 'trust.json')), /^VALID/);
+      assert.match(cairnVerify(receiptPath, path.join(netDir, 'trust.json')), /^VALID/);
 
       // Keep two signatures: 2 of 4 is below the quorum of 3.
       const r = JSON.parse(receipt);
@@ -69,10 +113,10 @@ for (const suite of ['ed25519-sha256', 'sm2-sm3']) {
       fs.writeFileSync(shortPath, short);
       const bad = await verifyReceipt(short, trust);
       assert.equal(bad.valid, false);
-      assert.match(cairnVerify(shortPath, path.join(net, 'trust.json')), /^INVALID: .*signature/);
+      assert.match(cairnVerify(shortPath, path.join(netDir, 'trust.json')), /^INVALID: .*signature/);
     } finally {
-      up.kill('SIGINT');
-      await new Promise((r) => up.on('exit', r));
+      if (up.exitCode === null && up.signalCode === null) up.kill('SIGINT');
+      await upExited;
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });

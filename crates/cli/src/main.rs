@@ -180,6 +180,8 @@ fn main() -> ExitCode {
             "info,fjall=warn,lsm_tree=warn,commonware_consensus=warn,commonware_runtime=warn,commonware_storage=warn,commonware_broadcast=warn,commonware_resolver=warn".into()
         }))
         .with_writer(std::io::stderr)
+        // Colour only on a terminal: `testnet up` sends each node's output to a log file.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let cli = Cli::parse();
     match run(cli) {
@@ -218,10 +220,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Node { config } => {
             let config = NodeConfig::load(&config)?;
             runtime()?.block_on(async move {
-                let node = RunningNode::start(config).await?;
+                let mut node = RunningNode::start(config).await?;
                 tracing::info!(addr = %node.addr, "API listening");
-                tokio::signal::ctrl_c().await?;
-                node.shutdown().await
+                tokio::select! {
+                    r = tokio::signal::ctrl_c() => {
+                        r?;
+                        node.shutdown().await
+                    }
+                    why = node.failed() => {
+                        // Stop rather than linger: a supervisor (or `testnet up`) sees the exit.
+                        tracing::error!(%why, "validator cannot continue; stopping");
+                        node.shutdown().await?;
+                        bail!("{why}")
+                    }
+                }
             })?;
             Ok(ExitCode::SUCCESS)
         }

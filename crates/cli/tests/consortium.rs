@@ -34,12 +34,14 @@ struct Consortium {
     chain: String,
 }
 
-/// A base port with `n` free ports after it (for p2p and API).
+/// A base port with `n` free ports after it (for p2p and API). Below Linux's ephemeral range
+/// (32768 and up): there, a node's outgoing connection can take a port that a validator
+/// started a moment later wants to listen on.
 fn free_ports(n: u16) -> (u16, u16) {
     use rand::RngExt as _;
     let free = |p: u16| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok();
     loop {
-        let base: u16 = rand::rng().random_range(20_000..60_000);
+        let base: u16 = rand::rng().random_range(20_000..32_000);
         if (0..2 * n).all(|i| free(base + i)) {
             return (base, base + n);
         }
@@ -364,6 +366,13 @@ fn start_up_errors_name_the_fix() {
         wait_for(Duration::from_secs(30), "the node", || client().get(&url).send().ok().filter(|r| r.status().is_success()));
         child.kill().unwrap();
         child.wait().unwrap();
+    }
+    // The p2p port held by another process: the node names the address instead of running
+    // without peers.
+    {
+        let _squatter = std::net::TcpListener::bind(("127.0.0.1", p2p)).unwrap();
+        let err = run();
+        assert!(err.contains(&format!("cannot listen for peers on 127.0.0.1:{p2p}")), "{err}");
     }
     std::fs::write(&genesis_path, genesis.replace("Organisation 2", "Organisation Two")).unwrap();
     assert!(run().contains("genesis mismatch"));

@@ -49,7 +49,13 @@ pub enum NetworkError {
     NotAParticipant,
     #[error("the genesis peer set repeats a key")]
     DuplicatePeer,
+    #[error("cannot listen for peers on {addr}: {source} (is another process using the port?)")]
+    Listen { addr: SocketAddr, source: std::io::Error },
 }
+
+/// Resolves, with the reason, if the p2p network stops while the process runs: the validator
+/// can no longer take part and should stop rather than linger as a silent member.
+pub type NetworkStopped = futures::channel::oneshot::Receiver<String>;
 
 /// Queue for outgoing gossip.
 #[derive(Clone)]
@@ -79,8 +85,8 @@ pub fn public_key(secret: &[u8; 32]) -> Result<[u8; 32], NetworkError> {
 }
 
 /// Starts the validator on its own runtime thread; returns once it runs. The runtime lives as
-/// long as the process.
-pub fn start(cfg: NetworkConfig, logic: Logic, gossip_queue: engine::GossipQueue) -> Result<(), NetworkError> {
+/// long as the process; the returned receiver fires if its p2p network stops.
+pub fn start(cfg: NetworkConfig, logic: Logic, gossip_queue: engine::GossipQueue) -> Result<NetworkStopped, NetworkError> {
     let signer = ed25519::PrivateKey::decode(cfg.secret_key.to_vec()).map_err(|e| NetworkError::Key(e.to_string()))?;
     let me = signer.public_key();
     let mut keys = Vec::with_capacity(cfg.peers.len());
@@ -106,6 +112,10 @@ pub fn start(cfg: NetworkConfig, logic: Logic, gossip_queue: engine::GossipQueue
         cups::Version::V1,
     );
     let max_message = (MAX_PAYLOAD + (1 << 20)) as u32;
+    // Commonware's listener panics inside its task on a failed bind; try the port here first so
+    // the common case (the port is taken) is an error at start-up that names the address.
+    drop(std::net::TcpListener::bind(cfg.listen).map_err(|source| NetworkError::Listen { addr: cfg.listen, source })?);
+    let (stopped_tx, stopped_rx) = futures::channel::oneshot::channel();
     let p2p = lookup::Config::local(handshake, &namespace, cfg.listen, NZUsize!(cfg.peers.len().max(1)), max_message, NZUsize!(4096));
     let runtime = tokio::Config::new().with_storage_directory(cfg.storage_dir.clone()).with_worker_threads(cfg.threads.max(1));
     std::thread::Builder::new()
@@ -124,7 +134,7 @@ pub fn start(cfg: NetworkConfig, logic: Logic, gossip_queue: engine::GossipQueue
                     txs: network.register(CH_TXS, quota),
                     cosign: network.register(CH_COSIGN, quota),
                 };
-                network.start();
+                let network = network.start();
                 engine::start_validator(
                     ctx.child("validator"),
                     "cairn",
@@ -139,9 +149,15 @@ pub fn start(cfg: NetworkConfig, logic: Logic, gossip_queue: engine::GossipQueue
                     order,
                 )
                 .await;
+                // The network runs until one of its actors fails (a lost listener, say).
+                let why = match network.await {
+                    Ok(()) => "the p2p network stopped".to_string(),
+                    Err(e) => format!("the p2p network failed: {e:?}"),
+                };
+                let _ = stopped_tx.send(why);
                 futures::future::pending::<()>().await;
             });
         })
         .expect("spawn consensus thread");
-    Ok(())
+    Ok(stopped_rx)
 }

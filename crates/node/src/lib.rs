@@ -60,6 +60,7 @@ pub struct RunningNode {
     producer: Option<std::thread::JoinHandle<()>>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
+    network_stopped: Option<cairn_consensus::network::NetworkStopped>,
 }
 
 impl RunningNode {
@@ -69,12 +70,11 @@ impl RunningNode {
         let ledger = tokio::task::spawn_blocking(move || Ledger::open(config)).await??;
         let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding the API to {listen}"))?;
         let addr = listener.local_addr()?;
-        let producer = if ledger.is_replicated() {
+        let (producer, network_stopped) = if ledger.is_replicated() {
             let net = network_config(&ledger)?;
-            ledger.start_replica(net)?;
-            None
+            (None, Some(ledger.start_replica(net)?))
         } else {
-            Some(ledger.spawn_producer())
+            (Some(ledger.spawn_producer()), None)
         };
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let app = api::router(Arc::clone(&ledger));
@@ -85,7 +85,19 @@ impl RunningNode {
                 })
                 .await
         });
-        Ok(RunningNode { ledger, addr, producer, server, stop: Some(stop) })
+        Ok(RunningNode { ledger, addr, producer, server, stop: Some(stop), network_stopped })
+    }
+
+    /// Resolves with the reason if the node can no longer do its job (a validator whose p2p
+    /// network stopped); never resolves for a healthy or a single node.
+    pub async fn failed(&mut self) -> String {
+        match self.network_stopped.as_mut() {
+            Some(rx) => match rx.await {
+                Ok(why) => why,
+                Err(_) => "the consensus runtime stopped".to_string(),
+            },
+            None => std::future::pending().await,
+        }
     }
 
     /// Stops serving, lets the producer finish its block, and closes the store.

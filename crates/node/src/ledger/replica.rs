@@ -638,7 +638,8 @@ impl Ledger {
     }
 
     /// Starts the committer and admission threads and the consensus validator.
-    pub fn start_replica(self: &Arc<Self>, net: cairn_consensus::network::NetworkConfig) -> anyhow::Result<()> {
+    /// The receiver fires if the p2p network stops (see `cairn_consensus::network::NetworkStopped`).
+    pub fn start_replica(self: &Arc<Self>, net: cairn_consensus::network::NetworkConfig) -> anyhow::Result<cairn_consensus::network::NetworkStopped> {
         let r = self.replica();
         let (commit_tx, commit_rx) = std::sync::mpsc::sync_channel::<(FinalizedBlock, Ack)>(COMMIT_QUEUE);
         let (admit_tx, admit_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(ADMISSION_QUEUE);
@@ -656,8 +657,7 @@ impl Ledger {
         let (gossip, queue) = cairn_consensus::network::gossip_pair();
         let _ = r.gossip.set(gossip);
         let logic: cairn_consensus::Logic = Arc::new(ReplicaLogic { ledger: Arc::clone(self), inline_commit: false });
-        cairn_consensus::network::start(net, logic, queue).context("starting consensus")?;
-        Ok(())
+        cairn_consensus::network::start(net, logic, queue).context("starting consensus")
     }
 
     pub(crate) fn replica_gossip_txs(&self, txs: &[&[u8]]) {
