@@ -191,7 +191,9 @@ fn start_consortium(dir: &std::path::Path, n: usize, suite: Suite) -> anyhow::Re
     for i in 1..=n {
         let vdir = crate::testnet::validator_dir(dir, i);
         let log = std::fs::File::create(vdir.join("node.log"))?;
-        validators.0.push(std::process::Command::new(&exe).args(["node", "--config"]).arg(vdir.join("config.toml")).stdout(log.try_clone()?).stderr(log).spawn()?);
+        validators
+            .0
+            .push(std::process::Command::new(&exe).args(["node", "--config"]).arg(vdir.join("config.toml")).stdout(log.try_clone()?).stderr(log).spawn()?);
         urls.push(format!("http://127.0.0.1:{}", base + n as u16 + i as u16 - 1));
     }
     let key = cairn_node::keys::read_key(&crate::testnet::validator_dir(dir, 1).join("keys/submitter.key"))?;
@@ -207,7 +209,9 @@ fn start_consortium(dir: &std::path::Path, n: usize, suite: Suite) -> anyhow::Re
     }
     // Wait for the first final block, so the throughput phase does not time the start-up.
     let start = Instant::now();
-    while urls.iter().any(|u| client.get(format!("{u}/v1/status")).send().ok().and_then(|r| r.json::<serde_json::Value>().ok()).is_none_or(|s| s["height"].as_u64().unwrap_or(0) < 1)) {
+    while urls.iter().any(|u| {
+        client.get(format!("{u}/v1/status")).send().ok().and_then(|r| r.json::<serde_json::Value>().ok()).is_none_or(|s| s["height"].as_u64().unwrap_or(0) < 1)
+    }) {
         if start.elapsed() > Duration::from_secs(60) {
             bail!("the consortium finalized no block in 60 s; see the node logs in {}", dir.display());
         }
@@ -340,20 +344,44 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     target.stop()?;
 
     let n = args.validators.max(1);
-    println!("cairn bench  suite={suite}  validators={n}  records/tx={}  txs={}  request={} txs  connections={}", args.records_per_tx, args.txs, args.txs_per_request, args.connections);
-    println!("  machine: {} cores; {suite} verifications/s: {:.0} on one core, {:.0} on all cores", std::thread::available_parallelism().map_or(0, |n| n.get()), verifies, verifies_all);
+    println!(
+        "cairn bench  suite={suite}  validators={n}  records/tx={}  txs={}  request={} txs  connections={}",
+        args.records_per_tx, args.txs, args.txs_per_request, args.connections
+    );
+    println!(
+        "  machine: {} cores; {suite} verifications/s: {:.0} on one core, {:.0} on all cores",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        verifies,
+        verifies_all
+    );
     println!("  throughput: {:.0} tx/s committed, {:.0} records/s ({:.1} MB/s of transactions) in {:.2}s", tps, rps, bytes as f64 / elapsed / 1e6, elapsed);
     println!("  ratio: committed tx/s / single-core verifications/s = {:.3}", tps / verifies);
     if n > 1 {
         println!("  ratio: (finalized tx/s x {n} validators) / all-core verifications/s = {:.3}", tps * n as f64 / verifies_all);
     }
-    println!("  latency at {:.0} tx/s (submit → committed: durable, and with validators final and under a quorum checkpoint; per request of {} tx): p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} requests)",
-        rate, per_tick, percentile(&latencies, 0.5), percentile(&latencies, 0.99), latencies.last().copied().unwrap_or(f64::NAN), latencies.len());
+    println!(
+        "  latency at {:.0} tx/s (submit → committed: durable, and with validators final and under a quorum checkpoint; per request of {} tx): p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} requests)",
+        rate,
+        per_tick,
+        percentile(&latencies, 0.5),
+        percentile(&latencies, 0.99),
+        latencies.last().copied().unwrap_or(f64::NAN),
+        latencies.len()
+    );
     println!("  offline receipt verification: {:.0} receipts/s on one core ({} distinct receipts)", receipts_per_s, sample.len());
     for line in m.lines().filter(|l| {
-        ["cairn_block_commit_seconds_sum", "cairn_block_commit_seconds_count", "cairn_blocks_total", "cairn_view_changes_total", "cairn_proposal_signatures_checked_total", "cairn_gossip_dropped_total", "cairn_finalization_seconds_sum", "cairn_finalization_seconds_count"]
-            .iter()
-            .any(|p| l.starts_with(p))
+        [
+            "cairn_block_commit_seconds_sum",
+            "cairn_block_commit_seconds_count",
+            "cairn_blocks_total",
+            "cairn_view_changes_total",
+            "cairn_proposal_signatures_checked_total",
+            "cairn_gossip_dropped_total",
+            "cairn_finalization_seconds_sum",
+            "cairn_finalization_seconds_count",
+        ]
+        .iter()
+        .any(|p| l.starts_with(p))
     }) {
         println!("  node: {line}");
     }

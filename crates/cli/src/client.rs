@@ -105,15 +105,18 @@ pub async fn submit_files(node: &str, key: &KeyPair, files: &[PathBuf], opts: &D
     for f in files {
         let (digest, size) = hash_file(f, alg)?;
         let name = f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| f.display().to_string());
-        records.push((f.clone(), RecordInput {
-            digest_alg: alg,
-            digest,
-            size,
-            media_type: opts.media_type.clone(),
-            title: opts.title.clone().unwrap_or(name),
-            reference: opts.reference.clone(),
-            metadata: opts.metadata.clone(),
-        }));
+        records.push((
+            f.clone(),
+            RecordInput {
+                digest_alg: alg,
+                digest,
+                size,
+                media_type: opts.media_type.clone(),
+                title: opts.title.clone().unwrap_or(name),
+                reference: opts.reference.clone(),
+                metadata: opts.metadata.clone(),
+            },
+        ));
     }
     let expires = cairn_node::ledger::now_ms() + TX_TTL_MS;
     for chunk in records.chunks(FILES_PER_TX) {
@@ -133,7 +136,11 @@ pub async fn submit_files(node: &str, key: &KeyPair, files: &[PathBuf], opts: &D
         let result = &v["results"][0];
         let status = result["status"].as_str().unwrap_or("?");
         let ids: Vec<String> = result["record_ids"].as_array().map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect()).unwrap_or_default();
-        eprintln!("transaction {} {status}{}", result["id"].as_str().unwrap_or("?"), result["block_height"].as_u64().map(|h| format!(" in block {h}")).unwrap_or_default());
+        eprintln!(
+            "transaction {} {status}{}",
+            result["id"].as_str().unwrap_or("?"),
+            result["block_height"].as_u64().map(|h| format!(" in block {h}")).unwrap_or_default()
+        );
         for ((path, _), id) in chunk.iter().zip(&ids) {
             eprintln!("  {}  record {id}", path.display());
             if wait && status == "committed" {
@@ -158,7 +165,14 @@ pub async fn submit_files(node: &str, key: &KeyPair, files: &[PathBuf], opts: &D
     Ok(())
 }
 
-pub async fn get(node: &str, id: Option<String>, digest: Option<String>, file: Option<PathBuf>, reference: Option<String>, receipt: bool) -> anyhow::Result<()> {
+pub async fn get(
+    node: &str,
+    id: Option<String>,
+    digest: Option<String>,
+    file: Option<PathBuf>,
+    reference: Option<String>,
+    receipt: bool,
+) -> anyhow::Result<()> {
     let client = http();
     let url = match (id, digest, file, reference) {
         (Some(id), None, None, None) if receipt => format!("{node}/v1/evidence/{id}/receipt"),

@@ -262,7 +262,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let g = testnet::init(&dir, &testnet::InitOptions { validators, suite, p2p_base_port: p2p_port, api_base_port: api_port })?;
             println!("Test network {} ({} validators, {}, quorum {}) written to {}", g.chain_id, validators, g.suite, g.quorum(), dir.display());
             for (i, v) in g.validators.iter().enumerate() {
-                println!("  {:<14} API {}  config {}", v.name, v.address.as_deref().unwrap_or("-"), testnet::validator_dir(&dir, i + 1).join("config.toml").display());
+                println!(
+                    "  {:<14} API {}  config {}",
+                    v.name,
+                    v.address.as_deref().unwrap_or("-"),
+                    testnet::validator_dir(&dir, i + 1).join("config.toml").display()
+                );
             }
             println!("Start them all: cairn testnet up --dir {}", dir.display());
             Ok(ExitCode::SUCCESS)
@@ -294,7 +299,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn verify(receipt: &std::path::Path, trust: &std::path::Path, file: Option<&std::path::Path>, certificate: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
+fn verify(
+    receipt: &std::path::Path,
+    trust: &std::path::Path,
+    file: Option<&std::path::Path>,
+    certificate: Option<&std::path::Path>,
+) -> anyhow::Result<ExitCode> {
     let trust_bytes = std::fs::read(trust).with_context(|| format!("reading trust file {}", trust.display()))?;
     let trust = TrustFile::from_json(&trust_bytes).with_context(|| format!("trust file {}", trust.display()))?;
     let text = match std::fs::read(receipt) {
@@ -319,7 +329,10 @@ fn verify(receipt: &std::path::Path, trust: &std::path::Path, file: Option<&std:
                 match cairn_node::finality::verify(&text, &trust) {
                     Ok(f) if f.log_size == v.tree_size && f.log_root == v.root => finality = Some(f),
                     Ok(f) => {
-                        println!("INVALID: the finality proof backs a log of {} leaves with another root, not this receipt's checkpoint ({} leaves)", f.log_size, v.tree_size);
+                        println!(
+                            "INVALID: the finality proof backs a log of {} leaves with another root, not this receipt's checkpoint ({} leaves)",
+                            f.log_size, v.tree_size
+                        );
                         return Ok(ExitCode::from(1));
                     }
                     Err(e) => {
@@ -330,7 +343,12 @@ fn verify(receipt: &std::path::Path, trust: &std::path::Path, file: Option<&std:
             }
             println!("VALID");
             println!("  record:     {} ({})", v.record.id, v.record.title);
-            println!("  digest:     {} {}{}", v.record.digest_alg.name(), hex::encode(v.record.digest), if v.file_checked { " (file matches)" } else { " (file not checked)" });
+            println!(
+                "  digest:     {} {}{}",
+                v.record.digest_alg.name(),
+                hex::encode(v.record.digest),
+                if v.file_checked { " (file matches)" } else { " (file not checked)" }
+            );
             println!("  deposited:  {} by {} in block {}", v.record.time, v.record.organisation, v.record.block_height);
             println!("  log:        leaf {} of {}", v.leaf_index, v.tree_size);
             println!("  signed by:  {} (quorum {})", v.signers.join(", "), trust.quorum);

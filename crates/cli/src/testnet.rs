@@ -46,11 +46,7 @@ pub fn init(dir: &Path, o: &InitOptions) -> anyhow::Result<Genesis> {
         write_key(&vdir.join("keys/validator.key"), &validator)?;
         write_key(&vdir.join("keys/consensus.key"), &consensus)?;
         write_key(&vdir.join("keys/submitter.key"), &submitter)?;
-        organisations.push(Organisation {
-            id: format!("org-{i}"),
-            name: format!("Organisation {i}"),
-            members: vec![submitter.public_key().to_hex()],
-        });
+        organisations.push(Organisation { id: format!("org-{i}"), name: format!("Organisation {i}"), members: vec![submitter.public_key().to_hex()] });
         validators.push(ValidatorInfo {
             name: format!("validator-{i}"),
             organisation: format!("org-{i}"),
@@ -97,12 +93,17 @@ pub fn init(dir: &Path, o: &InitOptions) -> anyhow::Result<Genesis> {
 /// Starts `cairn node` for every validator of DIR; stops them all on Ctrl-C.
 pub fn up(dir: &Path) -> anyhow::Result<()> {
     let genesis_path = dir.join("genesis.json");
-    let genesis = Genesis::from_json(&std::fs::read(&genesis_path).with_context(|| format!("reading {} (run `cairn testnet init` first)", genesis_path.display()))?)?;
+    let genesis =
+        Genesis::from_json(&std::fs::read(&genesis_path).with_context(|| format!("reading {} (run `cairn testnet init` first)", genesis_path.display()))?)?;
     let exe = std::env::current_exe().context("locating the cairn binary")?;
     let mut children: Vec<(String, Child)> = Vec::new();
     for (i, v) in genesis.validators.iter().enumerate() {
         let vdir = validator_dir(dir, i + 1);
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(vdir.join("node.log")).with_context(|| format!("opening {}/node.log", vdir.display()))?;
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(vdir.join("node.log"))
+            .with_context(|| format!("opening {}/node.log", vdir.display()))?;
         let child = Command::new(&exe)
             .args(["node", "--config"])
             .arg(vdir.join("config.toml"))
@@ -111,10 +112,22 @@ pub fn up(dir: &Path) -> anyhow::Result<()> {
             .stderr(log)
             .spawn()
             .with_context(|| format!("starting {}", v.name))?;
-        println!("  {:<14} API {}  p2p {}  log {}", v.name, v.address.as_deref().unwrap_or("-"), v.p2p_address.as_deref().unwrap_or("-"), vdir.join("node.log").display());
+        println!(
+            "  {:<14} API {}  p2p {}  log {}",
+            v.name,
+            v.address.as_deref().unwrap_or("-"),
+            v.p2p_address.as_deref().unwrap_or("-"),
+            vdir.join("node.log").display()
+        );
         children.push((v.name.clone(), child));
     }
-    println!("Cairn test network {} ({} validators, {}): trust file {}", genesis.chain_id, genesis.validators.len(), genesis.suite, dir.join("trust.json").display());
+    println!(
+        "Cairn test network {} ({} validators, {}): trust file {}",
+        genesis.chain_id,
+        genesis.validators.len(),
+        genesis.suite,
+        dir.join("trust.json").display()
+    );
     println!("Press Ctrl-C to stop them all.");
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let mut exited = None;

@@ -3,9 +3,9 @@
 
 mod common;
 
-use common::*;
 use cairn_crypto::{KeyPair, Suite};
 use cairn_types::evidence::{DigestAlg, RecordInput};
+use common::*;
 use serde_json::{Value, json};
 
 fn record(digest_of: &[u8], reference: &str) -> RecordInput {
@@ -19,7 +19,6 @@ fn record(digest_of: &[u8], reference: &str) -> RecordInput {
         metadata: Default::default(),
     }
 }
-
 
 fn problem_code(v: &Value) -> &str {
     v["code"].as_str().unwrap_or("")
@@ -172,7 +171,10 @@ fn proofs_blocks_and_openapi_hold_together() {
         if item.get("get").is_none() {
             continue;
         }
-        let p = path.replace("/v1/transactions/{id}", &format!("/v1/transactions/{id}")).replace("/v1/evidence/{id}", &format!("/v1/evidence/{rid}")).replace("{id}", "1");
+        let p = path
+            .replace("/v1/transactions/{id}", &format!("/v1/transactions/{id}"))
+            .replace("/v1/evidence/{id}", &format!("/v1/evidence/{rid}"))
+            .replace("{id}", "1");
         let p = match p.as_str() {
             "/v1/evidence" => "/v1/evidence?reference=ref".to_string(),
             "/v1/consistency" => format!("/v1/consistency?from={}&to={}", sizes[0], sizes[1]),
@@ -213,7 +215,12 @@ fn full_mempool_answers_503_with_retry_after() {
     let codes: Vec<&str> = v["results"].as_array().unwrap().iter().map(|r| r["error"]["code"].as_str().unwrap_or("ok")).collect();
     assert_eq!(codes, ["ok", "ok", "ok", "mempool-full", "mempool-full"]);
     let one = deposit_body(&key, &chain, 99, vec![record(b"late", "r")]).sign(&key).encode();
-    let r = client().post(format!("{}/v1/transactions", node.url)).header("content-type", "application/octet-stream").body([(one.len() as u32).to_be_bytes().to_vec(), one].concat()).send().unwrap();
+    let r = client()
+        .post(format!("{}/v1/transactions", node.url))
+        .header("content-type", "application/octet-stream")
+        .body([(one.len() as u32).to_be_bytes().to_vec(), one].concat())
+        .send()
+        .unwrap();
     assert_eq!(r.status().as_u16(), 503);
     assert_eq!(r.headers()["retry-after"], "1");
     assert_eq!(node.status()["mempool_txs"], 3);

@@ -53,7 +53,20 @@ impl Consortium {
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path().join("net");
         let (p2p, api) = free_ports(n as u16);
-        let out = cairn(&["testnet", "init", "--validators", &n.to_string(), "--dir", root.to_str().unwrap(), "--suite", suite, "--p2p-port", &p2p.to_string(), "--api-port", &api.to_string()]);
+        let out = cairn(&[
+            "testnet",
+            "init",
+            "--validators",
+            &n.to_string(),
+            "--dir",
+            root.to_str().unwrap(),
+            "--suite",
+            suite,
+            "--p2p-port",
+            &p2p.to_string(),
+            "--api-port",
+            &api.to_string(),
+        ]);
         assert!(out.status.success(), "testnet init: {}", String::from_utf8_lossy(&out.stderr));
         let trust = TrustFile::from_json(&std::fs::read(root.join("trust.json")).unwrap()).unwrap();
         let chain = trust.chain_id.clone();
@@ -70,13 +83,8 @@ impl Consortium {
     fn spawn(&mut self, i: usize) {
         let v = &mut self.nodes[i];
         let log = std::fs::OpenOptions::new().create(true).append(true).open(v.dir.join("node.log")).unwrap();
-        let child = Command::new(CAIRN)
-            .args(["node", "--config"])
-            .arg(v.dir.join("config.toml"))
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start cairn node");
+        let child =
+            Command::new(CAIRN).args(["node", "--config"]).arg(v.dir.join("config.toml")).stdout(Stdio::null()).stderr(log).spawn().expect("start cairn node");
         v.child = Some(child);
         let url = v.url.clone();
         wait_for(Duration::from_secs(30), "the API", || client().get(format!("{url}/healthz")).send().ok().filter(|r| r.status().is_success()));
@@ -174,7 +182,9 @@ fn load(c: &Consortium, targets: &[usize], stop: &Arc<AtomicBool>, seq: &Arc<Ato
                 while !stop.load(Ordering::Relaxed) {
                     let n = seq.fetch_add(1, Ordering::Relaxed);
                     let batch: Vec<Vec<u8>> = (0..5).map(|k| deposit_tx(&key, &chain, n * 10 + k, records(n * 10 + k, 1))).collect();
-                    let Ok(r) = client().post(format!("{url}/v1/transactions?wait=true")).header("content-type", "application/octet-stream").body(frame(&batch)).send() else {
+                    let Ok(r) =
+                        client().post(format!("{url}/v1/transactions?wait=true")).header("content-type", "application/octet-stream").body(frame(&batch)).send()
+                    else {
                         std::thread::sleep(Duration::from_millis(100));
                         continue;
                     };
@@ -292,7 +302,13 @@ fn a_validator_with_a_wiped_data_folder_resyncs_from_its_peers() {
     // received one with them (best effort: some arrive through a descendant's); shown, not
     // asserted.
     let own_certificate = |i: usize, h: u64| -> bool {
-        client().get(format!("{}/v1/finality?height={h}", c.nodes[i].url)).send().ok().and_then(|r| r.json::<Value>().ok()).and_then(|v| v["blocks"].as_array().map(|b| b.len() == 1)).unwrap_or(false)
+        client()
+            .get(format!("{}/v1/finality?height={h}", c.nodes[i].url))
+            .send()
+            .ok()
+            .and_then(|r| r.json::<Value>().ok())
+            .and_then(|v| v["blocks"].as_array().map(|b| b.len() == 1))
+            .unwrap_or(false)
     };
     std::thread::sleep(Duration::from_secs(1));
     let count = |i: usize| (1..=top).filter(|h| own_certificate(i, *h)).count();

@@ -9,10 +9,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::*;
 use cairn_types::evidence::{DigestAlg, RecordInput};
 use cairn_types::genesis::TrustFile;
 use cairn_types::receipt::verify_receipt;
+use common::*;
 use rand::{RngExt, SeedableRng};
 use serde_json::Value;
 
@@ -35,7 +35,8 @@ fn kill_9_under_load_loses_nothing_acknowledged() {
     let chain = node.status()["chain_id"].as_str().unwrap().to_string();
     let trust = TrustFile::from_json(&std::fs::read(node.trust_path()).unwrap()).unwrap();
     // (tx id, record ids) of every transaction the node reported committed.
-    let acknowledged: Arc<Mutex<Vec<(String, Vec<String>)>>> = Arc::default();
+    type Acknowledged = Vec<(String, Vec<String>)>;
+    let acknowledged: Arc<Mutex<Acknowledged>> = Arc::default();
     let mut last_checkpoint: Option<String> = None;
     let mut nonce = 0u64;
 
@@ -50,7 +51,14 @@ fn kill_9_under_load_loses_nothing_acknowledged() {
                     while !stop.load(Ordering::Relaxed) {
                         n += 1;
                         let tx = deposit_tx(&key, &chain, n, records(n, 1 + (n % 5) as usize));
-                        let Ok(r) = client().post(format!("{url}/v1/transactions?wait=true")).header("content-type", "application/octet-stream").body(frame(&[tx])).send() else { break };
+                        let Ok(r) = client()
+                            .post(format!("{url}/v1/transactions?wait=true"))
+                            .header("content-type", "application/octet-stream")
+                            .body(frame(&[tx]))
+                            .send()
+                        else {
+                            break;
+                        };
                         if r.status().as_u16() != 200 {
                             continue;
                         }
@@ -91,7 +99,8 @@ fn kill_9_under_load_loses_nothing_acknowledged() {
             assert!(s2 >= s1, "log shrank from {s1} to {s2} (seed {seed})");
             if s1 > 0 && s2 > s1 {
                 let v: Value = client().get(format!("{}/v1/consistency?from={s1}&to={s2}", node.url)).send().unwrap().json().unwrap();
-                let proof: Vec<[u8; 32]> = v["proof"].as_array().unwrap().iter().map(|h| hex::decode(h.as_str().unwrap()).unwrap().try_into().unwrap()).collect();
+                let proof: Vec<[u8; 32]> =
+                    v["proof"].as_array().unwrap().iter().map(|h| hex::decode(h.as_str().unwrap()).unwrap().try_into().unwrap()).collect();
                 cairn_merkle::verify_consistency(trust.suite, s1, s2, &r1, &r2, &proof).unwrap();
             } else {
                 assert_eq!(r1, r2);

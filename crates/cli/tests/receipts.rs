@@ -3,9 +3,9 @@
 
 mod common;
 
-use common::*;
 use cairn_types::genesis::TrustFile;
 use cairn_types::receipt::verify_receipt;
+use common::*;
 
 fn deposit_and_verify(suite: &str) {
     let tmp = tempfile::tempdir().unwrap();
@@ -18,8 +18,21 @@ fn deposit_and_verify(suite: &str) {
     std::fs::write(&b, vec![0xffu8; 70_000]).unwrap();
     let out = tmp.path().join("receipts");
     let key = node.dir.join("keys/submitter.key");
-    let r = cairn(&["evidence", "submit", "--node", &node.url, "--key", key.to_str().unwrap(), "--wait",
-        "--reference", "(2026) case 42", "--out", out.to_str().unwrap(), a.to_str().unwrap(), b.to_str().unwrap()]);
+    let r = cairn(&[
+        "evidence",
+        "submit",
+        "--node",
+        &node.url,
+        "--key",
+        key.to_str().unwrap(),
+        "--wait",
+        "--reference",
+        "(2026) case 42",
+        "--out",
+        out.to_str().unwrap(),
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+    ]);
     assert!(r.status.success(), "submit failed: {}", String::from_utf8_lossy(&r.stderr));
 
     let trust = node.trust_path();
@@ -57,7 +70,11 @@ fn deposit_and_verify(suite: &str) {
                 let mut t = text.clone();
                 t[i] ^= bit;
                 let Ok(s) = std::str::from_utf8(&t) else { continue }; // not text: the CLI says INVALID
-                assert!(verify_receipt(s, &trust_file, Some(&data)).is_err(), "{ext}: flipping bit {bit:#x} of byte {i} ({:?}) still verifies", text[i] as char);
+                assert!(
+                    verify_receipt(s, &trust_file, Some(&data)).is_err(),
+                    "{ext}: flipping bit {bit:#x} of byte {i} ({:?}) still verifies",
+                    text[i] as char
+                );
             }
         }
     }

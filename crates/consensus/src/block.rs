@@ -13,7 +13,6 @@ use commonware_consensus::{Block, Heightable};
 use commonware_cryptography::sha256::{Digest, Sha256};
 use commonware_cryptography::{Digestible, Hasher};
 
-
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConsensusBlock {
     pub parent: Digest,
@@ -26,12 +25,7 @@ pub struct ConsensusBlock {
 impl ConsensusBlock {
     /// Height 0: the same on every validator (its parent is a fixed label).
     pub fn genesis() -> Self {
-        ConsensusBlock {
-            parent: Sha256::hash(&[b"cairn-consensus-genesis"]),
-            height: Height::zero(),
-            commitment: [0; 32],
-            payload: Vec::new(),
-        }
+        ConsensusBlock { parent: Sha256::hash(&[b"cairn-consensus-genesis"]), height: Height::zero(), commitment: [0; 32], payload: Vec::new() }
     }
 }
 

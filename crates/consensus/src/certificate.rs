@@ -42,8 +42,7 @@ pub fn verify(chain_id: &str, validators: &[[u8; 32]], certificate: &[u8]) -> Re
     let set: Set<ed25519::PublicKey> = keys.into_iter().try_collect().map_err(|_| CertificateError::Key("repeated key".into()))?;
     let scheme = EdScheme::verifier(&crate::consensus_namespace(chain_id), set);
     let mut buf = bytes::Bytes::copy_from_slice(certificate);
-    let f = Finalization::<EdScheme, Digest>::read_cfg(&mut buf, &scheme.certificate_codec_config())
-        .map_err(|e| CertificateError::Malformed(e.to_string()))?;
+    let f = Finalization::<EdScheme, Digest>::read_cfg(&mut buf, &scheme.certificate_codec_config()).map_err(|e| CertificateError::Malformed(e.to_string()))?;
     if bytes::Buf::has_remaining(&buf) {
         return Err(CertificateError::Malformed(format!("{} trailing bytes", bytes::Buf::remaining(&buf))));
     }

@@ -11,7 +11,10 @@ use commonware_broadcast::buffered;
 use commonware_codec::{Encode as _, RangeCfg};
 use commonware_consensus::marshal::{self, Update, ancestry::Ancestry, resolver::p2p as marshal_resolver, standard::Inline};
 use commonware_consensus::simplex::{
-    self, ForwardPolicy, SkipBudget, SkipPolicy, elector::RoundRobin, scheme::ed25519::Scheme as EdScheme, types::{Activity, Context},
+    self, ForwardPolicy, SkipBudget, SkipPolicy,
+    elector::RoundRobin,
+    scheme::ed25519::Scheme as EdScheme,
+    types::{Activity, Context},
 };
 use commonware_consensus::types::{Epoch, FixedEpocher, Height, ViewDelta};
 use commonware_consensus::{Application, Heightable as _, Reporter, Reporters};
@@ -23,10 +26,10 @@ use commonware_p2p::{Blocker, Provider, Receiver, Recipients, Sender};
 use commonware_parallel::Sequential;
 use commonware_runtime::buffer::paged::CacheRef;
 use commonware_runtime::{Clock, Metrics, Spawner, Storage};
-use futures::StreamExt as _;
 use commonware_storage::archive::immutable;
 use commonware_utils::ordered::Set;
 use commonware_utils::{Acknowledgement as _, NZDuration, NZU16, NZU64, NZUsize};
+use futures::StreamExt as _;
 use rand_core::CryptoRng;
 
 use crate::block::ConsensusBlock;
@@ -302,9 +305,8 @@ pub async fn start_validator<E, S, R, P, B>(
     )
     .await
     .expect("finalizations archive");
-    let blocks = immutable::Archive::init(ctx.child("finalized_blocks"), archive_config(prefix, "blocks", &page_cache, block_cfg))
-        .await
-        .expect("blocks archive");
+    let blocks =
+        immutable::Archive::init(ctx.child("finalized_blocks"), archive_config(prefix, "blocks", &page_cache, block_cfg)).await.expect("blocks archive");
 
     let (marshal_actor, marshal_mailbox, _floor) = marshal::core::Actor::init(
         ctx.child("marshal"),

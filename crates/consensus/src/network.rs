@@ -103,12 +103,7 @@ pub fn start(cfg: NetworkConfig, logic: Logic, gossip_queue: engine::GossipQueue
     let namespace = crate::p2p_namespace(&cfg.chain_id);
     let consensus_namespace = crate::consensus_namespace(&cfg.chain_id);
     let handshake = Cups::<_, ChaCha20Poly1305>::new(
-        Sake {
-            signer: signer.clone(),
-            synchrony_bound: Duration::from_secs(5),
-            max_handshake_age: Duration::from_secs(10),
-            version: sake::Version::V1,
-        },
+        Sake { signer: signer.clone(), synchrony_bound: Duration::from_secs(5), max_handshake_age: Duration::from_secs(10), version: sake::Version::V1 },
         cups::Version::V1,
     );
     let max_message = (MAX_PAYLOAD + (1 << 20)) as u32;

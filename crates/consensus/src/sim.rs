@@ -118,11 +118,8 @@ pub fn simulate<L: BlockLogic>(cfg: SimConfig, logic: impl Fn(usize) -> L + Send
         )
         .await;
         network.start();
-        let link = Link {
-            latency: cfg.latency,
-            jitter: cfg.jitter,
-            success_rate: Probability::new(cfg.delivery_percent.min(100), 100).expect("valid probability"),
-        };
+        let link =
+            Link { latency: cfg.latency, jitter: cfg.jitter, success_rate: Probability::new(cfg.delivery_percent.min(100), 100).expect("valid probability") };
         // Validator i signs with keys[i]; its network identity must be that key (the set is sorted).
         let ids: Vec<_> = keys.iter().map(commonware_cryptography::Signer::public_key).collect();
         let connect = |a: usize, b: usize| (ids[a].clone(), ids[b].clone());
@@ -211,19 +208,17 @@ pub fn simulate<L: BlockLogic>(cfg: SimConfig, logic: impl Fn(usize) -> L + Send
         }
         let finalized = seen.iter().map(|s| s.lock().expect("recording").clone()).collect();
         let faults = fault_logs.iter().flat_map(|f| f.lock().expect("faults").clone()).collect();
-        SimReport {
-            finalized,
-            faults,
-            state: ctx.auditor().state(),
-            simulated: ctx.current().duration_since(start).unwrap_or_default(),
-            heights_at_heal,
-        }
+        SimReport { finalized, faults, state: ctx.auditor().state(), simulated: ctx.current().duration_since(start).unwrap_or_default(), heights_at_heal }
     })
 }
 
 #[cfg(feature = "byzantine")]
-fn start_equivocator<E, S, R>(ctx: E, key: commonware_cryptography::ed25519::PrivateKey, participants: commonware_utils::ordered::Set<engine::PublicKey>, votes: (S, R))
-where
+fn start_equivocator<E, S, R>(
+    ctx: E,
+    key: commonware_cryptography::ed25519::PrivateKey,
+    participants: commonware_utils::ordered::Set<engine::PublicKey>,
+    votes: (S, R),
+) where
     E: Clock + rand_core::CryptoRng + commonware_runtime::Spawner + commonware_runtime::Metrics,
     S: commonware_p2p::Sender<PublicKey = engine::PublicKey>,
     R: commonware_p2p::Receiver<PublicKey = engine::PublicKey>,

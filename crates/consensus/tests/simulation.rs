@@ -107,5 +107,9 @@ fn equivocating_validator_is_reported_and_honest_validators_keep_going() {
     let report = simulate(SimConfig { seed, target_height: 12, equivocator: Some(2), ..SimConfig::default() }, honest);
     check_honest(&report, 12, seed, Some(2));
     // The honest validators saw its conflicting votes and reported them as evidence.
-    assert!(report.faults.iter().any(|f| f.starts_with("conflicting notarize") || f.starts_with("conflicting finalize")), "seed {seed}: faults {:?}", report.faults);
+    assert!(
+        report.faults.iter().any(|f| f.starts_with("conflicting notarize") || f.starts_with("conflicting finalize")),
+        "seed {seed}: faults {:?}",
+        report.faults
+    );
 }

@@ -233,13 +233,8 @@ impl PublicKey {
     pub fn from_bytes(suite: Suite, bytes: &[u8]) -> Result<Self, CryptoError> {
         let parsed = match suite {
             Suite::Ed25519Sha256 => {
-                let arr: [u8; 32] = bytes.try_into().map_err(|_| CryptoError::InvalidPublicKey {
-                    suite,
-                    reason: "expected 32 bytes",
-                })?;
-                let vk = ed25519_dalek::VerifyingKey::from_bytes(&arr).map_err(|_| {
-                    CryptoError::InvalidPublicKey { suite, reason: "not a curve point" }
-                })?;
+                let arr: [u8; 32] = bytes.try_into().map_err(|_| CryptoError::InvalidPublicKey { suite, reason: "expected 32 bytes" })?;
+                let vk = ed25519_dalek::VerifyingKey::from_bytes(&arr).map_err(|_| CryptoError::InvalidPublicKey { suite, reason: "not a curve point" })?;
                 if vk.is_weak() {
                     return Err(CryptoError::InvalidPublicKey { suite, reason: "small-order point" });
                 }
@@ -247,14 +242,10 @@ impl PublicKey {
             }
             Suite::Sm2Sm3 => {
                 if bytes.len() != 65 || bytes[0] != 4 {
-                    return Err(CryptoError::InvalidPublicKey {
-                        suite,
-                        reason: "expected a 65-byte uncompressed SEC1 point",
-                    });
+                    return Err(CryptoError::InvalidPublicKey { suite, reason: "expected a 65-byte uncompressed SEC1 point" });
                 }
-                let vk = sm2::dsa::VerifyingKey::from_sec1_bytes(SM2_DEFAULT_DISTID, bytes).map_err(
-                    |_| CryptoError::InvalidPublicKey { suite, reason: "not a curve point" },
-                )?;
+                let vk = sm2::dsa::VerifyingKey::from_sec1_bytes(SM2_DEFAULT_DISTID, bytes)
+                    .map_err(|_| CryptoError::InvalidPublicKey { suite, reason: "not a curve point" })?;
                 ParsedKey::Sm2(Box::new(vk))
             }
         };
@@ -262,8 +253,7 @@ impl PublicKey {
     }
 
     pub fn from_hex(suite: Suite, s: &str) -> Result<Self, CryptoError> {
-        let bytes = hex::decode(s)
-            .map_err(|_| CryptoError::InvalidPublicKey { suite, reason: "not hex" })?;
+        let bytes = hex::decode(s).map_err(|_| CryptoError::InvalidPublicKey { suite, reason: "not hex" })?;
         Self::from_bytes(suite, &bytes)
     }
 
@@ -280,13 +270,7 @@ impl PublicKey {
     }
 
     /// Verifies a domain-separated signature.
-    pub fn verify(
-        &self,
-        domain: Domain,
-        chain_id: &str,
-        message: &[u8],
-        signature: &[u8],
-    ) -> Result<(), CryptoError> {
+    pub fn verify(&self, domain: Domain, chain_id: &str, message: &[u8], signature: &[u8]) -> Result<(), CryptoError> {
         self.verify_raw(&signing_message(domain, chain_id, message), signature)
     }
 
@@ -295,15 +279,13 @@ impl PublicKey {
         let suite = self.suite;
         match &self.parsed {
             ParsedKey::Ed25519(vk) => {
-                let sig = ed25519_dalek::Signature::from_slice(signature)
-                    .map_err(|_| CryptoError::MalformedSignature { suite })?;
+                let sig = ed25519_dalek::Signature::from_slice(signature).map_err(|_| CryptoError::MalformedSignature { suite })?;
                 // verify_strict: rejects non-canonical S, small-order R and weak keys.
                 vk.verify_strict(message, &sig).map_err(|_| CryptoError::BadSignature { suite })
             }
             ParsedKey::Sm2(vk) => {
                 use sm2::dsa::signature::Verifier;
-                let sig = sm2::dsa::Signature::from_der(signature)
-                    .map_err(|_| CryptoError::MalformedSignature { suite })?;
+                let sig = sm2::dsa::Signature::from_der(signature).map_err(|_| CryptoError::MalformedSignature { suite })?;
                 // Refuse non-minimal DER: the signature must round-trip byte for byte.
                 if sig.to_der().as_bytes() != signature {
                     return Err(CryptoError::MalformedSignature { suite });
@@ -320,22 +302,21 @@ impl PublicKey {
         match self.suite {
             Suite::Ed25519Sha256 => {
                 let arr: [u8; 32] = self.bytes.as_slice().try_into().expect("validated length");
-                let vk = ed25519_dalek::VerifyingKey::from_bytes(&arr)
-                    .map_err(|e| CryptoError::Pem(e.to_string()))?;
+                let vk = ed25519_dalek::VerifyingKey::from_bytes(&arr).map_err(|e| CryptoError::Pem(e.to_string()))?;
                 vk.to_public_key_pem(LineEnding::LF).map_err(|e| CryptoError::Pem(e.to_string()))
             }
             Suite::Sm2Sm3 => {
                 use sm2::pkcs8::EncodePublicKey as _;
-                let pk = sm2::PublicKey::from_sec1_bytes(&self.bytes)
-                    .map_err(|e| CryptoError::Pem(e.to_string()))?;
-                pk.to_public_key_pem(sm2::pkcs8::LineEnding::LF)
-                    .map_err(|e| CryptoError::Pem(e.to_string()))
+                let pk = sm2::PublicKey::from_sec1_bytes(&self.bytes).map_err(|e| CryptoError::Pem(e.to_string()))?;
+                pk.to_public_key_pem(sm2::pkcs8::LineEnding::LF).map_err(|e| CryptoError::Pem(e.to_string()))
             }
         }
     }
 }
 
 /// A signing key of either suite.
+// A node holds a handful of keys: their size does not matter, so no boxing of the larger one.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone)]
 pub enum KeyPair {
     Ed25519(ed25519_dalek::SigningKey),
@@ -364,13 +345,11 @@ impl KeyPair {
     }
 
     pub fn from_secret_bytes(suite: Suite, secret: &[u8]) -> Result<Self, CryptoError> {
-        let arr: [u8; 32] =
-            secret.try_into().map_err(|_| CryptoError::InvalidSecretKey { suite })?;
+        let arr: [u8; 32] = secret.try_into().map_err(|_| CryptoError::InvalidSecretKey { suite })?;
         match suite {
             Suite::Ed25519Sha256 => Ok(KeyPair::Ed25519(ed25519_dalek::SigningKey::from_bytes(&arr))),
             Suite::Sm2Sm3 => {
-                let sk = sm2::dsa::SigningKey::from_slice(SM2_DEFAULT_DISTID, &arr)
-                    .map_err(|_| CryptoError::InvalidSecretKey { suite })?;
+                let sk = sm2::dsa::SigningKey::from_slice(SM2_DEFAULT_DISTID, &arr).map_err(|_| CryptoError::InvalidSecretKey { suite })?;
                 Ok(KeyPair::Sm2(Box::new(sk)))
             }
         }
@@ -447,18 +426,9 @@ mod tests {
             assert_eq!(pk.as_bytes().len(), suite.public_key_len());
             let sig = kp.sign(Domain::Transaction, "chain-a", b"hello");
             pk.verify(Domain::Transaction, "chain-a", b"hello", &sig).unwrap();
-            assert_eq!(
-                pk.verify(Domain::Transaction, "chain-b", b"hello", &sig),
-                Err(CryptoError::BadSignature { suite })
-            );
-            assert_eq!(
-                pk.verify(Domain::Block, "chain-a", b"hello", &sig),
-                Err(CryptoError::BadSignature { suite })
-            );
-            assert_eq!(
-                pk.verify(Domain::Transaction, "chain-a", b"hellO", &sig),
-                Err(CryptoError::BadSignature { suite })
-            );
+            assert_eq!(pk.verify(Domain::Transaction, "chain-b", b"hello", &sig), Err(CryptoError::BadSignature { suite }));
+            assert_eq!(pk.verify(Domain::Block, "chain-a", b"hello", &sig), Err(CryptoError::BadSignature { suite }));
+            assert_eq!(pk.verify(Domain::Transaction, "chain-a", b"hellO", &sig), Err(CryptoError::BadSignature { suite }));
             let other = KeyPair::generate(suite).public_key();
             assert!(other.verify(Domain::Transaction, "chain-a", b"hello", &sig).is_err());
             // Secret round trip.
@@ -472,13 +442,7 @@ mod tests {
 
     #[test]
     fn hashes_match_known_values() {
-        assert_eq!(
-            hex::encode(Suite::Ed25519Sha256.hash(b"abc")),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
-        assert_eq!(
-            hex::encode(Suite::Sm2Sm3.hash(b"abc")),
-            "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0"
-        );
+        assert_eq!(hex::encode(Suite::Ed25519Sha256.hash(b"abc")), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(hex::encode(Suite::Sm2Sm3.hash(b"abc")), "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0");
     }
 }

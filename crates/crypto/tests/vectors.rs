@@ -38,10 +38,7 @@ fn gbt_sm3_vectors() {
     let v = load("sm/sm_vectors.json");
     let cases = v["SM3"].as_array().unwrap();
     assert_eq!(hex::encode(Suite::Sm2Sm3.hash(b"abc")), cases[0]["digest"].as_str().unwrap());
-    assert_eq!(
-        hex::encode(Suite::Sm2Sm3.hash("abcd".repeat(16).as_bytes())),
-        cases[1]["digest"].as_str().unwrap()
-    );
+    assert_eq!(hex::encode(Suite::Sm2Sm3.hash("abcd".repeat(16).as_bytes())), cases[1]["digest"].as_str().unwrap());
 }
 
 fn sm2_example_key() -> (Value, PublicKey) {
@@ -128,10 +125,6 @@ fn openssl_verifies_our_sm2_signature() {
     // And Ed25519 PEM parses as an Ed25519 key.
     let ed = KeyPair::generate(Suite::Ed25519Sha256).public_key().to_pem().unwrap();
     std::fs::write(dir.path().join("ed.pem"), ed).unwrap();
-    let out = std::process::Command::new("openssl")
-        .current_dir(dir.path())
-        .args(["pkey", "-pubin", "-in", "ed.pem", "-noout", "-text"])
-        .output()
-        .unwrap();
+    let out = std::process::Command::new("openssl").current_dir(dir.path()).args(["pkey", "-pubin", "-in", "ed.pem", "-noout", "-text"]).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("ED25519"));
 }

@@ -220,8 +220,7 @@ impl Executor {
         if tx.body.expires_at_ms < time_ms {
             return Err(TxError::Expired { expires_at_ms: tx.body.expires_at_ms, now_ms: time_ms });
         }
-        let organisation =
-            self.organisation_of(tx.body.signer.as_bytes()).ok_or_else(|| TxError::UnknownSigner(tx.body.signer.to_hex()))?;
+        let organisation = self.organisation_of(tx.body.signer.as_bytes()).ok_or_else(|| TxError::UnknownSigner(tx.body.signer.to_hex()))?;
         let ctx = ExecContext { suite: self.genesis.suite, height, time_ms, organisation, first_leaf };
         let mut out = TxEffects::default();
         self.module(&tx.body.call)?.execute(&ctx, tx, &mut out)?;
@@ -249,8 +248,7 @@ impl Executor {
             signature: String,
         }
         let j: JsonTx = serde_json::from_value(v).map_err(|e| TxError::InvalidArgs(e.to_string()))?;
-        let signer = cairn_crypto::PublicKey::from_hex(self.genesis.suite, &j.signer)
-            .map_err(|e| TxError::InvalidArgs(format!("signer: {e}")))?;
+        let signer = cairn_crypto::PublicKey::from_hex(self.genesis.suite, &j.signer).map_err(|e| TxError::InvalidArgs(format!("signer: {e}")))?;
         let module = self.modules.get(j.call.module.as_str()).ok_or_else(|| TxError::UnknownModule(j.call.module.clone()))?;
         let args = module.args_from_json(&j.call.method, j.call.args)?;
         let body = TxBody {

@@ -16,7 +16,14 @@ fn setup(suite: Suite) -> (Executor, KeyPair) {
         suite,
         genesis_time_ms: NOW,
         organisations: vec![Organisation { id: "court".into(), name: "Court".into(), members: vec![member.public_key().to_hex()] }],
-        validators: vec![ValidatorInfo { name: "v1".into(), organisation: "court".into(), public_key: validator.public_key().to_hex(), address: None, consensus_key: None, p2p_address: None }],
+        validators: vec![ValidatorInfo {
+            name: "v1".into(),
+            organisation: "court".into(),
+            public_key: validator.public_key().to_hex(),
+            address: None,
+            consensus_key: None,
+            p2p_address: None,
+        }],
         params: Params { max_records_per_tx: 3, max_tx_bytes: 4096, ..Params::default() },
     };
     genesis.validate().unwrap();
@@ -41,11 +48,7 @@ fn body(key: &KeyPair, records: usize) -> TxBody {
         signer: key.public_key(),
         nonce: 7,
         expires_at_ms: NOW + 60_000,
-        call: Call {
-            module: "evidence".into(),
-            method: "deposit".into(),
-            args: DepositArgs { records: (0..records as u8).map(record).collect() }.encode(),
-        },
+        call: Call { module: "evidence".into(), method: "deposit".into(), args: DepositArgs { records: (0..records as u8).map(record).collect() }.encode() },
     }
 }
 

@@ -238,14 +238,7 @@ impl MerkleLog {
 }
 
 /// Verifies an inclusion proof (RFC 9162 section 2.1.3.2).
-pub fn verify_inclusion(
-    suite: Suite,
-    index: u64,
-    size: u64,
-    leaf: &Hash,
-    proof: &[Hash],
-    root: &[u8],
-) -> Result<(), ProofError> {
+pub fn verify_inclusion(suite: Suite, index: u64, size: u64, leaf: &Hash, proof: &[Hash], root: &[u8]) -> Result<(), ProofError> {
     if index >= size {
         return Err(ProofError::IndexOutOfRange { index, size });
     }
@@ -279,14 +272,7 @@ pub fn verify_inclusion(
 }
 
 /// Verifies a consistency proof (RFC 9162 section 2.1.4.2).
-pub fn verify_consistency(
-    suite: Suite,
-    first: u64,
-    second: u64,
-    first_root: &[u8],
-    second_root: &[u8],
-    proof: &[Hash],
-) -> Result<(), ProofError> {
+pub fn verify_consistency(suite: Suite, first: u64, second: u64, first_root: &[u8], second_root: &[u8], proof: &[Hash]) -> Result<(), ProofError> {
     if first > second {
         return Err(ProofError::SizesOutOfOrder { first, second });
     }

@@ -46,14 +46,7 @@ fn inclusion_cases() {
             let leaf = hash(&c["leafHash"])?;
             let root = B64.decode(c["root"].as_str()?).ok()?;
             let proof = proof(&c["proof"])?;
-            Some(verify_inclusion(
-                Suite::Ed25519Sha256,
-                c["leafIdx"].as_u64()?,
-                c["treeSize"].as_u64()?,
-                &leaf,
-                &proof,
-                &root,
-            ))
+            Some(verify_inclusion(Suite::Ed25519Sha256, c["leafIdx"].as_u64()?, c["treeSize"].as_u64()?, &leaf, &proof, &root))
         })();
         let accepted = matches!(got, Some(Ok(())));
         assert_eq!(accepted, !want_err, "{name}: {got:?}");
@@ -70,14 +63,7 @@ fn consistency_cases() {
             let r1 = B64.decode(c["root1"].as_str()?).ok()?;
             let r2 = B64.decode(c["root2"].as_str()?).ok()?;
             let proof = proof(&c["proof"])?;
-            Some(verify_consistency(
-                Suite::Ed25519Sha256,
-                c["size1"].as_u64()?,
-                c["size2"].as_u64()?,
-                &r1,
-                &r2,
-                &proof,
-            ))
+            Some(verify_consistency(Suite::Ed25519Sha256, c["size1"].as_u64()?, c["size2"].as_u64()?, &r1, &r2, &proof))
         })();
         let accepted = matches!(got, Some(Ok(())));
         assert_eq!(accepted, !want_err, "{name}: {got:?}");
@@ -88,8 +74,7 @@ fn consistency_cases() {
 fn known_roots() {
     let v: Value = serde_json::from_slice(&std::fs::read(dir().join("roots.json")).unwrap()).unwrap();
     let mut log = MerkleLog::new(Suite::Ed25519Sha256);
-    let leaves: Vec<Vec<u8>> =
-        v["leaves_hex"].as_array().unwrap().iter().map(|l| hex::decode(l.as_str().unwrap()).unwrap()).collect();
+    let leaves: Vec<Vec<u8>> = v["leaves_hex"].as_array().unwrap().iter().map(|l| hex::decode(l.as_str().unwrap()).unwrap()).collect();
     assert_eq!(hex::encode(log.root()), v["roots_hex"]["0"].as_str().unwrap());
     for (i, l) in leaves.iter().enumerate() {
         log.push(l);

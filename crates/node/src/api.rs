@@ -1,6 +1,9 @@
 //! The HTTP/JSON API under `/v1`, plus `/metrics`, `/healthz` and the web page at `/`.
 //! Errors are RFC 7807 `application/problem+json`.
 
+// Helpers return a finished problem `Response` as their error, the way handlers use it.
+#![allow(clippy::result_large_err)]
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -178,7 +181,8 @@ fn parse_submission(l: &Ledger, headers: &HeaderMap, body: &[u8]) -> Result<(Vec
         }
         return Ok((txs, false));
     }
-    let v: Value = serde_json::from_slice(body).map_err(|e| problem(StatusCode::BAD_REQUEST, "malformed-json", format!("request body is not valid JSON: {e}")))?;
+    let v: Value =
+        serde_json::from_slice(body).map_err(|e| problem(StatusCode::BAD_REQUEST, "malformed-json", format!("request body is not valid JSON: {e}")))?;
     let (items, wait) = match v {
         Value::Object(mut m) if m.contains_key("transactions") => {
             let wait = m.get("wait").and_then(Value::as_bool).unwrap_or(false);
@@ -231,10 +235,13 @@ async fn submit(State(l): State<Arc<Ledger>>, Query(q): Query<SubmitQuery>, head
     let mut results = Vec::with_capacity(verdicts.len());
     let mut all_committed = true;
     // Register every waiter before awaiting any, so none misses its block.
-    let watches: Vec<_> = verdicts.iter().map(|v| match v {
-        Ok(a) if wait => Some(l.watch(a.id)),
-        _ => None,
-    }).collect();
+    let watches: Vec<_> = verdicts
+        .iter()
+        .map(|v| match v {
+            Ok(a) if wait => Some(l.watch(a.id)),
+            _ => None,
+        })
+        .collect();
     let deadline = tokio::time::Instant::now() + timeout;
     for (v, w) in verdicts.into_iter().zip(watches) {
         let item = match (v, w) {
@@ -404,7 +411,9 @@ async fn finality(State(l): State<Arc<Ledger>>, Query(q): Query<FinalityQuery>) 
         Ok(None) => problem(
             StatusCode::NOT_FOUND,
             "no-certificate",
-            format!("this node holds no finalization certificate for block {height} or a later one yet (blocks it fetched while catching up have none); ask another validator or retry"),
+            format!(
+                "this node holds no finalization certificate for block {height} or a later one yet (blocks it fetched while catching up have none); ask another validator or retry"
+            ),
         ),
         Err(e) => internal(e),
     }
@@ -434,10 +443,10 @@ struct ConsistencyQuery {
 
 async fn consistency(State(l): State<Arc<Ledger>>, Query(q): Query<ConsistencyQuery>) -> Response {
     match l.consistency(q.from, q.to) {
-        Ok(Ok((proof, a, b))) => axum::Json(json!({
+        Ok(Ok(p)) => axum::Json(json!({
             "from": q.from, "to": q.to,
-            "proof": proof.iter().map(hex::encode).collect::<Vec<_>>(),
-            "from_checkpoint": a, "to_checkpoint": b,
+            "proof": p.proof.iter().map(hex::encode).collect::<Vec<_>>(),
+            "from_checkpoint": p.from_checkpoint, "to_checkpoint": p.to_checkpoint,
         }))
         .into_response(),
         Ok(Err(msg)) => problem(StatusCode::BAD_REQUEST, "bad-sizes", msg),

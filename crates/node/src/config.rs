@@ -63,13 +63,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            mempool_max_txs: 200_000,
-            mempool_max_bytes: 512 << 20,
-            max_request_bytes: 64 << 20,
-            max_txs_per_request: 10_000,
-            max_wait_ms: 30_000,
-        }
+        Limits { mempool_max_txs: 200_000, mempool_max_bytes: 512 << 20, max_request_bytes: 64 << 20, max_txs_per_request: 10_000, max_wait_ms: 30_000 }
     }
 }
 

@@ -18,12 +18,7 @@ struct KeyFile {
 }
 
 pub fn write_key(path: &Path, key: &KeyPair) -> anyhow::Result<()> {
-    let kf = KeyFile {
-        format: KEY_FORMAT.into(),
-        suite: key.suite(),
-        public_key: key.public_key().to_hex(),
-        secret_key: hex::encode(key.secret_bytes()),
-    };
+    let kf = KeyFile { format: KEY_FORMAT.into(), suite: key.suite(), public_key: key.public_key().to_hex(), secret_key: hex::encode(key.secret_bytes()) };
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }

@@ -277,13 +277,11 @@ impl Ledger {
         let mut admitted = Vec::new();
         let mut slots = Vec::new();
         for bytes in txs {
-            match self.exec.admit(bytes, now).and_then(|tx| {
-                if self.store.contains_tx(&tx.id).unwrap_or(false) {
-                    Err(TxError::Replay(hex::encode(tx.id)))
-                } else {
-                    Ok(tx)
-                }
-            }) {
+            match self
+                .exec
+                .admit(bytes, now)
+                .and_then(|tx| if self.store.contains_tx(&tx.id).unwrap_or(false) { Err(TxError::Replay(hex::encode(tx.id))) } else { Ok(tx) })
+            {
                 Ok(tx) => {
                     slots.push(verdicts.len());
                     verdicts.push(Ok(Admitted { id: tx.id, record_ids: record_ids(&tx) }));
@@ -456,13 +454,8 @@ impl Ledger {
         let mut tip = self.tip.lock().unwrap();
         let height = tip.height + 1;
         let time_ms = now_ms().max(tip.time_ms);
-        let parent = execute::ChainState {
-            height: tip.height,
-            digest: [0; 32],
-            hash: tip.hash,
-            time_ms: tip.time_ms,
-            frontier: self.log.read().unwrap().frontier(),
-        };
+        let parent =
+            execute::ChainState { height: tip.height, digest: [0; 32], hash: tip.hash, time_ms: tip.time_ms, frontier: self.log.read().unwrap().frontier() };
         let executed = {
             // Transactions in blocks built but not yet durable are replays too.
             let pending = self.pending.lock().unwrap();
@@ -637,10 +630,7 @@ impl Ledger {
         let prefix = evidence_index::reference_prefix(reference);
         // One entry per transaction: `limit` entries hold at least `limit` records.
         let entries = self.store.index_prefix(evidence_index::INDEX_REFERENCE, &prefix, limit)?;
-        let leaves = entries
-            .iter()
-            .filter(|(k, _)| k.len() == prefix.len() + 8)
-            .flat_map(|(k, v)| evidence_index::reference_leaves(k, v));
+        let leaves = entries.iter().filter(|(k, _)| k.len() == prefix.len() + 8).flat_map(|(k, v)| evidence_index::reference_leaves(k, v));
         self.evidence_at_leaves(leaves, limit, |e| e.record.reference.as_deref() == Some(reference))
     }
 
@@ -669,15 +659,23 @@ impl Ledger {
     }
 
     /// Consistency proof between two signed tree sizes, with both signed checkpoints.
-    pub fn consistency(&self, first: u64, second: u64) -> anyhow::Result<Result<(Vec<Hash>, String, String), String>> {
-        let (Some(a), Some(b)) = (self.store.checkpoint(first)?, self.store.checkpoint(second)?) else {
+    /// The outer error is the node's (storage); the inner one the caller's (sizes it cannot prove).
+    pub fn consistency(&self, first: u64, second: u64) -> anyhow::Result<Result<ConsistencyProof, String>> {
+        let (Some(from_checkpoint), Some(to_checkpoint)) = (self.store.checkpoint(first)?, self.store.checkpoint(second)?) else {
             return Ok(Err(format!("no signed checkpoint at size {first} and {second}; sizes must be ones this node signed")));
         };
         match self.log.read().unwrap().consistency_proof(first, second) {
-            Ok(p) => Ok(Ok((p, a, b))),
+            Ok(proof) => Ok(Ok(ConsistencyProof { proof, from_checkpoint, to_checkpoint })),
             Err(e) => Ok(Err(e.to_string())),
         }
     }
+}
+
+/// An RFC 9162 consistency proof between two tree sizes, with the signed checkpoint of each.
+pub struct ConsistencyProof {
+    pub proof: Vec<Hash>,
+    pub from_checkpoint: String,
+    pub to_checkpoint: String,
 }
 
 /// A record is final but no checkpoint signed by a quorum covers it yet (a moment's wait).
@@ -788,9 +786,7 @@ fn reindex(exec: &Executor, store: &Store, from: u64, to: u64) -> anyhow::Result
         for bytes in &block.txs {
             let tx = Transaction::decode(bytes)?;
             let loc = store.tx(&tx.id)?.with_context(|| format!("transaction of block {height} missing"))?;
-            let effects = exec
-                .execute(&tx, height, block.header.time_ms, loc.first_leaf)
-                .map_err(|e| anyhow::anyhow!("re-executing block {height}: {e}"))?;
+            let effects = exec.execute(&tx, height, block.header.time_ms, loc.first_leaf).map_err(|e| anyhow::anyhow!("re-executing block {height}: {e}"))?;
             entries.extend(effects.index.into_iter().map(|e| (e.index, e.key, e.value)));
         }
         store.write_index(height, &entries)?;

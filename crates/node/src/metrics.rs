@@ -83,7 +83,11 @@ impl Default for Metrics {
         registry.register("blocks_fetched", "Finalized blocks fetched from peers to catch up", m.blocks_fetched.clone());
         registry.register("faults", "Misbehaviour evidence reported by consensus", m.faults.clone());
         registry.register("peers_connected", "Validators heard from in the last 5 s", m.peers_connected.clone());
-        registry.register("proposal_signatures_checked", "Proposal transactions whose signature had to be checked while verifying", m.proposal_signatures_checked.clone());
+        registry.register(
+            "proposal_signatures_checked",
+            "Proposal transactions whose signature had to be checked while verifying",
+            m.proposal_signatures_checked.clone(),
+        );
         registry.register("gossip_dropped", "Gossip messages dropped on a full queue", m.gossip_dropped.clone());
         registry.register("cosigned_log_size", "Leaves covered by the latest quorum-signed checkpoint", m.cosigned_log_size.clone());
         Metrics { registry, ..m }

@@ -111,7 +111,11 @@ fn check(seed: u64, ledgers: &[Arc<Ledger>]) {
 fn check_honest(seed: u64, all: &[Arc<Ledger>], byzantine: Option<usize>) {
     let ledgers: Vec<Arc<Ledger>> = all.iter().enumerate().filter(|(i, _)| Some(*i) != byzantine).map(|(_, l)| Arc::clone(l)).collect();
     let top = ledgers.iter().map(|l| l.height()).min().unwrap();
-    eprintln!("seed {seed}: final heights {:?}, log size {}", ledgers.iter().map(|l| l.height()).collect::<Vec<_>>(), ledgers[0].block(top).unwrap().map_or(0, |b| b.header.log_size));
+    eprintln!(
+        "seed {seed}: final heights {:?}, log size {}",
+        ledgers.iter().map(|l| l.height()).collect::<Vec<_>>(),
+        ledgers[0].block(top).unwrap().map_or(0, |b| b.header.log_size)
+    );
     for h in 1..=top {
         let first = ledgers[0].block(h).unwrap().unwrap();
         for (i, l) in ledgers.iter().enumerate().skip(1) {

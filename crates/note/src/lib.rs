@@ -81,8 +81,7 @@ impl NoteVerifier {
     pub fn from_vkey(vkey: &str) -> Result<Self, NoteError> {
         // The base64 key may itself contain '+': split at the first two only.
         let mut parts = vkey.splitn(3, '+');
-        let (Some(name), Some(id), Some(material)) = (parts.next(), parts.next(), parts.next())
-        else {
+        let (Some(name), Some(id), Some(material)) = (parts.next(), parts.next(), parts.next()) else {
             return Err(NoteError::MalformedVerifierKey("expected name+keyid+key"));
         };
         let material = B64.decode(material).map_err(|_| NoteError::MalformedVerifierKey("key is not base64"))?;
@@ -167,11 +166,7 @@ impl SignedNote {
             if blob.len() < 5 {
                 return Err(NoteError::Malformed("signature too short"));
             }
-            signatures.push(NoteSignature {
-                name: name.to_string(),
-                key_id: [blob[0], blob[1], blob[2], blob[3]],
-                signature: blob[4..].to_vec(),
-            });
+            signatures.push(NoteSignature { name: name.to_string(), key_id: [blob[0], blob[1], blob[2], blob[3]], signature: blob[4..].to_vec() });
             if signatures.len() > MAX_SIGNATURES {
                 return Err(NoteError::Malformed("too many signatures"));
             }
@@ -190,9 +185,7 @@ impl SignedNote {
         for s in &self.signatures {
             for (i, v) in verifiers.iter().enumerate() {
                 if v.name == s.name && v.key_id == s.key_id {
-                    v.public_key
-                        .verify_raw(self.text.as_bytes(), &s.signature)
-                        .map_err(|_| NoteError::BadSignature { name: v.name.clone() })?;
+                    v.public_key.verify_raw(self.text.as_bytes(), &s.signature).map_err(|_| NoteError::BadSignature { name: v.name.clone() })?;
                     signed[i] = true;
                 }
             }
@@ -239,11 +232,7 @@ impl Checkpoint {
         }
         let size: u64 = size.parse().map_err(|_| NoteError::MalformedCheckpoint("size out of range"))?;
         let root = lines.next().ok_or(NoteError::MalformedCheckpoint("no root line"))?;
-        let root: Hash = B64
-            .decode(root)
-            .ok()
-            .and_then(|r| r.try_into().ok())
-            .ok_or(NoteError::MalformedCheckpoint("root is not a base64 32-byte hash"))?;
+        let root: Hash = B64.decode(root).ok().and_then(|r| r.try_into().ok()).ok_or(NoteError::MalformedCheckpoint("root is not a base64 32-byte hash"))?;
         let extensions: Vec<String> = lines.map(str::to_string).collect();
         if extensions.iter().any(|e| e.is_empty()) {
             return Err(NoteError::MalformedCheckpoint("empty extension line"));
@@ -292,10 +281,7 @@ impl TlogProof {
             extra = Some(B64.decode(line).map_err(|_| NoteError::MalformedProof("extra is not base64"))?);
             lines.next();
         }
-        let index = lines
-            .next()
-            .and_then(|l| l.strip_prefix("index "))
-            .ok_or(NoteError::MalformedProof("missing index line"))?;
+        let index = lines.next().and_then(|l| l.strip_prefix("index ")).ok_or(NoteError::MalformedProof("missing index line"))?;
         if index.is_empty() || (index.len() > 1 && index.starts_with('0')) || !index.bytes().all(|b| b.is_ascii_digit()) {
             return Err(NoteError::MalformedProof("index is not a decimal without leading zeros"));
         }
@@ -321,12 +307,9 @@ mod tests {
         assert_eq!(v.to_vkey(), vkey);
         let n = SignedNote::parse(note).unwrap();
         assert_eq!(n.to_text(), note);
-        assert_eq!(n.verify(&[v.clone()]).unwrap(), vec!["example.com/foo".to_string()]);
+        assert_eq!(n.verify(std::slice::from_ref(&v)).unwrap(), vec!["example.com/foo".to_string()]);
         let tampered = note.replace("example message", "example messagE");
-        assert!(matches!(
-            SignedNote::parse(&tampered).unwrap().verify(&[v]),
-            Err(NoteError::BadSignature { .. })
-        ));
+        assert!(matches!(SignedNote::parse(&tampered).unwrap().verify(&[v]), Err(NoteError::BadSignature { .. })));
     }
 
     #[test]
@@ -345,10 +328,7 @@ mod tests {
             let v2 = NoteVerifier::new("v2", k2.public_key()).unwrap();
             assert_eq!(NoteVerifier::from_vkey(&v2.to_vkey()).unwrap(), v2);
             assert_eq!(parsed.verify_quorum(&[v1.clone(), v2.clone()], 2).unwrap().len(), 2);
-            assert_eq!(
-                parsed.verify_quorum(&[v1.clone()], 2),
-                Err(NoteError::NotEnoughSignatures { got: 1, need: 2 })
-            );
+            assert_eq!(parsed.verify_quorum(std::slice::from_ref(&v1), 2), Err(NoteError::NotEnoughSignatures { got: 1, need: 2 }));
             // An unknown key is ignored; no known key at all rejects.
             let stranger = NoteVerifier::new("v3", KeyPair::generate(suite).public_key()).unwrap();
             assert!(parsed.verify_quorum(&[stranger], 1).is_err());

@@ -148,12 +148,7 @@ impl Store {
     pub fn open(path: &Path, index_names: &[&str]) -> Result<Self> {
         // Durability is explicit: each block batch is fsync'd on commit.
         // Journal compression off: lz4 of large block values cost more CPU than the disk it saves.
-        let open = |dir: &str| {
-            Database::builder(path.join(dir))
-                .manual_journal_persist(true)
-                .journal_compression(fjall::CompressionType::None)
-                .open()
-        };
+        let open = |dir: &str| Database::builder(path.join(dir)).manual_journal_persist(true).journal_compression(fjall::CompressionType::None).open();
         let db = open("ledger")?;
         let ks = |name: &str| db.keyspace(name, KeyspaceCreateOptions::default);
         let mut indexes = BTreeMap::new();
@@ -322,10 +317,7 @@ impl Store {
             None => Ok(0),
             Some(kv) => {
                 let k = kv.key()?;
-                Ok(u64::from_be_bytes(k.as_ref().try_into().map_err(|_| StoreError::Corrupt {
-                    what: "block key",
-                    detail: format!("{} bytes", k.len()),
-                })?))
+                Ok(u64::from_be_bytes(k.as_ref().try_into().map_err(|_| StoreError::Corrupt { what: "block key", detail: format!("{} bytes", k.len()) })?))
             }
         }
     }
@@ -394,10 +386,7 @@ impl Store {
     pub fn checkpoint(&self, size: u64) -> Result<Option<String>> {
         self.checkpoints
             .get(size.to_be_bytes())?
-            .map(|v| {
-                String::from_utf8(v.to_vec())
-                    .map_err(|_| StoreError::Corrupt { what: "checkpoint", detail: "not UTF-8".into() })
-            })
+            .map(|v| String::from_utf8(v.to_vec()).map_err(|_| StoreError::Corrupt { what: "checkpoint", detail: "not UTF-8".into() }))
             .transpose()
     }
 
@@ -407,8 +396,7 @@ impl Store {
             Some(kv) => {
                 let (k, v) = kv.into_inner()?;
                 let size = u64::from_be_bytes(k.as_ref().try_into().unwrap_or([0; 8]));
-                let note = String::from_utf8(v.to_vec())
-                    .map_err(|_| StoreError::Corrupt { what: "checkpoint", detail: "not UTF-8".into() })?;
+                let note = String::from_utf8(v.to_vec()).map_err(|_| StoreError::Corrupt { what: "checkpoint", detail: "not UTF-8".into() })?;
                 Ok(Some((size, note)))
             }
         }
@@ -440,7 +428,14 @@ mod tests {
         }
         assert_eq!(s.leaf(605).unwrap(), None);
         let mut n = 0;
-        assert_eq!(s.for_each_leaf(|i, l| { assert_eq!(l, format!("leaf {i}").as_bytes()); n += 1; }).unwrap(), 605);
+        assert_eq!(
+            s.for_each_leaf(|i, l| {
+                assert_eq!(l, format!("leaf {i}").as_bytes());
+                n += 1;
+            })
+            .unwrap(),
+            605
+        );
         assert_eq!(n, 605);
     }
 

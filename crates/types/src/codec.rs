@@ -117,8 +117,7 @@ impl<'a> Reader<'a> {
         self.take(len, what)
     }
     pub fn str(&mut self, what: &'static str, max: usize) -> Result<&'a str, DecodeError> {
-        std::str::from_utf8(self.bytes(what, max)?)
-            .map_err(|_| DecodeError::Invalid { field: what, reason: "not UTF-8" })
+        std::str::from_utf8(self.bytes(what, max)?).map_err(|_| DecodeError::Invalid { field: what, reason: "not UTF-8" })
     }
     pub fn opt_str(&mut self, what: &'static str, max: usize) -> Result<Option<&'a str>, DecodeError> {
         match self.u8(what)? {

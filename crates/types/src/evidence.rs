@@ -135,8 +135,7 @@ pub struct RecordRef<'a> {
 impl<'a> RecordRef<'a> {
     pub fn decode_from(r: &mut Reader<'a>) -> Result<Self, DecodeError> {
         let start = r.position();
-        let digest_alg = DigestAlg::from_code(r.u8("digest_alg")?)
-            .ok_or(DecodeError::Invalid { field: "digest_alg", reason: "unknown digest algorithm" })?;
+        let digest_alg = DigestAlg::from_code(r.u8("digest_alg")?).ok_or(DecodeError::Invalid { field: "digest_alg", reason: "unknown digest algorithm" })?;
         let digest = r.fixed::<32>("digest")?;
         let size = r.u64("size")?;
         let media_type = r.str("media_type", MAX_MEDIA_TYPE)?;

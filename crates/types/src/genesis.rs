@@ -89,9 +89,7 @@ pub struct Genesis {
 }
 
 fn valid_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 64
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.' || b == b'_')
+    !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.' || b == b'_')
 }
 
 impl Genesis {
@@ -142,8 +140,7 @@ impl Genesis {
                 return bad(format!("organisation {:?} appears twice", o.id));
             }
             for m in &o.members {
-                PublicKey::from_hex(self.suite, m)
-                    .map_err(|e| GenesisError::Invalid(format!("member key {m} of {}: {e}", o.id)))?;
+                PublicKey::from_hex(self.suite, m).map_err(|e| GenesisError::Invalid(format!("member key {m} of {}: {e}", o.id)))?;
                 if !members.insert(m.as_str()) {
                     return bad(format!("member key {m} belongs to two organisations"));
                 }
@@ -157,8 +154,7 @@ impl Genesis {
             if !orgs.contains(v.organisation.as_str()) {
                 return bad(format!("validator {} names unknown organisation {:?}", v.name, v.organisation));
             }
-            PublicKey::from_hex(self.suite, &v.public_key)
-                .map_err(|e| GenesisError::Invalid(format!("validator {} key: {e}", v.name)))?;
+            PublicKey::from_hex(self.suite, &v.public_key).map_err(|e| GenesisError::Invalid(format!("validator {} key: {e}", v.name)))?;
         }
         // Consensus: all validators take part (with a key and a p2p address) or none does.
         let with_consensus = self.validators.iter().filter(|v| v.consensus_key.is_some()).count();
@@ -272,8 +268,7 @@ impl TrustFile {
         self.validators
             .iter()
             .map(|v| {
-                let pk = PublicKey::from_hex(self.suite, &v.public_key)
-                    .map_err(|e| GenesisError::Invalid(format!("validator {}: {e}", v.name)))?;
+                let pk = PublicKey::from_hex(self.suite, &v.public_key).map_err(|e| GenesisError::Invalid(format!("validator {}: {e}", v.name)))?;
                 let nv = NoteVerifier::new(&v.name, pk).map_err(|e| GenesisError::Invalid(e.to_string()))?;
                 if nv.to_vkey() != v.vkey {
                     return Err(GenesisError::Invalid(format!("validator {}: vkey does not match public key", v.name)));

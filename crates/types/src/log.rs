@@ -28,6 +28,8 @@ pub struct TxEntry {
     pub method: String,
 }
 
+// Entries are decoded one at a time for proofs and pages, never stored in bulk: no boxing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LogEntry {
     Evidence(EvidenceEntry),
@@ -39,15 +41,7 @@ pub enum LogEntry {
 #[allow(clippy::too_many_arguments)]
 pub fn encode_evidence_leaf(tx_id: &Hash, index_in_tx: u32, height: u64, time_ms: u64, organisation: &str, submitter: &[u8], record: &[u8]) -> Vec<u8> {
     let mut w = Writer { buf: Vec::with_capacity(2 + 32 + 4 + 16 + 8 + organisation.len() + submitter.len() + record.len()) };
-    w.u8(LEAF_VERSION)
-        .u8(KIND_EVIDENCE)
-        .fixed(tx_id)
-        .u32(index_in_tx)
-        .u64(height)
-        .u64(time_ms)
-        .str(organisation)
-        .bytes(submitter)
-        .fixed(record);
+    w.u8(LEAF_VERSION).u8(KIND_EVIDENCE).fixed(tx_id).u32(index_in_tx).u64(height).u64(time_ms).str(organisation).bytes(submitter).fixed(record);
     w.into_bytes()
 }
 

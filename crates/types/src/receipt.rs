@@ -40,12 +40,7 @@ impl Receipt {
     }
 
     pub fn to_tlog_proof(&self) -> TlogProof {
-        TlogProof {
-            extra: Some(self.leaf.clone()),
-            index: self.leaf_index,
-            proof: self.inclusion_proof.clone(),
-            checkpoint: self.checkpoint.clone(),
-        }
+        TlogProof { extra: Some(self.leaf.clone()), index: self.leaf_index, proof: self.inclusion_proof.clone(), checkpoint: self.checkpoint.clone() }
     }
 }
 
@@ -122,11 +117,7 @@ pub fn verify_receipt(text: &str, trust: &TrustFile, file: Option<&[u8]>) -> Res
     if let Some(data) = file {
         let got = entry.record.digest_alg.digest(data);
         if got != entry.record.digest {
-            return Err(VerifyError::FileDigestMismatch {
-                alg: entry.record.digest_alg.name(),
-                got: hex::encode(got),
-                want: hex::encode(entry.record.digest),
-            });
+            return Err(VerifyError::FileDigestMismatch { alg: entry.record.digest_alg.name(), got: hex::encode(got), want: hex::encode(entry.record.digest) });
         }
         if data.len() as u64 != entry.record.size {
             return Err(VerifyError::FileSizeMismatch { got: data.len() as u64, want: entry.record.size });
@@ -148,8 +139,7 @@ pub fn verify_receipt(text: &str, trust: &TrustFile, file: Option<&[u8]>) -> Res
     }
 
     // 4. The inclusion proof binds the leaf to the signed root.
-    verify_inclusion(suite, index, checkpoint.size, &leaf_hash(suite, &leaf), &proof, &checkpoint.root)
-        .map_err(|e| VerifyError::Inclusion(e.to_string()))?;
+    verify_inclusion(suite, index, checkpoint.size, &leaf_hash(suite, &leaf), &proof, &checkpoint.root).map_err(|e| VerifyError::Inclusion(e.to_string()))?;
 
     Ok(VerifiedReceipt { record, leaf_index: index, tree_size: checkpoint.size, root: checkpoint.root, signers, file_checked: file.is_some() })
 }

@@ -47,22 +47,17 @@ impl TxBody {
         w.into_bytes()
     }
 
-    fn decode_from(
-        r: &mut Reader<'_>,
-        resolve: &dyn Fn(Suite, &[u8]) -> Option<PublicKey>,
-    ) -> Result<Self, DecodeError> {
+    fn decode_from(r: &mut Reader<'_>, resolve: &dyn Fn(Suite, &[u8]) -> Option<PublicKey>) -> Result<Self, DecodeError> {
         let version = r.u8("version")?;
         if version != TX_VERSION {
             return Err(DecodeError::Invalid { field: "version", reason: "unsupported transaction version" });
         }
         let chain_id = r.str("chain_id", MAX_CHAIN_ID)?.to_string();
-        let suite = Suite::from_code(r.u8("suite")?)
-            .ok_or(DecodeError::Invalid { field: "suite", reason: "unknown suite code" })?;
+        let suite = Suite::from_code(r.u8("suite")?).ok_or(DecodeError::Invalid { field: "suite", reason: "unknown suite code" })?;
         let signer_bytes = r.bytes("signer", 128)?;
         let signer = match resolve(suite, signer_bytes) {
             Some(k) => k,
-            None => PublicKey::from_bytes(suite, signer_bytes)
-                .map_err(|_| DecodeError::Invalid { field: "signer", reason: "not a valid public key" })?,
+            None => PublicKey::from_bytes(suite, signer_bytes).map_err(|_| DecodeError::Invalid { field: "signer", reason: "not a valid public key" })?,
         };
         let nonce = r.u64("nonce")?;
         let expires_at_ms = r.u64("expires_at_ms")?;

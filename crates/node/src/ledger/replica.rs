@@ -485,8 +485,7 @@ impl Ledger {
             entry.by_validator.insert(from, (parsed.text.clone(), sig.clone()));
             // Only this node's own text counts: it is what this node computed for the size.
             let Some((mine, _)) = entry.by_validator.get(&r.index) else { return Ok(()) };
-            let agreeing: Vec<NoteSignature> =
-                entry.by_validator.values().filter(|(text, _)| text == mine).map(|(_, s)| s.clone()).collect();
+            let agreeing: Vec<NoteSignature> = entry.by_validator.values().filter(|(text, _)| text == mine).map(|(_, s)| s.clone()).collect();
             for (v, (text, _)) in &entry.by_validator {
                 if text != mine {
                     tracing::warn!(validator = v, size, "validator signed a different checkpoint at this size");
