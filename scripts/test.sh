@@ -18,6 +18,10 @@ if [ ! -d tests/e2e/node_modules/playwright-core ]; then
   (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
+# Formatting and lints first: they fail in seconds, the suite takes minutes.
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
 # With this set, the OpenSSL interop test fails instead of skipping when openssl is missing.
 export CAIRN_REQUIRE_OPENSSL=1
 cargo test --workspace --locked "$@"
