@@ -107,7 +107,9 @@ impl<L: BlockLogic> BlockLogic for Recording<L> {
 
 /// Runs `cfg.validators` validators, validator `i` with `logic(i)`, until each finalized
 /// `cfg.target_height` (or `cfg.max_time` of simulated time passed).
-pub fn simulate<L: BlockLogic>(cfg: SimConfig, logic: impl Fn(usize) -> L + Send + 'static) -> SimReport {
+/// Runs `cfg.validators` validators; `logic(i, gossip)` makes validator i's block logic, which
+/// may gossip through `gossip` (over the simulated, lossy links like everything else).
+pub fn simulate<L: BlockLogic>(cfg: SimConfig, logic: impl Fn(usize, crate::network::Gossip) -> L + Send + 'static) -> SimReport {
     deterministic::Runner::seeded(cfg.seed).start(|ctx| async move {
         let start = ctx.current();
         let (keys, participants) = engine::test_keys(cfg.validators);
@@ -145,7 +147,8 @@ pub fn simulate<L: BlockLogic>(cfg: SimConfig, logic: impl Fn(usize) -> L + Send
                 txs: control.register(CH_TXS, quota).await.expect("channel"),
                 cosign: control.register(CH_COSIGN, quota).await.expect("channel"),
             };
-            let recording = Recording { inner: logic(i), seen: Arc::default(), faults: Arc::default() };
+            let (gossip, gossip_queue) = crate::network::gossip_pair();
+            let recording = Recording { inner: logic(i, gossip), seen: Arc::default(), faults: Arc::default() };
             seen.push(recording.seen.clone());
             fault_logs.push(recording.faults.clone());
             let recording: crate::Logic = Arc::new(recording);
@@ -153,8 +156,6 @@ pub fn simulate<L: BlockLogic>(cfg: SimConfig, logic: impl Fn(usize) -> L + Send
                 start_equivocator(ctx.child("equivocator"), key, participants.clone(), channels.votes);
                 continue;
             }
-            // Simulated validators do not gossip; the queue's sender is dropped at once.
-            let (_, gossip_queue) = crate::network::gossip_pair();
             engine::start_validator(
                 ctx.child("validator").with_attribute("index", i),
                 &format!("v{i}"),

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use cairn_consensus::network::Gossip;
 use cairn_consensus::sim::{Partition, SimConfig, SimReport, simulate};
 use cairn_consensus::{Ack, BlockInfo, BlockLogic, FinalizedBlock};
 
@@ -29,7 +30,7 @@ impl BlockLogic for Counter {
     }
 }
 
-fn honest(_: usize) -> Counter {
+fn honest(_: usize, _: Gossip) -> Counter {
     Counter { byzantine: false }
 }
 
@@ -96,7 +97,7 @@ fn partitioned_validator_catches_up_after_healing() {
 
 #[test]
 fn byzantine_proposer_gets_no_invalid_block_through() {
-    let report = simulate(SimConfig { seed: 11, target_height: 12, ..SimConfig::default() }, |i| Counter { byzantine: i == 0 });
+    let report = simulate(SimConfig { seed: 11, target_height: 12, ..SimConfig::default() }, |i, _| Counter { byzantine: i == 0 });
     // Validator 0 still finalizes (it verifies others' blocks honestly); nothing invalid lands.
     check(&report, 12, 11);
 }

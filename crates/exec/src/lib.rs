@@ -189,6 +189,31 @@ impl Executor {
         tx.verify_signature().map_err(|_| TxError::BadSignature)
     }
 
+    /// [`Executor::check_decoded`] for many transactions (each with its encoded length): the
+    /// cheap checks one by one, then the signatures of those that pass as one batch.
+    pub fn check_decoded_many(&self, txs: &[(&Transaction, usize)], now_ms: Option<u64>) -> Vec<Result<(), TxError>> {
+        let mut verdicts: Vec<Result<(), TxError>> =
+            txs.iter().map(|(tx, len)| self.check_size(*len).and_then(|()| self.check_body(&tx.body, now_ms))).collect();
+        let to_verify: Vec<usize> = (0..txs.len()).filter(|i| verdicts[*i].is_ok()).collect();
+        let items: Vec<cairn_crypto::SignedMessage<'_>> = to_verify.iter().map(|i| txs[*i].0.signed_message()).collect();
+        for (i, ok) in to_verify.into_iter().zip(cairn_crypto::verify_batch(&items)) {
+            if !ok {
+                verdicts[i] = Err(TxError::BadSignature);
+            }
+        }
+        verdicts
+    }
+
+    /// [`Executor::admit`] (with `now_ms`) or [`Executor::admit_in_block`] (without) for many
+    /// transactions, signatures checked as a batch. One verdict per input, in order.
+    pub fn admit_many<B: AsRef<[u8]>>(&self, txs: &[B], now_ms: Option<u64>) -> Vec<Result<Transaction, TxError>> {
+        let decoded: Vec<Result<Transaction, TxError>> =
+            txs.iter().map(|b| self.check_size(b.as_ref().len()).and_then(|()| self.decode_member(b.as_ref()))).collect();
+        let ok: Vec<(&Transaction, usize)> = decoded.iter().zip(txs).filter_map(|(d, b)| d.as_ref().ok().map(|t| (t, b.as_ref().len()))).collect();
+        let mut checks = self.check_decoded_many(&ok, now_ms).into_iter();
+        decoded.into_iter().map(|d| d.and_then(|tx| checks.next().expect("one check per decoded transaction").map(|()| tx))).collect()
+    }
+
     fn check_size(&self, len: usize) -> Result<(), TxError> {
         let max = self.genesis.params.max_tx_bytes as usize;
         if len > max {

@@ -103,6 +103,39 @@ fn refusals_are_precise() {
     }
 }
 
+/// Admitting many at once (signatures as one batch) gives each transaction the verdict that
+/// admitting it alone gives, wherever in the batch the bad ones sit.
+#[test]
+fn admitting_many_gives_the_single_verdicts() {
+    for suite in Suite::ALL {
+        let (ex, key) = setup(suite);
+        let mut txs: Vec<Vec<u8>> = (0..200u64)
+            .map(|i| {
+                let mut b = body(&key, 1);
+                b.nonce = i;
+                b.sign(&key).encode()
+            })
+            .collect();
+        // A forged signature, a stranger's signature, garbage and an expired one, spread out.
+        let mut forged = body(&key, 1).sign(&key);
+        forged.signature = KeyPair::generate(suite).sign(cairn_crypto::Domain::Transaction, "test-chain", &forged.body_bytes);
+        txs[3] = forged.encode();
+        let stranger = KeyPair::generate(suite);
+        txs[130] = body(&stranger, 1).sign(&stranger).encode();
+        txs[131] = vec![1, 2, 3];
+        let mut expired = body(&key, 1);
+        expired.expires_at_ms = NOW - 1;
+        txs[199] = expired.sign(&key).encode();
+        let many = ex.admit_many(&txs, Some(NOW));
+        let single: Vec<_> = txs.iter().map(|t| ex.admit(t, NOW)).collect();
+        assert_eq!(many, single, "{suite}");
+        assert_eq!(many.iter().filter(|v| v.is_err()).count(), 4, "{suite}");
+        assert_eq!(many[3], Err(TxError::BadSignature));
+        // In a block (no expiry window) the expired one is left to execution to refuse.
+        assert!(ex.admit_many(&txs, None)[199].is_ok());
+    }
+}
+
 #[test]
 fn execution_is_deterministic_and_indexes_records() {
     let (ex, key) = setup(Suite::Ed25519Sha256);

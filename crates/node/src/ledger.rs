@@ -276,12 +276,8 @@ impl Ledger {
         let mut verdicts: Vec<Result<Admitted, SubmitError>> = Vec::with_capacity(txs.len());
         let mut admitted = Vec::new();
         let mut slots = Vec::new();
-        for bytes in txs {
-            match self
-                .exec
-                .admit(bytes, now)
-                .and_then(|tx| if self.store.contains_tx(&tx.id).unwrap_or(false) { Err(TxError::Replay(hex::encode(tx.id))) } else { Ok(tx) })
-            {
+        for checked in self.exec.admit_many(txs, Some(now)) {
+            match checked.and_then(|tx| if self.store.contains_tx(&tx.id).unwrap_or(false) { Err(TxError::Replay(hex::encode(tx.id))) } else { Ok(tx) }) {
                 Ok(tx) => {
                     slots.push(verdicts.len());
                     verdicts.push(Ok(Admitted { id: tx.id, record_ids: record_ids(&tx) }));

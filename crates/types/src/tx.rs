@@ -120,6 +120,17 @@ impl Transaction {
         self.body.signer.suite()
     }
 
+    /// The signature as one item of a [`cairn_crypto::verify_batch`].
+    pub fn signed_message(&self) -> cairn_crypto::SignedMessage<'_> {
+        cairn_crypto::SignedMessage {
+            key: &self.body.signer,
+            domain: Domain::Transaction,
+            chain_id: &self.body.chain_id,
+            message: &self.body_bytes,
+            signature: &self.signature,
+        }
+    }
+
     pub fn verify_signature(&self) -> Result<(), cairn_crypto::CryptoError> {
         self.body.signer.verify(Domain::Transaction, &self.body.chain_id, &self.body_bytes, &self.signature)
     }

@@ -82,7 +82,9 @@ pub(crate) struct Replica {
     /// A quorum-signed checkpoint heard for a log this node has not reached yet.
     pending_cosigned: Mutex<Option<(u64, String)>>,
     /// When this node last re-sent its latest quorum checkpoint to a validator behind.
-    last_shared: Mutex<Option<Instant>>,
+    /// The final height at which this node last re-sent its quorum checkpoint: at most once
+    /// per block (a height, not a clock, so simulated runs replay exactly).
+    last_shared: Mutex<Option<u64>>,
     /// Per validator: when last heard from, and whether counted as connected.
     peers_seen: Mutex<Vec<(Option<Instant>, bool)>>,
 }
@@ -282,6 +284,13 @@ impl Ledger {
         Arc::new(ReplicaLogic { ledger: Arc::clone(self), inline_commit: true })
     }
 
+    /// [`Ledger::consensus_logic`] that also gossips (checkpoint cosignatures, transactions)
+    /// through `gossip`, as a simulated validator does.
+    pub fn consensus_logic_with_gossip(self: &Arc<Self>, gossip: cairn_consensus::network::Gossip) -> cairn_consensus::Logic {
+        let _ = self.replica().gossip.set(gossip);
+        self.consensus_logic()
+    }
+
     /// Whether an honest validator votes for `payload` as block `height` on `parent`, and if
     /// not, why.
     pub fn verify_proposal(&self, parent: &BlockInfo, height: u64, payload: &[u8], now: u64) -> Result<(), String> {
@@ -312,23 +321,25 @@ impl Ledger {
             return Ok(Err(Invalid("block over the size limits".into())));
         }
         let mut txs = Vec::with_capacity(block.txs.len());
-        let mut newly_checked = Vec::new();
+        // (position, encoded length) of the transactions this node has not checked before.
+        let mut unchecked = Vec::new();
         for bytes in &block.txs {
-            // A transaction this node admitted (signature checked) is not checked again.
-            let tx = match self.exec.decode_member(bytes) {
-                Ok(tx) if self.mempool.contains_exact(&tx) => tx,
-                Ok(tx) => match self.exec.check_decoded(&tx, bytes.len(), None) {
-                    Ok(()) => {
-                        self.metrics.proposal_signatures_checked.inc();
-                        newly_checked.push(tx.clone());
-                        tx
-                    }
-                    Err(e) => return Ok(Err(Invalid(format!("transaction refused: {e}")))),
-                },
+            match self.exec.decode_member(bytes) {
+                // A transaction this node admitted (signature checked) is not checked again.
+                Ok(tx) if self.mempool.contains_exact(&tx) => txs.push(tx),
+                Ok(tx) => {
+                    unchecked.push((txs.len(), bytes.len()));
+                    txs.push(tx);
+                }
                 Err(e) => return Ok(Err(Invalid(format!("transaction refused: {e}")))),
-            };
-            txs.push(tx);
+            }
         }
+        let checks = self.exec.check_decoded_many(&unchecked.iter().map(|(i, len)| (&txs[*i], *len)).collect::<Vec<_>>(), None);
+        if let Some(e) = checks.into_iter().find_map(Result::err) {
+            return Ok(Err(Invalid(format!("transaction refused: {e}"))));
+        }
+        self.metrics.proposal_signatures_checked.inc_by(unchecked.len() as u64);
+        let newly_checked: Vec<cairn_types::tx::Transaction> = unchecked.iter().map(|(i, _)| txs[*i].clone()).collect();
         let executed = match self.execute_on(&state, height, h.time_ms, txs, &|id| in_ancestry.contains(id), true)? {
             Ok(x) => x,
             Err(invalid) => return Ok(Err(invalid)),
@@ -373,10 +384,12 @@ impl Ledger {
                     bail!("final block {} does not extend final block {}", info.height, fin.height);
                 }
                 let block = Block::decode(&info.payload).context("final block does not decode")?;
-                let mut txs = Vec::with_capacity(block.txs.len());
-                for bytes in &block.txs {
-                    txs.push(self.exec.admit_in_block(bytes).map_err(|e| anyhow::anyhow!("final block {}: {e}", info.height))?);
-                }
+                let txs = self
+                    .exec
+                    .admit_many(&block.txs, None)
+                    .into_iter()
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| anyhow::anyhow!("final block {}: {e}", info.height))?;
                 let mut executed = self
                     .execute_on(&fin, info.height, block.header.time_ms, txs, &|_| false, true)?
                     .map_err(|e| anyhow::anyhow!("final block {} fails re-execution: {}", info.height, e.0))?;
@@ -417,8 +430,17 @@ impl Ledger {
 
         self.metrics.peers_connected.set(r.peers_connected() as i64);
         if commit.leaves.is_empty() {
-            // A heartbeat, so peers know this validator is alive between checkpoints.
-            r.gossip(Topic::Cosignatures, Vec::new());
+            if log_size > 0 && self.latest_checkpoint().is_none_or(|(served, _)| served < log_size) {
+                // No quorum checkpoint covers the log yet: a signature of ours (or of peers)
+                // may have been lost on the way. Sign again, once per final block until one
+                // does, so an idle chain still completes its last checkpoint.
+                let note = self.sign_checkpoint(log_size, log_root);
+                r.gossip(Topic::Cosignatures, note.clone().into_bytes());
+                self.add_cosignature(r.index, &note)?;
+            } else {
+                // A heartbeat, so peers know this validator is alive between checkpoints.
+                r.gossip(Topic::Cosignatures, Vec::new());
+            }
         } else {
             r.awaiting.lock().unwrap().entry(log_size).or_default().extend(commit.txs.iter().copied());
             // A quorum checkpoint for this size may have been adopted from peers already (the
@@ -576,15 +598,16 @@ impl Ledger {
         Ok(())
     }
 
-    /// Re-sends this node's latest quorum checkpoint (at most once a second).
+    /// Re-sends this node's latest quorum checkpoint (at most once per final block).
     fn share_latest_cosigned(&self) {
         let r = self.replica();
         {
+            let height = self.height();
             let mut last = r.last_shared.lock().unwrap();
-            if last.is_some_and(|t| t.elapsed() < std::time::Duration::from_secs(1)) {
+            if last.is_some_and(|h| h >= height) {
                 return;
             }
-            *last = Some(Instant::now());
+            *last = Some(height);
         }
         if let Some((_, note)) = self.latest_checkpoint() {
             r.gossip(Topic::Cosignatures, note.into_bytes());
@@ -621,17 +644,17 @@ impl Ledger {
     fn admit_gossip(&self, batch: &[u8]) {
         let Some(txs) = decode_batch(batch) else { return };
         let now = now_ms();
-        let mut admitted = Vec::with_capacity(txs.len());
+        let mut fresh = Vec::with_capacity(txs.len());
         for bytes in txs {
             // Cheap checks first: most gossip repeats what a block already carried.
             let Ok(decoded) = self.exec.decode_member(bytes) else { continue };
             if self.mempool.contains(&decoded.id) || self.store.contains_tx(&decoded.id).unwrap_or(true) {
                 continue;
             }
-            if self.exec.check_decoded(&decoded, bytes.len(), Some(now)).is_ok() {
-                admitted.push(decoded);
-            }
+            fresh.push((decoded, bytes.len()));
         }
+        let checks = self.exec.check_decoded_many(&fresh.iter().map(|(t, len)| (t, *len)).collect::<Vec<_>>(), Some(now));
+        let admitted: Vec<cairn_types::tx::Transaction> = fresh.into_iter().zip(checks).filter_map(|((tx, _), c)| c.ok().map(|()| tx)).collect();
         self.mempool.insert_many(admitted);
         self.metrics.mempool_txs.set(self.mempool.len() as i64);
     }
