@@ -13,7 +13,7 @@
 //! parent without touching the durable log.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
@@ -82,9 +82,11 @@ pub(crate) struct Replica {
     /// A quorum-signed checkpoint heard for a log this node has not reached yet.
     pending_cosigned: Mutex<Option<(u64, String)>>,
     /// When this node last re-sent its latest quorum checkpoint to a validator behind.
-    /// The final height at which this node last re-sent its quorum checkpoint: at most once
-    /// per block (a height, not a clock, so simulated runs replay exactly).
+    /// The final height at which this node last re-sent its quorum checkpoint (a height, not a
+    /// clock, so simulated runs replay exactly).
     last_shared: Mutex<Option<u64>>,
+    /// The final height at which the newest quorum checkpoint was served.
+    served_at: AtomicU64,
     /// Per validator: when last heard from, and whether counted as connected.
     peers_seen: Mutex<Vec<(Option<Instant>, bool)>>,
 }
@@ -106,6 +108,7 @@ impl Replica {
             late_certificates: Mutex::new(BTreeMap::new()),
             pending_cosigned: Mutex::new(None),
             last_shared: Mutex::new(None),
+            served_at: AtomicU64::new(0),
             peers_seen: Mutex::new(vec![(None, false); n]),
         }
     }
@@ -321,25 +324,26 @@ impl Ledger {
             return Ok(Err(Invalid("block over the size limits".into())));
         }
         let mut txs = Vec::with_capacity(block.txs.len());
-        // (position, encoded length) of the transactions this node has not checked before.
-        let mut unchecked = Vec::new();
         for bytes in &block.txs {
             match self.exec.decode_member(bytes) {
-                // A transaction this node admitted (signature checked) is not checked again.
-                Ok(tx) if self.mempool.contains_exact(&tx) => txs.push(tx),
-                Ok(tx) => {
-                    unchecked.push((txs.len(), bytes.len()));
-                    txs.push(tx);
-                }
+                Ok(tx) => txs.push(tx),
                 Err(e) => return Ok(Err(Invalid(format!("transaction refused: {e}")))),
             }
         }
-        let checks = self.exec.check_decoded_many(&unchecked.iter().map(|(i, len)| (&txs[*i], *len)).collect::<Vec<_>>(), None);
-        if let Some(e) = checks.into_iter().find_map(Result::err) {
-            return Ok(Err(Invalid(format!("transaction refused: {e}"))));
+        // A transaction this node admitted (signature checked) is not checked again. The
+        // mempool is consulted chunk by chunk, just before each signature batch: gossip
+        // admission may be checking the same transactions right now.
+        let mut newly_checked = Vec::new();
+        let positions: Vec<usize> = (0..txs.len()).collect();
+        for chunk in positions.chunks(self.genesis().suite.verify_batch_size()) {
+            let unchecked: Vec<(&cairn_types::tx::Transaction, usize)> =
+                chunk.iter().filter(|i| !self.mempool.contains_exact(&txs[**i])).map(|i| (&txs[*i], block.txs[*i].len())).collect();
+            if let Some(e) = self.exec.check_decoded_many(&unchecked, None).into_iter().find_map(Result::err) {
+                return Ok(Err(Invalid(format!("transaction refused: {e}"))));
+            }
+            self.metrics.proposal_signatures_checked.inc_by(unchecked.len() as u64);
+            newly_checked.extend(unchecked.into_iter().map(|(tx, _)| tx.clone()));
         }
-        self.metrics.proposal_signatures_checked.inc_by(unchecked.len() as u64);
-        let newly_checked: Vec<cairn_types::tx::Transaction> = unchecked.iter().map(|(i, _)| txs[*i].clone()).collect();
         let executed = match self.execute_on(&state, height, h.time_ms, txs, &|id| in_ancestry.contains(id), true)? {
             Ok(x) => x,
             Err(invalid) => return Ok(Err(invalid)),
@@ -529,11 +533,13 @@ impl Ledger {
     /// served once this node's own log has the same root at that size.
     fn adopt_cosigned(&self, note: &SignedNote, cp: &Checkpoint) -> anyhow::Result<()> {
         let r = self.replica();
-        if let Err(e) = note.verify_quorum(&r.verifiers, r.quorum) {
-            tracing::warn!(error = %e, "gossiped checkpoint lacks a valid quorum; ignored");
+        // Stale ones first: peers re-send their latest quorum checkpoint often, and checking
+        // its signatures again costs a quorum of verifications (dear with SM2).
+        if self.latest_checkpoint().is_some_and(|(s, _)| cp.size <= s) {
             return Ok(());
         }
-        if self.latest_checkpoint().is_some_and(|(s, _)| cp.size <= s) {
+        if let Err(e) = note.verify_quorum(&r.verifiers, r.quorum) {
+            tracing::warn!(error = %e, "gossiped checkpoint lacks a valid quorum; ignored");
             return Ok(());
         }
         let root = {
@@ -598,11 +604,18 @@ impl Ledger {
         Ok(())
     }
 
-    /// Re-sends this node's latest quorum checkpoint (at most once per final block).
+    /// Re-sends this node's latest quorum checkpoint, at most once per final block, and not in
+    /// the block it was served in or the next: a signature arriving then is the slowest
+    /// validator's, sent before it could have the checkpoint (answering each of those re-sent
+    /// the checkpoint to everyone after every block). A validator that still lacks it later re-signs
+    /// on an idle chain, and is answered then.
     fn share_latest_cosigned(&self) {
         let r = self.replica();
         {
             let height = self.height();
+            if height < r.served_at.load(Ordering::Acquire) + 2 {
+                return;
+            }
             let mut last = r.last_shared.lock().unwrap();
             if last.is_some_and(|h| h >= height) {
                 return;
@@ -628,6 +641,7 @@ impl Ledger {
             newer
         };
         if newer {
+            r.served_at.store(self.height(), Ordering::Release);
             self.metrics.cosigned_log_size.set(size as i64);
             self.notify_covered(size);
             let mut all = r.cosignatures.lock().unwrap();
@@ -644,18 +658,23 @@ impl Ledger {
     fn admit_gossip(&self, batch: &[u8]) {
         let Some(txs) = decode_batch(batch) else { return };
         let now = now_ms();
-        let mut fresh = Vec::with_capacity(txs.len());
-        for bytes in txs {
-            // Cheap checks first: most gossip repeats what a block already carried.
-            let Ok(decoded) = self.exec.decode_member(bytes) else { continue };
-            if self.mempool.contains(&decoded.id) || self.store.contains_tx(&decoded.id).unwrap_or(true) {
-                continue;
+        // Chunks of one signature batch, each admitted at once: a proposal verified meanwhile
+        // finds them in the mempool and does not check them again (nor do we check what it
+        // checked: the mempool is consulted just before each chunk).
+        for chunk in txs.chunks(self.genesis().suite.verify_batch_size()) {
+            let mut fresh = Vec::with_capacity(chunk.len());
+            for bytes in chunk {
+                // Cheap checks first: most gossip repeats what a block already carried.
+                let Ok(decoded) = self.exec.decode_member(bytes) else { continue };
+                if self.mempool.contains(&decoded.id) || self.store.contains_tx(&decoded.id).unwrap_or(true) {
+                    continue;
+                }
+                fresh.push((decoded, bytes.len()));
             }
-            fresh.push((decoded, bytes.len()));
+            let checks = self.exec.check_decoded_many(&fresh.iter().map(|(t, len)| (t, *len)).collect::<Vec<_>>(), Some(now));
+            let admitted: Vec<cairn_types::tx::Transaction> = fresh.into_iter().zip(checks).filter_map(|((tx, _), c)| c.ok().map(|()| tx)).collect();
+            self.mempool.insert_many(admitted);
         }
-        let checks = self.exec.check_decoded_many(&fresh.iter().map(|(t, len)| (t, *len)).collect::<Vec<_>>(), Some(now));
-        let admitted: Vec<cairn_types::tx::Transaction> = fresh.into_iter().zip(checks).filter_map(|((tx, _), c)| c.ok().map(|()| tx)).collect();
-        self.mempool.insert_many(admitted);
         self.metrics.mempool_txs.set(self.mempool.len() as i64);
     }
 
