@@ -163,34 +163,15 @@ impl Executor {
 
     /// Every check that needs no ledger state; the signature last, as it costs the most.
     pub fn admit(&self, bytes: &[u8], now_ms: u64) -> Result<Transaction, TxError> {
-        self.admit_checked(bytes, Some(now_ms))
+        self.admit_many(&[bytes], Some(now_ms)).pop().expect("one verdict per input")
     }
 
-    /// The same checks for a transaction inside a proposed or final block, except the expiry
-    /// window, which depends on a clock: `execute` decides expiry against the block's time, so
-    /// every validator reaches the same verdict whether or not it admitted the transaction
-    /// before.
-    pub fn admit_in_block(&self, bytes: &[u8]) -> Result<Transaction, TxError> {
-        self.admit_checked(bytes, None)
-    }
-
-    fn admit_checked(&self, bytes: &[u8], now_ms: Option<u64>) -> Result<Transaction, TxError> {
-        self.check_size(bytes.len())?;
-        let tx = self.decode_member(bytes)?;
-        self.check_decoded(&tx, bytes.len(), now_ms)?;
-        Ok(tx)
-    }
-
-    /// The admission checks of a transaction already decoded (with [`Executor::decode_member`])
-    /// from `len` bytes; `now_ms: None` skips the expiry window (see `admit_in_block`).
-    pub fn check_decoded(&self, tx: &Transaction, len: usize, now_ms: Option<u64>) -> Result<(), TxError> {
-        self.check_size(len)?;
-        self.check_body(&tx.body, now_ms)?;
-        tx.verify_signature().map_err(|_| TxError::BadSignature)
-    }
-
-    /// [`Executor::check_decoded`] for many transactions (each with its encoded length): the
-    /// cheap checks one by one, then the signatures of those that pass as one batch.
+    /// The admission checks of transactions already decoded (with [`Executor::decode_member`]),
+    /// each with its encoded length: the cheap checks one by one, then the signatures of those
+    /// that pass as one batch. `now_ms: None` (a transaction inside a proposed or final block)
+    /// skips the expiry window, which depends on a clock: `execute` decides expiry against the
+    /// block's time, so every validator reaches the same verdict whether or not it admitted the
+    /// transaction before.
     pub fn check_decoded_many(&self, txs: &[(&Transaction, usize)], now_ms: Option<u64>) -> Vec<Result<(), TxError>> {
         let mut verdicts: Vec<Result<(), TxError>> =
             txs.iter().map(|(tx, len)| self.check_size(*len).and_then(|()| self.check_body(&tx.body, now_ms))).collect();
@@ -204,9 +185,11 @@ impl Executor {
         verdicts
     }
 
-    /// [`Executor::admit`] (with `now_ms`) or [`Executor::admit_in_block`] (without) for many
-    /// transactions, signatures checked as a batch. One verdict per input, in order.
+    /// [`Executor::admit`] for many transactions (`now_ms: None` in a block, see
+    /// [`Executor::check_decoded_many`]), signatures checked as a batch. One verdict per input,
+    /// in order.
     pub fn admit_many<B: AsRef<[u8]>>(&self, txs: &[B], now_ms: Option<u64>) -> Vec<Result<Transaction, TxError>> {
+        // Size before decoding: an oversized input is refused without being parsed.
         let decoded: Vec<Result<Transaction, TxError>> =
             txs.iter().map(|b| self.check_size(b.as_ref().len()).and_then(|()| self.decode_member(b.as_ref()))).collect();
         let ok: Vec<(&Transaction, usize)> = decoded.iter().zip(txs).filter_map(|(d, b)| d.as_ref().ok().map(|t| (t, b.as_ref().len()))).collect();
