@@ -11,7 +11,7 @@ export const TEXT = {
     record: 'Evidence record', digest: 'Content digest', size: 'Size', media_type: 'Media type', reference: 'Reference', organisation: 'Organisation',
     submitter: 'Submitter key', metadata: 'Metadata', deposited: 'Deposited', leaf: 'Log leaf', receipt: 'Receipt', receipt_status: 'Receipt status',
     in_checkpoint: 'covered by the signed checkpoint of size', download_json: 'Download receipt (JSON)', download_tlog: 'Download receipt (tlog-proof)',
-    verify_this: 'Verify this receipt', same_digest: 'Every deposit of this content', not_found: 'Nothing found', bytes: 'bytes',
+    verify_this: 'Verify this receipt', same_digest: 'Every deposit of this content', not_found: 'Nothing found',
     deposit_title: 'Deposit evidence', deposit_help: 'Files are fingerprinted in this browser and never uploaded. Only the digest, size and the details below are recorded.',
     key_file: 'Signing key file (kept in this page only)', key_loaded: 'Key loaded', key_wrong_suite: 'This key is for another suite than the chain',
     files: 'Files to deposit', title_field: 'Title (default: file name)', reference_field: 'Reference (case number, contract id)',
@@ -22,7 +22,14 @@ export const TEXT = {
     receipt_file: 'Receipt (JSON or .tlog-proof)', original_file: 'Original file (optional)', trust_file: 'Trust file (optional; default: this chain\'s)',
     verify_button: 'Verify', valid: 'VALID', invalid: 'INVALID', step_file: 'File fingerprint', step_record: 'Record', step_checkpoint: 'Checkpoint',
     step_signatures: 'Signatures by', step_inclusion: 'Inclusion proof', not_checked: 'not checked', need_receipt: 'Choose a receipt file',
-    deposits_of_digest: 'deposits of this digest', record_title: 'Title',
+    record_title: 'Title', checking: 'Checking…', hashing_file: 'Fingerprinting the file', genesis: 'Genesis hash', disk: 'Disk used',
+    verify_state_title: 'State proof', step_header: 'Block header', step_state: 'State proof', step_view: 'Readable value',
+    state_key: 'Key', state_value: 'Value', state_absent: 'no value', state_at: 'as of block',
+    evidence_first: 'Deposited first in record {record} at block {height}, {deposits}; last deposit at block {last}.',
+    evidence_none: 'Not deposited as of block {height}.',
+    n_records: { one: '{n} record', other: '{n} records' }, n_transactions: { one: '{n} transaction', other: '{n} transactions' },
+    n_deposits: { one: '{n} deposit', other: '{n} deposits' }, n_bytes: { one: '{n} byte', other: '{n} bytes' },
+    n_found: { one: '{n} record found', other: '{n} records found' },
   },
   zh: {
     title: 'Cairn 账本', skip: '跳到正文', nav_overview: '概览', nav_blocks: '区块', nav_deposit: '存证', nav_verify: '验证',
@@ -35,7 +42,7 @@ export const TEXT = {
     record: '存证记录', digest: '内容摘要', size: '大小', media_type: '媒体类型', reference: '案号/编号', organisation: '机构',
     submitter: '提交者公钥', metadata: '元数据', deposited: '存证时间', leaf: '日志叶子', receipt: '回执', receipt_status: '回执状态',
     in_checkpoint: '已被签名检查点覆盖，日志大小', download_json: '下载回执（JSON）', download_tlog: '下载回执（tlog-proof）',
-    verify_this: '验证此回执', same_digest: '相同内容的全部存证', not_found: '未找到', bytes: '字节',
+    verify_this: '验证此回执', same_digest: '相同内容的全部存证', not_found: '未找到',
     deposit_title: '提交存证', deposit_help: '文件只在本浏览器中计算摘要，不会上传。链上只记录摘要、大小和下列信息。',
     key_file: '签名密钥文件（仅保存在本页面）', key_loaded: '密钥已加载', key_wrong_suite: '该密钥与本链的密码套件不符',
     files: '要存证的文件', title_field: '标题（默认：文件名）', reference_field: '案号或合同编号',
@@ -46,11 +53,51 @@ export const TEXT = {
     receipt_file: '回执（JSON 或 .tlog-proof）', original_file: '原始文件（可选）', trust_file: '信任文件（可选；默认使用本链的）',
     verify_button: '验证', valid: '有效', invalid: '无效', step_file: '文件摘要', step_record: '记录', step_checkpoint: '检查点',
     step_signatures: '签名机构', step_inclusion: '包含证明', not_checked: '未检查', need_receipt: '请选择回执文件',
-    deposits_of_digest: '条相同摘要的存证', record_title: '标题',
+    record_title: '标题', checking: '正在检查…', hashing_file: '正在计算文件摘要', genesis: '创世哈希', disk: '磁盘占用',
+    verify_state_title: '状态证明', step_header: '区块头', step_state: '状态证明', step_view: '可读值',
+    state_key: '键', state_value: '值', state_absent: '无值', state_at: '截至区块',
+    evidence_first: '首次存证于区块 {height} 的记录 {record}，共 {deposits}；最近一次存证在区块 {last}。',
+    evidence_none: '截至区块 {height}，尚未存证。',
+    n_records: { other: '{n} 条记录' }, n_transactions: { other: '{n} 笔交易' },
+    n_deposits: { other: '{n} 次存证' }, n_bytes: { other: '{n} 字节' },
+    n_found: { other: '找到 {n} 条记录' },
   },
 };
 
 let lang = (globalThis.localStorage && localStorage.getItem('cairn.lang')) || ((globalThis.navigator?.language || '').startsWith('zh') ? 'zh' : 'en');
 export const getLang = () => lang;
 export function setLang(l) { lang = l; try { localStorage.setItem('cairn.lang', l); } catch { /* private mode */ } }
-export const t = (key) => TEXT[lang][key] ?? TEXT.en[key] ?? key;
+export const locale = () => (lang === 'zh' ? 'zh-CN' : 'en');
+const fill = (s, vars) => s.replace(/\{(\w+)\}/g, (m, k) => (k in vars ? String(vars[k]) : m));
+
+/** The text for `key`, with `{name}` placeholders filled from `vars`. */
+export function t(key, vars) {
+  const s = TEXT[lang][key] ?? TEXT.en[key] ?? key;
+  return vars ? fill(s, vars) : s;
+}
+
+/** A count with its noun in the right plural form: "1 record", "2 records", "2 条记录". */
+export function tn(key, n) {
+  const forms = TEXT[lang][key] ?? TEXT.en[key];
+  return fill(forms[new Intl.PluralRules(locale()).select(n)] ?? forms.other, { n: formatNumber(n) });
+}
+
+export const formatNumber = (n) => new Intl.NumberFormat(locale()).format(n);
+
+/**
+ * A time in the viewer's own time zone (the browser's), 24-hour clock; `long` adds the zone's
+ * name. Callers put the UTC ISO form in a title, so the exact instant stays one hover away.
+ */
+export function formatTime(ms, long = false) {
+  return new Intl.DateTimeFormat(locale(), { dateStyle: 'medium', timeStyle: long ? 'long' : 'medium', hourCycle: 'h23' }).format(new Date(ms));
+}
+
+const UNITS = ['B', 'KB', 'MB', 'GB', 'TB'];
+
+/** 300000 → "293 KB": binary units, with one decimal below 100 where it tells something. */
+export function formatSize(bytes) {
+  let v = bytes, u = 0;
+  while (v >= 1023.5 && u < UNITS.length - 1) { v /= 1024; u++; }
+  const digits = u > 0 && v < 100 ? 1 : 0;
+  return `${new Intl.NumberFormat(locale(), { maximumFractionDigits: digits }).format(v)} ${UNITS[u]}`;
+}

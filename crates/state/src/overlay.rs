@@ -1,0 +1,153 @@
+//! A block's state on top of its parent's, before either is durable.
+//!
+//! An [`Overlay`] is the write set and new tree nodes of one executed block, linked to its
+//! parent's overlay while the parent is not durable. [`BlockState`] is the state a block
+//! executes against: the current transaction's writes, then the block's, then the parent chain's
+//! overlays, then the durable store read at the parent's height. Blocks on competing forks each
+//! have their own overlay, so executing one never disturbs another.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use cairn_crypto::{Hash, Suite};
+
+use crate::{EMPTY, Node, NodeSource, StateError, TreeUpdate, apply, key_hash, value_hash};
+
+/// Durable state: tree nodes by hash, and each key's value by the height that wrote it.
+pub trait StateStore: Send + Sync {
+    fn node(&self, hash: &Hash) -> Result<Option<Node>, StateError>;
+    /// The value of `state_key` after block `height` (its latest write at or below it).
+    fn value_at(&self, state_key: &[u8], height: u64) -> Result<Option<Vec<u8>>, StateError>;
+}
+
+/// The writes and new nodes of one executed block.
+#[derive(Debug)]
+pub struct Overlay {
+    pub height: u64,
+    pub root: Hash,
+    /// The parent's overlay while the parent is not durable (cut once it is).
+    parent: Mutex<Option<Arc<Overlay>>>,
+    /// State key → value (`None`: deleted), in key order.
+    pub values: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    pub nodes: BTreeMap<Hash, Node>,
+}
+
+impl Overlay {
+    /// Overlays from `tip` back to the first durable one (exclusive), nearest first. Cuts the
+    /// link to durable overlays, so chains stay as short as the blocks not yet on disk.
+    fn chain(tip: Option<Arc<Overlay>>, durable_height: u64) -> Vec<Arc<Overlay>> {
+        let mut chain: Vec<Arc<Overlay>> = Vec::new();
+        let mut next = tip;
+        while let Some(o) = next {
+            if o.height <= durable_height {
+                if let Some(last) = chain.last() {
+                    *last.parent.lock().unwrap() = None;
+                }
+                break;
+            }
+            next = o.parent.lock().unwrap().clone();
+            chain.push(o);
+        }
+        assert!(chain.windows(2).all(|w| w[0].height == w[1].height + 1), "overlay chain has gaps");
+        chain
+    }
+}
+
+/// Nodes of the overlay chain, then the store.
+struct ChainNodes<'a> {
+    chain: &'a [Arc<Overlay>],
+    store: &'a dyn StateStore,
+}
+
+impl NodeSource for ChainNodes<'_> {
+    fn node(&self, hash: &Hash) -> Result<Option<Node>, StateError> {
+        for o in self.chain {
+            if let Some(n) = o.nodes.get(hash) {
+                return Ok(Some(*n));
+            }
+        }
+        self.store.node(hash)
+    }
+}
+
+/// The state one block executes against, with read-your-writes per transaction and per block.
+pub struct BlockState<'a> {
+    suite: Suite,
+    store: &'a dyn StateStore,
+    parent_height: u64,
+    parent_root: Hash,
+    chain: Vec<Arc<Overlay>>,
+    block: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    tx: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+}
+
+impl<'a> BlockState<'a> {
+    /// The state after the parent block at `parent_height` (root `parent_root`), whose overlay
+    /// is `parent` unless it is durable; `durable_height` is the store's tip.
+    pub fn new(suite: Suite, store: &'a dyn StateStore, parent_height: u64, parent_root: Hash, parent: Option<Arc<Overlay>>, durable_height: u64) -> Self {
+        let chain = Overlay::chain(parent, durable_height);
+        if let Some(first) = chain.first() {
+            assert_eq!(first.height, parent_height, "the parent's overlay is the parent's");
+            assert_eq!(first.root, parent_root, "the parent's overlay has the parent's root");
+        }
+        BlockState { suite, store, parent_height, parent_root, chain, block: BTreeMap::new(), tx: BTreeMap::new() }
+    }
+
+    /// Overlays read before the store (blocks not yet durable).
+    pub fn chain_len(&self) -> usize {
+        self.chain.len()
+    }
+
+    /// The value of a (namespaced) state key as the current transaction sees it.
+    pub fn get(&self, state_key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
+        if let Some(v) = self.tx.get(state_key).or_else(|| self.block.get(state_key)) {
+            return Ok(v.clone());
+        }
+        for o in &self.chain {
+            if let Some(v) = o.values.get(state_key) {
+                return Ok(v.clone());
+            }
+        }
+        self.store.value_at(state_key, self.parent_height)
+    }
+
+    pub fn put(&mut self, state_key: Vec<u8>, value: Vec<u8>) {
+        self.tx.insert(state_key, Some(value));
+    }
+
+    pub fn delete(&mut self, state_key: Vec<u8>) {
+        self.tx.insert(state_key, None);
+    }
+
+    /// The current transaction succeeded: its writes join the block's.
+    pub fn commit_tx(&mut self) {
+        let tx = std::mem::take(&mut self.tx);
+        self.block.extend(tx);
+    }
+
+    /// The current transaction failed: its writes are dropped.
+    pub fn abort_tx(&mut self) {
+        self.tx.clear();
+    }
+
+    /// Computes the block's state root: the overlay its children build on.
+    pub fn finish(self, height: u64) -> Result<Overlay, StateError> {
+        assert!(self.tx.is_empty(), "every transaction committed or aborted");
+        assert_eq!(height, self.parent_height + 1, "a block executes on its parent");
+        let suite = self.suite;
+        let mut updates: Vec<(Hash, Option<Hash>)> =
+            self.block.iter().map(|(k, v)| (key_hash(suite, k), v.as_ref().map(|v| value_hash(suite, v)))).collect();
+        updates.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let source = ChainNodes { chain: &self.chain, store: self.store };
+        let TreeUpdate { root, nodes } =
+            if updates.is_empty() { TreeUpdate { root: self.parent_root, nodes: BTreeMap::new() } } else { apply(suite, &source, self.parent_root, &updates)? };
+        Ok(Overlay { height, root, parent: Mutex::new(self.chain.first().cloned()), values: self.block, nodes })
+    }
+}
+
+impl Overlay {
+    /// The overlay of a block that wrote nothing and has no parent overlay (tests, genesis).
+    pub fn empty(height: u64) -> Overlay {
+        Overlay { height, root: EMPTY, parent: Mutex::new(None), values: BTreeMap::new(), nodes: BTreeMap::new() }
+    }
+}

@@ -1,0 +1,260 @@
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::*;
+
+const SUITES: [Suite; 2] = [Suite::Ed25519Sha256, Suite::Sm2Sm3];
+
+/// Deterministic test keys and values.
+fn kv(i: u64) -> (Vec<u8>, Vec<u8>) {
+    (state_key("test", &i.to_be_bytes()), format!("value {i}").into_bytes())
+}
+
+/// The root of a set, built from nothing in one batch (the reference for incremental updates).
+fn root_of(suite: Suite, set: &BTreeMap<Vec<u8>, Vec<u8>>) -> Hash {
+    let mut ups: Vec<(Hash, Option<Hash>)> = set.iter().map(|(k, v)| (key_hash(suite, k), Some(value_hash(suite, v)))).collect();
+    ups.sort();
+    apply(suite, &NoNodes, EMPTY, &ups).unwrap().root
+}
+
+/// A tree in memory: every node ever created, and the current root.
+struct Tree {
+    suite: Suite,
+    nodes: BTreeMap<Hash, Node>,
+    root: Hash,
+}
+
+impl Tree {
+    fn new(suite: Suite) -> Self {
+        Tree { suite, nodes: BTreeMap::new(), root: EMPTY }
+    }
+    fn write(&mut self, batch: &[(Vec<u8>, Option<Vec<u8>>)]) {
+        let mut ups: BTreeMap<Hash, Option<Hash>> = BTreeMap::new();
+        for (k, v) in batch {
+            ups.insert(key_hash(self.suite, k), v.as_ref().map(|v| value_hash(self.suite, v)));
+        }
+        let ups: Vec<_> = ups.into_iter().collect();
+        let u = apply(self.suite, &self.nodes, self.root, &ups).unwrap();
+        self.nodes.extend(u.nodes);
+        self.root = u.root;
+    }
+}
+
+#[test]
+fn root_depends_on_the_set_not_the_order_of_writes() {
+    for suite in SUITES {
+        let mut set = BTreeMap::new();
+        let mut tree = Tree::new(suite);
+        // Batches of varying sizes, overwrites included.
+        let mut i = 0u64;
+        for batch_len in [1usize, 1, 2, 5, 17, 64, 3, 200] {
+            let mut batch = Vec::new();
+            for _ in 0..batch_len {
+                let (k, v) = kv(i * 7 % 251);
+                let v = [v, i.to_be_bytes().to_vec()].concat();
+                set.insert(k.clone(), v.clone());
+                batch.push((k, Some(v)));
+                i += 1;
+            }
+            tree.write(&batch);
+            assert_eq!(tree.root, root_of(suite, &set), "after {} writes", i);
+        }
+    }
+}
+
+#[test]
+fn deleting_restores_the_earlier_root() {
+    for suite in SUITES {
+        let mut tree = Tree::new(suite);
+        let base: Vec<_> = (0..100).map(kv).map(|(k, v)| (k, Some(v))).collect();
+        tree.write(&base);
+        let before = tree.root;
+        let extra: Vec<_> = (100..140).map(kv).map(|(k, v)| (k, Some(v))).collect();
+        tree.write(&extra);
+        assert_ne!(tree.root, before);
+        let deletes: Vec<_> = (100..140).map(kv).map(|(k, _)| (k, None)).collect();
+        tree.write(&deletes);
+        assert_eq!(tree.root, before);
+        // Deleting everything, in two batches, leaves the empty tree.
+        tree.write(&(0..50).map(kv).map(|(k, _)| (k, None)).collect::<Vec<_>>());
+        tree.write(&(50..100).map(kv).map(|(k, _)| (k, None)).collect::<Vec<_>>());
+        assert_eq!(tree.root, EMPTY);
+        // Deleting an absent key changes nothing.
+        tree.write(&[(kv(7).0, None)]);
+        assert_eq!(tree.root, EMPTY);
+    }
+}
+
+#[test]
+fn proofs_of_presence_and_absence_verify_and_nothing_else_does() {
+    for suite in SUITES {
+        let mut tree = Tree::new(suite);
+        tree.write(&(0..300).map(kv).map(|(k, v)| (k, Some(v))).collect::<Vec<_>>());
+        for i in (0..300).step_by(37) {
+            let (k, v) = kv(i);
+            let kh = key_hash(suite, &k);
+            let (proof, found) = prove(&tree.nodes, tree.root, &kh).unwrap();
+            assert_eq!(found, Some(value_hash(suite, &v)));
+            assert_eq!(proof.terminal, Terminal::Present);
+            verify(suite, &tree.root, &kh, Some(&v), &proof).unwrap();
+            assert_eq!(StateProof::decode(&proof.encode()).unwrap(), proof);
+            assert_eq!(verify(suite, &tree.root, &kh, Some(b"other"), &proof), Err(ProofError::RootMismatch));
+            assert!(verify(suite, &tree.root, &kh, None, &proof).is_err());
+        }
+        let mut kinds = std::collections::BTreeSet::new();
+        for i in 300..400 {
+            let kh = key_hash(suite, &kv(i).0);
+            let (proof, found) = prove(&tree.nodes, tree.root, &kh).unwrap();
+            assert_eq!(found, None);
+            kinds.insert(proof.encode()[1]);
+            verify(suite, &tree.root, &kh, None, &proof).unwrap();
+            assert!(verify(suite, &tree.root, &kh, Some(b"x"), &proof).is_err());
+            // Every single-bit flip of the encoded proof is refused.
+            let bytes = proof.encode();
+            for bit in 0..bytes.len() * 8 {
+                let mut flipped = bytes.clone();
+                flipped[bit / 8] ^= 0x80 >> (bit % 8);
+                let ok = StateProof::decode(&flipped).is_ok_and(|p| verify(suite, &tree.root, &kh, None, &p).is_ok());
+                assert!(!ok, "flip of bit {bit} accepted");
+            }
+        }
+        assert_eq!(kinds.len(), 2, "both kinds of absence proof were exercised");
+    }
+}
+
+#[test]
+fn the_empty_tree_proves_absence() {
+    let kh = key_hash(Suite::Ed25519Sha256, b"k");
+    let (proof, found) = prove(&NoNodes, EMPTY, &kh).unwrap();
+    assert_eq!(found, None);
+    assert_eq!(proof.encode(), vec![1, 1, 0, 0]);
+    verify(Suite::Ed25519Sha256, &EMPTY, &kh, None, &proof).unwrap();
+}
+
+#[test]
+fn malformed_proofs_are_refused() {
+    for bad in [&[][..], &[2, 0, 0, 0], &[1, 3, 0, 0], &[1, 0, 0, 1], &[1, 0, 1, 1]] {
+        assert!(StateProof::decode(bad).is_err(), "{bad:?}");
+    }
+    let mut deep = vec![1, 1, 1, 1];
+    deep.extend(std::iter::repeat_n(0, 32 * 257));
+    assert_eq!(StateProof::decode(&deep), Err(ProofError::Malformed("deeper than 256")));
+}
+
+#[test]
+fn a_missing_node_is_an_error_not_a_wrong_root() {
+    let suite = Suite::Ed25519Sha256;
+    let mut tree = Tree::new(suite);
+    tree.write(&(0..10).map(kv).map(|(k, v)| (k, Some(v))).collect::<Vec<_>>());
+    let err = apply(suite, &NoNodes, tree.root, &[(key_hash(suite, &kv(50).0), Some([1; 32]))]).unwrap_err();
+    assert!(matches!(err, StateError::MissingNode(_)));
+}
+
+struct MemStore {
+    nodes: BTreeMap<Hash, Node>,
+    values: BTreeMap<(Vec<u8>, u64), Option<Vec<u8>>>,
+}
+
+impl StateStore for MemStore {
+    fn node(&self, hash: &Hash) -> Result<Option<Node>, StateError> {
+        Ok(self.nodes.get(hash).copied())
+    }
+    fn value_at(&self, key: &[u8], height: u64) -> Result<Option<Vec<u8>>, StateError> {
+        Ok(self.values.range((key.to_vec(), 0)..=(key.to_vec(), height)).next_back().and_then(|(_, v)| v.clone()))
+    }
+}
+
+impl MemStore {
+    fn persist(&mut self, o: &Overlay) {
+        self.nodes.extend(o.nodes.iter().map(|(h, n)| (*h, *n)));
+        for (k, v) in &o.values {
+            self.values.insert((k.clone(), o.height), v.clone());
+        }
+    }
+}
+
+#[test]
+fn blocks_read_their_writes_through_non_durable_parents() {
+    let suite = Suite::Ed25519Sha256;
+    let mut store = MemStore { nodes: BTreeMap::new(), values: BTreeMap::new() };
+    let key = |s: &str| state_key("m", s.as_bytes());
+    // Block 1, durable.
+    let mut b1 = BlockState::new(suite, &store, 0, EMPTY, None, 0);
+    b1.put(key("a"), b"1".to_vec());
+    b1.commit_tx();
+    let o1 = Arc::new(b1.finish(1).unwrap());
+    store.persist(&o1);
+    // Block 2 on 1 (not durable), then two competing children of 2.
+    let mut b2 = BlockState::new(suite, &store, 1, o1.root, Some(o1.clone()), 1);
+    assert_eq!(b2.get(&key("a")).unwrap(), Some(b"1".to_vec()));
+    b2.put(key("b"), b"2".to_vec());
+    b2.put(key("gone"), b"x".to_vec());
+    b2.abort_tx();
+    b2.put(key("b"), b"2".to_vec());
+    assert_eq!(b2.get(&key("b")).unwrap(), Some(b"2".to_vec()), "read your own write");
+    b2.commit_tx();
+    let o2 = Arc::new(b2.finish(2).unwrap());
+    let fork = |v: &[u8]| {
+        let mut b = BlockState::new(suite, &store, 2, o2.root, Some(o2.clone()), 1);
+        assert_eq!(b.get(&key("b")).unwrap(), Some(b"2".to_vec()));
+        assert_eq!(b.get(&key("gone")).unwrap(), None, "an aborted write is not seen");
+        b.put(key("a"), v.to_vec());
+        b.commit_tx();
+        b.finish(3).unwrap()
+    };
+    let (x, y) = (fork(b"x"), fork(b"y"));
+    assert_ne!(x.root, y.root);
+    // The roots equal those of the same sets built from scratch.
+    let set = |a: &[u8]| BTreeMap::from([(key("a"), a.to_vec()), (key("b"), b"2".to_vec())]);
+    assert_eq!(x.root, root_of(suite, &set(b"x")));
+    assert_eq!(y.root, root_of(suite, &set(b"y")));
+    // Once block 2 is durable its overlay is skipped and the link to it cut.
+    store.persist(&o2);
+    let b = BlockState::new(suite, &store, 3, x.root, Some(Arc::new(x)), 2);
+    assert_eq!(b.chain_len(), 1);
+    assert_eq!(b.get(&key("a")).unwrap(), Some(b"x".to_vec()));
+    assert_eq!(b.get(&key("b")).unwrap(), Some(b"2".to_vec()));
+    // As of height 1, "b" did not exist yet.
+    assert_eq!(store.value_at(&key("b"), 1).unwrap(), None);
+}
+
+/// Vectors for third-party verifiers (`testdata/vectors/state.json`): written when
+/// `CAIRN_WRITE_VECTORS=1`, otherwise compared byte for byte.
+#[test]
+fn vectors() {
+    let mut out = Vec::new();
+    for suite in SUITES {
+        let mut tree = Tree::new(suite);
+        let pairs: Vec<(Vec<u8>, Vec<u8>)> = (0..24).map(kv).collect();
+        tree.write(&pairs.iter().map(|(k, v)| (k.clone(), Some(v.clone()))).collect::<Vec<_>>());
+        let mut proofs = Vec::new();
+        for i in [0u64, 5, 23, 24, 25, 99, 1000] {
+            let (k, v) = kv(i);
+            let (proof, found) = prove(&tree.nodes, tree.root, &key_hash(suite, &k)).unwrap();
+            proofs.push(serde_json::json!({
+                "module": "test",
+                "key": hex::encode(i.to_be_bytes()),
+                "state_key": hex::encode(&k),
+                "value": found.map(|_| hex::encode(&v)),
+                "proof": hex::encode(proof.encode()),
+            }));
+        }
+        out.push(serde_json::json!({
+            "suite": suite.name(),
+            "pairs": pairs.iter().map(|(k, v)| serde_json::json!({"state_key": hex::encode(k), "value": hex::encode(v)})).collect::<Vec<_>>(),
+            "root": hex::encode(tree.root),
+            "proofs": proofs,
+        }));
+    }
+    let text = serde_json::to_string_pretty(&serde_json::json!({
+        "description": "Cairn authenticated state (docs/encoding.md): state keys and values, the tree root, and presence/absence proofs against it",
+        "trees": out,
+    }))
+    .unwrap()
+        + "\n";
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/vectors/state.json");
+    if std::env::var("CAIRN_WRITE_VECTORS").is_ok() {
+        std::fs::write(&path, &text).unwrap();
+    }
+    assert_eq!(std::fs::read_to_string(&path).expect("state vectors (CAIRN_WRITE_VECTORS=1 writes them)"), text);
+}
