@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
 import { chromium } from 'playwright-core';
+import { makeValidators, trustFile, makeChain, evidenceFixture } from './state-fixture.mjs';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const CAIRN = process.env.CAIRN_BIN ?? path.join(ROOT, 'target/debug/cairn');
@@ -47,8 +48,9 @@ function cliVerify(receipt, trust, file) {
   return { valid: r.status === 0, out: r.stdout };
 }
 
+// Pages run in Shanghai time (UTC+8), so shown times can be checked against the UTC they come from.
 async function newPage(node) {
-  const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+  const page = await browser.newPage({ viewport: { width: 1100, height: 900 }, timezoneId: 'Asia/Shanghai' });
   page.on('pageerror', (e) => { throw e; });
   await page.goto(`${node.url}/`);
   return page;
@@ -112,11 +114,19 @@ test('deposit two files in the page, verify with the file, catch a modified file
   await page.waitForSelector('#verdict');
   assert.equal(await page.textContent('#verdict'), 'VALID');
   await page.screenshot({ path: path.join(SHOTS, 'verify-valid.png'), fullPage: true });
+  // The record step shows the deposit time in the viewer's zone.
+  assert.match(await page.textContent('.steps'), /GMT\+8/);
+  // Pressing Verify again takes the old verdict down at once (read in the same task as the click).
+  const rightAfterClick = await page.evaluate(() => { document.querySelector('#verify-button').click(); return { verdict: document.querySelector('#verdict')?.textContent ?? null, checking: !!document.querySelector('#verify-checking') }; });
+  assert.deepEqual(rightAfterClick, { verdict: null, checking: true });
+  await page.waitForSelector('#verdict');
+  assert.equal(await page.textContent('#verdict'), 'VALID');
 
-  // A modified file.
+  // A modified file: choosing it clears the VALID verdict before anything is pressed.
   const modified = path.join(node.dir, 'contract-modified.txt');
   fs.writeFileSync(modified, 'A signed contract, scanned on 2026-11-28.\n');
   await page.setInputFiles('#original-file', modified);
+  assert.equal(await page.$('#verdict'), null, 'a new file clears the old verdict');
   await page.click('#verify-button');
   await page.waitForFunction(() => document.querySelector('#verdict')?.textContent === 'INVALID');
   assert.match(await page.textContent('#verify-reason'), /digest .* differs from the recorded/);
@@ -135,21 +145,56 @@ test('deposit two files in the page, verify with the file, catch a modified file
   assert.equal(cliVerify(tampered, trustPath, a).valid, false);
   await page.screenshot({ path: path.join(SHOTS, 'verify-tampered-receipt.png'), fullPage: true });
 
-  // From the record to its block.
+  // A large file: hashing shows its progress, and no verdict, until it is done.
+  const large = path.join(node.dir, 'large.bin');
+  fs.writeFileSync(large, Buffer.alloc(48 << 20, 1));
+  await page.setInputFiles('#receipt-file', receiptPath);
+  await page.setInputFiles('#original-file', large);
+  await page.click('#verify-button');
+  await page.waitForFunction(() => /^\d+%$/.test(document.querySelector('#verify-percent')?.textContent ?? ''));
+  assert.equal(await page.$('#verdict'), null, 'no verdict while hashing');
+  await page.screenshot({ path: path.join(SHOTS, 'verify-hashing.png'), fullPage: true });
+  await page.waitForFunction(() => document.querySelector('#verdict')?.textContent === 'INVALID', null, { timeout: 30000 });
+  // Leaving mid-check and coming back: the old check never writes a verdict on the new page,
+  // and a finished verdict is not kept for the next visit either.
+  await page.click('#verify-button');
+  await page.waitForSelector('#verify-percent');
+  await page.goto(`${node.url}/#/blocks`);
+  await page.goto(`${node.url}/#/verify`);
+  await page.waitForSelector('#verify-button');
+  await page.waitForTimeout(4000);
+  assert.equal(await page.textContent('#verify-result'), '', 'a check from an earlier visit shows nothing');
+
+  // From the record to its block. Sizes in human units, times in the viewer's zone (UTC+8),
+  // the exact values on hover; counts with the right plural.
   await page.goto(`${node.url}/#/record/${ids[1]}`);
   await page.waitForSelector('#record-block');
   await page.screenshot({ path: path.join(SHOTS, 'record.png'), fullPage: true });
+  assert.equal(await page.textContent('#record-size'), '293 KB');
+  assert.equal(await page.getAttribute('#record-size span', 'title'), '300,000 bytes');
+  const rec = (await (await fetch(`${node.url}/v1/evidence/${ids[1]}`)).json()).record;
+  assert.equal(await page.getAttribute('#record-time time', 'title'), rec.time);
+  const shownHour = Number((await page.textContent('#record-time')).match(/(\d\d):\d\d:\d\d/)[1]);
+  assert.equal(shownHour, (new Date(rec.time).getUTCHours() + 8) % 24);
+  assert.match(await page.textContent('#record-time'), /GMT\+8/);
+  assert.match(await page.textContent('#same-digest'), /\(1 deposit\)$/);
   const height = await page.textContent('#record-block');
   await page.click('#record-block');
   await page.waitForSelector('#block-height');
   assert.equal(await page.textContent('#block-height'), height);
+  assert.equal(await page.textContent('#block-txs'), '1 transaction');
+  assert.equal(await page.getAttribute('#block-time time', 'title'), (await (await fetch(`${node.url}/v1/blocks/${height}`)).json()).time);
   await page.screenshot({ path: path.join(SHOTS, 'block.png'), fullPage: true });
+  await page.goto(`${node.url}/#/tx/${ids[0].split('-')[0]}`);
+  await page.waitForSelector('#tx-records');
+  assert.equal(await page.textContent('#tx-records'), '2 records');
 
   // Search by reference finds both.
   await page.fill('#search', 'case-e2e-1');
   await page.press('#search', 'Enter');
   await page.waitForSelector('#search-results');
   assert.equal(await page.$$eval('#search-results tbody tr', (rows) => rows.length), 2);
+  assert.equal(await page.textContent('#search-count'), '2 records found');
 
   // Overview and blocks pages; then the Chinese interface.
   await page.goto(`${node.url}/#/`);
@@ -169,6 +214,16 @@ test('deposit two files in the page, verify with the file, catch a modified file
   await page.click('#lang');
   await page.waitForFunction(() => document.querySelector('#nav').textContent.includes('概览'));
   await page.screenshot({ path: path.join(SHOTS, 'blocks-zh.png'), fullPage: true });
+  await page.goto(`${node.url}/#/block/${height}`);
+  await page.waitForSelector('#block-txs');
+  assert.equal(await page.textContent('#block-txs'), '1 笔交易');
+  await page.goto(`${node.url}/#/tx/${ids[0].split('-')[0]}`);
+  await page.waitForSelector('#tx-records');
+  assert.equal(await page.textContent('#tx-records'), '2 条记录');
+  await page.goto(`${node.url}/#/record/${ids[1]}`);
+  await page.waitForSelector('#record-size');
+  assert.match(await page.getAttribute('#record-size span', 'title'), /^300,000 字节$/);
+  assert.match(await page.textContent('#record-time'), /^\d{4}年\d{1,2}月\d{1,2}日/);
   await page.click('#lang');
 
   // A phone-sized screen still shows the verification page without sideways scrolling.
@@ -178,6 +233,13 @@ test('deposit two files in the page, verify with the file, catch a modified file
   assert.equal(await phone.textContent('#verdict'), 'VALID');
   assert.ok(await phone.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1), 'no horizontal overflow on a phone');
   await phone.screenshot({ path: path.join(SHOTS, 'verify-phone.png'), fullPage: true });
+  // Nor the overview (long ids in cards) or the blocks table.
+  for (const [route, ready] of [['#/', '#st-height'], ['#/blocks', '#blocks tbody tr']]) {
+    await phone.goto(`${node.url}/${route}`);
+    await phone.waitForSelector(ready);
+    assert.ok(await phone.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1), `no horizontal overflow on a phone at ${route}`);
+  }
+  await phone.screenshot({ path: path.join(SHOTS, 'blocks-phone.png'), fullPage: true });
   await phone.close();
 
   // Once loaded, the verifier works with the network gone.
@@ -252,5 +314,62 @@ test('the in-browser verifier and cairn verify agree on a shared set of valid an
   }
   assert.equal(valid, 8, 'each suite: page and CLI receipts, JSON and tlog-proof, are valid with their file');
   assert.ok(cases.length > 150, `only ${cases.length} cases`);
+  await page.close();
+});
+
+test('the Verify page checks state proofs: content deposited, never deposited, a tampered proof, in English and Chinese', async () => {
+  const node = await startNode('ed25519-sha256');
+  const page = await newPage(node);
+  // State receipts of a made-up chain (tests/e2e/state-fixture.mjs), with its own trust file.
+  const suite = 'ed25519-sha256', chainId = 'cairn-state-e2e';
+  const vs = await makeValidators(suite, chainId, 3);
+  const ev = evidenceFixture(suite);
+  const chain = await makeChain({ suite, chainId, validators: vs, pairs: ev.pairs });
+  const write = (name, obj) => { const p = path.join(node.dir, name); fs.writeFileSync(p, typeof obj === 'string' ? obj : JSON.stringify(obj, null, 2)); return p; };
+  const trust = write('state-trust.json', trustFile(suite, chainId, vs, 2));
+  const present = chain.receipt('evidence', ev.views[1].key, ev.views[1].view);
+  const files = {
+    present: write('present.state-proof.json', present),
+    absent: write('absent.state-proof.json', chain.receipt('evidence', ev.views[2].key, ev.views[2].view)),
+    tampered: write('tampered.state-proof.json', { ...present, proof: present.proof.slice(0, -1) + (present.proof.endsWith('0') ? '1' : '0') }),
+  };
+  const content = write('photo.jpg', ev.contents[1]);
+  const other = write('other.txt', ev.contents[0]);
+  const check = async (proof, original) => {
+    await page.goto(`${node.url}/#/blocks`);
+    await page.goto(`${node.url}/#/verify`);
+    await page.waitForSelector('#verify-button');
+    await page.setInputFiles('#receipt-file', proof);
+    await page.setInputFiles('#trust-file', trust);
+    if (original) await page.setInputFiles('#original-file', original);
+    await page.click('#verify-button');
+    await page.waitForSelector('#verdict');
+    return { verdict: await page.textContent('#verdict'), summary: await page.$eval('#state-summary', (e) => e.textContent).catch(() => null), reason: await page.$eval('#verify-reason', (e) => e.textContent).catch(() => null) };
+  };
+
+  let r = await check(files.present, content);
+  assert.equal(r.verdict, 'VALID', r.reason);
+  assert.match(r.summary, /^Deposited first in record [0-9a-f]{10}…[0-9a-f]{6}-4 at block 5 \(.*\); 3 deposits as of block 7, the last at block 7\.$/);
+  await page.screenshot({ path: path.join(SHOTS, 'verify-state-present.png'), fullPage: true });
+  r = await check(files.absent);
+  assert.equal(r.verdict, 'VALID', r.reason);
+  assert.equal(r.summary, 'Not deposited as of block 7.');
+  r = await check(files.tampered);
+  assert.equal(r.verdict, 'INVALID');
+  assert.match(r.reason, /state proof/);
+  await page.screenshot({ path: path.join(SHOTS, 'verify-state-tampered.png'), fullPage: true });
+  r = await check(files.present, other);
+  assert.equal(r.verdict, 'INVALID', 'the proof is about other content than the file');
+  assert.match(r.reason, /is not the proof's/);
+
+  await page.click('#lang');
+  await page.waitForFunction(() => document.querySelector('#nav').textContent.includes('概览'));
+  r = await check(files.present);
+  assert.equal(r.verdict, '有效');
+  assert.match(r.summary, /^首次存证于区块 5（.*）的记录 .*-4；截至区块 7 共 3 次存证，最近一次在区块 7。$/);
+  r = await check(files.absent);
+  assert.equal(r.summary, '截至区块 7，尚未存证。');
+  await page.screenshot({ path: path.join(SHOTS, 'verify-state-absent-zh.png'), fullPage: true });
+  await page.click('#lang');
   await page.close();
 });

@@ -200,3 +200,40 @@ pub async fn fetch_trust(node: &str) -> anyhow::Result<TrustFile> {
     let t = TrustFile::from_json(&serde_json::to_vec(&v)?)?;
     Ok(t)
 }
+
+/// `cairn evidence prove`: fetches the state receipt for a digest (or a file's digest) and
+/// writes it to `out` (or prints it).
+pub async fn prove(node: &str, digest: Option<String>, file: Option<PathBuf>, height: Option<u64>, out: Option<&Path>) -> anyhow::Result<()> {
+    let client = http();
+    let digest = match (digest, file) {
+        (Some(d), None) => d,
+        (None, Some(f)) => {
+            let (_, suite) = chain_info(&client, node).await?;
+            hex::encode(hash_file(&f, DigestAlg::for_suite(suite))?.0)
+        }
+        _ => bail!("give exactly one of --digest, --file"),
+    };
+    let mut url = reqwest::Url::parse(&format!("{node}/v1/evidence/state"))?;
+    url.query_pairs_mut().append_pair("digest", &digest);
+    if let Some(h) = height {
+        url.query_pairs_mut().append_pair("height", &h.to_string());
+    }
+    let v = get_json(&client, url.as_str()).await?;
+    let text = serde_json::to_string_pretty(&v)? + "\n";
+    let view = &v["view"];
+    match view["deposited"].as_bool() {
+        Some(true) => eprintln!(
+            "deposited: first as record {} in block {}, {} deposit(s) as of block {}",
+            view["first_record"].as_str().unwrap_or("?"),
+            view["first_height"],
+            view["deposits"],
+            v["height"]
+        ),
+        _ => eprintln!("not deposited as of block {}", v["height"]),
+    }
+    match out {
+        Some(path) => std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?,
+        None => print!("{text}"),
+    }
+    Ok(())
+}

@@ -44,11 +44,14 @@ enum Command {
     /// Deposit and look up evidence.
     #[command(subcommand)]
     Evidence(EvidenceCommand),
-    /// Verify a receipt offline: prints VALID or INVALID with the reason (exit 0 or 1).
+    /// Verify a receipt or a state proof offline: prints VALID or INVALID with the reason (exit 0 or 1).
     Verify {
         /// Receipt file (JSON or C2SP tlog-proof text).
+        #[arg(long, required_unless_present = "state_proof", conflicts_with = "state_proof")]
+        receipt: Option<PathBuf>,
+        /// State proof file (`cairn evidence prove`, `GET /v1/state/proof`).
         #[arg(long)]
-        receipt: PathBuf,
+        state_proof: Option<PathBuf>,
         /// Trust file (`cairn trust export`).
         #[arg(long)]
         trust: PathBuf,
@@ -137,6 +140,23 @@ enum EvidenceCommand {
         out: Option<PathBuf>,
         #[arg(required = true)]
         files: Vec<PathBuf>,
+    },
+    /// A state proof of whether (and when first) a digest was deposited, as of a height:
+    /// verify it offline with `cairn verify --state-proof`.
+    Prove {
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        node: String,
+        #[arg(long)]
+        digest: Option<String>,
+        /// Hash this file locally and prove its digest.
+        #[arg(long)]
+        file: Option<PathBuf>,
+        /// As of this height (default: the latest).
+        #[arg(long)]
+        height: Option<u64>,
+        /// Where to write the proof (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Look up records by id, digest, file or reference.
     Get {
@@ -257,7 +277,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             runtime()?.block_on(client::get(&node, id, digest, file, reference, receipt))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Verify { receipt, trust, file, certificate } => verify(&receipt, &trust, file.as_deref(), certificate.as_deref()),
+        Command::Evidence(EvidenceCommand::Prove { node, digest, file, height, out }) => {
+            runtime()?.block_on(client::prove(&node, digest, file, height, out.as_deref()))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Verify { state_proof: Some(proof), trust, .. } => verify_state(&proof, &trust),
+        Command::Verify { receipt, trust, file, certificate, .. } => {
+            verify(&receipt.context("give --receipt or --state-proof")?, &trust, file.as_deref(), certificate.as_deref())
+        }
         Command::Testnet(TestnetCommand::Init { validators, dir, suite, p2p_port, api_port }) => {
             let g = testnet::init(&dir, &testnet::InitOptions { validators, suite, p2p_base_port: p2p_port, api_base_port: api_port })?;
             println!("Test network {} ({} validators, {}, quorum {}) written to {}", g.chain_id, validators, g.suite, g.quorum(), dir.display());
@@ -299,14 +326,67 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+fn read_trust(trust: &std::path::Path) -> anyhow::Result<TrustFile> {
+    let trust_bytes = std::fs::read(trust).with_context(|| format!("reading trust file {}", trust.display()))?;
+    TrustFile::from_json(&trust_bytes).with_context(|| format!("trust file {}", trust.display()))
+}
+
+/// `cairn verify --state-proof`: VALID with what the state said, or INVALID with why.
+fn verify_state(proof: &std::path::Path, trust: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let trust = read_trust(trust)?;
+    let Ok(text) = String::from_utf8(std::fs::read(proof).with_context(|| format!("reading state proof {}", proof.display()))?) else {
+        println!("INVALID: state proof {} is not UTF-8 text", proof.display());
+        return Ok(ExitCode::from(1));
+    };
+    match cairn_types::state_receipt::verify_state_receipt(&text, &trust) {
+        Ok(v) => {
+            println!("VALID");
+            print_state_claim(&v);
+            println!("  as of:      block {} ({})", v.height, cairn_types::format_time_ms(v.time_ms));
+            println!("  state root: {}", hex::encode(v.state_root));
+            println!("  signed by:  {} (quorum {}, log of {} leaves)", v.signers.join(", "), trust.quorum, v.tree_size);
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            println!("INVALID: {e}");
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+fn print_state_claim(v: &cairn_types::state_receipt::VerifiedState) {
+    let view = &v.view;
+    if v.module == cairn_types::evidence::MODULE && v.view_checked {
+        let digest = format!("{} {}", view["digest_alg"].as_str().unwrap_or("?"), view["digest"].as_str().unwrap_or("?"));
+        if view["deposited"] == true {
+            println!("  digest:     {digest} was deposited");
+            println!(
+                "  first:      record {} in block {} ({})",
+                view["first_record"].as_str().unwrap_or("?"),
+                view["first_height"],
+                cairn_types::format_time_ms(view["first_time_ms"].as_u64().unwrap_or(0))
+            );
+            println!("  deposits:   {} (the latest in block {})", view["deposits"], view["last_height"]);
+        } else {
+            println!("  digest:     {digest} had not been deposited");
+        }
+        return;
+    }
+    println!("  module:     {}", v.module);
+    println!("  key:        {}", hex::encode(&v.key));
+    match &v.value {
+        Some(value) => println!("  value:      {}", hex::encode(value)),
+        None => println!("  value:      none (the key is absent)"),
+    }
+}
+
 fn verify(
     receipt: &std::path::Path,
     trust: &std::path::Path,
     file: Option<&std::path::Path>,
     certificate: Option<&std::path::Path>,
 ) -> anyhow::Result<ExitCode> {
-    let trust_bytes = std::fs::read(trust).with_context(|| format!("reading trust file {}", trust.display()))?;
-    let trust = TrustFile::from_json(&trust_bytes).with_context(|| format!("trust file {}", trust.display()))?;
+    let trust = read_trust(trust)?;
     let text = match std::fs::read(receipt) {
         Ok(b) => match String::from_utf8(b) {
             Ok(t) => t,
@@ -327,7 +407,7 @@ fn verify(
             if let Some(path) = certificate {
                 let text = std::fs::read_to_string(path).with_context(|| format!("reading finality proof {}", path.display()))?;
                 match cairn_node::finality::verify(&text, &trust) {
-                    Ok(f) if f.log_size == v.tree_size && f.log_root == v.root => finality = Some(f),
+                    Ok(f) if f.backs(trust.suite, v.tree_size, &v.root) => finality = Some(f),
                     Ok(f) => {
                         println!(
                             "INVALID: the finality proof backs a log of {} leaves with another root, not this receipt's checkpoint ({} leaves)",

@@ -7,12 +7,29 @@
 //! carry this reference (a batch filed under one case number is one entry, not one per record). Digest and reference keys end in the leaf index,
 //! so a prefix scan returns every deposit of the same digest in log order.
 
-use cairn_types::evidence::{DepositArgs, METHOD_DEPOSIT, MODULE, decode_deposit_in_place};
+use cairn_crypto::Hash;
+use cairn_types::evidence::{DepositArgs, DigestAlg, DigestState, METHOD_DEPOSIT, MODULE, RecordId, decode_deposit_in_place, digest_state_key};
 use cairn_types::genesis::Genesis;
 use cairn_types::log::encode_evidence_leaf;
 use cairn_types::tx::{Call, Transaction};
 
-use crate::{ExecContext, IndexEntry, Module, TxEffects, TxError};
+use crate::{ExecContext, ExecFailure, IndexEntry, Module, TxEffects, TxError};
+
+/// Counts a deposit of `digest` in the module's state, remembering its first deposit.
+fn record_deposit(ctx: &mut ExecContext<'_, '_>, alg: DigestAlg, digest: Hash, record: RecordId) -> Result<(), ExecFailure> {
+    let key = digest_state_key(alg, &digest);
+    let state = match ctx.state_get(&key)? {
+        None => DigestState { first_record: record, first_height: ctx.height, first_time_ms: ctx.time_ms, deposits: 1, last_height: ctx.height },
+        Some(bytes) => {
+            let mut s = DigestState::decode(&bytes).map_err(|e| cairn_state::StateError::Storage(format!("evidence state of {}: {e}", hex::encode(digest))))?;
+            s.deposits += 1;
+            s.last_height = ctx.height;
+            s
+        }
+    };
+    ctx.state_put(&key, state.encode());
+    Ok(())
+}
 
 pub struct EvidenceModule;
 
@@ -60,7 +77,7 @@ impl Module for EvidenceModule {
         Ok(())
     }
 
-    fn execute(&self, ctx: &ExecContext<'_>, tx: &Transaction, out: &mut TxEffects) -> Result<(), TxError> {
+    fn execute(&self, ctx: &mut ExecContext<'_, '_>, tx: &Transaction, out: &mut TxEffects) -> Result<(), ExecFailure> {
         // Decoded in place: each leaf embeds its record's canonical bytes verbatim.
         let records = decode_deposit_in_place(&tx.body.call.args).map_err(|e| TxError::InvalidArgs(e.to_string()))?;
         out.leaves.reserve(records.len());
@@ -76,6 +93,7 @@ impl Module for EvidenceModule {
                 by_reference.entry(r).or_default().extend_from_slice(&(i as u32).to_be_bytes());
             }
             out.leaves.push(encode_evidence_leaf(&tx.id, i as u32, ctx.height, ctx.time_ms, ctx.organisation, submitter, record.bytes));
+            record_deposit(ctx, record.digest_alg, record.digest, RecordId { tx_id: tx.id, index: i as u32 })?;
         }
         for (r, offsets) in by_reference {
             out.index.push(IndexEntry { index: INDEX_REFERENCE, key: [reference_prefix(r).as_slice(), &first_leaf.to_be_bytes()].concat(), value: offsets });

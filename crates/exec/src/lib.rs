@@ -13,6 +13,7 @@ pub mod evidence;
 use std::collections::BTreeMap;
 
 use cairn_crypto::Suite;
+use cairn_state::{BlockState, StateError, state_key};
 use cairn_types::codec::DecodeError;
 use cairn_types::genesis::Genesis;
 use cairn_types::tx::{Call, Transaction, TxBody};
@@ -68,14 +69,43 @@ impl TxError {
     }
 }
 
-/// Where and when a transaction executes, and on whose behalf.
-pub struct ExecContext<'a> {
+/// Why executing a transaction did not produce effects: the transaction was refused (a
+/// deterministic verdict, the same on every validator), or the node could not read its state
+/// (a local failure: the block is not executed at all).
+#[derive(Debug, thiserror::Error)]
+pub enum ExecFailure {
+    #[error(transparent)]
+    Refused(#[from] TxError),
+    #[error(transparent)]
+    Storage(#[from] StateError),
+}
+
+/// Where and when a transaction executes, on whose behalf, and the module's view of the state.
+pub struct ExecContext<'a, 'b> {
     pub suite: Suite,
     pub height: u64,
     pub time_ms: u64,
     pub organisation: &'a str,
     /// Log index the transaction's first leaf will get.
     pub first_leaf: u64,
+    /// The module executing: every state key it names is stamped with it.
+    module: &'static str,
+    state: &'a mut BlockState<'b>,
+}
+
+impl ExecContext<'_, '_> {
+    /// The value of one of this module's state keys, as of this point in the block.
+    pub fn state_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
+        self.state.get(&state_key(self.module, key))
+    }
+
+    pub fn state_put(&mut self, key: &[u8], value: Vec<u8>) {
+        self.state.put(state_key(self.module, key), value);
+    }
+
+    pub fn state_delete(&mut self, key: &[u8]) {
+        self.state.delete(state_key(self.module, key));
+    }
 }
 
 /// One entry of a module's secondary index (each index is its own keyspace in the store).
@@ -100,8 +130,9 @@ pub trait Module: Send + Sync {
     fn indexes(&self) -> &'static [&'static str];
     /// Stateless checks of a call's arguments (decoding, limits).
     fn check(&self, call: &Call, genesis: &Genesis) -> Result<(), TxError>;
-    /// Effects of an admitted call. Must be deterministic.
-    fn execute(&self, ctx: &ExecContext<'_>, tx: &Transaction, out: &mut TxEffects) -> Result<(), TxError>;
+    /// Effects of an admitted call. Must be deterministic: it may read and write the module's
+    /// state through `ctx`; if it fails, its state writes are dropped.
+    fn execute(&self, ctx: &mut ExecContext<'_, '_>, tx: &Transaction, out: &mut TxEffects) -> Result<(), ExecFailure>;
     /// Canonical argument bytes from the JSON form of a call.
     fn args_from_json(&self, method: &str, args: serde_json::Value) -> Result<Vec<u8>, TxError>;
 }
@@ -222,17 +253,51 @@ impl Executor {
         self.module(&body.call)?.check(&body.call, g)
     }
 
-    /// Executes an admitted transaction in a block at `height`, time `time_ms`.
-    pub fn execute(&self, tx: &Transaction, height: u64, time_ms: u64, first_leaf: u64) -> Result<TxEffects, TxError> {
+    /// Executes an admitted transaction in a block at `height`, time `time_ms`, on `state`.
+    /// The outer error is the node's (state storage), the inner one the transaction's verdict.
+    pub fn execute(
+        &self,
+        tx: &Transaction,
+        height: u64,
+        time_ms: u64,
+        first_leaf: u64,
+        state: &mut BlockState<'_>,
+    ) -> Result<Result<TxEffects, TxError>, StateError> {
+        let mut out = TxEffects::default();
+        let result = self.execute_in(tx, height, time_ms, first_leaf, state, &mut out);
+        match result {
+            Ok(()) => {
+                state.commit_tx();
+                Ok(Ok(out))
+            }
+            Err(ExecFailure::Refused(e)) => {
+                state.abort_tx();
+                Ok(Err(e))
+            }
+            Err(ExecFailure::Storage(e)) => {
+                state.abort_tx();
+                Err(e)
+            }
+        }
+    }
+
+    fn execute_in(
+        &self,
+        tx: &Transaction,
+        height: u64,
+        time_ms: u64,
+        first_leaf: u64,
+        state: &mut BlockState<'_>,
+        out: &mut TxEffects,
+    ) -> Result<(), ExecFailure> {
         // Expiry against the block's time, so every validator decides alike.
         if tx.body.expires_at_ms < time_ms {
-            return Err(TxError::Expired { expires_at_ms: tx.body.expires_at_ms, now_ms: time_ms });
+            return Err(TxError::Expired { expires_at_ms: tx.body.expires_at_ms, now_ms: time_ms }.into());
         }
         let organisation = self.organisation_of(tx.body.signer.as_bytes()).ok_or_else(|| TxError::UnknownSigner(tx.body.signer.to_hex()))?;
-        let ctx = ExecContext { suite: self.genesis.suite, height, time_ms, organisation, first_leaf };
-        let mut out = TxEffects::default();
-        self.module(&tx.body.call)?.execute(&ctx, tx, &mut out)?;
-        Ok(out)
+        let module = self.module(&tx.body.call)?;
+        let mut ctx = ExecContext { suite: self.genesis.suite, height, time_ms, organisation, first_leaf, module: module.name(), state };
+        module.execute(&mut ctx, tx, out)
     }
 
     /// Canonical transaction bytes from the JSON form

@@ -2,8 +2,9 @@
 // A single page with hash routes (#/block/7, #/record/<id>, #/verify?record=<id>, …), served by
 // the node from the binary. No framework, no network calls beyond the node itself.
 
-import { t, getLang, setLang } from './i18n.js';
+import { t, tn, getLang, setLang, formatTime, formatSize } from './i18n.js';
 import { verifyReceipt, parseTrust } from './verify.js';
+import { verifyStateProof } from './state-proof.js';
 import { SUITES, signDeposit, publicKeyOf, toHex, fromHex } from './encoding.js';
 import { Sha256, Sm3 } from './sm.js';
 
@@ -11,6 +12,19 @@ const $ = (sel) => document.querySelector(sel);
 const main = () => $('#main');
 const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
 const short = (h) => (h && h.length > 20 ? `${h.slice(0, 10)}…${h.slice(-8)}` : h);
+
+/** A time in the viewer's own zone; the exact UTC instant is in the title (hover) and datetime. */
+function timeHtml(ms, long = false) {
+  const iso = new Date(ms).toISOString();
+  return `<time datetime="${iso}" title="${iso}">${esc(formatTime(ms, long))}</time>`;
+}
+const msOf = (x) => x.time_ms ?? Date.parse(x.time);
+
+/** A size in B/KB/MB/GB; the exact byte count is in the title. */
+const sizeHtml = (n) => `<span class="size" title="${esc(tn('n_bytes', n))}">${esc(formatSize(n))}</span>`;
+
+/** A hash shortened in the middle for tables and lists; the full value is in the title. */
+const idHtml = (h) => `<span class="mono" title="${esc(h)}">${esc(short(h))}</span>`;
 
 const state = { status: null, genesis: null, trust: null, chart: [], key: null };
 
@@ -56,7 +70,16 @@ function newContext() {
 // ---------- overview ----------
 
 function card(key, value, id) {
-  return `<div class="card"><div class="k">${esc(t(key))}</div><div class="v" ${id ? `id="${id}"` : ''}>${esc(value)}</div></div>`;
+  return cardHtml(key, esc(value), id);
+}
+
+/**
+ * `cls` "id" wraps a long identifier only where it must (after a hyphen first, never the
+ * whole-word breaking of break-all); "hash" keeps one line and ends in an ellipsis, the full
+ * value still selectable and in the title.
+ */
+function cardHtml(key, html, id, cls = '', title = '') {
+  return `<div class="card"><div class="k">${esc(t(key))}</div><div class="v ${cls}" ${id ? `id="${id}"` : ''} ${title ? `title="${esc(title)}"` : ''}>${html}</div></div>`;
 }
 
 async function overview(ctx) {
@@ -74,8 +97,9 @@ async function overview(ctx) {
   ctx.render(`
     <h1>${esc(t('nav_overview'))} <span class="badge" id="live">${esc(t('live'))}</span></h1>
     <div class="grid">
-      ${card('chain', st.chain_id)}${card('suite', st.suite)}${card('height', st.height, 'st-height')}
+      ${cardHtml('chain', esc(st.chain_id), 'st-chain', 'id', st.chain_id)}${cardHtml('suite', esc(st.suite), 'st-suite', 'id')}${card('height', st.height, 'st-height')}
       ${card('finalized', st.finalized_height, 'st-final')}${card('log_size', st.log_size, 'st-log')}${card('mempool', st.mempool_txs, 'st-mempool')}
+      ${st.genesis_hash ? cardHtml('genesis', esc(st.genesis_hash), 'st-genesis', 'hash', st.genesis_hash) : ''}${st.disk_bytes != null ? cardHtml('disk', sizeHtml(st.disk_bytes), 'st-disk') : ''}
       ${st.consensus ? card('peers', `${st.consensus.peers_connected} / ${st.consensus.validators - 1}`, 'st-peers') + card('quorum', `${st.consensus.quorum} / ${st.consensus.validators}`) + card('faults', st.consensus.faults, 'st-faults') : ''}
     </div>
     <h2>${esc(t('throughput'))}</h2>
@@ -90,13 +114,16 @@ async function overview(ctx) {
   drawChart();
 }
 
+/** Tables scroll inside their own box, so a phone never scrolls the whole page sideways. */
+const scrollBox = (html) => `<div class="table-box">${html}</div>`;
+
 function blocksTable(blocks, id) {
   const rows = blocks.map(blockRow).join('');
-  return `<table id="${id}"><thead><tr><th>${esc(t('height'))}</th><th>${esc(t('time'))}</th><th>${esc(t('transactions'))}</th><th>${esc(t('log_size'))}</th><th>${esc(t('hash'))}</th></tr></thead><tbody>${rows}</tbody></table>`;
+  return scrollBox(`<table id="${id}"><thead><tr><th>${esc(t('height'))}</th><th>${esc(t('time'))}</th><th>${esc(t('transactions'))}</th><th>${esc(t('log_size'))}</th><th>${esc(t('hash'))}</th></tr></thead><tbody>${rows}</tbody></table>`);
 }
 
 function blockRow(b) {
-  return `<tr><td><a href="#/block/${b.height}">${b.height}</a></td><td>${esc(b.time ?? new Date(b.time_ms).toISOString())}</td><td>${b.tx_count}</td><td>${b.log_size}</td><td class="mono">${esc(short(b.hash))}</td></tr>`;
+  return `<tr><td><a href="#/block/${b.height}">${b.height}</a></td><td>${timeHtml(msOf(b))}</td><td>${b.tx_count}</td><td>${b.log_size}</td><td>${idHtml(b.hash)}</td></tr>`;
 }
 
 function onBlock(ev) {
@@ -171,11 +198,11 @@ async function blockPage(ctx, id) {
       <dt>${esc(t('height'))}</dt><dd id="block-height">${b.height}</dd>
       <dt>${esc(t('hash'))}</dt><dd class="mono">${esc(b.hash)}</dd>
       <dt>${esc(t('parent'))}</dt><dd class="mono">${b.height > 1 ? `<a href="#/block/${b.height - 1}">${esc(b.parent)}</a>` : esc(b.parent)}</dd>
-      <dt>${esc(t('time'))}</dt><dd>${esc(b.time)}</dd>
+      <dt>${esc(t('time'))}</dt><dd id="block-time">${timeHtml(msOf(b), true)}</dd>
       <dt>${esc(t('log_size'))}</dt><dd>${b.log_size}</dd>
       <dt>${esc(t('status'))}</dt><dd><span class="badge">${esc(t('committed'))}</span></dd>
     </dl>
-    <h2>${esc(t('transactions'))} (${b.tx_count})</h2><ul>${txs}</ul>`);
+    <h2 id="block-txs">${esc(tn('n_transactions', b.tx_count))}</h2><ul>${txs}</ul>`);
 }
 
 async function txPage(ctx, id) {
@@ -188,7 +215,7 @@ async function txPage(ctx, id) {
     <dl class="kv"><dt>${esc(t('hash'))}</dt><dd class="mono">${esc(x.id)}</dd>
       <dt>${esc(t('status'))}</dt><dd>${esc(t(x.status))}${x.error ? ` — ${esc(x.error.detail)}` : ''}</dd>
       ${x.block_height ? `<dt>${esc(t('block'))}</dt><dd><a href="#/block/${x.block_height}">${x.block_height}</a></dd>` : ''}
-    </dl>${n ? `<h2>${esc(t('records'))}</h2><ul>${recs}</ul>` : ''}`);
+    </dl>${n ? `<h2 id="tx-records">${esc(tn('n_records', x.leaf_count))}</h2><ul>${recs}</ul>` : ''}`);
 }
 
 async function recordPage(ctx, id) {
@@ -199,21 +226,21 @@ async function recordPage(ctx, id) {
   const same = await api(`/v1/evidence?digest=${rec.digest}&limit=100`);
   const meta = Object.entries(rec.metadata).map(([k, v]) => `${esc(k)}: ${esc(v)}`).join('<br>') || '—';
   const covered = r.body.leaf_index < (status.checkpoint_size ?? 0);
-  const others = same.body.records.map((x) => `<li><a href="#/record/${x.record.id}">${esc(x.record.time)}</a> — ${esc(x.record.organisation)} — ${esc(x.record.title)}${x.record.id === rec.id ? ' ◀' : ''}</li>`).join('');
+  const others = same.body.records.map((x) => `<li><a href="#/record/${x.record.id}">${timeHtml(msOf(x.record))}</a> — ${esc(x.record.organisation)} — ${esc(x.record.title)}${x.record.id === rec.id ? ' ◀' : ''}</li>`).join('');
   const base = encodeURIComponent(rec.title || 'record');
   ctx.render(`<h1>${esc(t('record'))}</h1>
     <dl class="kv" id="record-detail">
       <dt>ID</dt><dd class="mono">${esc(rec.id)}</dd>
       <dt>${esc(t('record_title'))}</dt><dd>${esc(rec.title)}</dd>
       <dt>${esc(t('digest'))}</dt><dd class="mono">${esc(rec.digest_alg)} ${esc(rec.digest)}</dd>
-      <dt>${esc(t('size'))}</dt><dd>${rec.size} ${esc(t('bytes'))}</dd>
+      <dt>${esc(t('size'))}</dt><dd id="record-size">${sizeHtml(rec.size)}</dd>
       <dt>${esc(t('media_type'))}</dt><dd>${esc(rec.media_type)}</dd>
       <dt>${esc(t('reference'))}</dt><dd>${rec.reference ? `<a href="#/search/${encodeURIComponent(rec.reference)}">${esc(rec.reference)}</a>` : '—'}</dd>
       <dt>${esc(t('organisation'))}</dt><dd>${esc(rec.organisation)}</dd>
-      <dt>${esc(t('submitter'))}</dt><dd class="mono">${esc(short(rec.submitter))}</dd>
-      <dt>${esc(t('deposited'))}</dt><dd>${esc(rec.time)}</dd>
+      <dt>${esc(t('submitter'))}</dt><dd>${idHtml(rec.submitter)}</dd>
+      <dt>${esc(t('deposited'))}</dt><dd id="record-time">${timeHtml(msOf(rec), true)}</dd>
       <dt>${esc(t('block'))}</dt><dd><a href="#/block/${rec.block_height}" id="record-block">${rec.block_height}</a></dd>
-      <dt>${esc(t('transaction'))}</dt><dd><a class="mono" href="#/tx/${rec.tx_id}">${esc(short(rec.tx_id))}</a></dd>
+      <dt>${esc(t('transaction'))}</dt><dd><a href="#/tx/${rec.tx_id}">${idHtml(rec.tx_id)}</a></dd>
       <dt>${esc(t('leaf'))}</dt><dd>${r.body.leaf_index}</dd>
       <dt>${esc(t('metadata'))}</dt><dd>${meta}</dd>
       <dt>${esc(t('receipt_status'))}</dt><dd>${covered ? `<span class="badge">✓</span> ${esc(t('in_checkpoint'))} ${status.checkpoint_size}` : esc(t('pending'))}</dd>
@@ -221,7 +248,7 @@ async function recordPage(ctx, id) {
     <p><a href="/v1/evidence/${rec.id}/receipt" download="${base}.receipt.json">${esc(t('download_json'))}</a> ·
        <a href="/v1/evidence/${rec.id}/receipt?format=tlog-proof" download="${base}.tlog-proof">${esc(t('download_tlog'))}</a> ·
        <a href="#/verify?record=${rec.id}">${esc(t('verify_this'))}</a></p>
-    <h2>${esc(t('same_digest'))} (${same.body.records.length} ${esc(t('deposits_of_digest'))})</h2><ol>${others}</ol>`);
+    <h2 id="same-digest">${esc(t('same_digest'))} (${esc(tn('n_deposits', same.body.records.length))})</h2><ol>${others}</ol>`);
 }
 
 async function searchPage(ctx, q) {
@@ -234,9 +261,9 @@ async function searchPage(ctx, q) {
   }
   const r = /^[0-9a-f]{64}$/.test(q) ? await api(`/v1/evidence?digest=${q}`) : await api(`/v1/evidence?reference=${encodeURIComponent(q)}`);
   const list = r.ok ? r.body.records : [];
-  ctx.render(`<h1>${esc(t('search'))}: ${esc(q)}</h1>${list.length ? `<table id="search-results"><thead><tr><th>${esc(t('time'))}</th><th>${esc(t('record_title'))}</th><th>${esc(t('organisation'))}</th><th>${esc(t('block'))}</th></tr></thead><tbody>${list
-    .map((x) => `<tr><td><a href="#/record/${x.record.id}">${esc(x.record.time)}</a></td><td>${esc(x.record.title)}</td><td>${esc(x.record.organisation)}</td><td><a href="#/block/${x.record.block_height}">${x.record.block_height}</a></td></tr>`)
-    .join('')}</tbody></table>` : `<p>${esc(t('not_found'))}</p>`}`);
+  ctx.render(`<h1>${esc(t('search'))}: ${esc(q)}</h1>${list.length ? `<p id="search-count">${esc(tn('n_found', list.length))}</p>${scrollBox(`<table id="search-results"><thead><tr><th>${esc(t('time'))}</th><th>${esc(t('record_title'))}</th><th>${esc(t('organisation'))}</th><th>${esc(t('block'))}</th></tr></thead><tbody>${list
+    .map((x) => `<tr><td><a href="#/record/${x.record.id}">${timeHtml(msOf(x.record))}</a></td><td>${esc(x.record.title)}</td><td>${esc(x.record.organisation)}</td><td><a href="#/block/${x.record.block_height}">${x.record.block_height}</a></td></tr>`)
+    .join('')}</tbody></table>`)}` : `<p>${esc(t('not_found'))}</p>`}`);
 }
 
 function notFound(ctx, r) {
@@ -285,7 +312,7 @@ async function loadKey() {
 
 async function hashFile(file, alg, onProgress) {
   const h = alg === 'sm3' ? new Sm3() : new Sha256();
-  const CHUNK = 4 << 20;
+  const CHUNK = 1 << 20; // 1 MiB: frequent progress, and the page stays responsive
   for (let off = 0; off < file.size; off += CHUNK) {
     h.update(new Uint8Array(await file.slice(off, off + CHUNK).arrayBuffer()));
     onProgress(Math.min(off + CHUNK, file.size));
@@ -302,7 +329,7 @@ async function deposit() {
   const total = files.reduce((n, f) => n + f.size, 0) || 1;
   let done = 0;
   bar.hidden = false; bar.max = total; bar.value = 0;
-  stage.textContent = t('hashing');
+  stage.textContent = `${t('hashing')}: ${tn('n_files', files.length)}, ${formatSize(total)}`;
   const title = $('#deposit-title').value.trim(), reference = $('#deposit-reference').value.trim();
   const records = [];
   for (const f of files) {
@@ -327,7 +354,7 @@ async function deposit() {
     for (const [k, id] of res.record_ids.entries()) results.insertAdjacentHTML('beforeend', await receiptCard(id, files[i + k].name, res.block_height));
     bar.value = i + chunk.length;
   }
-  stage.textContent = `${t('deposit_done')} ✓`;
+  stage.textContent = `${t('deposit_done')}: ${tn('n_records', records.length)} ✓`;
 }
 
 async function receiptCard(id, name, height) {
@@ -355,6 +382,32 @@ async function loadTrust() {
   if (cached) state.trust = JSON.parse(cached);
 }
 
+/**
+ * Bumped by every input change, Verify press and page change: a check still running under an
+ * older number drops its verdict rather than show it over newer inputs (or on a later visit).
+ */
+let verifySeq = 0;
+class Superseded extends Error {}
+
+const resultBox = (run) => (run === verifySeq ? $('#verify-result') : null);
+/** `busy` while checking: screen readers then wait for the verdict instead of reading each percent. */
+function show(run, html, busy = false) {
+  const out = resultBox(run);
+  if (!out) return;
+  out.innerHTML = html;
+  out.setAttribute('aria-busy', String(busy));
+}
+function clearVerdict() {
+  verifySeq++;
+  const out = $('#verify-result');
+  if (out) { out.innerHTML = ''; out.setAttribute('aria-busy', 'false'); }
+}
+/** Replaces any verdict at once with "Checking…", and the hashing percentage once known. */
+function showChecking(run, fraction = null) {
+  const pct = fraction === null ? '' : ` ${esc(t('hashing_file'))} <progress max="1" value="${fraction}"></progress> <span id="verify-percent">${Math.floor(fraction * 100)}%</span>`;
+  show(run, `<p id="verify-checking" class="muted">${esc(t('checking'))}${pct}</p>`, true);
+}
+
 async function verifyPage(ctx, params) {
   ctx.render(`<h1>${esc(t('verify_title'))}</h1><p>${esc(t('verify_help'))}</p>
     <label for="receipt-file">${esc(t('receipt_file'))}</label><input type="file" id="receipt-file" accept=".json,.tlog-proof,text/plain,application/json">
@@ -362,41 +415,108 @@ async function verifyPage(ctx, params) {
     <label for="trust-file">${esc(t('trust_file'))}</label><input type="file" id="trust-file" accept=".json,application/json">
     <p><button type="button" id="verify-button">${esc(t('verify_button'))}</button></p>
     <div id="verify-result" role="status" aria-live="polite"></div>`);
+  for (const id of ['#receipt-file', '#original-file', '#trust-file']) $(id).addEventListener('change', clearVerdict);
   let preloaded = null;
+  $('#verify-button').addEventListener('click', () => {
+    const rf = $('#receipt-file').files[0];
+    if (!rf && !preloaded) { clearVerdict(); $('#verify-result').textContent = t('need_receipt'); return; }
+    const run = ++verifySeq;
+    showChecking(run);
+    runVerify(run, rf ?? preloaded);
+  });
   const record = params.get('record');
   if (record) {
+    const run = ++verifySeq;
+    showChecking(run);
     const r = await fetch(`/v1/evidence/${encodeURIComponent(record)}/receipt`);
-    if (r.ok) { preloaded = await r.text(); await runVerify(preloaded); }
+    if (!r.ok) return show(run, `<p>${esc(t('not_found'))}</p>`);
+    preloaded = await r.text();
+    await runVerify(run, preloaded);
   }
-  $('#verify-button').addEventListener('click', async () => {
-    const rf = $('#receipt-file').files[0];
-    if (!rf && !preloaded) return ($('#verify-result').textContent = t('need_receipt'));
-    await runVerify(rf ? await rf.text() : preloaded);
-  });
 }
 
-async function runVerify(text) {
-  const out = $('#verify-result');
-  let trust = state.trust;
-  const tf = $('#trust-file').files[0];
+const isStateProof = (text) => {
+  try { return JSON.parse(text)?.format === 'cairn-state-proof-v1'; } catch { return false; }
+};
+
+/** The original file as the verifiers take it: hashed in chunks with progress, stopping once superseded. */
+function fileSource(run, file) {
+  return {
+    size: file.size,
+    digest: (alg) => {
+      showChecking(run, 0);
+      return hashFile(file, alg, (n) => {
+        if (run !== verifySeq) throw new Superseded();
+        showChecking(run, n / (file.size || 1));
+      });
+    },
+  };
+}
+
+async function runVerify(run, source) {
   try {
-    if (tf) trust = JSON.parse(await tf.text());
+    const text = typeof source === 'string' ? source : await source.text();
+    const tf = $('#trust-file').files[0];
+    const trust = parseTrust(tf ? JSON.parse(await tf.text()) : state.trust);
     const of = $('#original-file').files[0];
-    const file = of ? new Uint8Array(await of.arrayBuffer()) : null;
-    const res = await verifyReceipt(text, parseTrust(trust), file);
-    const step = (key, s) => `<li><span class="${s.ok === true ? 'ok' : s.ok === false ? 'bad' : 'skip-step'}">${s.ok === true ? '✓' : s.ok === false ? '✗' : '–'}</span> <strong>${esc(t(key))}</strong>: ${esc(s.detail || t('not_checked'))}</li>`;
-    out.innerHTML = `<div class="verdict ${res.valid ? 'valid' : 'invalid'}" id="verdict">${esc(res.valid ? t('valid') : t('invalid'))}</div>
-      ${res.valid ? '' : `<p id="verify-reason">${esc(res.reason)}</p>`}
-      <ol class="steps">${step('step_file', res.steps.file)}${step('step_record', res.steps.record)}${step('step_inclusion', res.steps.inclusion)}${step('step_checkpoint', res.steps.checkpoint)}${step('step_signatures', res.steps.signatures)}</ol>
-      ${res.record ? `<p><a href="#/record/${res.record.id}">${esc(res.record.title)}</a></p>` : ''}`;
+    const file = of ? fileSource(run, of) : null;
+    if (isStateProof(text)) show(run, stateResultHtml(await verifyStateProof(text, trust, file)));
+    else show(run, receiptResultHtml(await verifyReceipt(text, trust, file)));
   } catch (e) {
-    out.innerHTML = `<div class="verdict invalid" id="verdict">${esc(t('invalid'))}</div><p id="verify-reason">${esc(e.message)}</p>`;
+    if (!(e instanceof Superseded)) show(run, `<div class="verdict invalid" id="verdict">${esc(t('invalid'))}</div><p id="verify-reason">${esc(e.message)}</p>`);
   }
+}
+
+/** Fills `{name}` in an escaped text with ready HTML (links, times). */
+const fillHtml = (key, parts) => esc(t(key)).replace(/\{(\w+)\}/g, (m, k) => parts[k] ?? m);
+
+function stepHtml(key, s, detailHtml = null) {
+  const mark = s.ok === true ? ['ok', '✓'] : s.ok === false ? ['bad', '✗'] : ['skip-step', '–'];
+  return `<li><span class="${mark[0]}">${mark[1]}</span> <strong>${esc(t(key))}</strong>: ${s.ok === true && detailHtml ? detailHtml : esc(s.detail || t('not_checked'))}</li>`;
+}
+
+function verdictHtml(res) {
+  return `<div class="verdict ${res.valid ? 'valid' : 'invalid'}" id="verdict">${esc(res.valid ? t('valid') : t('invalid'))}</div>
+      ${res.valid ? '' : `<p id="verify-reason">${esc(res.reason)}</p>`}`;
+}
+
+function receiptResultHtml(res) {
+  const r = res.record;
+  // The record's time in the viewer's zone (verify.js writes UTC, as `cairn verify` does).
+  const recordDetail = r && `${esc(r.title)} · ${esc(r.organisation)} · ${timeHtml(r.time_ms, true)} · ${esc(t('block'))} ${r.block_height}`;
+  return `${verdictHtml(res)}
+      <ol class="steps">${stepHtml('step_file', res.steps.file)}${stepHtml('step_record', res.steps.record, recordDetail)}${stepHtml('step_inclusion', res.steps.inclusion)}${stepHtml('step_checkpoint', res.steps.checkpoint)}${stepHtml('step_signatures', res.steps.signatures)}</ol>
+      ${r ? `<p><a href="#/record/${esc(r.id)}">${esc(r.title)}</a></p>` : ''}`;
+}
+
+/** What a valid state proof says, in words: for evidence, whether and where the content was deposited. */
+function stateSummaryHtml(res) {
+  const v = res.view;
+  const block = (h) => `<a href="#/block/${h}">${h}</a>`;
+  if (res.module === 'evidence' && v.deposited) {
+    return fillHtml('evidence_first', {
+      record: `<a href="#/record/${esc(v.first_record)}">${idHtml(v.first_record)}</a>`, first: block(v.first_height),
+      time: timeHtml(v.first_time_ms), deposits: esc(tn('n_deposits', v.deposits)), height: block(res.height), last: block(v.last_height),
+    });
+  }
+  if (res.module === 'evidence') return fillHtml('evidence_none', { height: block(res.height) });
+  const parts = { height: block(res.height), module: esc(res.module), key: idHtml(res.key), value: res.value === null ? '' : idHtml(res.value) };
+  return fillHtml(res.value === null ? 'state_no_value' : 'state_has_value', parts);
+}
+
+function stateResultHtml(res) {
+  const s = res.steps;
+  const digest = res.view?.digest ? `<p id="state-digest"><span class="muted">${esc(t('digest'))}:</span> <span class="mono">${esc(res.view.digest_alg)} ${esc(res.view.digest)}</span></p>` : '';
+  const headerDetail = res.height !== null && `${esc(t('block'))} ${res.height} · ${timeHtml(res.time_ms, true)}`;
+  return `<h2>${esc(t('verify_state_title'))}</h2>${verdictHtml(res)}
+      ${res.valid ? `<p id="state-summary">${stateSummaryHtml(res)}</p>${digest}` : ''}
+      <ol class="steps">${s.file.ok === null ? '' : stepHtml('step_file', s.file)}${stepHtml('step_header', s.header, headerDetail)}${stepHtml('step_inclusion', s.inclusion)}${stepHtml('step_checkpoint', s.checkpoint)}${stepHtml('step_signatures', s.signatures)}${stepHtml('step_state', s.state)}${stepHtml('step_view', s.view)}</ol>`;
 }
 
 // ---------- router ----------
 
 async function route() {
+  verifySeq++; // a check still running on the page left behind must not show up later
   chrome();
   const ctx = newContext();
   const [path, query] = (location.hash || '#/').split('?');

@@ -11,11 +11,12 @@ const SM2_TYPE = concat(new Uint8Array([0xff]), enc.encode('cairn.dev/sm2-sm3-no
 const RECEIPT_KEYS = ['format', 'chain_id', 'record', 'leaf_index', 'leaf', 'tree_size', 'inclusion_proof', 'checkpoint'];
 const RECORD_KEYS = ['id', 'digest_alg', 'digest', 'size', 'media_type', 'title', 'reference', 'metadata', 'organisation', 'submitter', 'tx_id', 'index_in_tx', 'block_height', 'time_ms', 'time'];
 
-class Invalid extends Error {
+/** A failed check, naming the step it failed at. */
+export class Invalid extends Error {
   constructor(step, message) { super(message); this.step = step; }
 }
 
-const isUint = (v) => Number.isSafeInteger(v) && v >= 0;
+export const isUint = (v) => Number.isSafeInteger(v) && v >= 0;
 
 function keyId(name, type, key) {
   return sha256(concat(enc.encode(name), new Uint8Array([0x0a]), type, key)).subarray(0, 4);
@@ -39,7 +40,8 @@ export function parseTrust(input) {
   return { chainId: t.chain_id, origin: t.origin, suite: t.suite, quorum: t.quorum, verifiers };
 }
 
-function parseNote(text) {
+/** Splits a signed note into its body and signature lines (c2sp.org/signed-note). */
+export function parseNote(text) {
   if (text.length > 65536) throw new Error('note too large');
   if (/[\u0000-\u0009\u000b-\u001f]/.test(text)) throw new Error('control character');
   if (!text.endsWith('\n')) throw new Error('does not end in newline');
@@ -63,7 +65,8 @@ function parseNote(text) {
   return { body, sigs };
 }
 
-function parseCheckpoint(body) {
+/** The origin, tree size and root of a checkpoint note's body. */
+export function parseCheckpoint(body) {
   const lines = body.slice(0, -1).split('\n');
   const [origin, size, root, ...ext] = lines;
   if (!origin) throw new Error('empty origin');
@@ -90,7 +93,8 @@ function parseTlogProof(text) {
   return { extra, index: Number(idx.slice(6)), proof, checkpoint: rest.slice(cut + 2) };
 }
 
-function sameJson(a, b) {
+/** Deep equality of parsed JSON values (object key order ignored). */
+export function sameJson(a, b) {
   if (a === b) return true;
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
   const ka = Object.keys(a).sort(), kb = Object.keys(b).sort();
@@ -106,7 +110,8 @@ async function verifySig(suite, key, msg, sig) {
   } catch { return false; }
 }
 
-function verifyInclusion(hash, index, size, leafHash, proof, root) {
+/** RFC 9162 inclusion check of `leafHash` at `index` in a tree of `size`; throws if it fails. */
+export function verifyInclusion(hash, index, size, leafHash, proof, root) {
   if (index >= size) throw new Error(`leaf index ${index} is not below tree size ${size}`);
   const node = (l, r) => hash(concat(new Uint8Array([1]), l, r));
   let fn = BigInt(index), sn = BigInt(size - 1), r = leafHash;
@@ -125,10 +130,40 @@ function verifyInclusion(hash, index, size, leafHash, proof, root) {
 }
 
 /**
+ * Checks a parsed note's signatures against the trust file's keys; returns the signers (name,
+ * organisation) or throws an Invalid at step "signatures" below the quorum or on a bad signature.
+ */
+export async function checkQuorum(trust, parsed) {
+  const signed = new Set();
+  const msg = enc.encode(parsed.body);
+  for (const s of parsed.sigs) {
+    for (const v of trust.verifiers) {
+      if (v.name === s.name && v.keyId === s.keyId) {
+        if (!(await verifySig(trust.suite, v.key, msg, s.sig))) throw new Invalid('signatures', `checkpoint signatures: signature by ${v.name} does not verify`);
+        signed.add(v.name);
+      }
+    }
+  }
+  const need = Math.max(trust.quorum, 1);
+  if (signed.size < need) throw new Invalid('signatures', `checkpoint signatures: note has ${signed.size} valid signatures from trusted keys, ${need} required`);
+  return trust.verifiers.filter((v) => signed.has(v.name)).map((v) => ({ name: v.name, organisation: v.organisation }));
+}
+
+/**
+ * The original file's digest and length: from its bytes, or from a source object
+ * {size, digest(alg) → Promise<hex>} that hashes in chunks (the console, with progress).
+ */
+export async function fileDigest(file, alg) {
+  if (file instanceof Uint8Array) return { got: toHex(DIGEST_ALGS[alg].hash(file)), size: file.length };
+  return { got: await file.digest(alg), size: file.size };
+}
+
+/**
  * Verifies a receipt. Returns {valid, reason, steps, record, signers}; `steps` lists, in order,
  * file, record, checkpoint, signatures, inclusion, each {ok: true|false|null, detail}.
  */
 export async function verifyReceipt(text, trustInput, fileBytes = null) {
+  // `fileBytes`: a Uint8Array, or a source object as fileDigest takes.
   const steps = { file: { ok: null, detail: '' }, record: { ok: null, detail: '' }, checkpoint: { ok: null, detail: '' }, signatures: { ok: null, detail: '' }, inclusion: { ok: null, detail: '' } };
   const out = { valid: false, reason: '', steps, record: null, signers: [] };
   let current = 'record';
@@ -181,9 +216,9 @@ export async function verifyReceipt(text, trustInput, fileBytes = null) {
     // 2. The file.
     current = 'file';
     if (fileBytes) {
-      const got = toHex(DIGEST_ALGS[record.digest_alg].hash(fileBytes));
+      const { got, size } = await fileDigest(fileBytes, record.digest_alg);
       if (got !== record.digest) throw new Invalid('file', `the file's ${record.digest_alg} digest ${got} differs from the recorded ${record.digest}`);
-      if (fileBytes.length !== record.size) throw new Invalid('file', `the file is ${fileBytes.length} bytes long, the record says ${record.size}`);
+      if (size !== record.size) throw new Invalid('file', `the file is ${size} bytes long, the record says ${record.size}`);
       steps.file = { ok: true, detail: `${record.digest_alg} ${got}` };
     } else {
       steps.file = { ok: null, detail: 'no file given' };
@@ -196,19 +231,7 @@ export async function verifyReceipt(text, trustInput, fileBytes = null) {
     if (cp.origin !== trust.origin) throw new Invalid('checkpoint', `checkpoint origin ${JSON.stringify(cp.origin)} is not this chain's ${JSON.stringify(trust.origin)}`);
     steps.checkpoint = { ok: true, detail: `${cp.origin} · size ${cp.size}` };
     current = 'signatures';
-    const signed = new Set();
-    const msg = enc.encode(parsed.body);
-    for (const s of parsed.sigs) {
-      for (const v of trust.verifiers) {
-        if (v.name === s.name && v.keyId === s.keyId) {
-          if (!(await verifySig(suite, v.key, msg, s.sig))) throw new Invalid('signatures', `checkpoint signatures: signature by ${v.name} does not verify`);
-          signed.add(v.name);
-        }
-      }
-    }
-    const need = Math.max(trust.quorum, 1);
-    if (signed.size < need) throw new Invalid('signatures', `checkpoint signatures: note has ${signed.size} valid signatures from trusted keys, ${need} required`);
-    out.signers = trust.verifiers.filter((v) => signed.has(v.name)).map((v) => ({ name: v.name, organisation: v.organisation }));
+    out.signers = await checkQuorum(trust, parsed);
     steps.signatures = { ok: true, detail: out.signers.map((s) => `${s.organisation} (${s.name})`).join(', ') };
     if (treeSize !== null && treeSize !== cp.size) throw new Invalid('inclusion', `receipt says tree size ${treeSize}, its checkpoint says ${cp.size}`);
 

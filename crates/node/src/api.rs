@@ -39,6 +39,8 @@ pub fn router(ledger: Arc<Ledger>) -> Router {
         .route("/v1/transactions", post(submit))
         .route("/v1/transactions/{id}", get(tx_status))
         .route("/v1/evidence", get(evidence_search))
+        .route("/v1/evidence/state", get(evidence_state))
+        .route("/v1/state/proof", get(state_proof))
         .route("/v1/evidence/{id}", get(evidence_get))
         .route("/v1/evidence/{id}/receipt", get(receipt))
         .route("/v1/checkpoint", get(checkpoint))
@@ -125,6 +127,7 @@ async fn status(State(l): State<Arc<Ledger>>) -> Response {
         "height": l.height(),
         "finalized_height": consensus.as_ref().map_or(l.height(), |c| c.finalized_height),
         "log_size": l.log_size(),
+        "state_root": l.state_root().ok().flatten().map(hex::encode),
         "checkpoint_size": cp.map(|c| c.0),
         "mempool_txs": l.mempool_len(),
         "disk_bytes": l.disk_bytes(),
@@ -376,6 +379,65 @@ async fn receipt(State(l): State<Arc<Ledger>>, Path(id): Path<String>, Query(q):
     }
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EvidenceStateQuery {
+    digest: String,
+    /// `sha-256` or `sm3` (default: the chain suite's hash).
+    alg: Option<String>,
+    height: Option<u64>,
+}
+
+/// `/v1/evidence/state?digest=`: a state receipt saying whether (and when first) a digest was
+/// deposited, as of a height.
+async fn evidence_state(State(l): State<Arc<Ledger>>, Query(q): Query<EvidenceStateQuery>) -> Response {
+    let digest = match parse_hash(&q.digest, "digest") {
+        Ok(d) => d,
+        Err(r) => return r,
+    };
+    let alg = match q.alg.as_deref() {
+        None => cairn_types::evidence::DigestAlg::for_suite(l.genesis().suite),
+        Some("sha-256") => cairn_types::evidence::DigestAlg::Sha256,
+        Some("sm3") => cairn_types::evidence::DigestAlg::Sm3,
+        Some(other) => return problem(StatusCode::BAD_REQUEST, "bad-query", format!("alg {other:?}: use sha-256 or sm3")),
+    };
+    let key = cairn_types::evidence::digest_state_key(alg, &digest);
+    state_receipt_response(&l, cairn_types::evidence::MODULE, &key, q.height)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StateProofQuery {
+    module: String,
+    /// The module's key, hex.
+    key: String,
+    height: Option<u64>,
+}
+
+/// `/v1/state/proof?module=&key=`: a state receipt for any module's key.
+async fn state_proof(State(l): State<Arc<Ledger>>, Query(q): Query<StateProofQuery>) -> Response {
+    let key = match cairn_types::hexfmt::decode_strict(&q.key) {
+        Ok(k) => k,
+        Err(e) => return problem(StatusCode::BAD_REQUEST, "bad-query", format!("key: {e}")),
+    };
+    state_receipt_response(&l, &q.module, &key, q.height)
+}
+
+fn state_receipt_response(l: &Ledger, module: &str, key: &[u8], height: Option<u64>) -> Response {
+    use crate::ledger::StateQueryError;
+    match l.state_receipt(module, key, height) {
+        Ok(Ok(r)) => ([(header::CONTENT_TYPE, "application/json")], r.to_json()).into_response(),
+        Ok(Err(e @ StateQueryError::NoStateYet(_))) => problem(StatusCode::NOT_FOUND, "no-state", e.to_string()),
+        Ok(Err(e)) => problem(StatusCode::BAD_REQUEST, "bad-query", e.to_string()),
+        Err(e) if e.is::<crate::ledger::NotYetSigned>() => {
+            let mut r = problem(StatusCode::SERVICE_UNAVAILABLE, "not-yet-signed", e.to_string());
+            r.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+            r
+        }
+        Err(e) => internal(e),
+    }
+}
+
 async fn checkpoint(State(l): State<Arc<Ledger>>) -> Response {
     match l.latest_checkpoint() {
         Some((_, note)) => ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], note).into_response(),
@@ -461,6 +523,7 @@ fn block_json(l: &Ledger, b: &cairn_types::block::Block, with_txs: bool) -> Valu
         "height": h.height, "hash": hex::encode(h.hash(suite)), "parent": hex::encode(h.parent),
         "time_ms": h.time_ms, "time": cairn_types::format_time_ms(h.time_ms), "tx_count": h.tx_count,
         "tx_root": hex::encode(h.tx_root), "log_size": h.log_size, "log_root": hex::encode(h.log_root),
+        "state_root": h.state_root.map(hex::encode), "version": h.version(),
     });
     if with_txs {
         j["transactions"] = b.txs.iter().map(|t| hex::encode(suite.hash(tx_body(t)))).collect();

@@ -6,6 +6,10 @@
 //! checkpoint's log (size and root) up to the certified block, each with its consensus parent
 //! digest, encoded header and body hash; `certificate` is Commonware's encoded ed25519
 //! finalization. Block digest = `SHA-256(parent ‖ height ‖ header hash ‖ body hash)`.
+//!
+//! A header commits to the log before its block leaf; a checkpoint signed after a block with
+//! a block leaf covers one leaf more. `log_extension` then carries the RFC 9162 consistency
+//! proof from the header's log to the checkpoint's size, so the certificate still backs it.
 
 use cairn_crypto::Hash;
 use cairn_types::block::BlockHeader;
@@ -36,6 +40,17 @@ pub struct FinalityProof {
     pub blocks: Vec<FinalityBlock>,
     /// Finalization certificate (hex).
     pub certificate: String,
+    /// From the first header's log to the checkpoint's (its block leaf added).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_extension: Option<LogExtension>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogExtension {
+    pub tree_size: u64,
+    #[serde(with = "cairn_types::hexfmt::hashes")]
+    pub consistency_proof: Vec<Hash>,
 }
 
 impl FinalityProof {
@@ -54,6 +69,7 @@ impl FinalityProof {
                 })
                 .collect(),
             certificate: hex::encode(&p.certificate),
+            log_extension: p.extension.clone().map(|(tree_size, consistency_proof)| LogExtension { tree_size, consistency_proof }),
         }
     }
 }
@@ -67,6 +83,22 @@ pub struct Finality {
     /// The first block's log: the checkpoint it backs.
     pub log_size: u64,
     pub log_root: Hash,
+    /// A longer log the proof also backs: (tree size, consistency proof from `log_size`).
+    pub extension: Option<(u64, Vec<Hash>)>,
+}
+
+impl Finality {
+    /// Whether the certified log is the checkpoint's (`size`, `root`), or extends to it by the
+    /// proof's consistency proof.
+    pub fn backs(&self, suite: cairn_crypto::Suite, size: u64, root: &Hash) -> bool {
+        if self.log_size == size {
+            return self.log_root == *root;
+        }
+        match &self.extension {
+            Some((ext_size, proof)) if *ext_size == size => cairn_merkle::verify_consistency(suite, self.log_size, size, &self.log_root, root, proof).is_ok(),
+            _ => false,
+        }
+    }
 }
 
 fn hex32(s: &str, what: &str) -> Result<[u8; 32], String> {
@@ -114,5 +146,6 @@ pub fn verify(proof_json: &str, trust: &TrustFile) -> Result<Finality, String> {
         return Err(format!("the certificate finalizes another block than block {}", last.height));
     }
     let first = BlockHeader::decode(&hex::decode(&p.blocks[0].header).expect("checked")).expect("checked");
-    Ok(Finality { height: last.height, view: f.view, log_size: first.log_size, log_root: first.log_root })
+    let extension = p.log_extension.map(|e| (e.tree_size, e.consistency_proof));
+    Ok(Finality { height: last.height, view: f.view, log_size: first.log_size, log_root: first.log_root, extension })
 }

@@ -22,6 +22,7 @@ use cairn_types::evidence::{EvidenceEntry, METHOD_DEPOSIT, MODULE, RecordId};
 use cairn_types::genesis::Genesis;
 use cairn_types::log::LogEntry;
 use cairn_types::receipt::{RECEIPT_FORMAT, Receipt};
+use cairn_types::state_receipt::{STATE_RECEIPT_FORMAT, StateReceipt};
 use cairn_types::tx::Transaction;
 use tokio::sync::oneshot;
 
@@ -80,11 +81,14 @@ pub enum TxStatus {
     Unknown,
 }
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 struct Tip {
     height: u64,
     hash: Hash,
     time_ms: u64,
+    state_root: Hash,
+    /// The tip block's state writes until they are durable.
+    overlay: Option<Arc<cairn_state::Overlay>>,
 }
 
 pub struct Ledger {
@@ -169,13 +173,19 @@ impl Ledger {
         let genesis_hash = genesis.hash();
         let tip_height = store.tip_height()?;
         let tip = if tip_height == 0 {
-            Tip { height: 0, hash: genesis_hash, time_ms: genesis.genesis_time_ms }
+            Tip { height: 0, hash: genesis_hash, time_ms: genesis.genesis_time_ms, state_root: cairn_state::EMPTY, overlay: None }
         } else {
             let header = Block::decode_header(&store.block(tip_height)?.context("tip block missing")?)?;
-            if header.log_size != log.size() || header.log_root != log.root() {
-                bail!("database is inconsistent: tip block {tip_height} commits to a log of {} leaves, {} are stored", header.log_size, log.size());
+            if header.log_size_after() != log.size() || log.root_at(header.log_size)? != header.log_root {
+                bail!("database is inconsistent: tip block {tip_height} commits to a log of {} leaves, {} are stored", header.log_size_after(), log.size());
             }
-            Tip { height: tip_height, hash: header.hash(suite), time_ms: header.time_ms }
+            let state_root = header.state_root.unwrap_or(cairn_state::EMPTY);
+            // Paired with the commit: the tip's state root must be stored (state is written in
+            // the block's own batch).
+            if state_root != cairn_state::EMPTY && store.state_node(&state_root)?.is_none() {
+                bail!("database is inconsistent: the state root of tip block {tip_height} is not stored");
+            }
+            Tip { height: tip_height, hash: header.hash(suite), time_ms: header.time_ms, state_root, overlay: None }
         };
         // Indexes are derived from blocks: after a crash they may lag; re-execute what they miss.
         let indexed = store.indexed_height()?;
@@ -212,7 +222,15 @@ impl Ledger {
                 let record = store.consensus_record(tip.height)?.context("tip block has no consensus record; was this database made by a single node?")?;
                 replica::decode_record(&record).context("malformed consensus record")?.digest
             };
-            let state = execute::ChainState { height: tip.height, digest, hash: tip.hash, time_ms: tip.time_ms, frontier: log.frontier() };
+            let state = execute::ChainState {
+                height: tip.height,
+                digest,
+                hash: tip.hash,
+                time_ms: tip.time_ms,
+                frontier: log.frontier(),
+                state_root: tip.state_root,
+                overlay: None,
+            };
             Some(replica::Replica::new(index, genesis.quorum(), verifiers, state))
         } else {
             None
@@ -241,7 +259,7 @@ impl Ledger {
             shutdown: AtomicBool::new(false),
             started: Instant::now(),
             pending: Mutex::new(BTreeSet::new()),
-            committed_height: AtomicU64::new(tip.height),
+            committed_height: AtomicU64::new(tip_height),
             events: tokio::sync::broadcast::channel(256).0,
             replica,
         }))
@@ -450,14 +468,21 @@ impl Ledger {
         let mut tip = self.tip.lock().unwrap();
         let height = tip.height + 1;
         let time_ms = now_ms().max(tip.time_ms);
-        let parent =
-            execute::ChainState { height: tip.height, digest: [0; 32], hash: tip.hash, time_ms: tip.time_ms, frontier: self.log.read().unwrap().frontier() };
+        let parent = execute::ChainState {
+            height: tip.height,
+            digest: [0; 32],
+            hash: tip.hash,
+            time_ms: tip.time_ms,
+            frontier: self.log.read().unwrap().frontier(),
+            state_root: tip.state_root,
+            overlay: tip.overlay.clone(),
+        };
         let executed = {
             // Transactions in blocks built but not yet durable are replays too.
             let pending = self.pending.lock().unwrap();
             self.execute_on(&parent, height, time_ms, batch, &|id| pending.contains(id), false)?
         };
-        let Ok(execute::Executed { header, mut commit, leaf_hashes, rejected, .. }) = executed else {
+        let Ok(execute::Executed { mut commit, leaf_hashes, rejected, state, .. }) = executed else {
             unreachable!("non-strict execution leaves failing transactions out")
         };
         for (id, e) in rejected {
@@ -473,9 +498,10 @@ impl Ledger {
                 log.push_leaf_hash(h);
             }
         }
-        let note = self.sign_checkpoint(header.log_size, header.log_root);
-        commit.checkpoint = Some((header.log_size, note));
-        *tip = Tip { height, hash: commit.block_hash, time_ms };
+        let (log_size, log_root) = (state.frontier.size(), state.frontier.root());
+        let note = self.sign_checkpoint(log_size, log_root);
+        commit.checkpoint = Some((log_size, note));
+        *tip = Tip { height, hash: commit.block_hash, time_ms, state_root: state.state_root, overlay: state.overlay };
         self.pending.lock().unwrap().extend(commit.txs.iter().map(|(id, _)| *id));
         Ok(Some(BuiltBlock { height, time_ms, commit, started }))
     }
@@ -574,7 +600,7 @@ impl Ledger {
         let Some(bytes) = self.store.leaf(leaf)? else { return Ok(None) };
         match LogEntry::decode(self.exec.suite(), &bytes)? {
             LogEntry::Evidence(e) => Ok(Some(e)),
-            LogEntry::Transaction(_) => Ok(None),
+            LogEntry::Transaction(_) | LogEntry::Block(_) => Ok(None),
         }
     }
 
@@ -667,6 +693,78 @@ impl Ledger {
     }
 }
 
+/// Why a state receipt cannot be given (the caller's side; storage errors are the node's).
+#[derive(Debug, thiserror::Error)]
+pub enum StateQueryError {
+    #[error("no block with transactions at or below height {0}: the state is empty there and no header proves it")]
+    NoStateYet(u64),
+    #[error("height {asked} is above the last durable block {height}")]
+    FutureHeight { asked: u64, height: u64 },
+    #[error("the module name or key is too long")]
+    BadKey,
+}
+
+impl Ledger {
+    /// A state receipt for `module`'s `key` after the latest block with transactions at or
+    /// below `height` (default: the latest), against the latest signed checkpoint.
+    pub fn state_receipt(&self, module: &str, key: &[u8], height: Option<u64>) -> anyhow::Result<Result<StateReceipt, StateQueryError>> {
+        if module.len() > cairn_state::MAX_MODULE_NAME || key.len() > cairn_state::MAX_KEY_LEN {
+            return Ok(Err(StateQueryError::BadKey));
+        }
+        let durable = self.height();
+        let asked = height.unwrap_or(durable);
+        if asked > durable {
+            return Ok(Err(StateQueryError::FutureHeight { asked, height: durable }));
+        }
+        let Some((block_height, leaf_index)) = self.store.block_leaf_at_or_below(asked)? else { return Ok(Err(StateQueryError::NoStateYet(asked))) };
+        let header_bytes = Block::decode_header(&self.store.block(block_height)?.context("block with a block leaf missing")?)?.encode();
+        let header = BlockHeader::decode(&header_bytes)?;
+        let state_root = header.state_root.context("a block leaf's header has a state root")?;
+        assert_eq!(header.log_size, leaf_index, "the block leaf follows the block's transaction leaves");
+        let (tree_size, checkpoint) = self.latest_checkpoint().context("no checkpoint yet")?;
+        if leaf_index >= tree_size {
+            return Err(NotYetSigned.into());
+        }
+        let suite = self.exec.suite();
+        let full_key = cairn_state::state_key(module, key);
+        let value = self.store.state_value_at(&full_key, block_height)?;
+        let (proof, value_hash) = cairn_state::prove(&cairn_state::StoreNodes(&self.store), state_root, &cairn_state::key_hash(suite, &full_key))?;
+        // Paired with execution: the versioned value and the tree agree.
+        if value_hash != value.as_ref().map(|v| cairn_state::value_hash(suite, v)) {
+            bail!("state of {module} at block {block_height} disagrees with its tree; the database is corrupt");
+        }
+        let view = match cairn_types::state_receipt::module_view(module, key, value.as_deref()) {
+            Some(Ok(view)) => view,
+            Some(Err(e)) => bail!("state value of {module} does not decode: {e}"),
+            None => serde_json::Value::Null,
+        };
+        let inclusion_proof = self.log.read().unwrap().inclusion_proof(leaf_index, tree_size)?;
+        Ok(Ok(StateReceipt {
+            format: STATE_RECEIPT_FORMAT.into(),
+            chain_id: self.genesis().chain_id.clone(),
+            module: module.into(),
+            key: key.to_vec(),
+            value,
+            view,
+            height: block_height,
+            header: header_bytes,
+            proof: proof.encode(),
+            leaf_index,
+            tree_size,
+            inclusion_proof,
+            checkpoint,
+        }))
+    }
+
+    /// The state root after the last durable block (`None`: a version 1 block).
+    pub fn state_root(&self) -> anyhow::Result<Option<Hash>> {
+        match self.height() {
+            0 => Ok(Some(cairn_state::EMPTY)),
+            h => Ok(Block::decode_header(&self.store.block(h)?.context("tip block missing")?)?.state_root),
+        }
+    }
+}
+
 /// An RFC 9162 consistency proof between two tree sizes, with the signed checkpoint of each.
 pub struct ConsistencyProof {
     pub proof: Vec<Hash>,
@@ -709,10 +807,11 @@ impl Ledger {
         })
     }
 
-    /// The first final block whose log has `size` leaves (the block a checkpoint of that size
-    /// was signed for). Heights' log sizes never decrease: binary search.
+    /// The first final block whose log has `size` leaves after it, its block leaf included (the
+    /// block a checkpoint of that size was signed for). Heights' log sizes never decrease:
+    /// binary search.
     pub fn block_with_log_size(&self, size: u64) -> anyhow::Result<Option<u64>> {
-        let log_size_at = |h: u64| -> anyhow::Result<u64> { Ok(Block::decode_header(&self.store.block(h)?.context("block missing")?)?.log_size) };
+        let log_size_at = |h: u64| -> anyhow::Result<u64> { Ok(Block::decode_header(&self.store.block(h)?.context("block missing")?)?.log_size_after()) };
         let (mut lo, mut hi) = (1u64, self.height());
         if hi == 0 || log_size_at(hi)? < size {
             return Ok(None);
@@ -748,7 +847,13 @@ impl Ledger {
             let header = Block::decode_header(&block)?;
             chain.push(CertifiedLink { height: h, digest: r.digest, parent: r.parent, header, body_hash: cairn_consensus::sha256(&block) });
             if let Some(certificate) = r.certificate {
-                return Ok(Some(CertificateProof { chain, certificate }));
+                let first = &chain[0].header;
+                let extension = if first.has_block_leaf() {
+                    Some((first.log_size_after(), self.log.read().unwrap().consistency_proof(first.log_size, first.log_size_after())?))
+                } else {
+                    None
+                };
+                return Ok(Some(CertificateProof { chain, certificate, extension }));
             }
         }
         Ok(None)
@@ -772,6 +877,9 @@ pub struct CertificateProof {
     pub chain: Vec<CertifiedLink>,
     /// Commonware's encoded finalization certificate of the last block in `chain`.
     pub certificate: Vec<u8>,
+    /// For a first block with a block leaf: the log after it (size, consistency proof from the
+    /// header's log size), which is what checkpoints signed after it cover.
+    pub extension: Option<(u64, Vec<Hash>)>,
 }
 
 /// Re-executes blocks `from..=to` to rewrite the module indexes they produced.
@@ -779,10 +887,18 @@ fn reindex(exec: &Executor, store: &Store, from: u64, to: u64) -> anyhow::Result
     for height in from..=to {
         let block = Block::decode(&store.block(height)?.with_context(|| format!("block {height} missing"))?)?;
         let mut entries = Vec::new();
+        // Reads see the state after the parent (the store keeps every version); writes are dropped.
+        let parent_root = match height - 1 {
+            0 => cairn_state::EMPTY,
+            h => Block::decode_header(&store.block(h)?.with_context(|| format!("block {h} missing"))?)?.state_root.unwrap_or(cairn_state::EMPTY),
+        };
+        let mut state = cairn_state::BlockState::new(exec.suite(), store, height - 1, parent_root, None, height - 1);
         for bytes in &block.txs {
             let tx = Transaction::decode(bytes)?;
             let loc = store.tx(&tx.id)?.with_context(|| format!("transaction of block {height} missing"))?;
-            let effects = exec.execute(&tx, height, block.header.time_ms, loc.first_leaf).map_err(|e| anyhow::anyhow!("re-executing block {height}: {e}"))?;
+            let effects = exec
+                .execute(&tx, height, block.header.time_ms, loc.first_leaf, &mut state)?
+                .map_err(|e| anyhow::anyhow!("re-executing block {height}: {e}"))?;
             entries.extend(effects.index.into_iter().map(|e| (e.index, e.key, e.value)));
         }
         store.write_index(height, &entries)?;

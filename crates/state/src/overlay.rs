@@ -135,8 +135,7 @@ impl<'a> BlockState<'a> {
         assert!(self.tx.is_empty(), "every transaction committed or aborted");
         assert_eq!(height, self.parent_height + 1, "a block executes on its parent");
         let suite = self.suite;
-        let mut updates: Vec<(Hash, Option<Hash>)> =
-            self.block.iter().map(|(k, v)| (key_hash(suite, k), v.as_ref().map(|v| value_hash(suite, v)))).collect();
+        let mut updates: Vec<(Hash, Option<Hash>)> = self.block.iter().map(|(k, v)| (key_hash(suite, k), v.as_ref().map(|v| value_hash(suite, v)))).collect();
         updates.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         let source = ChainNodes { chain: &self.chain, store: self.store };
         let TreeUpdate { root, nodes } =
@@ -149,5 +148,14 @@ impl Overlay {
     /// The overlay of a block that wrote nothing and has no parent overlay (tests, genesis).
     pub fn empty(height: u64) -> Overlay {
         Overlay { height, root: EMPTY, parent: Mutex::new(None), values: BTreeMap::new(), nodes: BTreeMap::new() }
+    }
+}
+
+/// The durable nodes of a store, as a [`NodeSource`] (proofs of final state).
+pub struct StoreNodes<'a>(pub &'a dyn StateStore);
+
+impl NodeSource for StoreNodes<'_> {
+    fn node(&self, hash: &Hash) -> Result<Option<Node>, StateError> {
+        self.0.node(hash)
     }
 }

@@ -16,12 +16,21 @@
 //! `txs` id → [`TxLocation`] · `leaves` first index of a chunk → up to [`LEAF_CHUNK`] leaves of
 //! one block (`u32 n | u32 end offsets[n] | bytes`; one entry per chunk, not per leaf, keeps the
 //! commit path short) · `checkpoints` tree size → signed
-//! note · `index:<name>` one keyspace per module index (short keys, no shared prefixes).
+//! note · `state_nodes` node hash → authenticated-state tree node (content-addressed, every
+//! version kept) · `state_values` state key | u64 (MAX − height) → `0x00` (deleted) or
+//! `0x01 | value`, so the first entry at or after `key | MAX − h` is the value as of height `h` ·
+//! `block_leaves` height → index of the block's block leaf (blocks with transactions) ·
+//! `index:<name>` one keyspace per module index (short keys, no shared prefixes).
+//!
+//! State is in the ledger batch, never in the index databases: a header's state root must not
+//! lead or lag the block that commits to it, so after any crash the stored state is the state
+//! after the tip block.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use cairn_crypto::Hash;
+use cairn_state::{Node, StateError, StateStore};
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
 
 #[derive(Debug, thiserror::Error)]
@@ -84,6 +93,12 @@ pub struct BlockCommit {
     /// Consensus facts about the block (digest, parent digest, finalization certificate), in
     /// the consensus layer's own encoding; `None` on a single node.
     pub consensus: Option<Vec<u8>>,
+    /// State writes (state key → value, `None`: deleted), in key order.
+    pub state_values: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+    /// Tree nodes the block created.
+    pub state_nodes: Vec<(Hash, Node)>,
+    /// Index of the block leaf, for blocks that have one.
+    pub block_leaf: Option<u64>,
 }
 
 /// One module index in its own database (own journal, so its commits run beside the others).
@@ -103,6 +118,9 @@ pub struct Store {
     checkpoints: Keyspace,
     consensus: Keyspace,
     faults: Keyspace,
+    state_nodes: Keyspace,
+    state_values: Keyspace,
+    block_leaves: Keyspace,
     indexes: BTreeMap<String, IndexDb>,
 }
 
@@ -170,6 +188,9 @@ impl Store {
             checkpoints: ks("checkpoints")?,
             consensus: ks("consensus")?,
             faults: ks("faults")?,
+            state_nodes: ks("state_nodes")?,
+            state_values: ks("state_values")?,
+            block_leaves: ks("block_leaves")?,
             db,
         })
     }
@@ -248,8 +269,48 @@ impl Store {
         if let Some(record) = &c.consensus {
             b.insert(&self.consensus, c.height.to_be_bytes(), record.as_slice());
         }
+        for (hash, node) in &c.state_nodes {
+            b.insert(&self.state_nodes, hash, node.encode());
+        }
+        for (key, value) in &c.state_values {
+            let stored = match value {
+                None => vec![0u8],
+                Some(v) => [&[1u8][..], v].concat(),
+            };
+            b.insert(&self.state_values, versioned_key(key, c.height), stored);
+        }
+        if let Some(leaf) = c.block_leaf {
+            b.insert(&self.block_leaves, c.height.to_be_bytes(), leaf.to_be_bytes());
+        }
         b.commit()?;
         Ok(())
+    }
+
+    /// The latest block at or below `height` that has a block leaf: (height, leaf index).
+    pub fn block_leaf_at_or_below(&self, height: u64) -> Result<Option<(u64, u64)>> {
+        let Some(kv) = self.block_leaves.range(..=height.to_be_bytes()).next_back() else { return Ok(None) };
+        let (k, v) = kv.into_inner()?;
+        Ok(Some((be_u64(&k, "block leaf key")?, be_u64(&v, "block leaf index")?)))
+    }
+
+    pub fn state_node(&self, hash: &Hash) -> Result<Option<Node>> {
+        match self.state_nodes.get(hash)? {
+            None => Ok(None),
+            Some(v) => Node::decode(&v).map(Some).ok_or_else(|| StoreError::Corrupt { what: "state node", detail: hex_of(hash) }),
+        }
+    }
+
+    /// The value of a state key after block `height`.
+    pub fn state_value_at(&self, state_key: &[u8], height: u64) -> Result<Option<Vec<u8>>> {
+        let from = versioned_key(state_key, height);
+        let to = versioned_key(state_key, 0);
+        let Some(kv) = self.state_values.range(from..=to).next() else { return Ok(None) };
+        let v = kv.value()?;
+        match v.first() {
+            Some(0) if v.len() == 1 => Ok(None),
+            Some(1) => Ok(Some(v[1..].to_vec())),
+            _ => Err(StoreError::Corrupt { what: "state value", detail: format!("{} bytes, tag {:?}", v.len(), v.first()) }),
+        }
     }
 
     /// Stores a checkpoint signed after its block (a quorum's cosigned note), durably.
@@ -407,6 +468,29 @@ impl Store {
     }
 }
 
+/// `state key | u64 (MAX − height)`: newer versions of a key sort first.
+fn versioned_key(state_key: &[u8], height: u64) -> Vec<u8> {
+    [state_key, &(u64::MAX - height).to_be_bytes()].concat()
+}
+
+fn be_u64(b: &[u8], what: &'static str) -> Result<u64> {
+    Ok(u64::from_be_bytes(b.try_into().map_err(|_| StoreError::Corrupt { what, detail: format!("{} bytes", b.len()) })?))
+}
+
+fn hex_of(h: &Hash) -> String {
+    h.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl StateStore for Store {
+    fn node(&self, hash: &Hash) -> std::result::Result<Option<Node>, StateError> {
+        self.state_node(hash).map_err(|e| StateError::Storage(e.to_string()))
+    }
+
+    fn value_at(&self, state_key: &[u8], height: u64) -> std::result::Result<Option<Vec<u8>>, StateError> {
+        self.state_value_at(state_key, height).map_err(|e| StateError::Storage(e.to_string()))
+    }
+}
+
 fn chunk_key(k: &[u8]) -> Result<u64> {
     Ok(u64::from_be_bytes(k.try_into().map_err(|_| StoreError::Corrupt { what: "leaf key", detail: format!("{} bytes", k.len()) })?))
 }
@@ -456,7 +540,7 @@ mod tests {
                 leaves: vec![b"a".to_vec(), b"b".to_vec()],
                 index: vec![("evidence.id", b"x".to_vec(), b"1".to_vec())],
                 checkpoint: Some((2, "note".into())),
-                consensus: None,
+                ..Default::default()
             })
             .unwrap();
         }

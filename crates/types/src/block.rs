@@ -1,10 +1,12 @@
 //! Blocks: a header that commits to the transactions and to the log after them.
 //!
-//! Header bytes (format version 1):
+//! Header bytes (format version 2; version 1, written by earlier releases, has no state root):
 //! ```text
 //! u8 version | str chain_id | u64 height | parent[32] | u64 time_ms | u32 tx_count
-//! | tx_root[32] | u64 log_size | log_root[32]
+//! | tx_root[32] | u64 log_size | log_root[32] | v2: state_root[32]
 //! ```
+//! `log_size`/`log_root` describe the log after the block's transaction leaves; a version 2
+//! block with transactions then appends its block leaf (the header), see [`crate::log`].
 //! The block hash is the suite hash of the header bytes. `tx_root` is the RFC 9162 root over
 //! the transaction ids (each id as leaf data). A stored block is `header | u32 n | bytes(tx)*n`.
 
@@ -12,7 +14,10 @@ use cairn_crypto::{Hash, Suite};
 
 use crate::codec::{DecodeError, Reader, Writer};
 
-pub const BLOCK_VERSION: u8 = 1;
+/// The header version this release writes.
+pub const BLOCK_VERSION: u8 = 2;
+/// Headers of earlier releases (no state root), still read.
+pub const BLOCK_VERSION_V1: u8 = 1;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BlockHeader {
@@ -24,11 +29,27 @@ pub struct BlockHeader {
     pub tx_root: Hash,
     pub log_size: u64,
     pub log_root: Hash,
+    /// Root of the authenticated state after the block; `None` in a version 1 header.
+    pub state_root: Option<Hash>,
 }
 
 impl BlockHeader {
+    pub fn version(&self) -> u8 {
+        if self.state_root.is_some() { BLOCK_VERSION } else { BLOCK_VERSION_V1 }
+    }
+
+    /// Whether the block appended a block leaf after its transaction leaves.
+    pub fn has_block_leaf(&self) -> bool {
+        self.state_root.is_some() && self.tx_count > 0
+    }
+
+    /// Size of the log after the block, its block leaf included.
+    pub fn log_size_after(&self) -> u64 {
+        self.log_size + u64::from(self.has_block_leaf())
+    }
+
     pub fn encode_into(&self, w: &mut Writer) {
-        w.u8(BLOCK_VERSION)
+        w.u8(self.version())
             .str(&self.chain_id)
             .u64(self.height)
             .fixed(&self.parent)
@@ -37,6 +58,9 @@ impl BlockHeader {
             .fixed(&self.tx_root)
             .u64(self.log_size)
             .fixed(&self.log_root);
+        if let Some(root) = &self.state_root {
+            w.fixed(root);
+        }
     }
 
     pub fn encode(&self) -> Vec<u8> {
@@ -57,8 +81,9 @@ impl BlockHeader {
         Ok(h)
     }
 
-    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        if r.u8("block version")? != BLOCK_VERSION {
+    pub(crate) fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let version = r.u8("block version")?;
+        if version != BLOCK_VERSION && version != BLOCK_VERSION_V1 {
             return Err(DecodeError::Invalid { field: "block version", reason: "unsupported" });
         }
         Ok(BlockHeader {
@@ -70,6 +95,7 @@ impl BlockHeader {
             tx_root: r.fixed::<32>("tx_root")?,
             log_size: r.u64("log_size")?,
             log_root: r.fixed::<32>("log_root")?,
+            state_root: if version == BLOCK_VERSION { Some(r.fixed::<32>("state_root")?) } else { None },
         })
     }
 }

@@ -314,3 +314,81 @@ impl EvidenceEntry {
         }
     }
 }
+
+/// What the chain's state says of one content digest: its first deposit and how many there were.
+/// Key `u8 digest_alg | digest[32]` in the evidence module's state (see `docs/encoding.md`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DigestState {
+    pub first_record: RecordId,
+    pub first_height: u64,
+    pub first_time_ms: u64,
+    pub deposits: u64,
+    pub last_height: u64,
+}
+
+const DIGEST_STATE_VERSION: u8 = 1;
+
+/// The evidence module's state key for a digest.
+pub fn digest_state_key(alg: DigestAlg, digest: &Hash) -> Vec<u8> {
+    [&[alg.code()][..], digest].concat()
+}
+
+/// The digest a state key names, if it is one.
+pub fn digest_of_state_key(key: &[u8]) -> Option<(DigestAlg, Hash)> {
+    if key.len() != 33 {
+        return None;
+    }
+    Some((DigestAlg::from_code(key[0])?, key[1..].try_into().ok()?))
+}
+
+impl DigestState {
+    /// `u8 version | hash first tx_id | u32 first index | u64 first height | u64 first time_ms
+    /// | u64 deposits | u64 last height`.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        w.u8(DIGEST_STATE_VERSION)
+            .fixed(&self.first_record.tx_id)
+            .u32(self.first_record.index)
+            .u64(self.first_height)
+            .u64(self.first_time_ms)
+            .u64(self.deposits)
+            .u64(self.last_height);
+        w.into_bytes()
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(bytes);
+        if r.u8("digest state version")? != DIGEST_STATE_VERSION {
+            return Err(DecodeError::Invalid { field: "digest state version", reason: "unsupported" });
+        }
+        let s = DigestState {
+            first_record: RecordId { tx_id: r.fixed::<32>("first tx_id")?, index: r.u32("first index")? },
+            first_height: r.u64("first height")?,
+            first_time_ms: r.u64("first time_ms")?,
+            deposits: r.u64("deposits")?,
+            last_height: r.u64("last height")?,
+        };
+        r.finish()?;
+        if s.deposits == 0 || s.last_height < s.first_height {
+            return Err(DecodeError::Invalid { field: "digest state", reason: "no deposits, or last before first" });
+        }
+        Ok(s)
+    }
+
+    /// The readable form in state receipts (`view`): present or absent.
+    pub fn view(alg: DigestAlg, digest: &Hash, state: Option<&DigestState>) -> serde_json::Value {
+        match state {
+            None => serde_json::json!({"digest_alg": alg.name(), "digest": hex::encode(digest), "deposited": false}),
+            Some(s) => serde_json::json!({
+                "digest_alg": alg.name(),
+                "digest": hex::encode(digest),
+                "deposited": true,
+                "first_record": s.first_record.to_string(),
+                "first_height": s.first_height,
+                "first_time_ms": s.first_time_ms,
+                "deposits": s.deposits,
+                "last_height": s.last_height,
+            }),
+        }
+    }
+}

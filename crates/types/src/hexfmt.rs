@@ -56,3 +56,18 @@ pub mod bytes {
         super::decode_strict(&s).map_err(serde::de::Error::custom)
     }
 }
+
+pub mod opt_bytes {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(b: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+        match b {
+            None => s.serialize_none(),
+            Some(b) => s.serialize_str(&hex::encode(b)),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
+        Option::<String>::deserialize(d)?.map(|s| super::decode_strict(&s).map_err(serde::de::Error::custom)).transpose()
+    }
+}

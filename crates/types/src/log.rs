@@ -8,15 +8,33 @@
 //!                           | str organisation | bytes submitter | RecordInput
 //! kind 2 (transaction):     tx_id[32] | u64 height | u64 time_ms | str module | str method
 //! ```
+//! Format version 2 is the module envelope: `u8 version = 2 | str module | u8 kind | payload`.
+//! The one version 2 leaf so far is the block leaf (module `cairn`, kind 1, payload the block
+//! header), appended after the transaction leaves of every block with transactions, so that a
+//! checkpoint covers each block's state root.
 
 use cairn_crypto::{Hash, PublicKey, Suite};
 
+use crate::block::BlockHeader;
 use crate::codec::{DecodeError, Reader, Writer};
 use crate::evidence::{EvidenceEntry, RecordInput};
 
 pub const LEAF_VERSION: u8 = 1;
 const KIND_EVIDENCE: u8 = 1;
 const KIND_TRANSACTION: u8 = 2;
+/// The module envelope.
+pub const LEAF_VERSION_ENVELOPE: u8 = 2;
+/// The framework's own leaves.
+pub const CORE_MODULE: &str = "cairn";
+pub const KIND_BLOCK: u8 = 1;
+
+/// The block leaf of a header: `0x02 | str "cairn" | 0x01 | header bytes`.
+pub fn encode_block_leaf(header: &BlockHeader) -> Vec<u8> {
+    let mut w = Writer::new();
+    w.u8(LEAF_VERSION_ENVELOPE).str(CORE_MODULE).u8(KIND_BLOCK);
+    header.encode_into(&mut w);
+    w.into_bytes()
+}
 
 /// A transaction that produced no module-specific leaf.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -34,6 +52,8 @@ pub struct TxEntry {
 pub enum LogEntry {
     Evidence(EvidenceEntry),
     Transaction(TxEntry),
+    /// A block leaf: the header of the block whose transaction leaves precede it.
+    Block(BlockHeader),
 }
 
 /// Leaf bytes of an evidence record, from its parts; `record` is the record's canonical
@@ -58,13 +78,16 @@ impl LogEntry {
                 w.u8(LEAF_VERSION).u8(KIND_TRANSACTION).fixed(&t.tx_id).u64(t.height).u64(t.time_ms).str(&t.module).str(&t.method);
                 w.into_bytes()
             }
+            LogEntry::Block(header) => encode_block_leaf(header),
         }
     }
 
     pub fn decode(suite: Suite, bytes: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(bytes);
-        if r.u8("leaf version")? != LEAF_VERSION {
-            return Err(DecodeError::Invalid { field: "leaf version", reason: "unsupported" });
+        match r.u8("leaf version")? {
+            LEAF_VERSION => {}
+            LEAF_VERSION_ENVELOPE => return Self::decode_envelope(r),
+            _ => return Err(DecodeError::Invalid { field: "leaf version", reason: "unsupported" }),
         }
         let entry = match r.u8("leaf kind")? {
             KIND_EVIDENCE => {
@@ -89,6 +112,20 @@ impl LogEntry {
         };
         r.finish()?;
         Ok(entry)
+    }
+
+    fn decode_envelope(mut r: Reader<'_>) -> Result<Self, DecodeError> {
+        let module = r.str("leaf module", 64)?;
+        let kind = r.u8("leaf kind")?;
+        if module != CORE_MODULE || kind != KIND_BLOCK {
+            return Err(DecodeError::Invalid { field: "leaf kind", reason: "unknown module or kind" });
+        }
+        let header = BlockHeader::decode_from(&mut r)?;
+        if header.state_root.is_none() {
+            return Err(DecodeError::Invalid { field: "block leaf", reason: "header without a state root" });
+        }
+        r.finish()?;
+        Ok(LogEntry::Block(header))
     }
 }
 

@@ -2,12 +2,16 @@
 //! consensus (proposing, verifying, applying a final block fetched from peers).
 
 use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use cairn_crypto::Hash;
 use cairn_exec::TxError;
 use cairn_merkle::{Frontier, leaf_hash};
+use cairn_state::{BlockState, Overlay};
 use cairn_store::{BlockCommit, TxLocation};
 use cairn_types::block::{Block, BlockHeader, tx_root};
+use cairn_types::log::encode_block_leaf;
 use cairn_types::tx::Transaction;
 
 use super::Ledger;
@@ -22,6 +26,11 @@ pub(crate) struct ChainState {
     pub hash: Hash,
     pub time_ms: u64,
     pub frontier: Frontier,
+    /// Root of the authenticated state after the block.
+    pub state_root: Hash,
+    /// The block's state writes while it is not durable (`None` once it is, or when loaded
+    /// from disk): children read through it.
+    pub overlay: Option<Arc<Overlay>>,
 }
 
 /// Why a block is invalid (an honest validator gives it no vote).
@@ -61,12 +70,15 @@ impl Ledger {
         let mut included: Vec<Transaction> = Vec::with_capacity(txs.len());
         let mut in_block = HashSet::with_capacity(txs.len());
         let mut rejected = Vec::new();
+        assert_eq!(height, parent.height + 1, "a block executes on its parent");
+        let durable = self.committed_height.load(Ordering::Acquire);
+        let mut state = BlockState::new(suite, &self.store, parent.height, parent.state_root, parent.overlay.clone(), durable);
         for tx in txs {
             let replay = in_block.contains(&tx.id) || in_ancestry(&tx.id) || self.store.contains_tx(&tx.id)?;
             let outcome = if replay {
                 Err(TxError::Replay(hex::encode(tx.id)))
             } else {
-                self.exec.execute(&tx, height, time_ms, first_leaf + commit.leaves.len() as u64)
+                self.exec.execute(&tx, height, time_ms, first_leaf + commit.leaves.len() as u64, &mut state)?
             };
             match outcome {
                 Ok(effects) => {
@@ -86,7 +98,8 @@ impl Ledger {
                 Err(e) => rejected.push((tx.id, e)),
             }
         }
-        let leaf_hashes: Vec<Hash> = commit.leaves.iter().map(|l| leaf_hash(suite, l)).collect();
+        let overlay = state.finish(height)?;
+        let mut leaf_hashes: Vec<Hash> = commit.leaves.iter().map(|l| leaf_hash(suite, l)).collect();
         let mut frontier = parent.frontier.clone();
         for h in &leaf_hashes {
             frontier.push_leaf_hash(*h);
@@ -101,12 +114,25 @@ impl Ledger {
             tx_root: tx_root(suite, &ids),
             log_size: frontier.size(),
             log_root: frontier.root(),
+            state_root: Some(overlay.root),
         };
+        if header.has_block_leaf() {
+            // The header's own leaf: the next checkpoint then covers this block's state root.
+            let leaf = encode_block_leaf(&header);
+            let h = leaf_hash(suite, &leaf);
+            frontier.push_leaf_hash(h);
+            leaf_hashes.push(h);
+            commit.block_leaf = Some(header.log_size);
+            commit.leaves.push(leaf);
+        }
+        assert_eq!(frontier.size(), header.log_size_after(), "the log after the block has its block leaf");
         let hash = header.hash(suite);
         let block = Block { header: header.clone(), txs: included.iter().map(Transaction::encode).collect() };
         commit.block_bytes = block.encode();
         commit.block_hash = hash;
-        let state = ChainState { height, digest: [0; 32], hash, time_ms, frontier };
+        commit.state_values = overlay.values.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        commit.state_nodes = overlay.nodes.iter().map(|(h, n)| (*h, *n)).collect();
+        let state = ChainState { height, digest: [0; 32], hash, time_ms, frontier, state_root: overlay.root, overlay: Some(Arc::new(overlay)) };
         Ok(Ok(Executed { header, commit, state, leaf_hashes, rejected }))
     }
 }

@@ -422,7 +422,7 @@ impl Ledger {
         let log_size = state.frontier.size();
         let log_root = state.frontier.root();
         let time_ms = state.time_ms;
-        *self.tip.lock().unwrap() = super::Tip { height, hash: state.hash, time_ms };
+        *self.tip.lock().unwrap() = super::Tip { height, hash: state.hash, time_ms, state_root: state.state_root, overlay: None };
         *r.finalized.lock().unwrap() = state;
         self.committed_height.store(height, Ordering::Release);
         r.speculative.lock().unwrap().retain(|_, s| s.state.height > height);

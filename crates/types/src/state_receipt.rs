@@ -1,0 +1,180 @@
+//! State receipts (`cairn-state-proof-v1`) and their offline verification.
+//!
+//! A state receipt proves what one state key held after block `height`, or that it held
+//! nothing: a state proof against the block header's `state_root`, the header's block leaf with
+//! its RFC 9162 inclusion proof, and the checkpoint a quorum signed. The trust file is all a
+//! verifier needs (`docs/encoding.md`, "State receipts").
+
+use cairn_crypto::Hash;
+use cairn_merkle::{leaf_hash, verify_inclusion};
+use cairn_note::{Checkpoint, SignedNote};
+use cairn_state::{StateProof, key_hash, state_key};
+use serde::{Deserialize, Serialize};
+
+use crate::block::BlockHeader;
+use crate::evidence::{DigestState, MODULE as EVIDENCE, digest_of_state_key};
+use crate::genesis::TrustFile;
+use crate::hexfmt;
+use crate::log::encode_block_leaf;
+
+pub const STATE_RECEIPT_FORMAT: &str = "cairn-state-proof-v1";
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StateReceipt {
+    pub format: String,
+    pub chain_id: String,
+    pub module: String,
+    /// The module's key (hex), before the framework's namespacing.
+    #[serde(with = "hexfmt::bytes")]
+    pub key: Vec<u8>,
+    /// The value (hex), or null when the key had none.
+    #[serde(with = "hexfmt::opt_bytes")]
+    pub value: Option<Vec<u8>>,
+    /// The module's readable form of the value, checked against it by verifiers that know the module.
+    pub view: serde_json::Value,
+    pub height: u64,
+    /// The block header (v2) whose state root the proof leads to.
+    #[serde(with = "hexfmt::bytes")]
+    pub header: Vec<u8>,
+    /// The state proof bytes.
+    #[serde(with = "hexfmt::bytes")]
+    pub proof: Vec<u8>,
+    /// Index of the header's block leaf in the log.
+    pub leaf_index: u64,
+    pub tree_size: u64,
+    #[serde(with = "hexfmt::hashes")]
+    pub inclusion_proof: Vec<Hash>,
+    /// The signed checkpoint note, verbatim.
+    pub checkpoint: String,
+}
+
+impl StateReceipt {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("state receipt serialises")
+    }
+}
+
+/// Why a state receipt is not valid. Each message is shown after "INVALID: ".
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum StateVerifyError {
+    #[error("state proof is malformed: {0}")]
+    Malformed(String),
+    #[error("state proof is for chain {got:?}, the trust file is for {want:?}")]
+    WrongChain { got: String, want: String },
+    #[error("the block header: {0}")]
+    BadHeader(String),
+    #[error("the block leaf index {got} is not the header's log size {want}")]
+    LeafIndex { got: u64, want: u64 },
+    #[error("checkpoint: {0}")]
+    Checkpoint(String),
+    #[error("checkpoint origin {got:?} is not this chain's {want:?}")]
+    WrongOrigin { got: String, want: String },
+    #[error("checkpoint signatures: {0}")]
+    Signatures(String),
+    #[error("receipt says tree size {receipt}, its checkpoint says {checkpoint}")]
+    TreeSizeMismatch { receipt: u64, checkpoint: u64 },
+    #[error("inclusion proof of the block does not lead to the signed root: {0}")]
+    Inclusion(String),
+    #[error("{0}")]
+    State(#[from] cairn_state::ProofError),
+    #[error("the readable view does not match the proven value")]
+    ViewMismatch,
+}
+
+/// What a valid state receipt proves.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifiedState {
+    pub module: String,
+    pub key: Vec<u8>,
+    pub value: Option<Vec<u8>>,
+    pub view: serde_json::Value,
+    pub height: u64,
+    pub time_ms: u64,
+    pub state_root: Hash,
+    pub tree_size: u64,
+    pub signers: Vec<String>,
+    /// Whether the module is one this verifier knows, so the view was checked.
+    pub view_checked: bool,
+}
+
+/// The view a known module gives a value; `None` for modules this verifier does not know.
+pub fn module_view(module: &str, key: &[u8], value: Option<&[u8]>) -> Option<Result<serde_json::Value, String>> {
+    match module {
+        EVIDENCE => {
+            let Some((alg, digest)) = digest_of_state_key(key) else { return Some(Err("not an evidence digest key".into())) };
+            let state = match value.map(DigestState::decode).transpose() {
+                Ok(s) => s,
+                Err(e) => return Some(Err(e.to_string())),
+            };
+            Some(Ok(DigestState::view(alg, &digest, state.as_ref())))
+        }
+        _ => None,
+    }
+}
+
+/// Verifies a state receipt (JSON) against a trust file.
+pub fn verify_state_receipt(text: &str, trust: &TrustFile) -> Result<VerifiedState, StateVerifyError> {
+    let suite = trust.suite;
+    let r: StateReceipt = serde_json::from_str(text).map_err(|e| StateVerifyError::Malformed(e.to_string()))?;
+    if r.format != STATE_RECEIPT_FORMAT {
+        return Err(StateVerifyError::Malformed(format!("format {:?} is not {STATE_RECEIPT_FORMAT}", r.format)));
+    }
+    if r.chain_id != trust.chain_id {
+        return Err(StateVerifyError::WrongChain { got: r.chain_id, want: trust.chain_id.clone() });
+    }
+
+    // 1. The header: this chain's, version 2, at the stated height; its block leaf's index.
+    let header = BlockHeader::decode(&r.header).map_err(|e| StateVerifyError::BadHeader(e.to_string()))?;
+    let Some(state_root) = header.state_root else { return Err(StateVerifyError::BadHeader("version 1 headers carry no state root".into())) };
+    if header.chain_id != trust.chain_id || header.height != r.height {
+        return Err(StateVerifyError::BadHeader(format!(
+            "header is block {} of {:?}, the receipt says {} of {:?}",
+            header.height, header.chain_id, r.height, trust.chain_id
+        )));
+    }
+    if r.leaf_index != header.log_size {
+        return Err(StateVerifyError::LeafIndex { got: r.leaf_index, want: header.log_size });
+    }
+
+    // 2. The checkpoint: right origin, signed by a quorum of the trust file's validators.
+    let note = SignedNote::parse(&r.checkpoint).map_err(|e| StateVerifyError::Checkpoint(e.to_string()))?;
+    let checkpoint = Checkpoint::parse(&note.text).map_err(|e| StateVerifyError::Checkpoint(e.to_string()))?;
+    if checkpoint.origin != trust.origin {
+        return Err(StateVerifyError::WrongOrigin { got: checkpoint.origin, want: trust.origin.clone() });
+    }
+    let verifiers = trust.verifiers().map_err(|e| StateVerifyError::Signatures(e.to_string()))?;
+    let signers = note.verify_quorum(&verifiers, trust.quorum).map_err(|e| StateVerifyError::Signatures(e.to_string()))?;
+    if r.tree_size != checkpoint.size {
+        return Err(StateVerifyError::TreeSizeMismatch { receipt: r.tree_size, checkpoint: checkpoint.size });
+    }
+
+    // 3. The block leaf is in the signed log.
+    let leaf = encode_block_leaf(&header);
+    verify_inclusion(suite, r.leaf_index, checkpoint.size, &leaf_hash(suite, &leaf), &r.inclusion_proof, &checkpoint.root)
+        .map_err(|e| StateVerifyError::Inclusion(e.to_string()))?;
+
+    // 4. The value (or its absence) is in the block's state.
+    let proof = StateProof::decode(&r.proof)?;
+    let kh = key_hash(suite, &state_key(&r.module, &r.key));
+    cairn_state::verify(suite, &state_root, &kh, r.value.as_deref(), &proof)?;
+
+    // 5. The readable view says what the value says (for modules this verifier knows).
+    let view_checked = match module_view(&r.module, &r.key, r.value.as_deref()) {
+        None => false,
+        Some(Ok(view)) if view == r.view => true,
+        Some(_) => return Err(StateVerifyError::ViewMismatch),
+    };
+    Ok(VerifiedState {
+        module: r.module,
+        key: r.key,
+        value: r.value,
+        view: r.view,
+        height: header.height,
+        time_ms: header.time_ms,
+        state_root,
+        tree_size: checkpoint.size,
+        signers,
+        view_checked,
+    })
+}
