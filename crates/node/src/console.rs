@@ -21,6 +21,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("encoding.js", "text/javascript; charset=utf-8", include_str!("../console/encoding.js")),
     ("sm.js", "text/javascript; charset=utf-8", include_str!("../console/sm.js")),
     ("i18n.js", "text/javascript; charset=utf-8", include_str!("../console/i18n.js")),
+    ("state-proof.js", "text/javascript; charset=utf-8", include_str!("../console/state-proof.js")),
     ("style.css", "text/css; charset=utf-8", include_str!("../console/style.css")),
 ];
 
