@@ -140,9 +140,24 @@ fn admitting_many_gives_the_single_verdicts() {
 fn execution_is_deterministic_and_indexes_records() {
     let (ex, key) = setup(Suite::Ed25519Sha256);
     let tx = body(&key, 3).sign(&key);
-    let a = ex.execute(&tx, 5, NOW, 100).unwrap();
-    let b = ex.execute(&tx, 5, NOW, 100).unwrap();
+    let store = cairn_state::MemStore::default();
+    let run = |time_ms: u64| {
+        let mut state = cairn_state::BlockState::new(Suite::Ed25519Sha256, &store, 4, cairn_state::EMPTY, None, 4);
+        let effects = ex.execute(&tx, 5, time_ms, 100, &mut state).unwrap();
+        (effects, state.finish(5).unwrap())
+    };
+    let (a, state_a) = run(NOW);
+    let (b, state_b) = run(NOW);
     assert_eq!(a, b);
+    let a = a.unwrap();
+    // Every record's digest is counted in state, with its first deposit: same root on every run.
+    assert_eq!(state_a.root, state_b.root);
+    assert_eq!(state_a.values.len(), 3);
+    for (i, r) in [record(0), record(1), record(2)].iter().enumerate() {
+        let key = cairn_state::state_key("evidence", &cairn_types::evidence::digest_state_key(r.digest_alg, &r.digest));
+        let s = cairn_types::evidence::DigestState::decode(state_a.values[&key].as_ref().unwrap()).unwrap();
+        assert_eq!((s.first_record.tx_id, s.first_record.index, s.deposits, s.first_height), (tx.id, i as u32, 1, 5));
+    }
     assert_eq!(a.leaves.len(), 3);
     // a digest entry per record, one reference entry for the three records sharing it
     assert_eq!(a.index.len(), 4);
@@ -151,7 +166,9 @@ fn execution_is_deterministic_and_indexes_records() {
     assert_eq!(a.index[3].index, cairn_exec::evidence::INDEX_REFERENCE);
     assert_eq!(cairn_exec::evidence::reference_leaves(&a.index[3].key, &a.index[3].value), vec![100, 101, 102]);
     // Past its expiry at block time, it fails.
-    assert!(matches!(ex.execute(&tx, 5, NOW + 120_000, 100), Err(TxError::Expired { .. })));
+    let (expired, state) = run(NOW + 120_000);
+    assert!(matches!(expired, Err(TxError::Expired { .. })));
+    assert!(state.values.is_empty(), "a refused transaction writes no state");
 }
 
 #[test]

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 
 use cairn_crypto::{Hash, Suite};
 
-pub use overlay::{BlockState, Overlay, StateStore, StoreNodes};
+pub use overlay::{BlockState, MemStore, Overlay, StateStore, StoreNodes};
 
 /// The hash of an empty subtree.
 pub const EMPTY: Hash = [0; 32];

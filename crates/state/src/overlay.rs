@@ -159,3 +159,30 @@ impl NodeSource for StoreNodes<'_> {
         self.0.node(hash)
     }
 }
+
+/// State kept in memory: for tests, and for replaying a chain to check its state roots.
+#[derive(Default)]
+pub struct MemStore {
+    nodes: BTreeMap<Hash, Node>,
+    values: BTreeMap<(Vec<u8>, u64), Option<Vec<u8>>>,
+}
+
+impl MemStore {
+    /// Makes a block's overlay durable here.
+    pub fn persist(&mut self, o: &Overlay) {
+        self.nodes.extend(o.nodes.iter().map(|(h, n)| (*h, *n)));
+        for (k, v) in &o.values {
+            self.values.insert((k.clone(), o.height), v.clone());
+        }
+    }
+}
+
+impl StateStore for MemStore {
+    fn node(&self, hash: &Hash) -> Result<Option<Node>, StateError> {
+        Ok(self.nodes.get(hash).copied())
+    }
+
+    fn value_at(&self, key: &[u8], height: u64) -> Result<Option<Vec<u8>>, StateError> {
+        Ok(self.values.range((key.to_vec(), 0)..=(key.to_vec(), height)).next_back().and_then(|(_, v)| v.clone()))
+    }
+}

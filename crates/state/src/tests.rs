@@ -150,33 +150,10 @@ fn a_missing_node_is_an_error_not_a_wrong_root() {
     assert!(matches!(err, StateError::MissingNode(_)));
 }
 
-struct MemStore {
-    nodes: BTreeMap<Hash, Node>,
-    values: BTreeMap<(Vec<u8>, u64), Option<Vec<u8>>>,
-}
-
-impl StateStore for MemStore {
-    fn node(&self, hash: &Hash) -> Result<Option<Node>, StateError> {
-        Ok(self.nodes.get(hash).copied())
-    }
-    fn value_at(&self, key: &[u8], height: u64) -> Result<Option<Vec<u8>>, StateError> {
-        Ok(self.values.range((key.to_vec(), 0)..=(key.to_vec(), height)).next_back().and_then(|(_, v)| v.clone()))
-    }
-}
-
-impl MemStore {
-    fn persist(&mut self, o: &Overlay) {
-        self.nodes.extend(o.nodes.iter().map(|(h, n)| (*h, *n)));
-        for (k, v) in &o.values {
-            self.values.insert((k.clone(), o.height), v.clone());
-        }
-    }
-}
-
 #[test]
 fn blocks_read_their_writes_through_non_durable_parents() {
     let suite = Suite::Ed25519Sha256;
-    let mut store = MemStore { nodes: BTreeMap::new(), values: BTreeMap::new() };
+    let mut store = MemStore::default();
     let key = |s: &str| state_key("m", s.as_bytes());
     // Block 1, durable.
     let mut b1 = BlockState::new(suite, &store, 0, EMPTY, None, 0);
