@@ -38,6 +38,12 @@ enum Command {
         #[arg(long)]
         config: PathBuf,
     },
+    /// Re-execute a stopped node's blocks from genesis and check every header's state root
+    /// (exit 0 when all match, 1 when one differs).
+    Replay {
+        #[arg(long)]
+        config: PathBuf,
+    },
     /// Key files.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -235,6 +241,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 eprintln!("stopping…");
                 node.shutdown().await
             })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Replay { config } => {
+            let config = NodeConfig::load(&config)?;
+            let genesis =
+                cairn_types::genesis::Genesis::from_json(&std::fs::read(&config.genesis).with_context(|| format!("reading {}", config.genesis.display()))?)?;
+            let r = cairn_node::replay::replay(&config.db, &genesis)?;
+            if let Some(why) = r.mismatch {
+                println!("MISMATCH: {why}");
+                return Ok(ExitCode::from(1));
+            }
+            println!("replayed {} blocks: the state roots of {} match, final state root {}", r.blocks, r.checked, hex::encode(r.state_root));
             Ok(ExitCode::SUCCESS)
         }
         Command::Node { config } => {

@@ -10,6 +10,7 @@ pub mod keys;
 pub mod ledger;
 pub mod mempool;
 pub mod metrics;
+pub mod replay;
 
 use std::sync::Arc;
 

@@ -118,9 +118,26 @@ fn check_honest(seed: u64, all: &[Arc<Ledger>], byzantine: Option<usize>) {
     );
     for h in 1..=top {
         let first = ledgers[0].block(h).unwrap().unwrap();
+        assert!(first.header.state_root.is_some(), "seed {seed}: block {h} has no state root");
         for (i, l) in ledgers.iter().enumerate().skip(1) {
+            // The whole block, so its header's state root too: equal state on every replica at
+            // every height.
             assert_eq!(l.block(h).unwrap().unwrap(), first, "seed {seed}: validator {i} has another block at height {h}");
         }
+    }
+    // The state every ledger holds is the state its tip header commits to, and it proves the
+    // deposits: a state receipt from each validator verifies with the trust file alone.
+    let trust = genesis().trust_file();
+    let digest = DigestAlg::Sha256.digest(&0u64.to_be_bytes());
+    let key = cairn_types::evidence::digest_state_key(DigestAlg::Sha256, &digest);
+    for (i, l) in ledgers.iter().enumerate() {
+        assert_eq!(l.state_root().unwrap(), l.block(l.height()).unwrap().unwrap().header.state_root, "seed {seed}: validator {i}");
+        let receipt = match l.state_receipt("evidence", &key, None).unwrap() {
+            Ok(r) => r,
+            Err(e) => panic!("seed {seed}: validator {i}: {e}"),
+        };
+        let v = cairn_types::state_receipt::verify_state_receipt(&receipt.to_json(), &trust).unwrap_or_else(|e| panic!("seed {seed}: validator {i}: {e}"));
+        assert_eq!(v.view["deposited"], true, "seed {seed}: validator {i}");
     }
     for tx in deposits() {
         let id = cairn_types::tx::Transaction::decode(&tx).unwrap().id;
@@ -162,7 +179,7 @@ fn a_bounded_sweep_of_seeds_with_loss_and_a_partition_stays_safe_and_live() {
         // Cosignatures are gossip and some were lost: every ledger still ends with a quorum
         // checkpoint over its whole log, so every deposit has a receipt.
         for (i, l) in ledgers.iter().enumerate() {
-            let log_size = l.block(l.height()).unwrap().unwrap().header.log_size;
+            let log_size = l.block(l.height()).unwrap().unwrap().header.log_size_after();
             let served = l.latest_checkpoint().map_or(0, |(size, _)| size);
             assert_eq!(served, log_size, "seed {seed}: validator {i} serves no quorum checkpoint over its whole log");
         }
