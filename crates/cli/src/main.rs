@@ -299,7 +299,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             runtime()?.block_on(client::prove(&node, digest, file, height, out.as_deref()))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Verify { state_proof: Some(proof), trust, .. } => verify_state(&proof, &trust),
+        Command::Verify { state_proof: Some(proof), trust, file, certificate, .. } => {
+            if certificate.is_some() {
+                bail!("--certificate goes with --receipt: a state proof's block is under the quorum checkpoint it carries");
+            }
+            verify_state(&proof, &trust, file.as_deref())
+        }
         Command::Verify { receipt, trust, file, certificate, .. } => {
             verify(&receipt.context("give --receipt or --state-proof")?, &trust, file.as_deref(), certificate.as_deref())
         }
@@ -350,16 +355,33 @@ fn read_trust(trust: &std::path::Path) -> anyhow::Result<TrustFile> {
 }
 
 /// `cairn verify --state-proof`: VALID with what the state said, or INVALID with why.
-fn verify_state(proof: &std::path::Path, trust: &std::path::Path) -> anyhow::Result<ExitCode> {
+fn verify_state(proof: &std::path::Path, trust: &std::path::Path, file: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
     let trust = read_trust(trust)?;
+    let data = file.map(|f| std::fs::read(f).with_context(|| format!("reading {}", f.display()))).transpose()?;
     let Ok(text) = String::from_utf8(std::fs::read(proof).with_context(|| format!("reading state proof {}", proof.display()))?) else {
         println!("INVALID: state proof {} is not UTF-8 text", proof.display());
         return Ok(ExitCode::from(1));
     };
     match cairn_types::state_receipt::verify_state_receipt(&text, &trust) {
         Ok(v) => {
+            if let Some(data) = &data {
+                // The file must be the content the proof is about.
+                let Some((alg, digest)) = (v.module == cairn_types::evidence::MODULE).then(|| cairn_types::evidence::digest_of_state_key(&v.key)).flatten()
+                else {
+                    println!("INVALID: --file is checked against evidence state proofs only; this one is about module {:?}", v.module);
+                    return Ok(ExitCode::from(1));
+                };
+                let got = alg.digest(data);
+                if got != digest {
+                    println!("INVALID: the file's {} digest {} is not the proof's {}", alg.name(), hex::encode(got), hex::encode(digest));
+                    return Ok(ExitCode::from(1));
+                }
+            }
             println!("VALID");
             print_state_claim(&v);
+            if data.is_some() {
+                println!("  file:       matches the proven digest");
+            }
             println!("  as of:      block {} ({})", v.height, cairn_types::format_time_ms(v.time_ms));
             println!("  state root: {}", hex::encode(v.state_root));
             println!("  signed by:  {} (quorum {}, log of {} leaves)", v.signers.join(", "), trust.quorum, v.tree_size);
