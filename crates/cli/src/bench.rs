@@ -43,6 +43,10 @@ pub struct BenchArgs {
     /// node` processes on loopback (`cairn testnet`) and spread the load over all of them.
     #[arg(long, default_value_t = 1)]
     pub validators: usize,
+    /// Make the benchmark chain without evidence digest state (genesis
+    /// `evidence_digest_state = false`), to measure what the state costs.
+    #[arg(long)]
+    pub no_digest_state: bool,
 }
 
 /// Verifications per second on all cores at once (the machine's signature-checking capacity),
@@ -263,6 +267,11 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         start_consortium(&dir, args.validators, suite)?
     } else {
         let (paths, _) = cairn_node::dev::init_dev(&dir, "127.0.0.1:0".parse()?, suite)?;
+        if args.no_digest_state {
+            let mut g = cairn_types::genesis::Genesis::from_json(&std::fs::read(&paths.genesis)?)?;
+            g.params.evidence_digest_state = false;
+            std::fs::write(&paths.genesis, g.to_json())?;
+        }
         let config = cairn_node::NodeConfig::load(&paths.config)?;
         let key = cairn_node::keys::read_key(&paths.submitter_key)?;
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;

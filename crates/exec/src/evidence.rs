@@ -31,7 +31,10 @@ fn record_deposit(ctx: &mut ExecContext<'_, '_>, alg: DigestAlg, digest: Hash, r
     Ok(())
 }
 
-pub struct EvidenceModule;
+pub struct EvidenceModule {
+    /// Keep each digest's first deposit and count as state (genesis `evidence_digest_state`).
+    pub digest_state: bool,
+}
 
 pub const INDEX_DIGEST: &str = "evidence.digest";
 pub const INDEX_REFERENCE: &str = "evidence.ref";
@@ -93,7 +96,9 @@ impl Module for EvidenceModule {
                 by_reference.entry(r).or_default().extend_from_slice(&(i as u32).to_be_bytes());
             }
             out.leaves.push(encode_evidence_leaf(&tx.id, i as u32, ctx.height, ctx.time_ms, ctx.organisation, submitter, record.bytes));
-            record_deposit(ctx, record.digest_alg, record.digest, RecordId { tx_id: tx.id, index: i as u32 })?;
+            if self.digest_state {
+                record_deposit(ctx, record.digest_alg, record.digest, RecordId { tx_id: tx.id, index: i as u32 })?;
+            }
         }
         for (r, offsets) in by_reference {
             out.index.push(IndexEntry { index: INDEX_REFERENCE, key: [reference_prefix(r).as_slice(), &first_leaf.to_be_bytes()].concat(), value: offsets });

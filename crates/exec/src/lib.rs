@@ -155,7 +155,8 @@ impl Executor {
             }
         }
         let mut ex = Executor { genesis, members, modules: BTreeMap::new() };
-        ex.register(Box::new(evidence::EvidenceModule));
+        let digest_state = ex.genesis.params.evidence_digest_state;
+        ex.register(Box::new(evidence::EvidenceModule { digest_state }));
         ex
     }
 

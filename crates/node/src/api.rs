@@ -391,6 +391,10 @@ struct EvidenceStateQuery {
 /// `/v1/evidence/state?digest=`: a state receipt saying whether (and when first) a digest was
 /// deposited, as of a height.
 async fn evidence_state(State(l): State<Arc<Ledger>>, Query(q): Query<EvidenceStateQuery>) -> Response {
+    if !l.genesis().params.evidence_digest_state {
+        // An absence proof here would be true of the tree and false of the deposits.
+        return problem(StatusCode::NOT_FOUND, "no-digest-state", "this chain keeps no evidence digest state (genesis evidence_digest_state = false)".into());
+    }
     let digest = match parse_hash(&q.digest, "digest") {
         Ok(d) => d,
         Err(r) => return r,

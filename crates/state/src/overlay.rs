@@ -11,11 +11,11 @@ use std::sync::{Arc, Mutex};
 
 use cairn_crypto::{Hash, Suite};
 
-use crate::{EMPTY, Node, NodeSource, StateError, TreeUpdate, apply, key_hash, value_hash};
+use crate::{EMPTY, NodeSource, Page, StateError, TreeUpdate, apply, key_hash, value_hash};
 
-/// Durable state: tree nodes by hash, and each key's value by the height that wrote it.
+/// Durable state: tree pages by root hash, and each key's value by the height that wrote it.
 pub trait StateStore: Send + Sync {
-    fn node(&self, hash: &Hash) -> Result<Option<Node>, StateError>;
+    fn page(&self, root: &Hash) -> Result<Option<Arc<Page>>, StateError>;
     /// The value of `state_key` after block `height` (its latest write at or below it).
     fn value_at(&self, state_key: &[u8], height: u64) -> Result<Option<Vec<u8>>, StateError>;
 }
@@ -29,17 +29,25 @@ pub struct Overlay {
     parent: Mutex<Option<Arc<Overlay>>>,
     /// State key → value (`None`: deleted), in key order.
     pub values: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
-    pub nodes: BTreeMap<Hash, Node>,
+    /// Tree pages the block created, by root hash.
+    pub pages: BTreeMap<Hash, Arc<Page>>,
 }
 
+/// Durable blocks whose overlays are still read before the store: the pages a block rewrites
+/// are mostly those its parent just wrote (the upper levels change in every block), so the
+/// parent's pages in memory save a storage read per page. Bounds the memory to that many
+/// blocks' writes beyond those not yet durable.
+const KEEP_DURABLE_OVERLAYS: u64 = 1;
+
 impl Overlay {
-    /// Overlays from `tip` back to the first durable one (exclusive), nearest first. Cuts the
-    /// link to durable overlays, so chains stay as short as the blocks not yet on disk.
+    /// Overlays from `tip` back to the last one kept (see [`KEEP_DURABLE_OVERLAYS`]), nearest
+    /// first. Cuts the link to older ones, so chains stay as short as the blocks not yet on
+    /// disk plus that margin.
     fn chain(tip: Option<Arc<Overlay>>, durable_height: u64) -> Vec<Arc<Overlay>> {
         let mut chain: Vec<Arc<Overlay>> = Vec::new();
         let mut next = tip;
         while let Some(o) = next {
-            if o.height <= durable_height {
+            if o.height + KEEP_DURABLE_OVERLAYS <= durable_height {
                 if let Some(last) = chain.last() {
                     *last.parent.lock().unwrap() = None;
                 }
@@ -60,13 +68,13 @@ struct ChainNodes<'a> {
 }
 
 impl NodeSource for ChainNodes<'_> {
-    fn node(&self, hash: &Hash) -> Result<Option<Node>, StateError> {
+    fn page(&self, root: &Hash) -> Result<Option<Arc<Page>>, StateError> {
         for o in self.chain {
-            if let Some(n) = o.nodes.get(hash) {
-                return Ok(Some(*n));
+            if let Some(p) = o.pages.get(root) {
+                return Ok(Some(Arc::clone(p)));
             }
         }
-        self.store.node(hash)
+        self.store.page(root)
     }
 }
 
@@ -136,41 +144,41 @@ impl<'a> BlockState<'a> {
         assert_eq!(height, self.parent_height + 1, "a block executes on its parent");
         let suite = self.suite;
         let mut updates: Vec<(Hash, Option<Hash>)> = self.block.iter().map(|(k, v)| (key_hash(suite, k), v.as_ref().map(|v| value_hash(suite, v)))).collect();
-        updates.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        updates.sort_unstable_by_key(|u| u.0);
         let source = ChainNodes { chain: &self.chain, store: self.store };
-        let TreeUpdate { root, nodes } =
-            if updates.is_empty() { TreeUpdate { root: self.parent_root, nodes: BTreeMap::new() } } else { apply(suite, &source, self.parent_root, &updates)? };
-        Ok(Overlay { height, root, parent: Mutex::new(self.chain.first().cloned()), values: self.block, nodes })
+        let TreeUpdate { root, pages } =
+            if updates.is_empty() { TreeUpdate { root: self.parent_root, pages: BTreeMap::new() } } else { apply(suite, &source, self.parent_root, &updates)? };
+        Ok(Overlay { height, root, parent: Mutex::new(self.chain.first().cloned()), values: self.block, pages })
     }
 }
 
 impl Overlay {
     /// The overlay of a block that wrote nothing and has no parent overlay (tests, genesis).
     pub fn empty(height: u64) -> Overlay {
-        Overlay { height, root: EMPTY, parent: Mutex::new(None), values: BTreeMap::new(), nodes: BTreeMap::new() }
+        Overlay { height, root: EMPTY, parent: Mutex::new(None), values: BTreeMap::new(), pages: BTreeMap::new() }
     }
 }
 
-/// The durable nodes of a store, as a [`NodeSource`] (proofs of final state).
+/// The durable pages of a store, as a [`NodeSource`] (proofs of final state).
 pub struct StoreNodes<'a>(pub &'a dyn StateStore);
 
 impl NodeSource for StoreNodes<'_> {
-    fn node(&self, hash: &Hash) -> Result<Option<Node>, StateError> {
-        self.0.node(hash)
+    fn page(&self, root: &Hash) -> Result<Option<Arc<Page>>, StateError> {
+        self.0.page(root)
     }
 }
 
 /// State kept in memory: for tests, and for replaying a chain to check its state roots.
 #[derive(Default)]
 pub struct MemStore {
-    nodes: BTreeMap<Hash, Node>,
+    pages: BTreeMap<Hash, Arc<Page>>,
     values: BTreeMap<(Vec<u8>, u64), Option<Vec<u8>>>,
 }
 
 impl MemStore {
     /// Makes a block's overlay durable here.
     pub fn persist(&mut self, o: &Overlay) {
-        self.nodes.extend(o.nodes.iter().map(|(h, n)| (*h, *n)));
+        self.pages.extend(o.pages.iter().map(|(h, p)| (*h, Arc::clone(p))));
         for (k, v) in &o.values {
             self.values.insert((k.clone(), o.height), v.clone());
         }
@@ -178,8 +186,8 @@ impl MemStore {
 }
 
 impl StateStore for MemStore {
-    fn node(&self, hash: &Hash) -> Result<Option<Node>, StateError> {
-        Ok(self.nodes.get(hash).copied())
+    fn page(&self, root: &Hash) -> Result<Option<Arc<Page>>, StateError> {
+        Ok(self.pages.get(root).cloned())
     }
 
     fn value_at(&self, key: &[u8], height: u64) -> Result<Option<Vec<u8>>, StateError> {

@@ -17,10 +17,10 @@ fn root_of(suite: Suite, set: &BTreeMap<Vec<u8>, Vec<u8>>) -> Hash {
     apply(suite, &NoNodes, EMPTY, &ups).unwrap().root
 }
 
-/// A tree in memory: every node ever created, and the current root.
+/// A tree in memory: every page ever created, and the current root.
 struct Tree {
     suite: Suite,
-    nodes: BTreeMap<Hash, Node>,
+    nodes: BTreeMap<Hash, Arc<Page>>,
     root: Hash,
 }
 
@@ -35,7 +35,10 @@ impl Tree {
         }
         let ups: Vec<_> = ups.into_iter().collect();
         let u = apply(self.suite, &self.nodes, self.root, &ups).unwrap();
-        self.nodes.extend(u.nodes);
+        for p in u.pages.values() {
+            assert!(!p.nodes.is_empty() && p.nodes.len() <= MAX_PAGE_NODES);
+        }
+        self.nodes.extend(u.pages);
         self.root = u.root;
     }
 }
@@ -185,9 +188,12 @@ fn blocks_read_their_writes_through_non_durable_parents() {
     let set = |a: &[u8]| BTreeMap::from([(key("a"), a.to_vec()), (key("b"), b"2".to_vec())]);
     assert_eq!(x.root, root_of(suite, &set(b"x")));
     assert_eq!(y.root, root_of(suite, &set(b"y")));
-    // Once block 2 is durable its overlay is skipped and the link to it cut.
+    // Once block 2 is durable (and one more), its overlay is skipped and the link to it cut.
     store.persist(&o2);
-    let b = BlockState::new(suite, &store, 3, x.root, Some(Arc::new(x)), 2);
+    let x = Arc::new(x);
+    store.persist(&x);
+    assert_eq!(BlockState::new(suite, &store, 3, x.root, Some(x.clone()), 2).chain_len(), 2, "the newest durable overlay is kept");
+    let b = BlockState::new(suite, &store, 3, x.root, Some(x), 3);
     assert_eq!(b.chain_len(), 1);
     assert_eq!(b.get(&key("a")).unwrap(), Some(b"x".to_vec()));
     assert_eq!(b.get(&key("b")).unwrap(), Some(b"2".to_vec()));
@@ -234,4 +240,34 @@ fn vectors() {
         std::fs::write(&path, &text).unwrap();
     }
     assert_eq!(std::fs::read_to_string(&path).expect("state vectors (CAIRN_WRITE_VECTORS=1 writes them)"), text);
+}
+
+/// Deep trees (many page levels), with deletes: only the stored pages carry the tree from one
+/// batch to the next, and every key is provable from them.
+#[test]
+fn pages_carry_a_deep_tree_across_batches() {
+    let suite = Suite::Ed25519Sha256;
+    let mut tree = Tree::new(suite);
+    let mut set = BTreeMap::new();
+    for round in 0..6u64 {
+        let mut batch = Vec::new();
+        for i in 0..1500u64 {
+            let (k, v) = kv(round * 1000 + i);
+            if (round + i) % 7 == 0 {
+                set.remove(&k);
+                batch.push((k, None));
+            } else {
+                set.insert(k.clone(), v.clone());
+                batch.push((k, Some(v)));
+            }
+        }
+        tree.write(&batch);
+        assert_eq!(tree.root, root_of(suite, &set), "round {round}");
+    }
+    for (k, v) in set.iter().step_by(13) {
+        let kh = key_hash(suite, k);
+        let (proof, found) = prove(&tree.nodes, tree.root, &kh).unwrap();
+        assert_eq!(found, Some(value_hash(suite, v)));
+        verify(suite, &tree.root, &kh, Some(v), &proof).unwrap();
+    }
 }

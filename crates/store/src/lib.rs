@@ -16,9 +16,12 @@
 //! `txs` id → [`TxLocation`] · `leaves` first index of a chunk → up to [`LEAF_CHUNK`] leaves of
 //! one block (`u32 n | u32 end offsets[n] | bytes`; one entry per chunk, not per leaf, keeps the
 //! commit path short) · `checkpoints` tree size → signed
-//! note · `state_nodes` node hash → authenticated-state tree node (content-addressed, every
-//! version kept) · `state_values` state key | u64 (MAX − height) → `0x00` (deleted) or
+//! note · `state_pages` page root hash → a page of the authenticated-state tree (four levels,
+//! content-addressed, every version kept) · `state_values` state key | u64 (MAX − height) → `0x00` (deleted) or
 //! `0x01 | value`, so the first entry at or after `key | MAX − h` is the value as of height `h` ·
+//! `state_latest` state key → u64 height | the same tag and value: the newest version, read with
+//! one point lookup when executing blocks (a range read per key cost more than the rest of a
+//! deposit's execution) ·
 //! `block_leaves` height → index of the block's block leaf (blocks with transactions) ·
 //! `index:<name>` one keyspace per module index (short keys, no shared prefixes).
 //!
@@ -28,9 +31,10 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use cairn_crypto::Hash;
-use cairn_state::{Node, StateError, StateStore};
+use cairn_state::{Page, StateError, StateStore};
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
 
 #[derive(Debug, thiserror::Error)]
@@ -95,8 +99,8 @@ pub struct BlockCommit {
     pub consensus: Option<Vec<u8>>,
     /// State writes (state key → value, `None`: deleted), in key order.
     pub state_values: Vec<(Vec<u8>, Option<Vec<u8>>)>,
-    /// Tree nodes the block created.
-    pub state_nodes: Vec<(Hash, Node)>,
+    /// Tree pages the block created, by root hash (encoded).
+    pub state_pages: Vec<(Hash, Vec<u8>)>,
     /// Index of the block leaf, for blocks that have one.
     pub block_leaf: Option<u64>,
 }
@@ -118,8 +122,9 @@ pub struct Store {
     checkpoints: Keyspace,
     consensus: Keyspace,
     faults: Keyspace,
-    state_nodes: Keyspace,
+    state_pages: Keyspace,
     state_values: Keyspace,
+    state_latest: Keyspace,
     block_leaves: Keyspace,
     indexes: BTreeMap<String, IndexDb>,
 }
@@ -188,8 +193,9 @@ impl Store {
             checkpoints: ks("checkpoints")?,
             consensus: ks("consensus")?,
             faults: ks("faults")?,
-            state_nodes: ks("state_nodes")?,
+            state_pages: ks("state_pages")?,
             state_values: ks("state_values")?,
+            state_latest: ks("state_latest")?,
             block_leaves: ks("block_leaves")?,
             db,
         })
@@ -269,15 +275,21 @@ impl Store {
         if let Some(record) = &c.consensus {
             b.insert(&self.consensus, c.height.to_be_bytes(), record.as_slice());
         }
-        for (hash, node) in &c.state_nodes {
-            b.insert(&self.state_nodes, hash, node.encode());
+        for (root, page) in &c.state_pages {
+            b.insert(&self.state_pages, root, page.as_slice());
         }
         for (key, value) in &c.state_values {
-            let stored = match value {
-                None => vec![0u8],
-                Some(v) => [&[1u8][..], v].concat(),
-            };
-            b.insert(&self.state_values, versioned_key(key, c.height), stored);
+            let mut latest = Vec::with_capacity(9 + value.as_ref().map_or(0, Vec::len));
+            latest.extend_from_slice(&c.height.to_be_bytes());
+            match value {
+                None => latest.push(0),
+                Some(v) => {
+                    latest.push(1);
+                    latest.extend_from_slice(v);
+                }
+            }
+            b.insert(&self.state_values, versioned_key(key, c.height), &latest[8..]);
+            b.insert(&self.state_latest, key.as_slice(), latest);
         }
         if let Some(leaf) = c.block_leaf {
             b.insert(&self.block_leaves, c.height.to_be_bytes(), leaf.to_be_bytes());
@@ -293,24 +305,25 @@ impl Store {
         Ok(Some((be_u64(&k, "block leaf key")?, be_u64(&v, "block leaf index")?)))
     }
 
-    pub fn state_node(&self, hash: &Hash) -> Result<Option<Node>> {
-        match self.state_nodes.get(hash)? {
+    pub fn state_page(&self, root: &Hash) -> Result<Option<Arc<Page>>> {
+        match self.state_pages.get(root)? {
             None => Ok(None),
-            Some(v) => Node::decode(&v).map(Some).ok_or_else(|| StoreError::Corrupt { what: "state node", detail: hex_of(hash) }),
+            Some(v) => Page::decode(&v).map(|p| Some(Arc::new(p))).ok_or_else(|| StoreError::Corrupt { what: "state page", detail: hex_of(root) }),
         }
     }
 
-    /// The value of a state key after block `height`.
+    /// The value of a state key after block `height`: one point read when the newest version
+    /// is at or below `height` (the usual case), a range read otherwise.
     pub fn state_value_at(&self, state_key: &[u8], height: u64) -> Result<Option<Vec<u8>>> {
+        match self.state_latest.get(state_key)? {
+            None => return Ok(None),
+            Some(v) if v.len() >= 9 && be_u64(&v[..8], "state version")? <= height => return decode_state_value(&v[8..]),
+            Some(_) => {}
+        }
         let from = versioned_key(state_key, height);
         let to = versioned_key(state_key, 0);
         let Some(kv) = self.state_values.range(from..=to).next() else { return Ok(None) };
-        let v = kv.value()?;
-        match v.first() {
-            Some(0) if v.len() == 1 => Ok(None),
-            Some(1) => Ok(Some(v[1..].to_vec())),
-            _ => Err(StoreError::Corrupt { what: "state value", detail: format!("{} bytes, tag {:?}", v.len(), v.first()) }),
-        }
+        decode_state_value(&kv.value()?)
     }
 
     /// Stores a checkpoint signed after its block (a quorum's cosigned note), durably.
@@ -468,6 +481,14 @@ impl Store {
     }
 }
 
+fn decode_state_value(v: &[u8]) -> Result<Option<Vec<u8>>> {
+    match v.first() {
+        Some(0) if v.len() == 1 => Ok(None),
+        Some(1) => Ok(Some(v[1..].to_vec())),
+        _ => Err(StoreError::Corrupt { what: "state value", detail: format!("{} bytes, tag {:?}", v.len(), v.first()) }),
+    }
+}
+
 /// `state key | u64 (MAX − height)`: newer versions of a key sort first.
 fn versioned_key(state_key: &[u8], height: u64) -> Vec<u8> {
     [state_key, &(u64::MAX - height).to_be_bytes()].concat()
@@ -482,8 +503,8 @@ fn hex_of(h: &Hash) -> String {
 }
 
 impl StateStore for Store {
-    fn node(&self, hash: &Hash) -> std::result::Result<Option<Node>, StateError> {
-        self.state_node(hash).map_err(|e| StateError::Storage(e.to_string()))
+    fn page(&self, root: &Hash) -> std::result::Result<Option<Arc<Page>>, StateError> {
+        self.state_page(root).map_err(|e| StateError::Storage(e.to_string()))
     }
 
     fn value_at(&self, state_key: &[u8], height: u64) -> std::result::Result<Option<Vec<u8>>, StateError> {

@@ -77,7 +77,8 @@ fn every_flipped_bit_of_a_state_receipt_is_refused() {
             let err = verify_state_receipt(&r.to_json(), &trust).expect_err(&format!("{name}: a flipped bit in {what} was accepted"));
             assert!(!matches!(err, StateVerifyError::Malformed(_)) || what == "format", "{name}: {what}: {err}");
         };
-        let fields: [(&str, fn(&mut StateReceipt) -> &mut Vec<u8>); 3] = [("header", |r| &mut r.header), ("proof", |r| &mut r.proof), ("key", |r| &mut r.key)];
+        type Field = fn(&mut StateReceipt) -> &mut Vec<u8>;
+        let fields: [(&str, Field); 3] = [("header", |r| &mut r.header), ("proof", |r| &mut r.proof), ("key", |r| &mut r.key)];
         for (what, field) in fields {
             for bit in 0..field(&mut receipt.clone()).len() * 8 {
                 let mut r = receipt.clone();
