@@ -1,6 +1,7 @@
 //! `cairn`: run a node, manage keys, deposit evidence, verify receipts, benchmark.
 
 mod bench;
+mod bench_state;
 mod client;
 mod testnet;
 
@@ -77,6 +78,9 @@ enum Command {
     Trust(TrustCommand),
     /// Load generator: signs transactions ahead, drives the HTTP API, reports throughput and latency.
     Bench(bench::BenchArgs),
+    /// The authenticated state alone: blocks of state writes with a root per block, proofs
+    /// generated and verified, memory.
+    BenchState(bench_state::BenchStateArgs),
 }
 
 #[derive(Subcommand)]
@@ -344,6 +348,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Bench(args) => {
             bench::run(args)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::BenchState(args) => {
+            bench_state::run(args)?;
             Ok(ExitCode::SUCCESS)
         }
     }
