@@ -67,7 +67,7 @@ pub fn run(args: BenchStateArgs) -> anyhow::Result<()> {
             height,
             block_bytes: height.to_be_bytes().to_vec(),
             state_values: overlay.values.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-            state_pages: overlay.pages.iter().map(|(h, p)| (*h, p.encode())).collect(),
+            state_nodes: overlay.nodes.clone(),
             ..BlockCommit::default()
         };
         store.commit_block(&commit)?;

@@ -182,7 +182,7 @@ impl Ledger {
             let state_root = header.state_root.unwrap_or(cairn_state::EMPTY);
             // Paired with the commit: the tip's state root must be stored (state is written in
             // the block's own batch).
-            if state_root != cairn_state::EMPTY && store.state_page(&state_root)?.is_none() {
+            if state_root != cairn_state::EMPTY && store.state_node(&state_root)?.is_none() {
                 bail!("database is inconsistent: the state root of tip block {tip_height} is not stored");
             }
             Tip { height: tip_height, hash: header.hash(suite), time_ms: header.time_ms, state_root, overlay: None }

@@ -58,7 +58,7 @@ pub fn replay(db: &Path, genesis: &Genesis) -> anyhow::Result<ReplayReport> {
         checked += 1;
     }
     // Paired with the start-up check: the stored tip state is the replayed one, node for node.
-    if root != EMPTY && store.state_page(&root)?.is_none() {
+    if root != EMPTY && store.state_node(&root)?.is_none() {
         let mismatch = Some(format!("the final state root {} is not in the database", hex::encode(root)));
         return Ok(ReplayReport { blocks: tip, checked, state_root: root, mismatch });
     }

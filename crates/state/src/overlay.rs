@@ -6,16 +6,16 @@
 //! overlays, then the durable store read at the parent's height. Blocks on competing forks each
 //! have their own overlay, so executing one never disturbs another.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use cairn_crypto::{Hash, Suite};
 
-use crate::{EMPTY, NodeSource, Page, StateError, TreeUpdate, apply, key_hash, value_hash};
+use crate::{EMPTY, Node, NodeSource, StateError, TreeUpdate, apply, key_hash, value_hash};
 
-/// Durable state: tree pages by root hash, and each key's value by the height that wrote it.
+/// Durable state: tree nodes by hash, and each key's value by the height that wrote it.
 pub trait StateStore: Send + Sync {
-    fn page(&self, root: &Hash) -> Result<Option<Arc<Page>>, StateError>;
+    fn node(&self, hash: &Hash) -> Result<Option<Node>, StateError>;
     /// The value of `state_key` after block `height` (its latest write at or below it).
     fn value_at(&self, state_key: &[u8], height: u64) -> Result<Option<Vec<u8>>, StateError>;
 }
@@ -29,13 +29,15 @@ pub struct Overlay {
     parent: Mutex<Option<Arc<Overlay>>>,
     /// State key → value (`None`: deleted), in key order.
     pub values: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
-    /// Tree pages the block created, by root hash.
-    pub pages: BTreeMap<Hash, Arc<Page>>,
+    /// Tree nodes the block created, in the order it made them (what the store writes).
+    pub nodes: Vec<(Hash, Node)>,
+    /// The same nodes by hash, for children executing on this block (looked up, never iterated).
+    by_hash: HashMap<Hash, Node>,
 }
 
-/// Durable blocks whose overlays are still read before the store: the pages a block rewrites
-/// are mostly those its parent just wrote (the upper levels change in every block), so the
-/// parent's pages in memory save a storage read per page. Bounds the memory to that many
+/// Durable blocks whose overlays are still read before the store: the upper levels of the
+/// tree change in every block, so the nodes a block reads are mostly those its parent just
+/// wrote, and the parent's nodes in memory save a storage read each. Bounds the memory to that many
 /// blocks' writes beyond those not yet durable.
 const KEEP_DURABLE_OVERLAYS: u64 = 1;
 
@@ -68,13 +70,13 @@ struct ChainNodes<'a> {
 }
 
 impl NodeSource for ChainNodes<'_> {
-    fn page(&self, root: &Hash) -> Result<Option<Arc<Page>>, StateError> {
+    fn node(&self, hash: &Hash) -> Result<Option<Node>, StateError> {
         for o in self.chain {
-            if let Some(p) = o.pages.get(root) {
-                return Ok(Some(Arc::clone(p)));
+            if let Some(n) = o.by_hash.get(hash) {
+                return Ok(Some(*n));
             }
         }
-        self.store.page(root)
+        self.store.node(hash)
     }
 }
 
@@ -146,39 +148,40 @@ impl<'a> BlockState<'a> {
         let mut updates: Vec<(Hash, Option<Hash>)> = self.block.iter().map(|(k, v)| (key_hash(suite, k), v.as_ref().map(|v| value_hash(suite, v)))).collect();
         updates.sort_unstable_by_key(|u| u.0);
         let source = ChainNodes { chain: &self.chain, store: self.store };
-        let TreeUpdate { root, pages } =
-            if updates.is_empty() { TreeUpdate { root: self.parent_root, pages: BTreeMap::new() } } else { apply(suite, &source, self.parent_root, &updates)? };
-        Ok(Overlay { height, root, parent: Mutex::new(self.chain.first().cloned()), values: self.block, pages })
+        let TreeUpdate { root, nodes } =
+            if updates.is_empty() { TreeUpdate { root: self.parent_root, nodes: Vec::new() } } else { apply(suite, &source, self.parent_root, &updates)? };
+        let by_hash = nodes.iter().copied().collect();
+        Ok(Overlay { height, root, parent: Mutex::new(self.chain.first().cloned()), values: self.block, nodes, by_hash })
     }
 }
 
 impl Overlay {
     /// The overlay of a block that wrote nothing and has no parent overlay (tests, genesis).
     pub fn empty(height: u64) -> Overlay {
-        Overlay { height, root: EMPTY, parent: Mutex::new(None), values: BTreeMap::new(), pages: BTreeMap::new() }
+        Overlay { height, root: EMPTY, parent: Mutex::new(None), values: BTreeMap::new(), nodes: Vec::new(), by_hash: HashMap::new() }
     }
 }
 
-/// The durable pages of a store, as a [`NodeSource`] (proofs of final state).
+/// The durable nodes of a store, as a [`NodeSource`] (proofs of final state).
 pub struct StoreNodes<'a>(pub &'a dyn StateStore);
 
 impl NodeSource for StoreNodes<'_> {
-    fn page(&self, root: &Hash) -> Result<Option<Arc<Page>>, StateError> {
-        self.0.page(root)
+    fn node(&self, hash: &Hash) -> Result<Option<Node>, StateError> {
+        self.0.node(hash)
     }
 }
 
 /// State kept in memory: for tests, and for replaying a chain to check its state roots.
 #[derive(Default)]
 pub struct MemStore {
-    pages: BTreeMap<Hash, Arc<Page>>,
+    nodes: HashMap<Hash, Node>,
     values: BTreeMap<(Vec<u8>, u64), Option<Vec<u8>>>,
 }
 
 impl MemStore {
     /// Makes a block's overlay durable here.
     pub fn persist(&mut self, o: &Overlay) {
-        self.pages.extend(o.pages.iter().map(|(h, p)| (*h, Arc::clone(p))));
+        self.nodes.extend(o.nodes.iter().copied());
         for (k, v) in &o.values {
             self.values.insert((k.clone(), o.height), v.clone());
         }
@@ -186,8 +189,8 @@ impl MemStore {
 }
 
 impl StateStore for MemStore {
-    fn page(&self, root: &Hash) -> Result<Option<Arc<Page>>, StateError> {
-        Ok(self.pages.get(root).cloned())
+    fn node(&self, hash: &Hash) -> Result<Option<Node>, StateError> {
+        Ok(self.nodes.get(hash).copied())
     }
 
     fn value_at(&self, key: &[u8], height: u64) -> Result<Option<Vec<u8>>, StateError> {

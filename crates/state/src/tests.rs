@@ -17,16 +17,16 @@ fn root_of(suite: Suite, set: &BTreeMap<Vec<u8>, Vec<u8>>) -> Hash {
     apply(suite, &NoNodes, EMPTY, &ups).unwrap().root
 }
 
-/// A tree in memory: every page ever created, and the current root.
+/// A tree in memory: every node ever created, and the current root.
 struct Tree {
     suite: Suite,
-    nodes: BTreeMap<Hash, Arc<Page>>,
+    nodes: std::collections::HashMap<Hash, Node>,
     root: Hash,
 }
 
 impl Tree {
     fn new(suite: Suite) -> Self {
-        Tree { suite, nodes: BTreeMap::new(), root: EMPTY }
+        Tree { suite, nodes: Default::default(), root: EMPTY }
     }
     fn write(&mut self, batch: &[(Vec<u8>, Option<Vec<u8>>)]) {
         let mut ups: BTreeMap<Hash, Option<Hash>> = BTreeMap::new();
@@ -35,10 +35,7 @@ impl Tree {
         }
         let ups: Vec<_> = ups.into_iter().collect();
         let u = apply(self.suite, &self.nodes, self.root, &ups).unwrap();
-        for p in u.pages.values() {
-            assert!(!p.nodes.is_empty() && p.nodes.len() <= MAX_PAGE_NODES);
-        }
-        self.nodes.extend(u.pages);
+        self.nodes.extend(u.nodes);
         self.root = u.root;
     }
 }
@@ -242,10 +239,10 @@ fn vectors() {
     assert_eq!(std::fs::read_to_string(&path).expect("state vectors (CAIRN_WRITE_VECTORS=1 writes them)"), text);
 }
 
-/// Deep trees (many page levels), with deletes: only the stored pages carry the tree from one
-/// batch to the next, and every key is provable from them.
+/// Deep trees, with deletes: only the stored nodes carry the tree from one batch to the next,
+/// and every key is provable from them.
 #[test]
-fn pages_carry_a_deep_tree_across_batches() {
+fn nodes_carry_a_deep_tree_across_batches() {
     let suite = Suite::Ed25519Sha256;
     let mut tree = Tree::new(suite);
     let mut set = BTreeMap::new();

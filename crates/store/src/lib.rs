@@ -16,8 +16,8 @@
 //! `txs` id → [`TxLocation`] · `leaves` first index of a chunk → up to [`LEAF_CHUNK`] leaves of
 //! one block (`u32 n | u32 end offsets[n] | bytes`; one entry per chunk, not per leaf, keeps the
 //! commit path short) · `checkpoints` tree size → signed
-//! note · `state_pages` page root hash → a page of the authenticated-state tree (four levels,
-//! content-addressed, every version kept) · `state_values` state key | u64 (MAX − height) → `0x00` (deleted) or
+//! note · `state_nodes` node hash → authenticated-state tree node (content-addressed, every
+//! version kept) · `state_values` state key | u64 (MAX − height) → `0x00` (deleted) or
 //! `0x01 | value`, so the first entry at or after `key | MAX − h` is the value as of height `h` ·
 //! `state_latest` state key → u64 height | the same tag and value: the newest version, read with
 //! one point lookup when executing blocks (a range read per key cost more than the rest of a
@@ -31,10 +31,9 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::Arc;
 
 use cairn_crypto::Hash;
-use cairn_state::{Page, StateError, StateStore};
+use cairn_state::{Node, StateError, StateStore};
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
 
 #[derive(Debug, thiserror::Error)]
@@ -99,8 +98,8 @@ pub struct BlockCommit {
     pub consensus: Option<Vec<u8>>,
     /// State writes (state key → value, `None`: deleted), in key order.
     pub state_values: Vec<(Vec<u8>, Option<Vec<u8>>)>,
-    /// Tree pages the block created, by root hash (encoded).
-    pub state_pages: Vec<(Hash, Vec<u8>)>,
+    /// Tree nodes the block created.
+    pub state_nodes: Vec<(Hash, Node)>,
     /// Index of the block leaf, for blocks that have one.
     pub block_leaf: Option<u64>,
 }
@@ -122,11 +121,40 @@ pub struct Store {
     checkpoints: Keyspace,
     consensus: Keyspace,
     faults: Keyspace,
-    state_pages: Keyspace,
+    state_nodes: Keyspace,
     state_values: Keyspace,
     state_latest: Keyspace,
     block_leaves: Keyspace,
     indexes: BTreeMap<String, IndexDb>,
+    nodes: NodeCache,
+}
+
+/// Tree nodes recently written or read, so the next block's root does not read the upper
+/// levels (rewritten by every block) from fjall again. Two generations of at most
+/// [`NODE_CACHE_GENERATION`] nodes each: when the newer fills up, the older is dropped.
+#[derive(Default)]
+struct NodeCache {
+    generations: std::sync::Mutex<[std::collections::HashMap<Hash, Node>; 2]>,
+}
+
+/// Nodes per cache generation: about 100 bytes each, so at most about 50 MiB for both.
+const NODE_CACHE_GENERATION: usize = 1 << 18;
+
+impl NodeCache {
+    fn get(&self, hash: &Hash) -> Option<Node> {
+        let g = self.generations.lock().unwrap();
+        g[0].get(hash).or_else(|| g[1].get(hash)).copied()
+    }
+
+    fn insert(&self, nodes: impl IntoIterator<Item = (Hash, Node)>) {
+        let mut g = self.generations.lock().unwrap();
+        for (h, n) in nodes {
+            if g[0].len() >= NODE_CACHE_GENERATION {
+                g[1] = std::mem::take(&mut g[0]);
+            }
+            g[0].insert(h, n);
+        }
+    }
 }
 
 const META_GENESIS: &[u8] = b"genesis";
@@ -193,10 +221,11 @@ impl Store {
             checkpoints: ks("checkpoints")?,
             consensus: ks("consensus")?,
             faults: ks("faults")?,
-            state_pages: ks("state_pages")?,
+            state_nodes: ks("state_nodes")?,
             state_values: ks("state_values")?,
             state_latest: ks("state_latest")?,
             block_leaves: ks("block_leaves")?,
+            nodes: NodeCache::default(),
             db,
         })
     }
@@ -275,8 +304,8 @@ impl Store {
         if let Some(record) = &c.consensus {
             b.insert(&self.consensus, c.height.to_be_bytes(), record.as_slice());
         }
-        for (root, page) in &c.state_pages {
-            b.insert(&self.state_pages, root, page.as_slice());
+        for (hash, node) in &c.state_nodes {
+            b.insert(&self.state_nodes, hash, node.encode());
         }
         for (key, value) in &c.state_values {
             let mut latest = Vec::with_capacity(9 + value.as_ref().map_or(0, Vec::len));
@@ -295,6 +324,8 @@ impl Store {
             b.insert(&self.block_leaves, c.height.to_be_bytes(), leaf.to_be_bytes());
         }
         b.commit()?;
+        // Cached only once durable: what the cache holds is always on disk too.
+        self.nodes.insert(c.state_nodes.iter().copied());
         Ok(())
     }
 
@@ -305,10 +336,17 @@ impl Store {
         Ok(Some((be_u64(&k, "block leaf key")?, be_u64(&v, "block leaf index")?)))
     }
 
-    pub fn state_page(&self, root: &Hash) -> Result<Option<Arc<Page>>> {
-        match self.state_pages.get(root)? {
+    pub fn state_node(&self, hash: &Hash) -> Result<Option<Node>> {
+        if let Some(n) = self.nodes.get(hash) {
+            return Ok(Some(n));
+        }
+        match self.state_nodes.get(hash)? {
             None => Ok(None),
-            Some(v) => Page::decode(&v).map(|p| Some(Arc::new(p))).ok_or_else(|| StoreError::Corrupt { what: "state page", detail: hex_of(root) }),
+            Some(v) => {
+                let n = Node::decode(&v).ok_or_else(|| StoreError::Corrupt { what: "state node", detail: hex_of(hash) })?;
+                self.nodes.insert([(*hash, n)]);
+                Ok(Some(n))
+            }
         }
     }
 
@@ -503,8 +541,8 @@ fn hex_of(h: &Hash) -> String {
 }
 
 impl StateStore for Store {
-    fn page(&self, root: &Hash) -> std::result::Result<Option<Arc<Page>>, StateError> {
-        self.state_page(root).map_err(|e| StateError::Storage(e.to_string()))
+    fn node(&self, hash: &Hash) -> std::result::Result<Option<Node>, StateError> {
+        self.state_node(hash).map_err(|e| StateError::Storage(e.to_string()))
     }
 
     fn value_at(&self, state_key: &[u8], height: u64) -> std::result::Result<Option<Vec<u8>>, StateError> {

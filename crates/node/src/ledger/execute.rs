@@ -131,7 +131,7 @@ impl Ledger {
         commit.block_bytes = block.encode();
         commit.block_hash = hash;
         commit.state_values = overlay.values.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-        commit.state_pages = overlay.pages.iter().map(|(h, p)| (*h, p.encode())).collect();
+        commit.state_nodes = overlay.nodes.clone();
         let state = ChainState { height, digest: [0; 32], hash, time_ms, frontier, state_root: overlay.root, overlay: Some(Arc::new(overlay)) };
         Ok(Ok(Executed { header, commit, state, leaf_hashes, rejected }))
     }
