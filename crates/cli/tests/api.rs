@@ -178,6 +178,8 @@ fn proofs_blocks_and_openapi_hold_together() {
         let p = match p.as_str() {
             "/v1/evidence" => "/v1/evidence?reference=ref".to_string(),
             "/v1/consistency" => format!("/v1/consistency?from={}&to={}", sizes[0], sizes[1]),
+            "/v1/evidence/state" => format!("/v1/evidence/state?digest={}", "ab".repeat(32)),
+            "/v1/state/proof" => format!("/v1/state/proof?module=evidence&key=01{}", "ab".repeat(32)),
             _ => p,
         };
         let r = client().get(format!("{url}{p}")).send().unwrap();

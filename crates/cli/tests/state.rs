@@ -82,6 +82,9 @@ fn prove_and_verify(suite: &str) {
     assert_eq!(get(&format!("evidence/state?digest={digest}&alg=md5")).0, 400);
     let (status, v) = get(&format!("state/proof?module=evidence&key={}", "ab".repeat(2000)));
     assert_eq!((status, v["code"].as_str()), (400, Some("bad-query")), "{v}");
+    let (status, v) = get("state/proof?module=evidence&key=00");
+    assert_eq!((status, v["code"].as_str()), (400, Some("bad-query")), "{v}");
+    assert!(v["detail"].as_str().unwrap().contains("not a state key of module evidence"), "{v}");
     // The generic route proves any module's key; an unknown module's key is simply absent.
     let (status, v) = get("state/proof?module=nobody&key=00");
     assert_eq!(status, 200, "{v}");

@@ -702,6 +702,8 @@ pub enum StateQueryError {
     FutureHeight { asked: u64, height: u64 },
     #[error("the module name or key is too long")]
     BadKey,
+    #[error("not a state key of module {module}: {why}")]
+    NotAKey { module: String, why: String },
 }
 
 impl Ledger {
@@ -710,6 +712,10 @@ impl Ledger {
     pub fn state_receipt(&self, module: &str, key: &[u8], height: Option<u64>) -> anyhow::Result<Result<StateReceipt, StateQueryError>> {
         if module.len() > cairn_state::MAX_MODULE_NAME || key.len() > cairn_state::MAX_KEY_LEN {
             return Ok(Err(StateQueryError::BadKey));
+        }
+        // A key the module cannot hold is the caller's mistake, not an absence to prove.
+        if let Some(Err(why)) = cairn_types::state_receipt::module_view(module, key, None) {
+            return Ok(Err(StateQueryError::NotAKey { module: module.into(), why }));
         }
         let durable = self.height();
         let asked = height.unwrap_or(durable);

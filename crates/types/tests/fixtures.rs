@@ -136,3 +136,47 @@ fn a_state_receipt_needs_the_chains_trust_file() {
     assert!(verify_state_receipt("{}", &ed.0).is_err());
     assert!(verify_state_receipt("not json", &ed.0).is_err());
 }
+
+/// Decoders of outside bytes never panic: truncations and random mutations of real state
+/// receipts' headers, leaves, proofs and of the receipt text itself give errors, not crashes.
+/// (A deterministic stand-in for a fuzzer run; the seed is fixed so failures replay.)
+#[test]
+fn decoders_of_outside_bytes_refuse_garbage_without_panicking() {
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    for (trust, _, text) in state_fixtures() {
+        let r: StateReceipt = serde_json::from_str(&text).unwrap();
+        let leaf = cairn_types::log::encode_block_leaf(&cairn_types::block::BlockHeader::decode(&r.header).unwrap());
+        for input in [&r.header, &r.proof, &leaf] {
+            for cut in 0..input.len() {
+                let _ = cairn_types::block::BlockHeader::decode(&input[..cut]);
+                let _ = cairn_state::StateProof::decode(&input[..cut]);
+                let _ = cairn_types::log::LogEntry::decode(trust.suite, &input[..cut]);
+            }
+            for _ in 0..2000 {
+                let mut m = input.clone();
+                for _ in 0..1 + next() % 4 {
+                    let at = (next() as usize) % m.len();
+                    m[at] = next() as u8;
+                }
+                let _ = cairn_types::block::BlockHeader::decode(&m);
+                let _ = cairn_state::StateProof::decode(&m);
+                let _ = cairn_types::log::LogEntry::decode(trust.suite, &m);
+            }
+        }
+        let bytes = text.as_bytes();
+        for _ in 0..300 {
+            let mut m = bytes.to_vec();
+            let at = (next() as usize) % m.len();
+            m[at] = b"{}[]\",:0a-"[(next() % 10) as usize];
+            if let Ok(t) = std::str::from_utf8(&m) {
+                let _ = verify_state_receipt(t, &trust);
+            }
+        }
+    }
+}
