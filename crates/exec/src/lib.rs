@@ -6,136 +6,17 @@
 //! entries at a given height and time; it is deterministic (no clocks, no randomness, no hash
 //! map iteration), so every validator that runs it gets the same bytes.
 //!
-//! Modules plug in through [`Module`]; `evidence` is the first.
-
-pub mod evidence;
+//! Modules plug in through [`Module`] (crate `cairn-module`); the binary registers them
+//! (`crates/modules/*`). The executor stamps each module's name on its state keys and error
+//! codes and checks the index names it writes.
 
 use std::collections::BTreeMap;
 
 use cairn_crypto::Suite;
-use cairn_state::{BlockState, StateError, state_key};
-use cairn_types::codec::DecodeError;
+pub use cairn_module::{ExecContext, ExecFailure, IndexEntry, Module, ModuleError, ModuleRefusal, TxEffects, TxError};
+use cairn_state::{BlockState, StateError};
 use cairn_types::genesis::Genesis;
 use cairn_types::tx::{Call, Transaction, TxBody};
-
-/// Why a transaction was refused. `code()` is stable and appears in API errors.
-#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
-pub enum TxError {
-    #[error("transaction is {len} bytes, the limit is {max}")]
-    Oversized { len: usize, max: usize },
-    #[error("malformed transaction: {0}")]
-    Malformed(#[from] DecodeError),
-    #[error("transaction is for chain {got:?}, this is {want:?}")]
-    WrongChain { got: String, want: String },
-    #[error("transaction uses suite {got}, this chain uses {want}")]
-    WrongSuite { got: Suite, want: Suite },
-    #[error("signer {0} is not a member of any organisation in genesis")]
-    UnknownSigner(String),
-    #[error("signature does not verify")]
-    BadSignature,
-    #[error("transaction expired at {expires_at_ms} ms (now {now_ms} ms)")]
-    Expired { expires_at_ms: u64, now_ms: u64 },
-    #[error("expiry {expires_at_ms} ms is more than {max_ttl_ms} ms ahead")]
-    ExpiryTooFar { expires_at_ms: u64, max_ttl_ms: u64 },
-    #[error("transaction {0} was already submitted")]
-    Replay(String),
-    #[error("unknown module {0:?}")]
-    UnknownModule(String),
-    #[error("module {module} has no method {method:?}")]
-    UnknownMethod { module: String, method: String },
-    #[error("invalid arguments: {0}")]
-    InvalidArgs(String),
-    #[error("{count} records in one transaction, the limit is {max}")]
-    TooManyRecords { count: usize, max: usize },
-}
-
-impl TxError {
-    pub fn code(&self) -> &'static str {
-        match self {
-            TxError::Oversized { .. } => "oversized",
-            TxError::Malformed(_) => "malformed",
-            TxError::WrongChain { .. } => "wrong-chain",
-            TxError::WrongSuite { .. } => "wrong-suite",
-            TxError::UnknownSigner(_) => "unknown-signer",
-            TxError::BadSignature => "bad-signature",
-            TxError::Expired { .. } => "expired",
-            TxError::ExpiryTooFar { .. } => "expiry-too-far",
-            TxError::Replay(_) => "replay",
-            TxError::UnknownModule(_) => "unknown-module",
-            TxError::UnknownMethod { .. } => "unknown-method",
-            TxError::InvalidArgs(_) => "invalid-args",
-            TxError::TooManyRecords { .. } => "too-many-records",
-        }
-    }
-}
-
-/// Why executing a transaction did not produce effects: the transaction was refused (a
-/// deterministic verdict, the same on every validator), or the node could not read its state
-/// (a local failure: the block is not executed at all).
-#[derive(Debug, thiserror::Error)]
-pub enum ExecFailure {
-    #[error(transparent)]
-    Refused(#[from] TxError),
-    #[error(transparent)]
-    Storage(#[from] StateError),
-}
-
-/// Where and when a transaction executes, on whose behalf, and the module's view of the state.
-pub struct ExecContext<'a, 'b> {
-    pub suite: Suite,
-    pub height: u64,
-    pub time_ms: u64,
-    pub organisation: &'a str,
-    /// Log index the transaction's first leaf will get.
-    pub first_leaf: u64,
-    /// The module executing: every state key it names is stamped with it.
-    module: &'static str,
-    state: &'a mut BlockState<'b>,
-}
-
-impl ExecContext<'_, '_> {
-    /// The value of one of this module's state keys, as of this point in the block.
-    pub fn state_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
-        self.state.get(&state_key(self.module, key))
-    }
-
-    pub fn state_put(&mut self, key: &[u8], value: Vec<u8>) {
-        self.state.put(state_key(self.module, key), value);
-    }
-
-    pub fn state_delete(&mut self, key: &[u8]) {
-        self.state.delete(state_key(self.module, key));
-    }
-}
-
-/// One entry of a module's secondary index (each index is its own keyspace in the store).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IndexEntry {
-    pub index: &'static str,
-    pub key: Vec<u8>,
-    pub value: Vec<u8>,
-}
-
-/// What executing one transaction produced.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct TxEffects {
-    pub leaves: Vec<Vec<u8>>,
-    pub index: Vec<IndexEntry>,
-}
-
-/// A module: a namespace of methods with their own argument encoding and effects.
-pub trait Module: Send + Sync {
-    fn name(&self) -> &'static str;
-    /// Names of the secondary indexes the module writes (`<module>.<index>`).
-    fn indexes(&self) -> &'static [&'static str];
-    /// Stateless checks of a call's arguments (decoding, limits).
-    fn check(&self, call: &Call, genesis: &Genesis) -> Result<(), TxError>;
-    /// Effects of an admitted call. Must be deterministic: it may read and write the module's
-    /// state through `ctx`; if it fails, its state writes are dropped.
-    fn execute(&self, ctx: &mut ExecContext<'_, '_>, tx: &Transaction, out: &mut TxEffects) -> Result<(), ExecFailure>;
-    /// Canonical argument bytes from the JSON form of a call.
-    fn args_from_json(&self, method: &str, args: serde_json::Value) -> Result<Vec<u8>, TxError>;
-}
 
 pub struct Executor {
     genesis: Genesis,
@@ -144,9 +25,21 @@ pub struct Executor {
     modules: BTreeMap<&'static str, Box<dyn Module>>,
 }
 
+/// Makes a module for a chain (its parameters come from genesis). The binary lists the
+/// factories of every module it ships; the executor registers one module from each.
+pub type ModuleFactory = fn(&Genesis) -> Box<dyn Module>;
+
+/// A module's refusal carries its name: `<module>.<code>`.
+fn stamp(module: &str, e: TxError) -> TxError {
+    match e {
+        TxError::Module(m) => TxError::Module(m.stamp(module)),
+        e => e,
+    }
+}
+
 impl Executor {
-    /// An executor with the built-in modules.
-    pub fn new(genesis: Genesis) -> Self {
+    /// An executor with one module from each factory.
+    pub fn new(genesis: Genesis, modules: &[ModuleFactory]) -> Self {
         let mut members = BTreeMap::new();
         for org in &genesis.organisations {
             for m in &org.members {
@@ -155,14 +48,31 @@ impl Executor {
             }
         }
         let mut ex = Executor { genesis, members, modules: BTreeMap::new() };
-        let digest_state = ex.genesis.params.evidence_digest_state;
-        ex.register(Box::new(evidence::EvidenceModule { digest_state }));
+        for make in modules {
+            let module = make(&ex.genesis);
+            ex.register(module);
+        }
         ex
     }
 
+    /// Adds a module. Its name must be a valid state namespace and every index it declares
+    /// must be named `<module>.<index>`.
     pub fn register(&mut self, m: Box<dyn Module>) {
-        let prev = self.modules.insert(m.name(), m);
-        assert!(prev.is_none(), "module registered twice");
+        let name = m.name();
+        assert!(!name.is_empty() && name.len() <= cairn_state::MAX_MODULE_NAME && name != cairn_types::log::CORE_MODULE, "module name {name:?}");
+        for index in m.indexes() {
+            assert!(
+                index.strip_prefix(name).is_some_and(|rest| rest.starts_with('.') && rest.len() > 1),
+                "index {index:?} of module {name} is not {name}.<index>"
+            );
+        }
+        let prev = self.modules.insert(name, m);
+        assert!(prev.is_none(), "module {name} registered twice");
+    }
+
+    /// Names of the registered modules, in order.
+    pub fn module_names(&self) -> Vec<&'static str> {
+        self.modules.keys().copied().collect()
     }
 
     /// Every index any registered module writes, so the store can open them up front.
@@ -251,7 +161,8 @@ impl Executor {
         if let Some(now_ms) = now_ms {
             check_expiry(body.expires_at_ms, now_ms, g.params.max_tx_ttl_ms)?;
         }
-        self.module(&body.call)?.check(&body.call, g)
+        let module = self.module(&body.call)?;
+        module.check(&body.call, g).map_err(|e| stamp(module.name(), e))
     }
 
     /// Executes an admitted transaction in a block at `height`, time `time_ms`, on `state`.
@@ -297,8 +208,16 @@ impl Executor {
         }
         let organisation = self.organisation_of(tx.body.signer.as_bytes()).ok_or_else(|| TxError::UnknownSigner(tx.body.signer.to_hex()))?;
         let module = self.module(&tx.body.call)?;
-        let mut ctx = ExecContext { suite: self.genesis.suite, height, time_ms, organisation, first_leaf, module: module.name(), state };
-        module.execute(&mut ctx, tx, out)
+        let mut ctx = ExecContext::new(self.genesis.suite, height, time_ms, organisation, first_leaf, module.name(), state);
+        match module.execute(&mut ctx, tx, out) {
+            Err(ExecFailure::Refused(e)) => return Err(ExecFailure::Refused(stamp(module.name(), e))),
+            other => other?,
+        }
+        // The framework, not the module, keeps indexes in the module's namespace.
+        for entry in &out.index {
+            assert!(module.indexes().contains(&entry.index), "module {} wrote undeclared index {}", module.name(), entry.index);
+        }
+        Ok(())
     }
 
     /// Canonical transaction bytes from the JSON form
@@ -324,7 +243,7 @@ impl Executor {
         let j: JsonTx = serde_json::from_value(v).map_err(|e| TxError::InvalidArgs(e.to_string()))?;
         let signer = cairn_crypto::PublicKey::from_hex(self.genesis.suite, &j.signer).map_err(|e| TxError::InvalidArgs(format!("signer: {e}")))?;
         let module = self.modules.get(j.call.module.as_str()).ok_or_else(|| TxError::UnknownModule(j.call.module.clone()))?;
-        let args = module.args_from_json(&j.call.method, j.call.args)?;
+        let args = module.args_from_json(&j.call.method, j.call.args).map_err(|e| stamp(module.name(), e))?;
         let body = TxBody {
             chain_id: j.chain_id,
             signer,

@@ -27,7 +27,7 @@ fn setup(suite: Suite) -> (Executor, KeyPair) {
         params: Params { max_records_per_tx: 3, max_tx_bytes: 4096, ..Params::default() },
     };
     genesis.validate().unwrap();
-    (Executor::new(genesis), member)
+    (Executor::new(genesis, &[cairn_module_evidence::module]), member)
 }
 
 fn record(i: u8) -> RecordInput {
@@ -75,7 +75,9 @@ fn refusals_are_precise() {
         b.expires_at_ms = NOW + 10 * 3_600_000;
         assert!(matches!(ex.admit(&b.sign(&key).encode(), NOW), Err(TxError::ExpiryTooFar { .. })));
 
-        assert!(matches!(ex.admit(&body(&key, 4).sign(&key).encode(), NOW), Err(TxError::TooManyRecords { count: 4, max: 3 })));
+        // The module's own refusal, its code stamped with the module's name by the framework.
+        let Err(TxError::Module(e)) = ex.admit(&body(&key, 4).sign(&key).encode(), NOW) else { panic!("{suite}: four records accepted") };
+        assert_eq!((e.code(), e.http_status, e.message.as_str()), ("evidence.too-many-records", 400, "4 records in one transaction, the limit is 3"));
 
         let mut b = body(&key, 1);
         b.call.module = "payments".into();
@@ -161,10 +163,10 @@ fn execution_is_deterministic_and_indexes_records() {
     assert_eq!(a.leaves.len(), 3);
     // a digest entry per record, one reference entry for the three records sharing it
     assert_eq!(a.index.len(), 4);
-    assert_eq!(a.index[1].index, cairn_exec::evidence::INDEX_DIGEST);
-    assert_eq!(cairn_exec::evidence::leaf_of_key(&a.index[1].key), Some(101));
-    assert_eq!(a.index[3].index, cairn_exec::evidence::INDEX_REFERENCE);
-    assert_eq!(cairn_exec::evidence::reference_leaves(&a.index[3].key, &a.index[3].value), vec![100, 101, 102]);
+    assert_eq!(a.index[1].index, cairn_module_evidence::INDEX_DIGEST);
+    assert_eq!(cairn_module_evidence::leaf_of_key(&a.index[1].key), Some(101));
+    assert_eq!(a.index[3].index, cairn_module_evidence::INDEX_REFERENCE);
+    assert_eq!(cairn_module_evidence::reference_leaves(&a.index[3].key, &a.index[3].value), vec![100, 101, 102]);
     // Past its expiry at block time, it fails.
     let (expired, state) = run(NOW + 120_000);
     assert!(matches!(expired, Err(TxError::Expired { .. })));

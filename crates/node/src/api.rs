@@ -84,8 +84,8 @@ fn tx_error_status(e: &TxError) -> StatusCode {
         | TxError::ExpiryTooFar { .. }
         | TxError::UnknownModule(_)
         | TxError::UnknownMethod { .. }
-        | TxError::InvalidArgs(_)
-        | TxError::TooManyRecords { .. } => StatusCode::BAD_REQUEST,
+        | TxError::InvalidArgs(_) => StatusCode::BAD_REQUEST,
+        TxError::Module(e) => StatusCode::from_u16(e.http_status).unwrap_or(StatusCode::BAD_REQUEST),
     }
 }
 

@@ -13,8 +13,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
 use cairn_crypto::{Hash, KeyPair};
-use cairn_exec::{Executor, TxError, evidence as evidence_index};
+use cairn_exec::{Executor, TxError};
 use cairn_merkle::{MerkleLog, leaf_hash};
+use cairn_module_evidence as evidence_index;
 use cairn_note::{Checkpoint, SignedNote};
 use cairn_store::{BlockCommit, Store, TxLocation};
 use cairn_types::block::{Block, BlockHeader};
@@ -58,7 +59,7 @@ impl std::fmt::Display for SubmitError {
 }
 
 impl SubmitError {
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> &str {
         match self {
             SubmitError::Tx(e) => e.code(),
             SubmitError::MempoolFull => "mempool-full",
@@ -152,7 +153,7 @@ impl Ledger {
             bail!("key {} is not validator {}'s key in genesis", config.validator_key.display(), v.name);
         }
         std::fs::create_dir_all(&config.db).with_context(|| format!("creating {}", config.db.display()))?;
-        let exec = Executor::new(genesis.clone());
+        let exec = Executor::new(genesis.clone(), crate::MODULES);
         let store = Store::open(&config.db, &exec.index_names()).with_context(|| format!("opening database {}", config.db.display()))?;
         let canonical = serde_json::to_vec(&genesis)?;
         match store.genesis()? {

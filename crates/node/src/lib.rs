@@ -19,6 +19,10 @@ use anyhow::Context;
 pub use config::NodeConfig;
 pub use ledger::Ledger;
 
+/// The modules this node runs, one factory per module crate. Adding a module is one line here
+/// (and its crate); the executor stamps the module's name on its state, indexes and errors.
+pub const MODULES: &[cairn_exec::ModuleFactory] = &[cairn_module_evidence::module];
+
 /// The consensus network settings of a validator: its key and listen address from the config,
 /// the peer set from genesis. Every mistake is named with its fix.
 fn network_config(ledger: &Ledger) -> anyhow::Result<cairn_consensus::network::NetworkConfig> {

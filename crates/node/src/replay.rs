@@ -28,7 +28,7 @@ pub struct ReplayReport {
 /// Re-executes every block of the database at `db` (a stopped node's) and checks its state
 /// roots. Holds the whole state in memory: a check for operators and tests, not for a node.
 pub fn replay(db: &Path, genesis: &Genesis) -> anyhow::Result<ReplayReport> {
-    let exec = Executor::new(genesis.clone());
+    let exec = Executor::new(genesis.clone(), crate::MODULES);
     let store = Store::open(db, &exec.index_names()).with_context(|| format!("opening database {}", db.display()))?;
     let suite = genesis.suite;
     let tip = store.tip_height()?;

@@ -1,5 +1,6 @@
-//! The evidence module: deposit content digests (one or many records per signature) and find
-//! them by id, digest or reference.
+//! The evidence module: deposit content digests (one or many records per signature), find them
+//! by id, digest or reference, and keep each digest's first deposit and count as state, so
+//! anyone can prove "this file was deposited, first at height H" or "had not been, as of H".
 //!
 //! A record is found by id through its transaction (`RecordId` = tx id + index). Indexes:
 //! `evidence.digest`: digest[32] leaf[8] → ∅ ·
@@ -13,7 +14,33 @@ use cairn_types::genesis::Genesis;
 use cairn_types::log::encode_evidence_leaf;
 use cairn_types::tx::{Call, Transaction};
 
-use crate::{ExecContext, ExecFailure, IndexEntry, Module, TxEffects, TxError};
+use cairn_module::{ExecContext, ExecFailure, IndexEntry, Module, ModuleRefusal, TxEffects, TxError};
+
+/// The evidence module's own refusals (codes `evidence.<code>` in API errors).
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum EvidenceError {
+    #[error("{count} records in one transaction, the limit is {max}")]
+    TooManyRecords { count: usize, max: usize },
+}
+
+impl ModuleRefusal for EvidenceError {
+    fn code(&self) -> &'static str {
+        match self {
+            EvidenceError::TooManyRecords { .. } => "too-many-records",
+        }
+    }
+
+    fn http_status(&self) -> u16 {
+        match self {
+            EvidenceError::TooManyRecords { .. } => 400,
+        }
+    }
+}
+
+/// The module for a chain: digest state as its genesis says.
+pub fn module(genesis: &Genesis) -> Box<dyn Module> {
+    Box::new(EvidenceModule { digest_state: genesis.params.evidence_digest_state })
+}
 
 /// Counts a deposit of `digest` in the module's state, remembering its first deposit.
 fn record_deposit(ctx: &mut ExecContext<'_, '_>, alg: DigestAlg, digest: Hash, record: RecordId) -> Result<(), ExecFailure> {
@@ -70,12 +97,12 @@ impl Module for EvidenceModule {
             return Err(TxError::UnknownMethod { module: MODULE.into(), method: call.method.clone() });
         }
         let records = decode_deposit_in_place(&call.args).map_err(|e| match e {
-            cairn_types::codec::DecodeError::TooLong { field: "records", len, max } => TxError::TooManyRecords { count: len, max },
+            cairn_types::codec::DecodeError::TooLong { field: "records", len, max } => EvidenceError::TooManyRecords { count: len, max }.into(),
             e => TxError::InvalidArgs(e.to_string()),
         })?;
         let max = genesis.params.max_records_per_tx as usize;
         if records.len() > max {
-            return Err(TxError::TooManyRecords { count: records.len(), max });
+            return Err(EvidenceError::TooManyRecords { count: records.len(), max }.into());
         }
         Ok(())
     }

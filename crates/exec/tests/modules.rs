@@ -1,0 +1,167 @@
+//! A module that is not shipped (a counter) plugs into the executor beside evidence: the
+//! framework namespaces its state, stamps its error codes and refuses indexes outside its name.
+
+use cairn_crypto::{KeyPair, Suite};
+use cairn_exec::{ExecContext, ExecFailure, Executor, IndexEntry, Module, ModuleRefusal, TxEffects, TxError};
+use cairn_state::{BlockState, EMPTY, MemStore, state_key};
+use cairn_types::genesis::{Genesis, Organisation, Params, ValidatorInfo};
+use cairn_types::tx::{Call, Transaction, TxBody};
+
+const NOW: u64 = 1_800_000_000_000;
+
+#[derive(Debug, thiserror::Error)]
+enum CounterError {
+    #[error("the counter takes no arguments")]
+    Arguments,
+}
+
+impl ModuleRefusal for CounterError {
+    fn code(&self) -> &'static str {
+        "arguments"
+    }
+    fn http_status(&self) -> u16 {
+        422
+    }
+}
+
+/// `counter.bump`: adds one to the state key "n" (the same key name evidence could use).
+struct Counter {
+    index: &'static str,
+}
+
+impl Module for Counter {
+    fn name(&self) -> &'static str {
+        "counter"
+    }
+    fn indexes(&self) -> &'static [&'static str] {
+        &["counter.bumps"]
+    }
+    fn check(&self, call: &Call, _: &Genesis) -> Result<(), TxError> {
+        if call.args.is_empty() { Ok(()) } else { Err(CounterError::Arguments.into()) }
+    }
+    fn execute(&self, ctx: &mut ExecContext<'_, '_>, _: &Transaction, out: &mut TxEffects) -> Result<(), ExecFailure> {
+        let n = ctx.state_get(b"n")?.map_or(0, |v| u64::from_be_bytes(v.try_into().unwrap()));
+        ctx.state_put(b"n", (n + 1).to_be_bytes().to_vec());
+        out.index.push(IndexEntry { index: self.index, key: (n + 1).to_be_bytes().to_vec(), value: Vec::new() });
+        out.leaves.push(b"bumped".to_vec());
+        Ok(())
+    }
+    fn args_from_json(&self, _: &str, _: serde_json::Value) -> Result<Vec<u8>, TxError> {
+        Ok(Vec::new())
+    }
+}
+
+fn counter(_: &Genesis) -> Box<dyn Module> {
+    Box::new(Counter { index: "counter.bumps" })
+}
+
+fn setup() -> (Executor, KeyPair) {
+    let member = KeyPair::from_secret_bytes(Suite::Ed25519Sha256, &[9; 32]).unwrap();
+    let genesis = Genesis {
+        chain_id: "modules".into(),
+        suite: Suite::Ed25519Sha256,
+        genesis_time_ms: 0,
+        organisations: vec![Organisation { id: "org".into(), name: "Org".into(), members: vec![member.public_key().to_hex()] }],
+        validators: vec![ValidatorInfo {
+            name: "v".into(),
+            organisation: "org".into(),
+            public_key: KeyPair::from_secret_bytes(Suite::Ed25519Sha256, &[8; 32]).unwrap().public_key().to_hex(),
+            address: None,
+            consensus_key: None,
+            p2p_address: None,
+        }],
+        params: Params::default(),
+    };
+    (Executor::new(genesis, &[cairn_module_evidence::module, counter]), member)
+}
+
+fn bump(key: &KeyPair, nonce: u64, args: Vec<u8>) -> Transaction {
+    TxBody {
+        chain_id: "modules".into(),
+        signer: key.public_key(),
+        nonce,
+        expires_at_ms: NOW + 60_000,
+        call: Call { module: "counter".into(), method: "bump".into(), args },
+    }
+    .sign(key)
+}
+
+#[test]
+fn a_second_module_gets_its_own_namespace() {
+    let (ex, key) = setup();
+    assert_eq!(ex.module_names(), vec!["counter", "evidence"]);
+    assert!(ex.index_names().contains(&"counter.bumps"));
+    let store = MemStore::default();
+    let mut state = BlockState::new(Suite::Ed25519Sha256, &store, 0, EMPTY, None, 0);
+    for nonce in 0..3 {
+        let tx = ex.admit(&bump(&key, nonce, Vec::new()).encode(), NOW).unwrap();
+        let effects = ex.execute(&tx, 1, NOW, nonce, &mut state).unwrap().unwrap();
+        assert_eq!(effects.index[0].key, (nonce + 1).to_be_bytes(), "reads its own earlier writes in the block");
+    }
+    let overlay = state.finish(1).unwrap();
+    // Stored under the module's name: the framework built the key, not the module.
+    assert_eq!(overlay.values.keys().collect::<Vec<_>>(), vec![&state_key("counter", b"n")]);
+    assert_eq!(overlay.values[&state_key("counter", b"n")], Some(3u64.to_be_bytes().to_vec()));
+}
+
+#[test]
+fn a_modules_refusals_carry_its_name() {
+    let (ex, key) = setup();
+    let Err(TxError::Module(e)) = ex.admit(&bump(&key, 1, vec![1]).encode(), NOW) else { panic!("arguments accepted") };
+    assert_eq!((e.code(), e.http_status), ("counter.arguments", 422));
+}
+
+#[test]
+#[should_panic(expected = "wrote undeclared index")]
+fn an_index_outside_the_modules_declared_ones_is_refused() {
+    let (mut ex, key) = setup();
+    struct Rogue;
+    impl Module for Rogue {
+        fn name(&self) -> &'static str {
+            "rogue"
+        }
+        fn indexes(&self) -> &'static [&'static str] {
+            &["rogue.mine"]
+        }
+        fn check(&self, _: &Call, _: &Genesis) -> Result<(), TxError> {
+            Ok(())
+        }
+        fn execute(&self, ctx: &mut ExecContext<'_, '_>, tx: &Transaction, out: &mut TxEffects) -> Result<(), ExecFailure> {
+            Counter { index: "evidence.digest" }.execute(ctx, tx, out)
+        }
+        fn args_from_json(&self, _: &str, _: serde_json::Value) -> Result<Vec<u8>, TxError> {
+            Ok(Vec::new())
+        }
+    }
+    ex.register(Box::new(Rogue));
+    let mut tx = bump(&key, 1, Vec::new());
+    tx.body.call.module = "rogue".into();
+    let tx = ex.admit(&tx.body.sign(&key).encode(), NOW).unwrap();
+    let store = MemStore::default();
+    let mut state = BlockState::new(Suite::Ed25519Sha256, &store, 0, EMPTY, None, 0);
+    let _ = ex.execute(&tx, 1, NOW, 0, &mut state);
+}
+
+#[test]
+#[should_panic(expected = "is not counter.<index>")]
+fn index_names_must_carry_the_modules_name() {
+    struct Bad;
+    impl Module for Bad {
+        fn name(&self) -> &'static str {
+            "counter"
+        }
+        fn indexes(&self) -> &'static [&'static str] {
+            &["evidence.digest"]
+        }
+        fn check(&self, _: &Call, _: &Genesis) -> Result<(), TxError> {
+            Ok(())
+        }
+        fn execute(&self, _: &mut ExecContext<'_, '_>, _: &Transaction, _: &mut TxEffects) -> Result<(), ExecFailure> {
+            Ok(())
+        }
+        fn args_from_json(&self, _: &str, _: serde_json::Value) -> Result<Vec<u8>, TxError> {
+            Ok(Vec::new())
+        }
+    }
+    Executor::new(setup().0.genesis().clone(), &[|_| Box::new(Bad)]);
+}

@@ -1,0 +1,190 @@
+//! What a module sees of Cairn: the [`Module`] trait, the contexts it is called with and the
+//! errors it answers with. A module crate (`crates/modules/<name>`) depends on this crate and on
+//! the wire types it needs, never on the node.
+//!
+//! The framework stamps the module's name on everything a module names, so namespacing is
+//! enforced, not a convention:
+//! * state keys: [`ExecContext::state_get`] / [`ExecContext::state_put`] take the module's own
+//!   key; the framework stores it under `str module | bytes key` (`cairn_state::state_key`);
+//! * error codes: a [`ModuleError`] gets the code `<module>.<code>` when the framework wraps it;
+//! * index names: [`IndexEntry::index`] must be one of [`Module::indexes`], each named
+//!   `<module>.<index>` (checked when the module is registered).
+//!
+//! Execution must be deterministic: no clocks (block time is [`ExecContext::time_ms`]), no
+//! randomness, no hash-map iteration; the deterministic simulation replays every block.
+
+#![forbid(unsafe_code)]
+
+use cairn_crypto::Suite;
+use cairn_state::{BlockState, StateError, state_key};
+use cairn_types::codec::DecodeError;
+use cairn_types::genesis::Genesis;
+use cairn_types::tx::{Call, Transaction};
+
+/// A module's own refusal: a stable code (unique within the module), the HTTP status the API
+/// answers with, and a message for the submitter (no internal details).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ModuleError {
+    pub code: &'static str,
+    pub http_status: u16,
+    pub message: String,
+    /// `<module>.<code>`, set by the framework.
+    pub stamped: String,
+}
+
+impl ModuleError {
+    pub fn new(code: &'static str, http_status: u16, message: impl Into<String>) -> Self {
+        debug_assert!((400..500).contains(&http_status), "a module refuses with a 4xx status");
+        ModuleError { code, http_status, message: message.into(), stamped: code.to_string() }
+    }
+
+    /// The stable code API errors carry: `<module>.<code>` once the framework stamped it.
+    pub fn code(&self) -> &str {
+        &self.stamped
+    }
+
+    /// The framework's stamp: the module's name before the code.
+    pub fn stamp(mut self, module: &str) -> Self {
+        self.stamped = format!("{module}.{}", self.code);
+        self
+    }
+}
+
+/// A module's error enum turns into a [`ModuleError`] through this (code, status, message).
+pub trait ModuleRefusal: std::fmt::Display {
+    fn code(&self) -> &'static str;
+    fn http_status(&self) -> u16;
+}
+
+impl<E: ModuleRefusal> From<E> for TxError {
+    fn from(e: E) -> Self {
+        TxError::Module(ModuleError::new(e.code(), e.http_status(), e.to_string()))
+    }
+}
+
+/// Why a transaction was refused. `code()` is stable and appears in API errors.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum TxError {
+    #[error("transaction is {len} bytes, the limit is {max}")]
+    Oversized { len: usize, max: usize },
+    #[error("malformed transaction: {0}")]
+    Malformed(#[from] DecodeError),
+    #[error("transaction is for chain {got:?}, this is {want:?}")]
+    WrongChain { got: String, want: String },
+    #[error("transaction uses suite {got}, this chain uses {want}")]
+    WrongSuite { got: Suite, want: Suite },
+    #[error("signer {0} is not a member of any organisation in genesis")]
+    UnknownSigner(String),
+    #[error("signature does not verify")]
+    BadSignature,
+    #[error("transaction expired at {expires_at_ms} ms (now {now_ms} ms)")]
+    Expired { expires_at_ms: u64, now_ms: u64 },
+    #[error("expiry {expires_at_ms} ms is more than {max_ttl_ms} ms ahead")]
+    ExpiryTooFar { expires_at_ms: u64, max_ttl_ms: u64 },
+    #[error("transaction {0} was already submitted")]
+    Replay(String),
+    #[error("unknown module {0:?}")]
+    UnknownModule(String),
+    #[error("module {module} has no method {method:?}")]
+    UnknownMethod { module: String, method: String },
+    #[error("invalid arguments: {0}")]
+    InvalidArgs(String),
+    /// A module's own refusal, its code stamped with the module's name by the framework.
+    #[error("{0}")]
+    Module(ModuleError),
+}
+
+impl TxError {
+    /// The stable code API errors carry: the core's, or `<module>.<code>` for a module's.
+    pub fn code(&self) -> &str {
+        match self {
+            TxError::Oversized { .. } => "oversized",
+            TxError::Malformed(_) => "malformed",
+            TxError::WrongChain { .. } => "wrong-chain",
+            TxError::WrongSuite { .. } => "wrong-suite",
+            TxError::UnknownSigner(_) => "unknown-signer",
+            TxError::BadSignature => "bad-signature",
+            TxError::Expired { .. } => "expired",
+            TxError::ExpiryTooFar { .. } => "expiry-too-far",
+            TxError::Replay(_) => "replay",
+            TxError::UnknownModule(_) => "unknown-module",
+            TxError::UnknownMethod { .. } => "unknown-method",
+            TxError::InvalidArgs(_) => "invalid-args",
+            TxError::Module(e) => &e.stamped,
+        }
+    }
+}
+
+/// Why executing a transaction did not produce effects: the transaction was refused (a
+/// deterministic verdict, the same on every validator), or the node could not read its state
+/// (a local failure: the block is not executed at all).
+#[derive(Debug, thiserror::Error)]
+pub enum ExecFailure {
+    #[error(transparent)]
+    Refused(#[from] TxError),
+    #[error(transparent)]
+    Storage(#[from] StateError),
+}
+
+/// Where and when a transaction executes, on whose behalf, and the module's view of the state.
+pub struct ExecContext<'a, 'b> {
+    pub suite: Suite,
+    pub height: u64,
+    pub time_ms: u64,
+    pub organisation: &'a str,
+    /// Log index the transaction's first leaf will get.
+    pub first_leaf: u64,
+    /// The module executing: every state key it names is stamped with it.
+    module: &'static str,
+    state: &'a mut BlockState<'b>,
+}
+
+impl<'a, 'b> ExecContext<'a, 'b> {
+    /// Made by the executor for one call of `module` (its name stamps every state key).
+    pub fn new(suite: Suite, height: u64, time_ms: u64, organisation: &'a str, first_leaf: u64, module: &'static str, state: &'a mut BlockState<'b>) -> Self {
+        ExecContext { suite, height, time_ms, organisation, first_leaf, module, state }
+    }
+
+    /// The value of one of this module's state keys, as of this point in the block.
+    pub fn state_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
+        self.state.get(&state_key(self.module, key))
+    }
+
+    pub fn state_put(&mut self, key: &[u8], value: Vec<u8>) {
+        self.state.put(state_key(self.module, key), value);
+    }
+
+    pub fn state_delete(&mut self, key: &[u8]) {
+        self.state.delete(state_key(self.module, key));
+    }
+}
+
+/// One entry of a module's secondary index (each index is its own keyspace in the store).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexEntry {
+    pub index: &'static str,
+    pub key: Vec<u8>,
+    pub value: Vec<u8>,
+}
+
+/// What executing one transaction produced.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct TxEffects {
+    pub leaves: Vec<Vec<u8>>,
+    pub index: Vec<IndexEntry>,
+}
+
+/// A module: a namespace of methods with their own argument encoding and effects.
+pub trait Module: Send + Sync {
+    fn name(&self) -> &'static str;
+    /// Names of the secondary indexes the module writes (`<module>.<index>`).
+    fn indexes(&self) -> &'static [&'static str];
+    /// Stateless checks of a call's arguments (decoding, limits).
+    fn check(&self, call: &Call, genesis: &Genesis) -> Result<(), TxError>;
+    /// Effects of an admitted call. Must be deterministic: it may read and write the module's
+    /// state through `ctx`; if it fails, its state writes are dropped.
+    fn execute(&self, ctx: &mut ExecContext<'_, '_>, tx: &Transaction, out: &mut TxEffects) -> Result<(), ExecFailure>;
+    /// Canonical argument bytes from the JSON form of a call.
+    fn args_from_json(&self, method: &str, args: serde_json::Value) -> Result<Vec<u8>, TxError>;
+}
