@@ -64,7 +64,8 @@ pub fn init(dir: &Path, o: &InitOptions) -> anyhow::Result<Genesis> {
         genesis_time_ms: cairn_node::ledger::now_ms(),
         organisations,
         validators,
-        params: Params::default(),
+        // Digest state on: a dev or test chain shows everything (see Params).
+        params: Params { evidence_digest_state: true, ..Params::default() },
     };
     genesis.validate()?;
     for i in 1..=o.validators {

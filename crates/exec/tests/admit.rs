@@ -24,7 +24,7 @@ fn setup(suite: Suite) -> (Executor, KeyPair) {
             consensus_key: None,
             p2p_address: None,
         }],
-        params: Params { max_records_per_tx: 3, max_tx_bytes: 4096, ..Params::default() },
+        params: Params { max_records_per_tx: 3, max_tx_bytes: 4096, evidence_digest_state: true, ..Params::default() },
     };
     genesis.validate().unwrap();
     (Executor::new(genesis, &[cairn_module_evidence::module]), member)

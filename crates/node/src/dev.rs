@@ -72,7 +72,8 @@ pub fn init_dev(dir: &Path, listen: SocketAddr, suite: Suite) -> anyhow::Result<
             consensus_key: None,
             p2p_address: None,
         }],
-        params: Params::default(),
+        // Digest state on: a dev or test chain shows everything (see Params).
+        params: Params { evidence_digest_state: true, ..Params::default() },
     };
     genesis.validate()?;
     write_atomic(&paths.genesis, genesis.to_json().as_bytes())?;

@@ -43,7 +43,7 @@ fn genesis() -> Genesis {
                 p2p_address: Some(format!("127.0.0.1:{}", 7000 + i)),
             })
             .collect(),
-        params: Params { max_block_txs: 50, max_tx_ttl_ms: 10_000_000_000_000, ..Params::default() },
+        params: Params { max_block_txs: 50, max_tx_ttl_ms: 10_000_000_000_000, evidence_digest_state: true, ..Params::default() },
     }
 }
 

@@ -62,15 +62,16 @@ pub struct Params {
     pub max_records_per_tx: u32,
     pub max_tx_ttl_ms: u64,
     /// Whether the evidence module keeps each digest's first deposit and count as state (what
-    /// `cairn evidence prove` proves). On unless a genesis turns it off: it costs a state-tree
-    /// update per record (README, Performance). Written to genesis only when off, so the
-    /// genesis of a chain made before it existed keeps its bytes.
-    #[serde(skip_serializing_if = "is_true")]
+    /// `cairn evidence prove` proves). A chain's choice: it costs a state-tree update per
+    /// record (README, Performance). `cairn dev` and `cairn testnet init` turn it on; a genesis
+    /// that does not name it (every chain made before it existed) has it off, and its genesis
+    /// keeps its bytes.
+    #[serde(skip_serializing_if = "is_false")]
     pub evidence_digest_state: bool,
 }
 
-fn is_true(b: &bool) -> bool {
-    *b
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 impl Default for Params {
@@ -82,7 +83,7 @@ impl Default for Params {
             max_tx_bytes: 4 << 20,
             max_records_per_tx: 10_000,
             max_tx_ttl_ms: 3_600_000,
-            evidence_digest_state: true,
+            evidence_digest_state: false,
         }
     }
 }
