@@ -43,8 +43,8 @@ pub struct BenchArgs {
     /// node` processes on loopback (`cairn testnet`) and spread the load over all of them.
     #[arg(long, default_value_t = 1)]
     pub validators: usize,
-    /// Make the benchmark chain without evidence digest state (genesis
-    /// `evidence_digest_state = false`), to measure what the state costs.
+    /// Make the benchmark chain (single node or consortium) without evidence digest state
+    /// (genesis `evidence_digest_state = false`), to measure what the state costs.
     #[arg(long)]
     pub no_digest_state: bool,
 }
@@ -208,10 +208,15 @@ async fn wait_for_log(client: &reqwest::Client, base: &str, leaves: u64) -> anyh
 
 /// Starts `n` validator processes of a fresh test network in `dir`; returns them with the
 /// API base URLs, a submitter key and the genesis.
-fn start_consortium(dir: &std::path::Path, n: usize, suite: Suite) -> anyhow::Result<(Target, Vec<String>, KeyPair, cairn_types::genesis::Genesis)> {
+fn start_consortium(dir: &std::path::Path, n: usize, suite: Suite, digest_state: bool) -> anyhow::Result<(Target, Vec<String>, KeyPair, cairn_types::genesis::Genesis)> {
     let free = |p: u16| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok();
     let base = (20_000u16..32_000).step_by(97).find(|b| (0..2 * n as u16).all(|i| free(b + i))).context("no free ports")?;
-    let genesis = crate::testnet::init(dir, &crate::testnet::InitOptions { validators: n, suite, p2p_base_port: base, api_base_port: base + n as u16 })?;
+    let mut genesis = crate::testnet::init(dir, &crate::testnet::InitOptions { validators: n, suite, p2p_base_port: base, api_base_port: base + n as u16 })?;
+    if !digest_state {
+        // Every validator reads the one genesis.json (the trust file does not name the setting).
+        genesis.params.evidence_digest_state = false;
+        std::fs::write(dir.join("genesis.json"), genesis.to_json())?;
+    }
     let exe = std::env::current_exe()?;
     let mut validators = Validators(Vec::new());
     let mut urls = Vec::new();
@@ -264,7 +269,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     };
     let (target, urls, key, genesis) = if args.validators > 1 {
         eprintln!("starting {} validators…", args.validators);
-        start_consortium(&dir, args.validators, suite)?
+        start_consortium(&dir, args.validators, suite, !args.no_digest_state)?
     } else {
         let (paths, _) = cairn_node::dev::init_dev(&dir, "127.0.0.1:0".parse()?, suite)?;
         if args.no_digest_state {
