@@ -208,7 +208,12 @@ async fn wait_for_log(client: &reqwest::Client, base: &str, leaves: u64) -> anyh
 
 /// Starts `n` validator processes of a fresh test network in `dir`; returns them with the
 /// API base URLs, a submitter key and the genesis.
-fn start_consortium(dir: &std::path::Path, n: usize, suite: Suite, digest_state: bool) -> anyhow::Result<(Target, Vec<String>, KeyPair, cairn_types::genesis::Genesis)> {
+fn start_consortium(
+    dir: &std::path::Path,
+    n: usize,
+    suite: Suite,
+    digest_state: bool,
+) -> anyhow::Result<(Target, Vec<String>, KeyPair, cairn_types::genesis::Genesis)> {
     let free = |p: u16| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok();
     let base = (20_000u16..32_000).step_by(97).find(|b| (0..2 * n as u16).all(|i| free(b + i))).context("no free ports")?;
     let mut genesis = crate::testnet::init(dir, &crate::testnet::InitOptions { validators: n, suite, p2p_base_port: base, api_base_port: base + n as u16 })?;

@@ -46,7 +46,12 @@ pub fn init(dir: &Path, o: &InitOptions) -> anyhow::Result<Genesis> {
         write_key(&vdir.join("keys/validator.key"), &validator)?;
         write_key(&vdir.join("keys/consensus.key"), &consensus)?;
         write_key(&vdir.join("keys/submitter.key"), &submitter)?;
-        organisations.push(Organisation { id: format!("org-{i}"), name: format!("Organisation {i}"), members: vec![submitter.public_key().to_hex()] });
+        organisations.push(Organisation {
+            id: format!("org-{i}"),
+            name: format!("Organisation {i}"),
+            members: vec![submitter.public_key().to_hex()],
+            roles: Default::default(),
+        });
         validators.push(ValidatorInfo {
             name: format!("validator-{i}"),
             organisation: format!("org-{i}"),

@@ -22,6 +22,8 @@ pub struct Executor {
     genesis: Genesis,
     /// Member public key bytes → (parsed key, organisation id).
     members: BTreeMap<Vec<u8>, (cairn_crypto::PublicKey, String)>,
+    /// Member public key bytes → roles, for members whose roles genesis lists.
+    roles: BTreeMap<Vec<u8>, Vec<String>>,
     modules: BTreeMap<&'static str, Box<dyn Module>>,
 }
 
@@ -41,13 +43,17 @@ impl Executor {
     /// An executor with one module from each factory.
     pub fn new(genesis: Genesis, modules: &[ModuleFactory]) -> Self {
         let mut members = BTreeMap::new();
+        let mut roles_of = BTreeMap::new();
         for org in &genesis.organisations {
             for m in &org.members {
                 let key = cairn_crypto::PublicKey::from_hex(genesis.suite, m).expect("validated genesis");
+                if let Some(roles) = org.roles.get(m) {
+                    roles_of.insert(key.as_bytes().to_vec(), roles.clone());
+                }
                 members.insert(key.as_bytes().to_vec(), (key, org.id.clone()));
             }
         }
-        let mut ex = Executor { genesis, members, modules: BTreeMap::new() };
+        let mut ex = Executor { genesis, members, roles: roles_of, modules: BTreeMap::new() };
         for make in modules {
             let module = make(&ex.genesis);
             ex.register(module);
@@ -86,6 +92,13 @@ impl Executor {
 
     pub fn suite(&self) -> Suite {
         self.genesis.suite
+    }
+
+    /// The permissions hook: a member whose roles genesis lists may call a method only with
+    /// the role the module names for it.
+    fn authorize(&self, module: &dyn Module, method: &str, signer: &[u8]) -> Result<(), TxError> {
+        let (Some(role), Some(held)) = (module.required_role(method), self.roles.get(signer)) else { return Ok(()) };
+        if held.iter().any(|r| r == role) { Ok(()) } else { Err(TxError::Forbidden { role: role.into() }) }
     }
 
     pub fn organisation_of(&self, key: &[u8]) -> Option<&str> {
@@ -162,6 +175,7 @@ impl Executor {
             check_expiry(body.expires_at_ms, now_ms, g.params.max_tx_ttl_ms)?;
         }
         let module = self.module(&body.call)?;
+        self.authorize(module, &body.call.method, body.signer.as_bytes())?;
         module.check(&body.call, g).map_err(|e| stamp(module.name(), e))
     }
 
@@ -208,6 +222,8 @@ impl Executor {
         }
         let organisation = self.organisation_of(tx.body.signer.as_bytes()).ok_or_else(|| TxError::UnknownSigner(tx.body.signer.to_hex()))?;
         let module = self.module(&tx.body.call)?;
+        // Again at execution: with governance, roles are state and may change between the two.
+        self.authorize(module, &tx.body.call.method, tx.body.signer.as_bytes())?;
         let mut ctx = ExecContext::new(self.genesis.suite, height, time_ms, organisation, first_leaf, module.name(), state);
         match module.execute(&mut ctx, tx, out) {
             Err(ExecFailure::Refused(e)) => return Err(ExecFailure::Refused(stamp(module.name(), e))),

@@ -15,7 +15,7 @@ fn setup(suite: Suite) -> (Executor, KeyPair) {
         chain_id: "test-chain".into(),
         suite,
         genesis_time_ms: NOW,
-        organisations: vec![Organisation { id: "court".into(), name: "Court".into(), members: vec![member.public_key().to_hex()] }],
+        organisations: vec![Organisation { id: "court".into(), name: "Court".into(), members: vec![member.public_key().to_hex()], roles: Default::default() }],
         validators: vec![ValidatorInfo {
             name: "v1".into(),
             organisation: "court".into(),

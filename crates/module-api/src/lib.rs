@@ -90,6 +90,8 @@ pub enum TxError {
     UnknownMethod { module: String, method: String },
     #[error("invalid arguments: {0}")]
     InvalidArgs(String),
+    #[error("the signer lacks role {role}, which this method needs")]
+    Forbidden { role: String },
     /// A module's own refusal, its code stamped with the module's name by the framework.
     #[error("{0}")]
     Module(ModuleError),
@@ -111,6 +113,7 @@ impl TxError {
             TxError::UnknownModule(_) => "unknown-module",
             TxError::UnknownMethod { .. } => "unknown-method",
             TxError::InvalidArgs(_) => "invalid-args",
+            TxError::Forbidden { .. } => "forbidden",
             TxError::Module(e) => &e.stamped,
         }
     }
@@ -180,6 +183,11 @@ pub trait Module: Send + Sync {
     fn name(&self) -> &'static str;
     /// Names of the secondary indexes the module writes (`<module>.<index>`).
     fn indexes(&self) -> &'static [&'static str];
+    /// The role a method needs (`<module>.<role>`), if any. The framework checks it at
+    /// admission and again at execution, and refuses with `403 forbidden` naming the role.
+    fn required_role(&self, _method: &str) -> Option<&'static str> {
+        None
+    }
     /// Stateless checks of a call's arguments (decoding, limits).
     fn check(&self, call: &Call, genesis: &Genesis) -> Result<(), TxError>;
     /// Effects of an admitted call. Must be deterministic: it may read and write the module's

@@ -63,7 +63,12 @@ pub fn init_dev(dir: &Path, listen: SocketAddr, suite: Suite) -> anyhow::Result<
         chain_id: format!("cairn-dev-{}", hex::encode(tag)),
         suite,
         genesis_time_ms: crate::ledger::now_ms(),
-        organisations: vec![Organisation { id: "dev-org".into(), name: "Development Organisation".into(), members: vec![submitter.public_key().to_hex()] }],
+        organisations: vec![Organisation {
+            id: "dev-org".into(),
+            name: "Development Organisation".into(),
+            members: vec![submitter.public_key().to_hex()],
+            roles: Default::default(),
+        }],
         validators: vec![ValidatorInfo {
             name: "validator-1".into(),
             organisation: "dev-org".into(),

@@ -31,7 +31,12 @@ fn genesis() -> Genesis {
         suite: Suite::Ed25519Sha256,
         // The deterministic runtime's clock starts at the Unix epoch.
         genesis_time_ms: 0,
-        organisations: vec![Organisation { id: "registry".into(), name: "Registry".into(), members: vec![key(200).public_key().to_hex()] }],
+        organisations: vec![Organisation {
+            id: "registry".into(),
+            name: "Registry".into(),
+            members: vec![key(200).public_key().to_hex()],
+            roles: Default::default(),
+        }],
         validators: (0..VALIDATORS)
             .map(|i| ValidatorInfo {
                 name: format!("v{i}"),

@@ -28,7 +28,12 @@ fn fixture(suite: Suite) -> Fixture {
         chain_id: "verify-test".into(),
         suite,
         genesis_time_ms: 1_000,
-        organisations: vec![Organisation { id: "court".into(), name: "Court".into(), members: vec![submitter.public_key().to_hex()] }],
+        organisations: vec![Organisation {
+            id: "court".into(),
+            name: "Court".into(),
+            members: vec![submitter.public_key().to_hex()],
+            roles: Default::default(),
+        }],
         validators: validators
             .iter()
             .enumerate()

@@ -22,6 +22,11 @@ pub struct Organisation {
     pub name: String,
     /// Public keys (hex) allowed to submit transactions on the organisation's behalf.
     pub members: Vec<String>,
+    /// Roles of members (key hex → roles such as `evidence.depositor`). A member listed here
+    /// may call only the methods whose role it has; a member not listed keeps every right
+    /// (chains made before roles existed). Governance will change roles by vote.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub roles: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -104,6 +109,11 @@ fn valid_name(s: &str) -> bool {
     !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.' || b == b'_')
 }
 
+/// `<module>.<role>`, both parts valid names.
+fn valid_role(r: &str) -> bool {
+    r.split_once('.').is_some_and(|(m, role)| valid_name(m) && valid_name(role))
+}
+
 impl Genesis {
     pub fn from_json(bytes: &[u8]) -> Result<Self, GenesisError> {
         let g: Genesis = serde_json::from_slice(bytes)?;
@@ -155,6 +165,14 @@ impl Genesis {
                 PublicKey::from_hex(self.suite, m).map_err(|e| GenesisError::Invalid(format!("member key {m} of {}: {e}", o.id)))?;
                 if !members.insert(m.as_str()) {
                     return bad(format!("member key {m} belongs to two organisations"));
+                }
+            }
+            for (m, roles) in &o.roles {
+                if !o.members.contains(m) {
+                    return bad(format!("organisation {} gives roles to {m}, which is not one of its members", o.id));
+                }
+                if let Some(r) = roles.iter().find(|r| !valid_role(r)) {
+                    return bad(format!("role {r:?} of {m} must be <module>.<role>, each 1-64 of [a-z0-9._-]"));
                 }
             }
         }

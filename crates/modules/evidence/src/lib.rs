@@ -63,6 +63,8 @@ pub struct EvidenceModule {
     pub digest_state: bool,
 }
 
+/// The role `evidence.deposit` needs (for members whose roles genesis lists).
+pub const ROLE_DEPOSITOR: &str = "evidence.depositor";
 pub const INDEX_DIGEST: &str = "evidence.digest";
 pub const INDEX_REFERENCE: &str = "evidence.ref";
 
@@ -90,6 +92,10 @@ impl Module for EvidenceModule {
 
     fn indexes(&self) -> &'static [&'static str] {
         &[INDEX_DIGEST, INDEX_REFERENCE]
+    }
+
+    fn required_role(&self, method: &str) -> Option<&'static str> {
+        (method == METHOD_DEPOSIT).then_some(ROLE_DEPOSITOR)
     }
 
     fn check(&self, call: &Call, genesis: &Genesis) -> Result<(), TxError> {
