@@ -365,11 +365,7 @@ async fn receipt(State(l): State<Arc<Ledger>>, Path(id): Path<String>, Query(q):
     let r = match l.receipt(&id) {
         Ok(Some(r)) => r,
         Ok(None) => return problem(StatusCode::NOT_FOUND, "unknown-record", format!("no evidence record {id}")),
-        Err(e) if e.is::<crate::ledger::NotYetSigned>() => {
-            let mut r = problem(StatusCode::SERVICE_UNAVAILABLE, "not-yet-signed", e.to_string());
-            r.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
-            return r;
-        }
+        Err(e) if e.is::<crate::ledger::NotYetSigned>() => return not_yet_signed(&e),
         Err(e) => return internal(e),
     };
     match q.format.as_deref() {
@@ -433,13 +429,16 @@ fn state_receipt_response(l: &Ledger, module: &str, key: &[u8], height: Option<u
         Ok(Ok(r)) => ([(header::CONTENT_TYPE, "application/json")], r.to_json()).into_response(),
         Ok(Err(e @ StateQueryError::NoStateYet(_))) => problem(StatusCode::NOT_FOUND, "no-state", e.to_string()),
         Ok(Err(e)) => problem(StatusCode::BAD_REQUEST, "bad-query", e.to_string()),
-        Err(e) if e.is::<crate::ledger::NotYetSigned>() => {
-            let mut r = problem(StatusCode::SERVICE_UNAVAILABLE, "not-yet-signed", e.to_string());
-            r.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
-            r
-        }
+        Err(e) if e.is::<crate::ledger::NotYetSigned>() => not_yet_signed(&e),
         Err(e) => internal(e),
     }
+}
+
+/// A final record or block not yet under a quorum checkpoint: 503, retry in a second.
+fn not_yet_signed(e: &anyhow::Error) -> Response {
+    let mut r = problem(StatusCode::SERVICE_UNAVAILABLE, "not-yet-signed", e.to_string());
+    r.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+    r
 }
 
 async fn checkpoint(State(l): State<Arc<Ledger>>) -> Response {

@@ -724,8 +724,8 @@ impl Ledger {
             return Ok(Err(StateQueryError::FutureHeight { asked, height: durable }));
         }
         let Some((block_height, leaf_index)) = self.store.block_leaf_at_or_below(asked)? else { return Ok(Err(StateQueryError::NoStateYet(asked))) };
-        let header_bytes = Block::decode_header(&self.store.block(block_height)?.context("block with a block leaf missing")?)?.encode();
-        let header = BlockHeader::decode(&header_bytes)?;
+        let header = Block::decode_header(&self.store.block(block_height)?.context("block with a block leaf missing")?)?;
+        let header_bytes = header.encode();
         let state_root = header.state_root.context("a block leaf's header has a state root")?;
         assert_eq!(header.log_size, leaf_index, "the block leaf follows the block's transaction leaves");
         let (tree_size, checkpoint) = self.latest_checkpoint().context("no checkpoint yet")?;

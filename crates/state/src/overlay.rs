@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use cairn_crypto::{Hash, Suite};
 
-use crate::{EMPTY, Node, NodeSource, StateError, TreeUpdate, apply, key_hash, value_hash};
+use crate::{Node, NodeSource, StateError, TreeUpdate, apply, key_hash, value_hash};
 
 /// Durable state: tree nodes by hash, and each key's value by the height that wrote it.
 pub trait StateStore: Send + Sync {
@@ -152,13 +152,6 @@ impl<'a> BlockState<'a> {
             if updates.is_empty() { TreeUpdate { root: self.parent_root, nodes: Vec::new() } } else { apply(suite, &source, self.parent_root, &updates)? };
         let by_hash = nodes.iter().copied().collect();
         Ok(Overlay { height, root, parent: Mutex::new(self.chain.first().cloned()), values: self.block, nodes, by_hash })
-    }
-}
-
-impl Overlay {
-    /// The overlay of a block that wrote nothing and has no parent overlay (tests, genesis).
-    pub fn empty(height: u64) -> Overlay {
-        Overlay { height, root: EMPTY, parent: Mutex::new(None), values: BTreeMap::new(), nodes: Vec::new(), by_hash: HashMap::new() }
     }
 }
 

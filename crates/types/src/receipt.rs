@@ -71,6 +71,38 @@ pub enum VerifyError {
     Inclusion(String),
 }
 
+/// Why a receipt's checkpoint is not one the trust file accepts (shared by receipts and state
+/// receipts, each with its own error type).
+#[derive(Debug)]
+pub(crate) enum CheckpointFailure {
+    Parse(String),
+    WrongOrigin { got: String, want: String },
+    Signatures(String),
+}
+
+/// A signed checkpoint note with this chain's origin and a quorum of the trust file's
+/// signatures: the checkpoint, and the key names of the validators whose signatures verified.
+pub(crate) fn verify_checkpoint(note: &str, trust: &TrustFile) -> Result<(Checkpoint, Vec<String>), CheckpointFailure> {
+    let note = SignedNote::parse(note).map_err(|e| CheckpointFailure::Parse(e.to_string()))?;
+    let checkpoint = Checkpoint::parse(&note.text).map_err(|e| CheckpointFailure::Parse(e.to_string()))?;
+    if checkpoint.origin != trust.origin {
+        return Err(CheckpointFailure::WrongOrigin { got: checkpoint.origin, want: trust.origin.clone() });
+    }
+    let verifiers = trust.verifiers().map_err(|e| CheckpointFailure::Signatures(e.to_string()))?;
+    let signers = note.verify_quorum(&verifiers, trust.quorum).map_err(|e| CheckpointFailure::Signatures(e.to_string()))?;
+    Ok((checkpoint, signers))
+}
+
+impl From<CheckpointFailure> for VerifyError {
+    fn from(f: CheckpointFailure) -> Self {
+        match f {
+            CheckpointFailure::Parse(e) => VerifyError::Checkpoint(e),
+            CheckpointFailure::WrongOrigin { got, want } => VerifyError::WrongOrigin { got, want },
+            CheckpointFailure::Signatures(e) => VerifyError::Signatures(e),
+        }
+    }
+}
+
 /// What a valid receipt proves.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VerifiedReceipt {
@@ -125,13 +157,7 @@ pub fn verify_receipt(text: &str, trust: &TrustFile, file: Option<&[u8]>) -> Res
     }
 
     // 3. The checkpoint: right origin, signed by a quorum of the trust file's validators.
-    let note = SignedNote::parse(&note).map_err(|e| VerifyError::Checkpoint(e.to_string()))?;
-    let checkpoint = Checkpoint::parse(&note.text).map_err(|e| VerifyError::Checkpoint(e.to_string()))?;
-    if checkpoint.origin != trust.origin {
-        return Err(VerifyError::WrongOrigin { got: checkpoint.origin, want: trust.origin.clone() });
-    }
-    let verifiers = trust.verifiers().map_err(|e| VerifyError::Signatures(e.to_string()))?;
-    let signers = note.verify_quorum(&verifiers, trust.quorum).map_err(|e| VerifyError::Signatures(e.to_string()))?;
+    let (checkpoint, signers) = verify_checkpoint(&note, trust)?;
     if let Some(size) = tree_size
         && size != checkpoint.size
     {

@@ -7,7 +7,6 @@
 
 use cairn_crypto::Hash;
 use cairn_merkle::{leaf_hash, verify_inclusion};
-use cairn_note::{Checkpoint, SignedNote};
 use cairn_state::{StateProof, key_hash, state_key};
 use serde::{Deserialize, Serialize};
 
@@ -16,6 +15,7 @@ use crate::evidence::{DigestState, MODULE as EVIDENCE, digest_of_state_key};
 use crate::genesis::TrustFile;
 use crate::hexfmt;
 use crate::log::encode_block_leaf;
+use crate::receipt::{CheckpointFailure, verify_checkpoint};
 
 pub const STATE_RECEIPT_FORMAT: &str = "cairn-state-proof-v1";
 
@@ -82,6 +82,16 @@ pub enum StateVerifyError {
     ViewMismatch,
 }
 
+impl From<CheckpointFailure> for StateVerifyError {
+    fn from(f: CheckpointFailure) -> Self {
+        match f {
+            CheckpointFailure::Parse(e) => StateVerifyError::Checkpoint(e),
+            CheckpointFailure::WrongOrigin { got, want } => StateVerifyError::WrongOrigin { got, want },
+            CheckpointFailure::Signatures(e) => StateVerifyError::Signatures(e),
+        }
+    }
+}
+
 /// What a valid state receipt proves.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VerifiedState {
@@ -138,13 +148,7 @@ pub fn verify_state_receipt(text: &str, trust: &TrustFile) -> Result<VerifiedSta
     }
 
     // 2. The checkpoint: right origin, signed by a quorum of the trust file's validators.
-    let note = SignedNote::parse(&r.checkpoint).map_err(|e| StateVerifyError::Checkpoint(e.to_string()))?;
-    let checkpoint = Checkpoint::parse(&note.text).map_err(|e| StateVerifyError::Checkpoint(e.to_string()))?;
-    if checkpoint.origin != trust.origin {
-        return Err(StateVerifyError::WrongOrigin { got: checkpoint.origin, want: trust.origin.clone() });
-    }
-    let verifiers = trust.verifiers().map_err(|e| StateVerifyError::Signatures(e.to_string()))?;
-    let signers = note.verify_quorum(&verifiers, trust.quorum).map_err(|e| StateVerifyError::Signatures(e.to_string()))?;
+    let (checkpoint, signers) = verify_checkpoint(&r.checkpoint, trust)?;
     if r.tree_size != checkpoint.size {
         return Err(StateVerifyError::TreeSizeMismatch { receipt: r.tree_size, checkpoint: checkpoint.size });
     }
