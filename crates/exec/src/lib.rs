@@ -10,6 +10,8 @@
 //! (`crates/modules/*`). The executor stamps each module's name on its state keys and error
 //! codes and checks the index names it writes.
 
+pub mod conformance;
+
 use std::collections::BTreeMap;
 
 use cairn_crypto::Suite;
@@ -79,6 +81,11 @@ impl Executor {
     /// Names of the registered modules, in order.
     pub fn module_names(&self) -> Vec<&'static str> {
         self.modules.keys().copied().collect()
+    }
+
+    /// The registered modules, ordered by name.
+    pub fn modules(&self) -> impl Iterator<Item = &dyn Module> {
+        self.modules.values().map(|m| m.as_ref())
     }
 
     /// Every index any registered module writes, so the store can open them up front.
@@ -229,9 +236,12 @@ impl Executor {
             Err(ExecFailure::Refused(e)) => return Err(ExecFailure::Refused(stamp(module.name(), e))),
             other => other?,
         }
-        // The framework, not the module, keeps indexes in the module's namespace.
+        // The framework, not the module, keeps indexes and leaves in the module's namespace.
         for entry in &out.index {
             assert!(module.indexes().contains(&entry.index), "module {} wrote undeclared index {}", module.name(), entry.index);
+        }
+        for leaf in &out.leaves {
+            assert!(leaf_is_of(leaf, module.name()), "module {} emitted a leaf outside its envelope", module.name());
         }
         Ok(())
     }
@@ -271,6 +281,17 @@ impl Executor {
         let mut w = cairn_types::codec::Writer { buf: body.encode() };
         w.bytes(&signature);
         Ok(w.into_bytes())
+    }
+}
+
+/// A module's leaf is its own envelope (`0x02 | str module | ..`); only evidence keeps the
+/// version 1 record leaves that receipts already issued pin.
+fn leaf_is_of(leaf: &[u8], module: &str) -> bool {
+    let mut r = cairn_types::codec::Reader::new(leaf);
+    match r.u8("leaf version") {
+        Ok(cairn_types::log::LEAF_VERSION_ENVELOPE) => r.str("leaf module", 64).is_ok_and(|m| m == module),
+        Ok(cairn_types::log::LEAF_VERSION) => module == cairn_types::evidence::MODULE,
+        _ => false,
     }
 }
 

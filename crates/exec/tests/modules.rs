@@ -43,7 +43,7 @@ impl Module for Counter {
         let n = ctx.state_get(b"n")?.map_or(0, |v| u64::from_be_bytes(v.try_into().unwrap()));
         ctx.state_put(b"n", (n + 1).to_be_bytes().to_vec());
         out.index.push(IndexEntry { index: self.index, key: (n + 1).to_be_bytes().to_vec(), value: Vec::new() });
-        out.leaves.push(b"bumped".to_vec());
+        out.leaves.push(ctx.leaf(1, b"bumped"));
         Ok(())
     }
     fn args_from_json(&self, _: &str, _: serde_json::Value) -> Result<Vec<u8>, TxError> {
@@ -102,6 +102,54 @@ fn a_second_module_gets_its_own_namespace() {
     // Stored under the module's name: the framework built the key, not the module.
     assert_eq!(overlay.values.keys().collect::<Vec<_>>(), vec![&state_key("counter", b"n")]);
     assert_eq!(overlay.values[&state_key("counter", b"n")], Some(3u64.to_be_bytes().to_vec()));
+}
+
+#[test]
+#[should_panic(expected = "emitted a leaf outside its envelope")]
+fn a_leaf_in_another_modules_envelope_is_refused() {
+    let (mut ex, key) = setup();
+    struct Forger;
+    impl Module for Forger {
+        fn name(&self) -> &'static str {
+            "forger"
+        }
+        fn indexes(&self) -> &'static [&'static str] {
+            &[]
+        }
+        fn check(&self, _: &Call, _: &Genesis) -> Result<(), TxError> {
+            Ok(())
+        }
+        fn execute(&self, _: &mut ExecContext<'_, '_>, _: &Transaction, out: &mut TxEffects) -> Result<(), ExecFailure> {
+            out.leaves.push(cairn_types::log::encode_module_leaf("counter", 1, b"not mine"));
+            Ok(())
+        }
+        fn args_from_json(&self, _: &str, _: serde_json::Value) -> Result<Vec<u8>, TxError> {
+            Ok(Vec::new())
+        }
+    }
+    ex.register(Box::new(Forger));
+    let tx = TxBody {
+        chain_id: "modules".into(),
+        signer: key.public_key(),
+        nonce: 1,
+        expires_at_ms: NOW + 60_000,
+        call: Call { module: "forger".into(), method: "x".into(), args: vec![] },
+    }
+    .sign(&key);
+    let store = MemStore::default();
+    let mut state = BlockState::new(Suite::Ed25519Sha256, &store, 0, EMPTY, None, 0);
+    let _ = ex.execute(&tx, 1, NOW, 0, &mut state);
+}
+
+#[test]
+fn a_modules_leaves_are_stamped_with_its_name() {
+    let (ex, key) = setup();
+    let store = MemStore::default();
+    let mut state = BlockState::new(Suite::Ed25519Sha256, &store, 0, EMPTY, None, 0);
+    let tx = ex.admit(&bump(&key, 9, Vec::new()).encode(), NOW).unwrap();
+    let effects = ex.execute(&tx, 1, NOW, 0, &mut state).unwrap().unwrap();
+    let entry = cairn_types::log::LogEntry::decode(Suite::Ed25519Sha256, &effects.leaves[0]).unwrap();
+    assert_eq!(entry, cairn_types::log::LogEntry::Module(cairn_types::log::ModuleLeaf { module: "counter".into(), kind: 1, payload: b"bumped".to_vec() }));
 }
 
 #[test]

@@ -15,6 +15,10 @@
 
 #![forbid(unsafe_code)]
 
+pub mod host;
+
+pub use host::{ConsoleFile, Host, HostError, LeafProof, Query, TxLeaves, problem};
+
 use cairn_crypto::Suite;
 use cairn_state::{BlockState, StateError, state_key};
 use cairn_types::codec::DecodeError;
@@ -161,6 +165,12 @@ impl<'a, 'b> ExecContext<'a, 'b> {
     pub fn state_delete(&mut self, key: &[u8]) {
         self.state.delete(state_key(self.module, key));
     }
+
+    /// A leaf of this module: the version 2 envelope `0x02 | str module | u8 kind | payload`,
+    /// stamped with the module's name (the executor refuses envelopes naming another module).
+    pub fn leaf(&self, kind: u8, payload: &[u8]) -> Vec<u8> {
+        cairn_types::log::encode_module_leaf(self.module, kind, payload)
+    }
 }
 
 /// One entry of a module's secondary index (each index is its own keyspace in the store).
@@ -195,4 +205,24 @@ pub trait Module: Send + Sync {
     fn execute(&self, ctx: &mut ExecContext<'_, '_>, tx: &Transaction, out: &mut TxEffects) -> Result<(), ExecFailure>;
     /// Canonical argument bytes from the JSON form of a call.
     fn args_from_json(&self, method: &str, args: serde_json::Value) -> Result<Vec<u8>, TxError>;
+
+    /// The module's queries: an HTTP router the framework mounts at `/v1/<module>` (paths here
+    /// are relative to it; `/` is `/v1/<module>` itself). Handlers read through [`Query`].
+    fn routes(&self) -> axum::Router<Query> {
+        axum::Router::new()
+    }
+
+    /// The module's OpenAPI 3.1 fragment, `{"paths": {..}, "components": {"schemas": {..}}}`,
+    /// merged into `/v1/openapi.json`. Paths are absolute and must lie under `/v1/<module>`;
+    /// schema names must not collide with the core's or another module's (both checked when
+    /// the node starts). `Null`: no routes documented.
+    fn openapi(&self) -> serde_json::Value {
+        serde_json::Value::Null
+    }
+
+    /// The module's console page: `page.js` (an ES module, see the console's `kit.js` for its
+    /// shape) and any files it imports, served at `/console/modules/<module>/<name>`.
+    fn console(&self) -> &'static [ConsoleFile] {
+        &[]
+    }
 }

@@ -1,43 +1,69 @@
-// The Cairn web console: overview, blocks, transactions, records, deposit and verification.
-// A single page with hash routes (#/block/7, #/record/<id>, #/verify?record=<id>, …), served by
-// the node from the binary. No framework, no network calls beyond the node itself.
+// The Cairn web console: the shell (overview, blocks, transactions, search and verification)
+// and the pages of the ledger modules (the evidence module's deposit and record pages, …),
+// loaded from the modules at start-up (kit.js describes a module page). A single page with hash
+// routes (#/block/7, #/record/<id>, #/verify?record=<id>, …), served by the node from the
+// binary. No framework, no network calls beyond the node itself.
 
-import { t, tn, getLang, setLang, formatTime, formatSize } from './i18n.js';
+import { t, tn, getLang, setLang, addStrings } from './i18n.js';
 import { verifyReceipt, parseTrust } from './verify.js';
 import { verifyStateProof } from './state-proof.js';
-import { SUITES, signDeposit, publicKeyOf, toHex, fromHex } from './encoding.js';
-import { Sha256, Sm3 } from './sm.js';
+import { $, esc, short, timeHtml, msOf, sizeHtml, idHtml, fillHtml, api, card, cardHtml, scrollBox, notFound, hashFile, Stale, newContext } from './kit.js';
 
-const $ = (sel) => document.querySelector(sel);
-const main = () => $('#main');
-const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
-const short = (h) => (h && h.length > 20 ? `${h.slice(0, 10)}…${h.slice(-8)}` : h);
+const state = { status: null, genesis: null, trust: null, chart: [] };
 
-/** A time in the viewer's own zone; the exact UTC instant is in the title (hover) and datetime. */
-function timeHtml(ms, long = false) {
-  const iso = new Date(ms).toISOString();
-  return `<time datetime="${iso}" title="${iso}">${esc(formatTime(ms, long))}</time>`;
+// ---------- module pages ----------
+
+/** The shell's own first path segments: a module cannot take them. */
+const SHELL_ROUTES = new Set(['', 'blocks', 'block', 'tx', 'search', 'verify']);
+/** What the modules' pages added (kit.js describes a page): routes, links and searches. */
+const modules = { pages: new Map(), nav: [], search: [] };
+let ready = false;
+
+/** Loads the page of every module that has one (GET /v1/modules); one that fails is logged and left out. */
+async function loadModules() {
+  let list = [];
+  try {
+    const r = await api('/v1/modules');
+    if (r.ok && Array.isArray(r.body?.modules)) list = r.body.modules;
+    else console.warn(`console: no module list (HTTP ${r.status})`);
+  } catch (e) {
+    console.warn('console: no module list', e);
+  }
+  const loaded = await Promise.all(list.filter((m) => m && m.console).map(async (m) => {
+    try {
+      return { name: String(m.name), page: (await import(m.console)).default };
+    } catch (e) {
+      console.error(`console: the page of module ${m.name} (${m.console}) did not load`, e);
+      return null;
+    }
+  }));
+  for (const m of loaded) {
+    if (!m) continue;
+    try { installModule(m.name, m.page); } catch (e) { console.error(`console: the page of module ${m.name} is left out: ${e.message}`, e); }
+  }
 }
-const msOf = (x) => x.time_ms ?? Date.parse(x.time);
 
-/** A size in B/KB/MB/GB; the exact byte count is in the title. */
-const sizeHtml = (n) => `<span class="size" title="${esc(tn('n_bytes', n))}">${esc(formatSize(n))}</span>`;
-
-/** A hash shortened in the middle for tables and lists; the full value is in the title. */
-const idHtml = (h) => `<span class="mono" title="${esc(h)}">${esc(short(h))}</span>`;
-
-const state = { status: null, genesis: null, trust: null, chart: [], key: null };
-
-async function api(path, opts) {
-  const r = await fetch(path, opts);
-  const type = r.headers.get('content-type') || '';
-  const body = type.includes('json') ? await r.json() : await r.text();
-  return { ok: r.ok, status: r.status, body };
+function installModule(name, page) {
+  if (!page || typeof page !== 'object') throw new Error('its default export is not an object');
+  const { strings, nav = [], pages = {}, search } = page;
+  // Check the whole shape before taking anything, so a faulty page adds nothing at all.
+  if (!Array.isArray(nav) || !nav.every((n) => typeof n?.hash === 'string' && n.hash.startsWith('#/') && typeof n.key === 'string')) throw new Error('nav must be a list of { hash: "#/…", key }');
+  if (!pages || typeof pages !== 'object' || !Object.values(pages).every((f) => typeof f === 'function')) throw new Error('pages must map path segments to functions');
+  if (search != null && typeof search !== 'function') throw new Error('search must be a function');
+  addStrings(name, strings);
+  for (const [segment, render] of Object.entries(pages)) {
+    if (SHELL_ROUTES.has(segment)) console.warn(`console: module ${name}: #/${segment} is the console's own page; the module's is left out`);
+    else if (modules.pages.has(segment)) console.warn(`console: module ${name}: #/${segment} is module ${modules.pages.get(segment).module}'s; the later is left out`);
+    else modules.pages.set(segment, { module: name, render });
+  }
+  modules.nav.push(...nav.map((n) => [n.hash, n.key]));
+  if (search) modules.search.push({ module: name, search });
 }
 
 // ---------- chrome ----------
 
-const ROUTES = [['#/', 'nav_overview'], ['#/blocks', 'nav_blocks'], ['#/deposit', 'nav_deposit'], ['#/verify', 'nav_verify']];
+/** Overview and Blocks, the modules' links, then Verify. */
+const routes = () => [['#/', 'nav_overview'], ['#/blocks', 'nav_blocks'], ...modules.nav, ['#/verify', 'nav_verify']];
 
 function chrome() {
   document.documentElement.lang = getLang() === 'zh' ? 'zh-CN' : 'en';
@@ -49,38 +75,13 @@ function chrome() {
   $('#search-button').textContent = t('search');
   $('#lang').textContent = t('language');
   const here = location.hash.split('?')[0] || '#/';
-  $('#nav').innerHTML = ROUTES.map(([href, key]) => {
+  $('#nav').innerHTML = routes().map(([href, key]) => {
     const current = here === href || (href !== '#/' && here.startsWith(href));
     return `<a href="${href}" ${current ? 'aria-current="page"' : ''}>${esc(t(key))}</a>`;
   }).join(' ');
 }
 
-function setPage(html) {
-  main().innerHTML = html;
-}
-
-/** Thrown when a page finishes loading after the user already went elsewhere. */
-class Stale extends Error {}
-let routeSeq = 0;
-function newContext() {
-  const mine = ++routeSeq;
-  return { render(html) { if (mine !== routeSeq) throw new Stale(); setPage(html); } };
-}
-
 // ---------- overview ----------
-
-function card(key, value, id) {
-  return cardHtml(key, esc(value), id);
-}
-
-/**
- * `cls` "id" wraps a long identifier only where it must (after a hyphen first, never the
- * whole-word breaking of break-all); "hash" keeps one line and ends in an ellipsis, the full
- * value still selectable and in the title.
- */
-function cardHtml(key, html, id, cls = '', title = '') {
-  return `<div class="card"><div class="k">${esc(t(key))}</div><div class="v ${cls}" ${id ? `id="${id}"` : ''} ${title ? `title="${esc(title)}"` : ''}>${html}</div></div>`;
-}
 
 async function overview(ctx) {
   const [s, g, cp, b] = await Promise.all([api('/v1/status'), api('/v1/genesis'), api('/v1/checkpoint'), api('/v1/blocks?limit=100')]);
@@ -113,9 +114,6 @@ async function overview(ctx) {
     <h2>${esc(t('recent_blocks'))}</h2>${blocksTable(b.body.blocks.slice(0, 10), 'recent-blocks')}`);
   drawChart();
 }
-
-/** Tables scroll inside their own box, so a phone never scrolls the whole page sideways. */
-const scrollBox = (html) => `<div class="table-box">${html}</div>`;
 
 function blocksTable(blocks, id) {
   const rows = blocks.map(blockRow).join('');
@@ -218,157 +216,28 @@ async function txPage(ctx, id) {
     </dl>${n ? `<h2 id="tx-records">${esc(tn('n_records', x.leaf_count))}</h2><ul>${recs}</ul>` : ''}`);
 }
 
-async function recordPage(ctx, id) {
-  const r = await api(`/v1/evidence/${encodeURIComponent(id)}`);
-  if (!r.ok) return notFound(ctx, r);
-  const rec = r.body.record;
-  const status = (await api('/v1/status')).body;
-  const same = await api(`/v1/evidence?digest=${rec.digest}&limit=100`);
-  const meta = Object.entries(rec.metadata).map(([k, v]) => `${esc(k)}: ${esc(v)}`).join('<br>') || '—';
-  const covered = r.body.leaf_index < (status.checkpoint_size ?? 0);
-  const others = same.body.records.map((x) => `<li><a href="#/record/${x.record.id}">${timeHtml(msOf(x.record))}</a> — ${esc(x.record.organisation)} — ${esc(x.record.title)}${x.record.id === rec.id ? ' ◀' : ''}</li>`).join('');
-  const base = encodeURIComponent(rec.title || 'record');
-  ctx.render(`<h1>${esc(t('record'))}</h1>
-    <dl class="kv" id="record-detail">
-      <dt>ID</dt><dd class="mono">${esc(rec.id)}</dd>
-      <dt>${esc(t('record_title'))}</dt><dd>${esc(rec.title)}</dd>
-      <dt>${esc(t('digest'))}</dt><dd class="mono">${esc(rec.digest_alg)} ${esc(rec.digest)}</dd>
-      <dt>${esc(t('size'))}</dt><dd id="record-size">${sizeHtml(rec.size)}</dd>
-      <dt>${esc(t('media_type'))}</dt><dd>${esc(rec.media_type)}</dd>
-      <dt>${esc(t('reference'))}</dt><dd>${rec.reference ? `<a href="#/search/${encodeURIComponent(rec.reference)}">${esc(rec.reference)}</a>` : '—'}</dd>
-      <dt>${esc(t('organisation'))}</dt><dd>${esc(rec.organisation)}</dd>
-      <dt>${esc(t('submitter'))}</dt><dd>${idHtml(rec.submitter)}</dd>
-      <dt>${esc(t('deposited'))}</dt><dd id="record-time">${timeHtml(msOf(rec), true)}</dd>
-      <dt>${esc(t('block'))}</dt><dd><a href="#/block/${rec.block_height}" id="record-block">${rec.block_height}</a></dd>
-      <dt>${esc(t('transaction'))}</dt><dd><a href="#/tx/${rec.tx_id}">${idHtml(rec.tx_id)}</a></dd>
-      <dt>${esc(t('leaf'))}</dt><dd>${r.body.leaf_index}</dd>
-      <dt>${esc(t('metadata'))}</dt><dd>${meta}</dd>
-      <dt>${esc(t('receipt_status'))}</dt><dd>${covered ? `<span class="badge">✓</span> ${esc(t('in_checkpoint'))} ${status.checkpoint_size}` : esc(t('pending'))}</dd>
-    </dl>
-    <p><a href="/v1/evidence/${rec.id}/receipt" download="${base}.receipt.json">${esc(t('download_json'))}</a> ·
-       <a href="/v1/evidence/${rec.id}/receipt?format=tlog-proof" download="${base}.tlog-proof">${esc(t('download_tlog'))}</a> ·
-       <a href="#/verify?record=${rec.id}">${esc(t('verify_this'))}</a></p>
-    <h2 id="same-digest">${esc(t('same_digest'))} (${esc(tn('n_deposits', same.body.records.length))})</h2><ol>${others}</ol>`);
-}
-
+/**
+ * Heights, block hashes and transaction ids open their page; anything else goes to the modules'
+ * searches (records, digests, references for evidence), whose results are shown together.
+ */
 async function searchPage(ctx, q) {
   q = q.trim();
   if (/^\d+$/.test(q)) return (location.hash = `#/block/${q}`);
-  if (/^[0-9a-f]{64}-\d+$/.test(q)) return (location.hash = `#/record/${q}`);
   if (/^[0-9a-f]{64}$/.test(q)) {
     if ((await api(`/v1/transactions/${q}`)).ok) return (location.hash = `#/tx/${q}`);
     if ((await api(`/v1/blocks/${q}`)).ok) return (location.hash = `#/block/${q}`);
   }
-  const r = /^[0-9a-f]{64}$/.test(q) ? await api(`/v1/evidence?digest=${q}`) : await api(`/v1/evidence?reference=${encodeURIComponent(q)}`);
-  const list = r.ok ? r.body.records : [];
-  ctx.render(`<h1>${esc(t('search'))}: ${esc(q)}</h1>${list.length ? `<p id="search-count">${esc(tn('n_found', list.length))}</p>${scrollBox(`<table id="search-results"><thead><tr><th>${esc(t('time'))}</th><th>${esc(t('record_title'))}</th><th>${esc(t('organisation'))}</th><th>${esc(t('block'))}</th></tr></thead><tbody>${list
-    .map((x) => `<tr><td><a href="#/record/${x.record.id}">${timeHtml(msOf(x.record))}</a></td><td>${esc(x.record.title)}</td><td>${esc(x.record.organisation)}</td><td><a href="#/block/${x.record.block_height}">${x.record.block_height}</a></td></tr>`)
-    .join('')}</tbody></table>`)}` : `<p>${esc(t('not_found'))}</p>`}`);
-}
-
-function notFound(ctx, r) {
-  ctx.render(`<h1>${esc(t('not_found'))}</h1><p>${esc(r.body?.detail ?? r.status)}</p>`);
-}
-
-// ---------- deposit ----------
-
-async function depositPage(ctx) {
-  if (!state.status) state.status = (await api('/v1/status')).body;
-  ctx.render(`<h1>${esc(t('deposit_title'))}</h1><p>${esc(t('deposit_help'))}</p>
-    <label for="key-file">${esc(t('key_file'))}</label><input type="file" id="key-file" accept=".key,.json,application/json">
-    <p id="key-status" class="muted" role="status">${state.key ? esc(t('key_loaded')) : ''}</p>
-    <label for="deposit-files">${esc(t('files'))}</label>
-    <div class="drop" id="drop"><input type="file" id="deposit-files" multiple></div>
-    <label for="deposit-title">${esc(t('title_field'))}</label><input type="text" id="deposit-title" maxlength="512">
-    <label for="deposit-reference">${esc(t('reference_field'))}</label><input type="text" id="deposit-reference" maxlength="256">
-    <p><button type="button" id="deposit-button">${esc(t('deposit_button'))}</button></p>
-    <p id="deposit-stage" role="status"></p><progress id="deposit-progress" value="0" max="1" hidden></progress>
-    <div id="deposit-results"></div>`);
-  $('#key-file').addEventListener('change', loadKey);
-  const drop = $('#drop');
-  drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
-  drop.addEventListener('dragleave', () => drop.classList.remove('over'));
-  drop.addEventListener('drop', (e) => { e.preventDefault(); drop.classList.remove('over'); $('#deposit-files').files = e.dataTransfer.files; });
-  $('#deposit-button').addEventListener('click', () => deposit().catch((e) => { $('#deposit-stage').textContent = e.message; }));
-}
-
-async function loadKey() {
-  const f = $('#key-file').files[0];
-  const out = $('#key-status');
-  try {
-    const k = JSON.parse(await f.text());
-    if (k.format !== 'cairn-key-v1') throw new Error('not a Cairn key file');
-    if (k.suite !== state.status.suite) throw new Error(t('key_wrong_suite'));
-    const secret = fromHex(k.secret_key);
-    const pub = toHex(await publicKeyOf(k.suite, secret));
-    if (pub !== k.public_key) throw new Error('public_key does not belong to secret_key');
-    state.key = { suite: k.suite, secret, pub };
-    out.textContent = `${t('key_loaded')}: ${short(pub)}`;
-  } catch (e) {
-    state.key = null;
-    out.textContent = e.message;
+  const found = [];
+  for (const { module, search } of modules.search) {
+    let r = null;
+    try { r = await search(ctx, q); } catch (e) {
+      if (e instanceof Stale) throw e;
+      console.error(`console: module ${module}'s search failed`, e);
+    }
+    if (r && typeof r === 'object' && typeof r.go === 'string') return (location.hash = r.go);
+    if (typeof r === 'string' && r) found.push(r);
   }
-}
-
-async function hashFile(file, alg, onProgress) {
-  const h = alg === 'sm3' ? new Sm3() : new Sha256();
-  const CHUNK = 1 << 20; // 1 MiB: frequent progress, and the page stays responsive
-  for (let off = 0; off < file.size; off += CHUNK) {
-    h.update(new Uint8Array(await file.slice(off, off + CHUNK).arrayBuffer()));
-    onProgress(Math.min(off + CHUNK, file.size));
-  }
-  return toHex(h.digest());
-}
-
-async function deposit() {
-  const stage = $('#deposit-stage'), bar = $('#deposit-progress'), results = $('#deposit-results');
-  const files = [...$('#deposit-files').files];
-  if (!state.key) return (stage.textContent = t('need_key'));
-  if (!files.length) return (stage.textContent = t('need_files'));
-  const suite = state.status.suite, alg = SUITES[suite].digestAlg;
-  const total = files.reduce((n, f) => n + f.size, 0) || 1;
-  let done = 0;
-  bar.hidden = false; bar.max = total; bar.value = 0;
-  stage.textContent = `${t('hashing')}: ${tn('n_files', files.length)}, ${formatSize(total)}`;
-  const title = $('#deposit-title').value.trim(), reference = $('#deposit-reference').value.trim();
-  const records = [];
-  for (const f of files) {
-    const before = done;
-    const digest = await hashFile(f, alg, (n) => { bar.value = before + n; });
-    done += f.size;
-    records.push({ digest_alg: alg, digest, size: f.size, media_type: f.type || 'application/octet-stream', title: title || f.name, reference: reference || null, metadata: {} });
-  }
-  stage.textContent = t('signing');
-  bar.max = records.length; bar.value = 0;
-  for (let i = 0; i < records.length; i += 1000) {
-    const chunk = records.slice(i, i + 1000);
-    const tx = await signDeposit({ suite, secret: state.key.secret, chainId: state.status.chain_id, records: chunk });
-    const framed = new Uint8Array(4 + tx.bytes.length);
-    new DataView(framed.buffer).setUint32(0, tx.bytes.length);
-    framed.set(tx.bytes, 4);
-    stage.textContent = t('waiting_commit');
-    const r = await api('/v1/transactions?wait=true', { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: framed });
-    if (!r.ok) throw new Error(r.body.detail ?? `HTTP ${r.status}`);
-    const res = r.body.results[0];
-    if (res.status !== 'committed') throw new Error(res.error?.detail ?? res.status);
-    for (const [k, id] of res.record_ids.entries()) results.insertAdjacentHTML('beforeend', await receiptCard(id, files[i + k].name, res.block_height));
-    bar.value = i + chunk.length;
-  }
-  stage.textContent = `${t('deposit_done')}: ${tn('n_records', records.length)} ✓`;
-}
-
-async function receiptCard(id, name, height) {
-  const [json, tlog] = await Promise.all([api(`/v1/evidence/${id}/receipt`), api(`/v1/evidence/${id}/receipt?format=tlog-proof`)]);
-  const jsonUrl = URL.createObjectURL(new Blob([JSON.stringify(json.body, null, 2)], { type: 'application/json' }));
-  const tlogUrl = URL.createObjectURL(new Blob([tlog.body], { type: 'text/plain' }));
-  const verifyUrl = `${location.origin}/#/verify?record=${id}`;
-  return `<div class="receipt-card" data-record-id="${esc(id)}">
-    <img src="/v1/qr?text=${encodeURIComponent(verifyUrl)}" alt="${esc(t('qr_label'))}">
-    <div><strong>${esc(name)}</strong> — <span class="badge">${esc(t('committed'))}</span> ${esc(t('block'))} <a href="#/block/${height}">${height}</a><br>
-    <a class="mono" href="#/record/${id}">${esc(short(id))}</a><br>
-    <a href="${jsonUrl}" download="${esc(name)}.receipt.json">${esc(t('download_json'))}</a> ·
-    <a href="${tlogUrl}" download="${esc(name)}.tlog-proof">${esc(t('download_tlog'))}</a> ·
-    <a href="#/verify?record=${id}">${esc(t('verify_this'))}</a></div></div>`;
+  ctx.render(`<h1>${esc(t('search'))}: ${esc(q)}</h1>${found.length ? found.join('') : `<p>${esc(t('not_found'))}</p>`}`);
 }
 
 // ---------- verify ----------
@@ -467,9 +336,6 @@ async function runVerify(run, source) {
   }
 }
 
-/** Fills `{name}` in an escaped text with ready HTML (links, times). */
-const fillHtml = (key, parts) => esc(t(key)).replace(/\{(\w+)\}/g, (m, k) => parts[k] ?? m);
-
 function stepHtml(key, s, detailHtml = null) {
   const mark = s.ok === true ? ['ok', '✓'] : s.ok === false ? ['bad', '✗'] : ['skip-step', '–'];
   return `<li><span class="${mark[0]}">${mark[1]}</span> <strong>${esc(t(key))}</strong>: ${s.ok === true && detailHtml ? detailHtml : esc(s.detail || t('not_checked'))}</li>`;
@@ -528,11 +394,13 @@ async function route() {
       case 'blocks': return await blocksPage(ctx, params);
       case 'block': return await blockPage(ctx, parts[1]);
       case 'tx': return await txPage(ctx, parts[1]);
-      case 'record': return await recordPage(ctx, decodeURIComponent(parts[1]));
       case 'search': return await searchPage(ctx, decodeURIComponent(parts.slice(1).join('/')));
-      case 'deposit': return await depositPage(ctx);
       case 'verify': return await verifyPage(ctx, params);
-      default: return notFound(ctx, { status: 404 });
+      default: {
+        const page = modules.pages.get(parts[0]);
+        if (!page) return notFound(ctx, { status: 404 });
+        return await page.render(ctx, parts.slice(1).map(decodeURIComponent), params);
+      }
     }
   } catch (e) {
     if (e instanceof Stale) return;
@@ -545,8 +413,10 @@ $('#search-form').addEventListener('submit', (e) => {
   const q = $('#search').value.trim();
   if (q) location.hash = `#/search/${encodeURIComponent(q)}`;
 });
-$('#lang').addEventListener('click', () => { setLang(getLang() === 'zh' ? 'en' : 'zh'); route(); });
-window.addEventListener('hashchange', route);
-await loadTrust();
+$('#lang').addEventListener('click', () => { setLang(getLang() === 'zh' ? 'en' : 'zh'); if (ready) route(); });
+window.addEventListener('hashchange', () => { if (ready) route(); });
+// The first page waits for the modules' pages (its route may be one of theirs) and the trust file.
+await Promise.all([loadTrust(), loadModules()]);
+ready = true;
 startEvents();
 route();

@@ -21,54 +21,109 @@ use serde_json::{Value, json};
 
 use crate::ledger::{Admitted, Ledger, SubmitError, TxOutcome, TxStatus};
 
+/// The core's own OpenAPI document; each module's fragment is merged into it.
 pub const OPENAPI: &str = include_str!("openapi.json");
 
-pub fn router(ledger: Arc<Ledger>) -> Router {
+/// The API router: the core's routes, then each module's router mounted at `/v1/<module>`
+/// (so a module's routes cannot leave its namespace), its OpenAPI fragment merged in and its
+/// console files served. Fails if a module's fragment is malformed or collides.
+pub fn router(ledger: Arc<Ledger>) -> anyhow::Result<Router> {
     let body_limit = ledger.config.limits.max_request_bytes;
-    Router::new()
+    let openapi: Arc<str> = openapi_document(ledger.executor())?.into();
+    let modules: Vec<Value> = ledger
+        .executor()
+        .modules()
+        .map(|m| {
+            let console = m.console().iter().any(|f| f.name == "page.js").then(|| format!("/console/modules/{}/page.js", m.name()));
+            json!({"name": m.name(), "console": console})
+        })
+        .collect();
+    let modules = Arc::new(json!({ "modules": modules }));
+    let host: Arc<dyn cairn_module::Host> = ledger.clone();
+    let mut app = Router::new()
         .route("/", get(crate::console::index))
         .route("/console/{name}", get(crate::console::asset))
+        .route("/console/modules/{module}/{file}", get(crate::console::module_asset))
         .route("/v1/events", get(crate::console::events))
         .route("/v1/qr", get(crate::console::qr))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/metrics", get(metrics))
-        .route("/v1/openapi.json", get(|| async { ([(header::CONTENT_TYPE, "application/json")], OPENAPI) }))
+        .route("/v1/openapi.json", get(move || async move { ([(header::CONTENT_TYPE, "application/json")], openapi.to_string()) }))
+        .route("/v1/modules", get(move || async move { axum::Json(modules.as_ref().clone()) }))
         .route("/v1/status", get(status))
         .route("/v1/genesis", get(genesis))
         .route("/v1/trust", get(trust))
         .route("/v1/transactions", post(submit))
         .route("/v1/transactions/{id}", get(tx_status))
-        .route("/v1/evidence", get(evidence_search))
-        .route("/v1/evidence/state", get(evidence_state))
         .route("/v1/state/proof", get(state_proof))
-        .route("/v1/evidence/{id}", get(evidence_get))
-        .route("/v1/evidence/{id}/receipt", get(receipt))
         .route("/v1/checkpoint", get(checkpoint))
         .route("/v1/consistency", get(consistency))
         .route("/v1/blocks", get(blocks))
         .route("/v1/blocks/{id}", get(block))
         .route("/v1/finality", get(finality))
         .route("/v1/faults", get(faults))
-        .fallback(|| async { problem(StatusCode::NOT_FOUND, "not-found", "no such endpoint; see /v1/openapi.json".into()) })
-        .layer(DefaultBodyLimit::max(body_limit))
-        .with_state(ledger)
+        .with_state(Arc::clone(&ledger));
+    for m in ledger.executor().modules() {
+        let query = cairn_module::Query::new(m.name(), m.indexes(), Arc::clone(&host));
+        app = app.nest(&format!("/v1/{}", m.name()), m.routes().with_state(query));
+    }
+    Ok(app
+        .fallback(|| async { problem(StatusCode::NOT_FOUND, "not-found", "no such endpoint; see /v1/openapi.json") })
+        .layer(DefaultBodyLimit::max(body_limit)))
 }
 
-/// An RFC 7807 problem response.
-pub fn problem(status: StatusCode, code: &str, detail: String) -> Response {
-    let body = json!({
-        "type": format!("urn:cairn:problem:{code}"),
-        "title": status.canonical_reason().unwrap_or("error"),
-        "status": status.as_u16(),
-        "code": code,
-        "detail": detail,
-    });
-    (status, [(header::CONTENT_TYPE, "application/problem+json")], body.to_string()).into_response()
+/// The core's OpenAPI document with every module's fragment merged in. A module's paths must
+/// lie under `/v1/<module>`; its schema names must be new.
+pub fn openapi_document(exec: &cairn_exec::Executor) -> anyhow::Result<String> {
+    let mut doc: Value = serde_json::from_str(OPENAPI).expect("the core OpenAPI document is JSON");
+    for m in exec.modules() {
+        merge_fragment(&mut doc, m.name(), m.openapi()).map_err(|e| anyhow::anyhow!("module {}: OpenAPI fragment: {e}", m.name()))?;
+    }
+    Ok(serde_json::to_string_pretty(&doc).expect("JSON serialises"))
 }
 
+fn merge_fragment(doc: &mut Value, module: &str, fragment: Value) -> Result<(), String> {
+    let Value::Object(mut fragment) = fragment else {
+        return if fragment.is_null() { Ok(()) } else { Err("not a JSON object".into()) };
+    };
+    let prefix = format!("/v1/{module}");
+    if let Some(paths) = fragment.remove("paths") {
+        let Value::Object(paths) = paths else { return Err("\"paths\" is not an object".into()) };
+        for (path, item) in paths {
+            if path != prefix && !path.starts_with(&format!("{prefix}/")) {
+                return Err(format!("path {path} is outside {prefix}"));
+            }
+            let slot = &mut doc["paths"][&path];
+            if !slot.is_null() {
+                return Err(format!("path {path} is already documented"));
+            }
+            *slot = item;
+        }
+    }
+    if let Some(components) = fragment.remove("components") {
+        let Value::Object(components) = components else { return Err("\"components\" is not an object".into()) };
+        for (kind, entries) in components {
+            let Value::Object(entries) = entries else { return Err(format!("components.{kind} is not an object")) };
+            for (name, schema) in entries {
+                let slot = &mut doc["components"][&kind][&name];
+                if !slot.is_null() {
+                    return Err(format!("components.{kind}.{name} is already defined"));
+                }
+                *slot = schema;
+            }
+        }
+    }
+    match fragment.keys().next() {
+        Some(other) => Err(format!("unexpected member {other:?} (a fragment has paths and components)")),
+        None => Ok(()),
+    }
+}
+
+pub use cairn_module::problem;
+
+/// A node-side failure: logged in full, answered without details.
 fn internal(e: anyhow::Error) -> Response {
-    tracing::error!(error = %format!("{e:#}"), "request failed");
-    problem(StatusCode::INTERNAL_SERVER_ERROR, "internal", format!("{e:#}"))
+    cairn_module::host::internal_problem(&format!("{e:#}"))
 }
 
 fn tx_error_status(e: &TxError) -> StatusCode {
@@ -98,10 +153,6 @@ fn submit_error_response(e: &SubmitError) -> Response {
         }
         SubmitError::Tx(t) => problem(tx_error_status(t), e.code(), e.to_string()),
     }
-}
-
-fn parse_record_id(s: &str) -> Result<cairn_types::evidence::RecordId, Response> {
-    s.parse().map_err(|e: String| problem(StatusCode::BAD_REQUEST, "bad-id", e))
 }
 
 fn parse_hash(s: &str, what: &str) -> Result<Hash, Response> {
@@ -170,7 +221,7 @@ fn parse_submission(l: &Ledger, headers: &HeaderMap, body: &[u8]) -> Result<(Vec
         let mut rest = body;
         while !rest.is_empty() {
             if rest.len() < 4 {
-                return Err(problem(StatusCode::BAD_REQUEST, "malformed", "body ends inside a length prefix".into()));
+                return Err(problem(StatusCode::BAD_REQUEST, "malformed", "body ends inside a length prefix"));
             }
             let len = u32::from_be_bytes(rest[..4].try_into().unwrap()) as usize;
             if rest.len() - 4 < len {
@@ -191,7 +242,7 @@ fn parse_submission(l: &Ledger, headers: &HeaderMap, body: &[u8]) -> Result<(Vec
             let wait = m.get("wait").and_then(Value::as_bool).unwrap_or(false);
             match m.remove("transactions") {
                 Some(Value::Array(a)) => (a, wait),
-                _ => return Err(problem(StatusCode::BAD_REQUEST, "malformed", "\"transactions\" must be a list".into())),
+                _ => return Err(problem(StatusCode::BAD_REQUEST, "malformed", "\"transactions\" must be a list")),
             }
         }
         Value::Array(a) => (a, false),
@@ -201,7 +252,7 @@ fn parse_submission(l: &Ledger, headers: &HeaderMap, body: &[u8]) -> Result<(Vec
         return Err(too_many(items.len()));
     }
     if items.is_empty() {
-        return Err(problem(StatusCode::BAD_REQUEST, "malformed", "no transactions in the request".into()));
+        return Err(problem(StatusCode::BAD_REQUEST, "malformed", "no transactions in the request"));
     }
     let mut txs = Vec::with_capacity(items.len());
     for (i, item) in items.into_iter().enumerate() {
@@ -265,7 +316,12 @@ async fn submit(State(l): State<Arc<Ledger>>, Query(q): Query<SubmitQuery>, head
                 }
                 Ok(Ok(TxOutcome::Rejected(e))) => {
                     all_committed = false;
-                    json!({"id": hex::encode(a.id), "status": "rejected", "error": {"code": e.code(), "detail": e.to_string()}})
+                    let j = json!({"id": hex::encode(a.id), "status": "rejected", "error": {"code": e.code(), "detail": e.to_string()}});
+                    if single {
+                        // A single transaction refused at execution: its own status and code.
+                        return problem(tx_error_status(&e), e.code(), e.to_string());
+                    }
+                    j
                 }
                 _ => {
                     all_committed = false;
@@ -275,12 +331,6 @@ async fn submit(State(l): State<Arc<Ledger>>, Query(q): Query<SubmitQuery>, head
             },
         };
         results.push(item);
-    }
-    if single && let Some(err) = results[0].get("error") {
-        // A single transaction rejected at execution (e.g. a replay inside a block).
-        let code = err["code"].as_str().unwrap_or("rejected").to_string();
-        let status = if code == "replay" { StatusCode::CONFLICT } else { StatusCode::BAD_REQUEST };
-        return problem(status, &code, err["detail"].as_str().unwrap_or_default().to_string());
     }
     let status = if wait && all_committed { StatusCode::OK } else { StatusCode::ACCEPTED };
     (status, axum::Json(json!({"results": results}))).into_response()
@@ -312,97 +362,6 @@ async fn tx_status(State(l): State<Arc<Ledger>>, Path(id): Path<String>) -> Resp
         TxStatus::Rejected(e) => axum::Json(json!({"id": hid, "status": "rejected", "error": {"code": e.code(), "detail": e.to_string()}})).into_response(),
         TxStatus::Unknown => problem(StatusCode::NOT_FOUND, "unknown-transaction", format!("no transaction {hid} is known to this node")),
     }
-}
-
-#[derive(Deserialize)]
-struct EvidenceQuery {
-    digest: Option<String>,
-    reference: Option<String>,
-    limit: Option<usize>,
-}
-
-async fn evidence_search(State(l): State<Arc<Ledger>>, Query(q): Query<EvidenceQuery>) -> Response {
-    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
-    let found = match (&q.digest, &q.reference) {
-        (Some(d), None) => match parse_hash(d, "digest") {
-            Ok(d) => l.evidence_by_digest(&d, limit),
-            Err(r) => return r,
-        },
-        (None, Some(r)) => l.evidence_by_reference(r, limit),
-        _ => return problem(StatusCode::BAD_REQUEST, "bad-query", "give exactly one of ?digest= or ?reference=".into()),
-    };
-    match found {
-        Ok(list) => axum::Json(json!({
-            "records": list.into_iter().map(|(leaf, e)| json!({"leaf_index": leaf, "record": e.view()})).collect::<Vec<_>>()
-        }))
-        .into_response(),
-        Err(e) => internal(e),
-    }
-}
-
-async fn evidence_get(State(l): State<Arc<Ledger>>, Path(id): Path<String>) -> Response {
-    let id = match parse_record_id(&id) {
-        Ok(h) => h,
-        Err(r) => return r,
-    };
-    match l.evidence_by_id(&id) {
-        Ok(Some((leaf, e))) => axum::Json(json!({"leaf_index": leaf, "record": e.view()})).into_response(),
-        Ok(None) => problem(StatusCode::NOT_FOUND, "unknown-record", format!("no evidence record {id}")),
-        Err(e) => internal(e),
-    }
-}
-
-#[derive(Deserialize)]
-struct ReceiptQuery {
-    format: Option<String>,
-}
-
-async fn receipt(State(l): State<Arc<Ledger>>, Path(id): Path<String>, Query(q): Query<ReceiptQuery>) -> Response {
-    let id = match parse_record_id(&id) {
-        Ok(h) => h,
-        Err(r) => return r,
-    };
-    let r = match l.receipt(&id) {
-        Ok(Some(r)) => r,
-        Ok(None) => return problem(StatusCode::NOT_FOUND, "unknown-record", format!("no evidence record {id}")),
-        Err(e) if e.is::<crate::ledger::NotYetSigned>() => return not_yet_signed(&e),
-        Err(e) => return internal(e),
-    };
-    match q.format.as_deref() {
-        None | Some("json") => ([(header::CONTENT_TYPE, "application/json")], r.to_json()).into_response(),
-        Some("tlog-proof") => ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], r.to_tlog_proof().to_text()).into_response(),
-        Some(other) => problem(StatusCode::BAD_REQUEST, "bad-format", format!("format {other:?}: use json or tlog-proof")),
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct EvidenceStateQuery {
-    digest: String,
-    /// `sha-256` or `sm3` (default: the chain suite's hash).
-    alg: Option<String>,
-    height: Option<u64>,
-}
-
-/// `/v1/evidence/state?digest=`: a state receipt saying whether (and when first) a digest was
-/// deposited, as of a height.
-async fn evidence_state(State(l): State<Arc<Ledger>>, Query(q): Query<EvidenceStateQuery>) -> Response {
-    if !l.genesis().params.evidence_digest_state {
-        // An absence proof here would be true of the tree and false of the deposits.
-        return problem(StatusCode::NOT_FOUND, "no-digest-state", "this chain keeps no evidence digest state (genesis evidence_digest_state = false)".into());
-    }
-    let digest = match parse_hash(&q.digest, "digest") {
-        Ok(d) => d,
-        Err(r) => return r,
-    };
-    let alg = match q.alg.as_deref() {
-        None => cairn_types::evidence::DigestAlg::for_suite(l.genesis().suite),
-        Some("sha-256") => cairn_types::evidence::DigestAlg::Sha256,
-        Some("sm3") => cairn_types::evidence::DigestAlg::Sm3,
-        Some(other) => return problem(StatusCode::BAD_REQUEST, "bad-query", format!("alg {other:?}: use sha-256 or sm3")),
-    };
-    let key = cairn_types::evidence::digest_state_key(alg, &digest);
-    state_receipt_response(&l, cairn_types::evidence::MODULE, &key, q.height)
 }
 
 #[derive(Deserialize)]
@@ -444,7 +403,7 @@ fn not_yet_signed(e: &anyhow::Error) -> Response {
 async fn checkpoint(State(l): State<Arc<Ledger>>) -> Response {
     match l.latest_checkpoint() {
         Some((_, note)) => ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], note).into_response(),
-        None => problem(StatusCode::NOT_FOUND, "no-checkpoint", "no block has been committed yet".into()),
+        None => problem(StatusCode::NOT_FOUND, "no-checkpoint", "no block has been committed yet"),
     }
 }
 
@@ -458,7 +417,7 @@ struct FinalityQuery {
 /// checkpoint of `log_size` signs.
 async fn finality(State(l): State<Arc<Ledger>>, Query(q): Query<FinalityQuery>) -> Response {
     if !l.is_replicated() {
-        return problem(StatusCode::NOT_FOUND, "single-node", "a single-node chain has no consensus certificates".into());
+        return problem(StatusCode::NOT_FOUND, "single-node", "a single-node chain has no consensus certificates");
     }
     let height = match (q.height, q.log_size) {
         (Some(h), None) => Some(h),
@@ -466,10 +425,10 @@ async fn finality(State(l): State<Arc<Ledger>>, Query(q): Query<FinalityQuery>) 
             Ok(h) => h,
             Err(e) => return internal(e),
         },
-        _ => return problem(StatusCode::BAD_REQUEST, "bad-query", "give height=H or log_size=N".into()),
+        _ => return problem(StatusCode::BAD_REQUEST, "bad-query", "give height=H or log_size=N"),
     };
     let Some(height) = height else {
-        return problem(StatusCode::NOT_FOUND, "unknown-block", "no final block has that height or log size".into());
+        return problem(StatusCode::NOT_FOUND, "unknown-block", "no final block has that height or log size");
     };
     match l.certificate(height) {
         Ok(Some(p)) => axum::Json(crate::finality::FinalityProof::from_certificate(&l.genesis().chain_id, &p)).into_response(),
@@ -575,7 +534,7 @@ async fn block(State(l): State<Arc<Ledger>>, Path(id): Path<String>) -> Response
     } else {
         match id.parse::<u64>() {
             Ok(h) => h,
-            Err(_) => return problem(StatusCode::BAD_REQUEST, "bad-id", "a block is named by height or 64-hex hash".into()),
+            Err(_) => return problem(StatusCode::BAD_REQUEST, "bad-id", "a block is named by height or 64-hex hash"),
         }
     };
     match l.block(height) {

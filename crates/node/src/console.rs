@@ -17,6 +17,7 @@ use crate::ledger::Ledger;
 /// (name, content type, bytes) of every console asset.
 const ASSETS: &[(&str, &str, &str)] = &[
     ("app.js", "text/javascript; charset=utf-8", include_str!("../console/app.js")),
+    ("kit.js", "text/javascript; charset=utf-8", include_str!("../console/kit.js")),
     ("verify.js", "text/javascript; charset=utf-8", include_str!("../console/verify.js")),
     ("encoding.js", "text/javascript; charset=utf-8", include_str!("../console/encoding.js")),
     ("sm.js", "text/javascript; charset=utf-8", include_str!("../console/sm.js")),
@@ -35,6 +36,15 @@ pub async fn asset(Path(name): Path<String>) -> Response {
     match ASSETS.iter().find(|(n, ..)| *n == name) {
         Some((_, ctype, body)) => ([(header::CONTENT_TYPE, *ctype), (header::CACHE_CONTROL, "no-cache")], *body).into_response(),
         None => problem(StatusCode::NOT_FOUND, "not-found", format!("no console asset {name:?}")),
+    }
+}
+
+/// `/console/modules/{module}/{file}`: a file of a module's console page.
+pub async fn module_asset(State(l): State<Arc<Ledger>>, Path((module, file)): Path<(String, String)>) -> Response {
+    let found = l.executor().modules().find(|m| m.name() == module).and_then(|m| m.console().iter().find(|f| f.name == file));
+    match found {
+        Some(f) => ([(header::CONTENT_TYPE, f.content_type), (header::CACHE_CONTROL, "no-cache")], f.body).into_response(),
+        None => problem(StatusCode::NOT_FOUND, "not-found", format!("no console file {file:?} of module {module:?}")),
     }
 }
 
@@ -69,7 +79,7 @@ pub struct QrQuery {
 /// `/v1/qr?text=…`: the text as a QR code (SVG).
 pub async fn qr(Query(q): Query<QrQuery>) -> Response {
     if q.text.len() > 1024 {
-        return problem(StatusCode::PAYLOAD_TOO_LARGE, "too-long", "QR text is limited to 1024 bytes".into());
+        return problem(StatusCode::PAYLOAD_TOO_LARGE, "too-long", "QR text is limited to 1024 bytes");
     }
     match qrcode::QrCode::with_error_correction_level(q.text.as_bytes(), qrcode::EcLevel::M) {
         Ok(code) => {

@@ -15,14 +15,11 @@ use anyhow::{Context, bail};
 use cairn_crypto::{Hash, KeyPair};
 use cairn_exec::{Executor, TxError};
 use cairn_merkle::{MerkleLog, leaf_hash};
-use cairn_module_evidence as evidence_index;
 use cairn_note::{Checkpoint, SignedNote};
 use cairn_store::{BlockCommit, Store, TxLocation};
 use cairn_types::block::{Block, BlockHeader};
-use cairn_types::evidence::{EvidenceEntry, METHOD_DEPOSIT, MODULE, RecordId};
+use cairn_types::evidence::{METHOD_DEPOSIT, MODULE, RecordId};
 use cairn_types::genesis::Genesis;
-use cairn_types::log::LogEntry;
-use cairn_types::receipt::{RECEIPT_FORMAT, Receipt};
 use cairn_types::state_receipt::{STATE_RECEIPT_FORMAT, StateReceipt};
 use cairn_types::tx::Transaction;
 use tokio::sync::oneshot;
@@ -143,6 +140,12 @@ pub fn now_ms() -> u64 {
 impl Ledger {
     /// Opens (or initialises) the ledger described by `config`.
     pub fn open(config: NodeConfig) -> anyhow::Result<Arc<Ledger>> {
+        Self::open_with(config, crate::MODULES)
+    }
+
+    /// [`Ledger::open`] running the modules of `modules` (a binary built with other modules
+    /// than `cairn`'s, such as the test kit's).
+    pub fn open_with(config: NodeConfig, modules: &[cairn_exec::ModuleFactory]) -> anyhow::Result<Arc<Ledger>> {
         let genesis_bytes = std::fs::read(&config.genesis).with_context(|| format!("reading genesis {}", config.genesis.display()))?;
         let genesis = Genesis::from_json(&genesis_bytes).with_context(|| format!("genesis {}", config.genesis.display()))?;
         let validator = crate::keys::read_key(&config.validator_key)?;
@@ -153,7 +156,7 @@ impl Ledger {
             bail!("key {} is not validator {}'s key in genesis", config.validator_key.display(), v.name);
         }
         std::fs::create_dir_all(&config.db).with_context(|| format!("creating {}", config.db.display()))?;
-        let exec = Executor::new(genesis.clone(), crate::MODULES);
+        let exec = Executor::new(genesis.clone(), modules);
         let store = Store::open(&config.db, &exec.index_names()).with_context(|| format!("opening database {}", config.db.display()))?;
         let canonical = serde_json::to_vec(&genesis)?;
         match store.genesis()? {
@@ -597,88 +600,18 @@ impl Ledger {
         Ok(self.store.block_height_by_hash(hash)?)
     }
 
-    fn entry_at(&self, leaf: u64) -> anyhow::Result<Option<EvidenceEntry>> {
-        let Some(bytes) = self.store.leaf(leaf)? else { return Ok(None) };
-        match LogEntry::decode(self.exec.suite(), &bytes)? {
-            LogEntry::Evidence(e) => Ok(Some(e)),
-            LogEntry::Transaction(_) | LogEntry::Block(_) => Ok(None),
+    /// A durable leaf with its inclusion proof against the latest signed checkpoint.
+    pub fn leaf_proof(&self, leaf_index: u64) -> anyhow::Result<Option<cairn_module::LeafProof>> {
+        if leaf_index >= self.log_size() {
+            return Ok(None);
         }
-    }
-
-    /// The leaf of record `id`: found through its transaction.
-    pub fn evidence_leaf(&self, id: &RecordId) -> anyhow::Result<Option<u64>> {
-        Ok(self.store.tx(&id.tx_id)?.filter(|loc| id.index < loc.leaf_count).map(|loc| loc.first_leaf + id.index as u64))
-    }
-
-    pub fn evidence_by_id(&self, id: &RecordId) -> anyhow::Result<Option<(u64, EvidenceEntry)>> {
-        let Some(leaf) = self.evidence_leaf(id)? else { return Ok(None) };
-        Ok(self.entry_at(leaf)?.map(|e| (leaf, e)))
-    }
-
-    /// Index hits whose leaf really holds a matching record: entries written for a block that
-    /// never became durable (a crash between the parallel writes) are skipped.
-    fn evidence_at_leaves(
-        &self,
-        leaves: impl IntoIterator<Item = u64>,
-        limit: usize,
-        matches: impl Fn(&EvidenceEntry) -> bool,
-    ) -> anyhow::Result<Vec<(u64, EvidenceEntry)>> {
-        let size = self.log_size();
-        let mut out = Vec::new();
-        for leaf in leaves {
-            if out.len() >= limit {
-                break;
-            }
-            if leaf >= size {
-                continue;
-            }
-            if let Some(e) = self.entry_at(leaf)?
-                && matches(&e)
-            {
-                out.push((leaf, e));
-            }
-        }
-        Ok(out)
-    }
-
-    /// Every deposit of `digest`, in log order.
-    pub fn evidence_by_digest(&self, digest: &Hash, limit: usize) -> anyhow::Result<Vec<(u64, EvidenceEntry)>> {
-        let keys = self.store.index_prefix(evidence_index::INDEX_DIGEST, digest, limit)?;
-        let leaves = keys.iter().filter(|(k, _)| k.len() == 40).filter_map(|(k, _)| evidence_index::leaf_of_key(k));
-        self.evidence_at_leaves(leaves, limit, |e| &e.record.digest == digest)
-    }
-
-    /// Every record filed under `reference`, in log order.
-    pub fn evidence_by_reference(&self, reference: &str, limit: usize) -> anyhow::Result<Vec<(u64, EvidenceEntry)>> {
-        let prefix = evidence_index::reference_prefix(reference);
-        // One entry per transaction: `limit` entries hold at least `limit` records.
-        let entries = self.store.index_prefix(evidence_index::INDEX_REFERENCE, &prefix, limit)?;
-        let leaves = entries.iter().filter(|(k, _)| k.len() == prefix.len() + 8).flat_map(|(k, v)| evidence_index::reference_leaves(k, v));
-        self.evidence_at_leaves(leaves, limit, |e| e.record.reference.as_deref() == Some(reference))
-    }
-
-    /// The receipt for record `id` against the latest checkpoint.
-    pub fn receipt(&self, id: &RecordId) -> anyhow::Result<Option<Receipt>> {
-        let Some(leaf_index) = self.evidence_leaf(id)? else { return Ok(None) };
-        let leaf = self.store.leaf(leaf_index)?.context("indexed leaf missing")?;
-        let LogEntry::Evidence(entry) = LogEntry::decode(self.exec.suite(), &leaf)? else {
-            bail!("leaf {leaf_index} is not an evidence record");
-        };
+        let leaf = self.store.leaf(leaf_index)?.with_context(|| format!("durable leaf {leaf_index} missing"))?;
         let (tree_size, checkpoint) = self.latest_checkpoint().context("no checkpoint yet")?;
         if leaf_index >= tree_size {
             return Err(NotYetSigned.into());
         }
         let inclusion_proof = self.log.read().unwrap().inclusion_proof(leaf_index, tree_size)?;
-        Ok(Some(Receipt {
-            format: RECEIPT_FORMAT.into(),
-            chain_id: self.genesis().chain_id.clone(),
-            record: entry.view(),
-            leaf_index,
-            leaf,
-            tree_size,
-            inclusion_proof,
-            checkpoint,
-        }))
+        Ok(Some(cairn_module::LeafProof { leaf_index, leaf, tree_size, inclusion_proof, checkpoint }))
     }
 
     /// Consistency proof between two signed tree sizes, with both signed checkpoints.
@@ -761,6 +694,25 @@ impl Ledger {
             inclusion_proof,
             checkpoint,
         }))
+    }
+
+    /// The value of `module`'s `key` after the latest block with transactions at or below
+    /// `height` (default: the latest durable block), without a proof.
+    pub fn state_value(&self, module: &str, key: &[u8], height: Option<u64>) -> anyhow::Result<Result<Option<Vec<u8>>, StateQueryError>> {
+        if module.len() > cairn_state::MAX_MODULE_NAME || key.len() > cairn_state::MAX_KEY_LEN {
+            return Ok(Err(StateQueryError::BadKey));
+        }
+        let durable = self.height();
+        let asked = height.unwrap_or(durable);
+        if asked > durable {
+            return Ok(Err(StateQueryError::FutureHeight { asked, height: durable }));
+        }
+        let Some((block_height, _)) = self.store.block_leaf_at_or_below(asked)? else { return Ok(Ok(None)) };
+        Ok(Ok(self.store.state_value_at(&cairn_state::state_key(module, key), block_height)?))
+    }
+
+    pub(crate) fn store(&self) -> &Store {
+        &self.store
     }
 
     /// The state root after the last durable block (`None`: a version 1 block).

@@ -6,6 +6,7 @@ pub mod config;
 pub mod console;
 pub mod dev;
 pub mod finality;
+mod host;
 pub mod keys;
 pub mod ledger;
 pub mod mempool;
@@ -71,8 +72,13 @@ pub struct RunningNode {
 impl RunningNode {
     /// Opens the ledger, starts the producer and binds the API (inside a tokio runtime).
     pub async fn start(config: NodeConfig) -> anyhow::Result<Self> {
+        Self::start_with(config, MODULES).await
+    }
+
+    /// [`RunningNode::start`] running the modules of `modules`.
+    pub async fn start_with(config: NodeConfig, modules: &'static [cairn_exec::ModuleFactory]) -> anyhow::Result<Self> {
         let listen = config.listen;
-        let ledger = tokio::task::spawn_blocking(move || Ledger::open(config)).await??;
+        let ledger = tokio::task::spawn_blocking(move || Ledger::open_with(config, modules)).await??;
         let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding the API to {listen}"))?;
         let addr = listener.local_addr()?;
         let (producer, network_stopped) = if ledger.is_replicated() {
@@ -82,7 +88,7 @@ impl RunningNode {
             (Some(ledger.spawn_producer()), None)
         };
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let app = api::router(Arc::clone(&ledger));
+        let app = api::router(Arc::clone(&ledger))?;
         let server = tokio::spawn(async move {
             axum::serve(listener, app)
                 .with_graceful_shutdown(async {

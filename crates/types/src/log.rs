@@ -9,9 +9,12 @@
 //! kind 2 (transaction):     tx_id[32] | u64 height | u64 time_ms | str module | str method
 //! ```
 //! Format version 2 is the module envelope: `u8 version = 2 | str module | u8 kind | payload`.
-//! The one version 2 leaf so far is the block leaf (module `cairn`, kind 1, payload the block
-//! header), appended after the transaction leaves of every block with transactions, so that a
-//! checkpoint covers each block's state root.
+//! The core's own (module `cairn`) is the block leaf (kind 1, payload the block header),
+//! appended after the transaction leaves of every block with transactions, so that a
+//! checkpoint covers each block's state root. Any other module name is a module's leaf: the
+//! executor checks that a module emits envelopes with its own name only; the payload is the
+//! module's to define (evidence records keep their version 1 leaves, which receipts already
+//! issued pin).
 
 use cairn_crypto::{Hash, PublicKey, Suite};
 
@@ -36,6 +39,21 @@ pub fn encode_block_leaf(header: &BlockHeader) -> Vec<u8> {
     w.into_bytes()
 }
 
+/// A module's leaf: `0x02 | str module | u8 kind | payload`.
+pub fn encode_module_leaf(module: &str, kind: u8, payload: &[u8]) -> Vec<u8> {
+    let mut w = Writer { buf: Vec::with_capacity(4 + module.len() + payload.len()) };
+    w.u8(LEAF_VERSION_ENVELOPE).str(module).u8(kind).fixed(payload);
+    w.into_bytes()
+}
+
+/// A leaf in a module's envelope, not interpreted by the core (the module's crate reads it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ModuleLeaf {
+    pub module: String,
+    pub kind: u8,
+    pub payload: Vec<u8>,
+}
+
 /// A transaction that produced no module-specific leaf.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TxEntry {
@@ -54,6 +72,8 @@ pub enum LogEntry {
     Transaction(TxEntry),
     /// A block leaf: the header of the block whose transaction leaves precede it.
     Block(BlockHeader),
+    /// A module's own leaf (version 2 envelope with the module's name).
+    Module(ModuleLeaf),
 }
 
 /// Leaf bytes of an evidence record, from its parts; `record` is the record's canonical
@@ -79,6 +99,7 @@ impl LogEntry {
                 w.into_bytes()
             }
             LogEntry::Block(header) => encode_block_leaf(header),
+            LogEntry::Module(m) => encode_module_leaf(&m.module, m.kind, &m.payload),
         }
     }
 
@@ -117,8 +138,15 @@ impl LogEntry {
     fn decode_envelope(mut r: Reader<'_>) -> Result<Self, DecodeError> {
         let module = r.str("leaf module", 64)?;
         let kind = r.u8("leaf kind")?;
-        if module != CORE_MODULE || kind != KIND_BLOCK {
-            return Err(DecodeError::Invalid { field: "leaf kind", reason: "unknown module or kind" });
+        if module.is_empty() {
+            return Err(DecodeError::Invalid { field: "leaf module", reason: "empty" });
+        }
+        if module != CORE_MODULE {
+            let payload = r.rest().to_vec();
+            return Ok(LogEntry::Module(ModuleLeaf { module: module.to_string(), kind, payload }));
+        }
+        if kind != KIND_BLOCK {
+            return Err(DecodeError::Invalid { field: "leaf kind", reason: "unknown kind of the core module" });
         }
         let header = BlockHeader::decode_from(&mut r)?;
         if header.state_root.is_none() {

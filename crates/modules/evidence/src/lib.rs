@@ -14,7 +14,15 @@ use cairn_types::genesis::Genesis;
 use cairn_types::log::encode_evidence_leaf;
 use cairn_types::tx::{Call, Transaction};
 
-use cairn_module::{ExecContext, ExecFailure, IndexEntry, Module, ModuleRefusal, TxEffects, TxError};
+use cairn_module::{ConsoleFile, ExecContext, ExecFailure, IndexEntry, Module, ModuleRefusal, TxEffects, TxError};
+
+pub mod routes;
+
+/// The module's OpenAPI fragment (paths under `/v1/evidence`, its schemas).
+const OPENAPI: &str = include_str!("../openapi.json");
+
+/// The console's evidence pages (record, deposit, search).
+const CONSOLE: &[ConsoleFile] = &[ConsoleFile { name: "page.js", content_type: "text/javascript; charset=utf-8", body: include_str!("../console/page.js") }];
 
 /// The evidence module's own refusals (codes `evidence.<code>` in API errors).
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
@@ -148,5 +156,17 @@ impl Module for EvidenceModule {
             r.validate().map_err(|e| TxError::InvalidArgs(e.to_string()))?;
         }
         Ok(args.encode())
+    }
+
+    fn routes(&self) -> axum::Router<cairn_module::Query> {
+        routes::router()
+    }
+
+    fn openapi(&self) -> serde_json::Value {
+        serde_json::from_str(OPENAPI).expect("the evidence OpenAPI fragment is JSON")
+    }
+
+    fn console(&self) -> &'static [ConsoleFile] {
+        CONSOLE
     }
 }

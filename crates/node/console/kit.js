@@ -1,0 +1,123 @@
+// What the console shell (app.js) and the ledger modules' pages share: escaping, times, sizes,
+// ids, the API call, cards, tables, the page context and the interface text. Served at
+// /console/kit.js; a module page imports it by that absolute path (and, where it needs them,
+// '/console/encoding.js', '/console/sm.js', '/console/i18n.js'), so it shares one instance of
+// each with the shell.
+//
+// A module page. The node lists its modules at GET /v1/modules as
+//   {"modules": [{"name": "evidence", "console": "/console/modules/evidence/page.js"}, …]}
+// (registration order; "console" null for a module without a page). At start-up the shell
+// import()s each page, an ES module whose default export is:
+//
+//   export default {
+//     // Interface text, merged into the shell's table: both languages, the same keys. A key the
+//     // shell or an earlier module already has is refused with a console warning (theirs stays),
+//     // so prefix keys with the module's name where in doubt. Values as in i18n.js: a string
+//     // with {name} placeholders, or plural forms { one, other } for tn().
+//     strings: { en: { nav_deposit: 'Deposit', … }, zh: { nav_deposit: '存证', … } },
+//     // Links added to the main navigation, between the shell's Blocks and Verify; `key` names
+//     // the link's text in `strings`.
+//     nav: [{ hash: '#/deposit', key: 'nav_deposit' }],
+//     // Pages, keyed by the first segment of the hash path: '#/record/<id>?x=1' calls
+//     // pages.record(ctx, ['<id>'], URLSearchParams('x=1')), the remaining segments URI-decoded.
+//     // The shell's own segments ('', blocks, block, tx, search, verify) and a segment an earlier
+//     // module claimed are refused with a console warning. A page renders with ctx.render(html);
+//     // what it throws is shown as "Nothing found" with the error's message.
+//     pages: { deposit: async (ctx, parts, params) => { … }, record: async (ctx, [id]) => { … } },
+//     // Optional: the module's part of the header search. Given the trimmed query (one the shell
+//     // did not already take as a block height, block hash or transaction id), it returns null
+//     // (nothing found), an HTML section of results, or { go: '#/…' } to open a page at once.
+//     // Sections of several modules are shown in registration order.
+//     search: async (ctx, q) => null | '<p>…</p>' | { go: '#/record/…' },
+//   };
+//
+// Every key is optional. A page that fails to load or has the wrong shape is logged and left
+// out; the rest of the console works on.
+//
+// The page context (`ctx`), new at each route change:
+//   ctx.render(html)  puts html in <main>; throws Stale once the user has gone to another page
+//                     (the shell drops it), so a slow page never draws over a newer one.
+//   ctx.current()     whether this is still the page shown (for work done after rendering).
+
+import { t, tn, getLang, locale, formatTime, formatSize, formatNumber } from './i18n.js';
+import { toHex } from './encoding.js';
+import { Sha256, Sm3 } from './sm.js';
+
+export { t, tn, getLang, locale, formatTime, formatSize, formatNumber };
+
+export const $ = (sel) => document.querySelector(sel);
+export const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
+export const short = (h) => (h && h.length > 20 ? `${h.slice(0, 10)}…${h.slice(-8)}` : h);
+
+/** A time in the viewer's own zone; the exact UTC instant is in the title (hover) and datetime. */
+export function timeHtml(ms, long = false) {
+  const iso = new Date(ms).toISOString();
+  return `<time datetime="${iso}" title="${iso}">${esc(formatTime(ms, long))}</time>`;
+}
+/** The time of a block or record in milliseconds, from `time_ms` or the ISO `time`. */
+export const msOf = (x) => x.time_ms ?? Date.parse(x.time);
+
+/** A size in B/KB/MB/GB; the exact byte count is in the title. */
+export const sizeHtml = (n) => `<span class="size" title="${esc(tn('n_bytes', n))}">${esc(formatSize(n))}</span>`;
+
+/** A hash shortened in the middle for tables and lists; the full value is in the title. */
+export const idHtml = (h) => `<span class="mono" title="${esc(h)}">${esc(short(h))}</span>`;
+
+/** Fills `{name}` in an escaped text with ready HTML (links, times). */
+export const fillHtml = (key, parts) => esc(t(key)).replace(/\{(\w+)\}/g, (m, k) => parts[k] ?? m);
+
+/** A call to the node's API: { ok, status, body } with body parsed when JSON, else text. */
+export async function api(path, opts) {
+  const r = await fetch(path, opts);
+  const type = r.headers.get('content-type') || '';
+  const body = type.includes('json') ? await r.json() : await r.text();
+  return { ok: r.ok, status: r.status, body };
+}
+
+/** A card with a label (a text key) and a plain-text value. */
+export function card(key, value, id) {
+  return cardHtml(key, esc(value), id);
+}
+
+/**
+ * `cls` "id" wraps a long identifier only where it must (after a hyphen first, never the
+ * whole-word breaking of break-all); "hash" keeps one line and ends in an ellipsis, the full
+ * value still selectable and in the title.
+ */
+export function cardHtml(key, html, id, cls = '', title = '') {
+  return `<div class="card"><div class="k">${esc(t(key))}</div><div class="v ${cls}" ${id ? `id="${id}"` : ''} ${title ? `title="${esc(title)}"` : ''}>${html}</div></div>`;
+}
+
+/** Tables scroll inside their own box, so a phone never scrolls the whole page sideways. */
+export const scrollBox = (html) => `<div class="table-box">${html}</div>`;
+
+/** "Nothing found", with the problem's detail (an API answer) or its status. */
+export function notFound(ctx, r) {
+  ctx.render(`<h1>${esc(t('not_found'))}</h1><p>${esc(r.body?.detail ?? r.status)}</p>`);
+}
+
+/** A file's digest (hex), read in 1 MiB chunks; `onProgress(bytesDone)` after each (it may throw to stop). */
+export async function hashFile(file, alg, onProgress) {
+  const h = alg === 'sm3' ? new Sm3() : new Sha256();
+  const CHUNK = 1 << 20; // 1 MiB: frequent progress, and the page stays responsive
+  for (let off = 0; off < file.size; off += CHUNK) {
+    h.update(new Uint8Array(await file.slice(off, off + CHUNK).arrayBuffer()));
+    onProgress(Math.min(off + CHUNK, file.size));
+  }
+  return toHex(h.digest());
+}
+
+// ---------- the page context ----------
+
+/** Thrown when a page finishes loading after the user already went elsewhere. */
+export class Stale extends Error {}
+let routeSeq = 0;
+
+/** A new page context; every older one goes stale. The shell makes one per route change. */
+export function newContext() {
+  const mine = ++routeSeq;
+  return {
+    render(html) { if (mine !== routeSeq) throw new Stale(); $('#main').innerHTML = html; },
+    current: () => mine === routeSeq,
+  };
+}

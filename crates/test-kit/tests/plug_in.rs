@@ -1,0 +1,188 @@
+//! The claim of the module platform: a module in its own crate plugs in (executes with state,
+//! answers over HTTP, shows in OpenAPI, serves a console page, passes the conformance
+//! harness) and adding it changed no shared file.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use cairn_crypto::{KeyPair, Suite};
+use cairn_node::{NodeConfig, RunningNode};
+use cairn_test_kit::{MODULES, NAME};
+use serde_json::Value;
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64
+}
+
+async fn put(client: &reqwest::Client, base: &str, key: &KeyPair, chain_id: &str, name: &str, value: &str) -> (u16, Value) {
+    let tx = cairn_test_kit::sign_put(key, chain_id, name, value, now_ms(), 60_000);
+    let resp = client
+        .post(format!("{base}/v1/transactions?wait=true"))
+        .header("content-type", "application/json")
+        .body(serde_json::to_string(&hex::encode(tx.encode())).unwrap())
+        .send()
+        .await
+        .unwrap();
+    (resp.status().as_u16(), resp.json().await.unwrap())
+}
+
+async fn get(client: &reqwest::Client, url: &str) -> (u16, String, String) {
+    let resp = client.get(url).send().await.unwrap();
+    let ctype = resp.headers().get("content-type").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+    (resp.status().as_u16(), ctype, resp.text().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_module_from_its_own_crate_executes_answers_and_documents_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let (paths, _) = cairn_node::dev::init_dev(dir.path(), "127.0.0.1:0".parse().unwrap(), Suite::Ed25519Sha256).unwrap();
+    let node = RunningNode::start_with(NodeConfig::load(&paths.config).unwrap(), MODULES).await.unwrap();
+    let base = format!("http://{}", node.addr);
+    let client = reqwest::Client::new();
+    let key = cairn_node::keys::read_key(&paths.submitter_key).unwrap();
+    let chain_id = node.ledger.genesis().chain_id.clone();
+
+    // Executes, writes state.
+    let (status, body) = put(&client, &base, &key, &chain_id, "greeting", "hello").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["results"][0]["status"], "committed");
+
+    // Queried over HTTP, under its own prefix.
+    let (status, _, text) = get(&client, &format!("{base}/v1/{NAME}/values/greeting")).await;
+    assert_eq!(status, 200, "{text}");
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["value"], "hello");
+    assert_eq!(v["height"], body["results"][0]["block_height"]);
+    let (status, ctype, text) = get(&client, &format!("{base}/v1/{NAME}/values/absent")).await;
+    assert_eq!((status, ctype.as_str()), (404, "application/problem+json"), "{text}");
+    assert_eq!(serde_json::from_str::<Value>(&text).unwrap()["code"], "testkit.unknown-key");
+
+    // Its own refusal, decided on state, reaches the client with its stamped code and status.
+    assert_eq!(put(&client, &base, &key, &chain_id, "door", "locked").await.0, 200);
+    let (status, body) = put(&client, &base, &key, &chain_id, "door", "open").await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["code"], "testkit.locked");
+
+    // Its state is proven offline with the trust file alone.
+    let trust: cairn_types::genesis::TrustFile = serde_json::from_str(&get(&client, &format!("{base}/v1/trust")).await.2).unwrap();
+    let url = format!("{base}/v1/state/proof?module={NAME}&key={}", hex::encode("greeting"));
+    let mut receipt = String::new();
+    for _ in 0..100 {
+        let (status, _, text) = get(&client, &url).await;
+        if status == 200 {
+            receipt = text;
+            break;
+        }
+        assert_eq!(status, 503, "{text}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let verified = cairn_types::state_receipt::verify_state_receipt(&receipt, &trust).expect("the state receipt verifies");
+    let value = verified.value.expect("the key has a value");
+    assert_eq!(&value[8..], b"hello");
+
+    // Shows in OpenAPI and in the module list, with its console page served.
+    let doc: Value = serde_json::from_str(&get(&client, &format!("{base}/v1/openapi.json")).await.2).unwrap();
+    assert!(doc["paths"]["/v1/testkit/values/{key}"]["get"].is_object());
+    assert!(doc["components"]["schemas"]["TestkitValue"].is_object());
+    assert!(doc["paths"]["/v1/evidence/{id}/receipt"].is_object(), "the shipped modules stay documented");
+    let modules: Value = serde_json::from_str(&get(&client, &format!("{base}/v1/modules")).await.2).unwrap();
+    let listed: Vec<&Value> = modules["modules"].as_array().unwrap().iter().filter(|m| m["name"] == NAME).collect();
+    assert_eq!(listed.len(), 1, "{modules}");
+    let page = listed[0]["console"].as_str().unwrap();
+    let (status, ctype, text) = get(&client, &format!("{base}{page}")).await;
+    assert_eq!(status, 200);
+    assert!(ctype.starts_with("text/javascript"), "{ctype}");
+    assert!(text.contains("export default"));
+    assert_eq!(get(&client, &format!("{base}/console/modules/{NAME}/secret.txt")).await.0, 404);
+
+    // The shipped module still answers on the same node.
+    let (status, _, text) = get(&client, &format!("{base}/v1/evidence?digest={}", "00".repeat(32))).await;
+    assert_eq!(status, 200, "{text}");
+    node.shutdown().await.unwrap();
+}
+
+#[test]
+fn the_test_module_passes_the_conformance_harness() {
+    use cairn_exec::conformance::{Sample, check};
+    use serde_json::json;
+    let member = KeyPair::from_secret_bytes(Suite::Ed25519Sha256, &[7; 32]).unwrap();
+    let genesis = cairn_types::genesis::Genesis {
+        chain_id: "conformance".into(),
+        suite: Suite::Ed25519Sha256,
+        genesis_time_ms: 0,
+        organisations: vec![cairn_types::genesis::Organisation {
+            id: "org".into(),
+            name: "Org".into(),
+            members: vec![member.public_key().to_hex()],
+            roles: Default::default(),
+        }],
+        validators: vec![cairn_types::genesis::ValidatorInfo {
+            name: "v".into(),
+            organisation: "org".into(),
+            public_key: KeyPair::from_secret_bytes(Suite::Ed25519Sha256, &[8; 32]).unwrap().public_key().to_hex(),
+            address: None,
+            consensus_key: None,
+            p2p_address: None,
+        }],
+        params: Default::default(),
+    };
+    let put = |key: &str, value: &str, refused| Sample { method: "put", args: json!({"key": key, "value": value}), refused };
+    check(
+        cairn_test_kit::module,
+        genesis,
+        &member,
+        &[
+            put("a", "1", None),
+            put("a", "2", None),
+            put("b", "locked", None),
+            put("b", "x", Some("testkit.locked")),
+            put("", "x", Some("testkit.empty-key")),
+            Sample { method: "nope", args: json!({}), refused: Some("unknown-method") },
+        ],
+    );
+}
+
+/// Files under version control (or, without git, on disk), relative to the repository root.
+fn repository_files(root: &Path) -> Vec<PathBuf> {
+    if let Ok(out) = std::process::Command::new("git").arg("-C").arg(root).args(["ls-files", "-co", "--exclude-standard"]).output()
+        && out.status.success()
+    {
+        return String::from_utf8_lossy(&out.stdout).lines().map(PathBuf::from).collect();
+    }
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let path = entry.path();
+            let name = entry.file_name();
+            if matches!(name.to_str(), Some("target" | ".git" | "node_modules")) {
+                continue;
+            }
+            if path.is_dir() {
+                walk(root, &path, out);
+            } else {
+                out.push(path.strip_prefix(root).unwrap().to_path_buf());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(root, root, &mut out);
+    out
+}
+
+#[test]
+fn adding_the_test_module_changed_no_shared_file() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap();
+    let files = repository_files(&root);
+    assert!(files.iter().any(|f| f.starts_with("crates/node")), "the walk found the repository at {}", root.display());
+    let mut naming = Vec::new();
+    for f in &files {
+        // The module's own crate, and tests that exercise it, may name it; nothing else may.
+        if f.starts_with("crates/test-kit") || f.starts_with("tests") {
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(root.join(f)) else { continue };
+        if text.to_lowercase().contains(NAME) {
+            naming.push(f.display().to_string());
+        }
+    }
+    assert!(naming.is_empty(), "shared files name the test module {NAME}: {naming:?}; a module must plug in without them");
+}

@@ -1,0 +1,217 @@
+// A ledger module brings its own console page: the test kit module (crates/test-kit, built as
+// the `cairn-testkit` binary, never shipped) adds #/testkit to the console without a change to
+// the shell. Against a real `cairn-testkit dev` node, in headless Chromium: the node lists the
+// module and its page, the page shows a value the CLI wrote, its nav link and text come in both
+// languages, it joins the header search, and the evidence module's pages still work beside it.
+// A page that fails to load, or that claims the shell's routes and text, breaks nothing else.
+// Skipped when the binary is not built (unless CAIRN_REQUIRE_TESTKIT is set).
+
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import net from 'node:net';
+import { chromium } from 'playwright-core';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const TESTKIT = process.env.CAIRN_TESTKIT_BIN ?? path.join(ROOT, 'target/debug/cairn-testkit');
+const SHOTS = process.env.CAIRN_SCREENSHOTS ?? path.join(ROOT, 'tests/e2e/screenshots');
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const MISSING = !fs.existsSync(TESTKIT) && !process.env.CAIRN_REQUIRE_TESTKIT;
+
+const nodes = [];
+let browser;
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
+  });
+}
+
+async function startNode() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-e2e-testkit-'));
+  const port = await freePort();
+  const proc = spawn(TESTKIT, ['dev', '--data-dir', path.join(dir, 'data'), '--listen', `127.0.0.1:${port}`], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, RUST_LOG: 'warn' } });
+  const node = { dir, data: path.join(dir, 'data'), url: `http://127.0.0.1:${port}`, proc };
+  nodes.push(node);
+  for (let i = 0; i < 300; i++) {
+    try { if ((await fetch(`${node.url}/healthz`)).ok) return node; } catch { /* not up yet */ }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`cairn-testkit dev did not start on ${node.url}`);
+}
+
+/** Writes a value through the test kit's CLI and waits for its block. */
+function put(node, key, value) {
+  const r = spawnSync(TESTKIT, ['put', '--node', node.url, '--key', path.join(node.data, 'keys/submitter.key'), '--wait', key, value], { encoding: 'utf8' });
+  assert.equal(r.status, 0, `cairn-testkit put failed: ${r.stderr}`);
+}
+
+/**
+ * A page in Shanghai time; errors thrown in the page fail the test, and the console's own
+ * warnings and errors about module pages (they start with "console:") are collected.
+ */
+async function newPage(node) {
+  const page = await browser.newPage({ viewport: { width: 1100, height: 900 }, timezoneId: 'Asia/Shanghai' });
+  page.on('pageerror', (e) => { throw e; });
+  page.warnings = [];
+  page.on('console', (m) => { if (['warning', 'error'].includes(m.type()) && m.text().startsWith('console:')) page.warnings.push(m.text()); });
+  await page.goto(`${node.url}/`);
+  return page;
+}
+
+const navLinks = (page) => page.$$eval('#nav a', (as) => as.map((a) => ({ href: a.getAttribute('href'), text: a.textContent, current: a.getAttribute('aria-current') })));
+
+after(async () => {
+  await browser?.close();
+  for (const n of nodes) {
+    n.proc.kill('SIGKILL');
+    fs.rmSync(n.dir, { recursive: true, force: true });
+  }
+});
+
+test('a module page from the test kit crate: listed, served, routed, translated, searched; the evidence pages still work', async (t) => {
+  if (MISSING) return t.skip(`no test kit binary at ${TESTKIT} (build it, or set CAIRN_TESTKIT_BIN; CAIRN_REQUIRE_TESTKIT makes this a failure)`);
+  fs.mkdirSync(SHOTS, { recursive: true });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const node = await startNode();
+  const key = 'greeting-问候', value = 'hello <world> & 世界';
+  put(node, key, value);
+
+  // The node lists the module with its page, serves the page as JavaScript, and documents the API.
+  const list = await (await fetch(`${node.url}/v1/modules`)).json();
+  const testkit = list.modules.find((m) => m.name === 'testkit');
+  assert.ok(testkit, `testkit is not among ${JSON.stringify(list.modules)}`);
+  assert.match(testkit.console, /^\/console\/modules\/testkit\/[\w.-]+\.js$/);
+  const evidence = list.modules.find((m) => m.name === 'evidence');
+  assert.match(evidence?.console ?? '', /^\/console\/modules\/evidence\//, 'the evidence module keeps its page');
+  const served = await fetch(`${node.url}${testkit.console}`);
+  assert.equal(served.status, 200);
+  assert.match(served.headers.get('content-type'), /^text\/javascript/);
+  assert.match(await served.text(), /export default/);
+  assert.equal((await fetch(`${node.url}/console/modules/testkit/no-such-file.js`)).status, 404);
+  assert.equal((await fetch(`${node.url}/console/modules/no-such-module/page.js`)).status, 404);
+  const openapi = await (await fetch(`${node.url}/v1/openapi.json`)).json();
+  assert.ok(openapi.paths['/v1/testkit/values/{key}'], 'the test kit route is in the OpenAPI document');
+  const stored = await (await fetch(`${node.url}/v1/testkit/values/${encodeURIComponent(key)}`)).json();
+  assert.equal(stored.key, key);
+  assert.equal(stored.value, value);
+  assert.ok(Number.isSafeInteger(stored.height) && stored.height >= 1);
+
+  // The page shows the value (as text, escaped), with its nav link between Blocks and Verify.
+  const page = await newPage(node);
+  await page.goto(`${node.url}/#/testkit/${encodeURIComponent(key)}`);
+  await page.waitForSelector('#testkit-value');
+  assert.equal(await page.textContent('#testkit-value'), value);
+  assert.equal(await page.textContent('#testkit-height'), String(stored.height));
+  await page.screenshot({ path: path.join(SHOTS, 'testkit-value.png'), fullPage: true });
+  let nav = await navLinks(page);
+  const at = (href) => nav.findIndex((l) => l.href === href);
+  assert.deepEqual(nav.find((l) => l.href === '#/testkit'), { href: '#/testkit', text: 'Test kit', current: 'page' });
+  assert.ok(at('#/blocks') < at('#/testkit') && at('#/testkit') < at('#/verify'), `nav order: ${JSON.stringify(nav)}`);
+  assert.ok(at('#/blocks') < at('#/deposit') && at('#/deposit') < at('#/verify'), `nav order: ${JSON.stringify(nav)}`);
+
+  // #/testkit alone asks for a key and opens its page; a key with no value says so.
+  await page.click('#nav a[href="#/testkit"]');
+  await page.waitForSelector('#testkit-key');
+  assert.equal(await page.$('#testkit-value'), null);
+  await page.fill('#testkit-key', key);
+  await page.press('#testkit-key', 'Enter');
+  await page.waitForSelector('#testkit-value');
+  assert.equal(await page.evaluate(() => location.hash), `#/testkit/${encodeURIComponent(key)}`);
+  assert.equal(await page.textContent('#testkit-value'), value);
+  await page.goto(`${node.url}/#/testkit/never-written`);
+  await page.waitForSelector('#testkit-none');
+  assert.match(await page.textContent('#testkit-none'), /never-written/);
+
+  // The header search asks the module too.
+  await page.fill('#search', key);
+  await page.press('#search', 'Enter');
+  await page.waitForSelector('#testkit-search');
+  assert.match(await page.textContent('#testkit-search'), /hello <world> & 世界$/);
+
+  // In Chinese, the module's text too.
+  await page.goto(`${node.url}/#/testkit/${encodeURIComponent(key)}`);
+  await page.waitForSelector('#testkit-value');
+  await page.click('#lang');
+  await page.waitForFunction(() => document.querySelector('#nav').textContent.includes('测试模块'));
+  assert.equal(await page.textContent('#testkit-title'), '测试模块的值');
+  assert.equal(await page.textContent('#testkit-value'), value);
+  nav = await navLinks(page);
+  assert.equal(nav.find((l) => l.href === '#/deposit').text, '存证');
+  await page.screenshot({ path: path.join(SHOTS, 'testkit-value-zh.png'), fullPage: true });
+  await page.click('#lang');
+  await page.waitForFunction(() => document.querySelector('#nav').textContent.includes('Test kit'));
+
+  // The evidence module's pages work on this node beside it: the deposit form, a record, search.
+  await page.goto(`${node.url}/#/deposit`);
+  await page.waitForSelector('#key-file');
+  assert.equal(await page.textContent('main h1'), 'Deposit evidence');
+  const file = path.join(node.dir, 'contract.txt');
+  fs.writeFileSync(file, 'deposited beside the test kit\n');
+  await page.setInputFiles('#key-file', path.join(node.data, 'keys/submitter.key'));
+  await page.waitForFunction(() => document.querySelector('#key-status').textContent.length > 0);
+  assert.match(await page.textContent('#key-status'), /Key loaded/);
+  await page.setInputFiles('#deposit-files', file);
+  await page.fill('#deposit-reference', 'case-testkit-1');
+  await page.click('#deposit-button');
+  await page.waitForSelector('.receipt-card', { timeout: 30000 });
+  const id = await page.getAttribute('.receipt-card', 'data-record-id');
+  await page.goto(`${node.url}/#/record/${id}`);
+  await page.waitForSelector('#record-block');
+  assert.match(await page.textContent('#same-digest'), /\(1 deposit\)$/);
+  await page.fill('#search', 'case-testkit-1');
+  await page.press('#search', 'Enter');
+  await page.waitForSelector('#search-results');
+  assert.equal(await page.textContent('#search-count'), '1 record found');
+  assert.deepEqual(page.warnings, [], 'no module page was refused anything');
+  await page.close();
+
+  // A module page that does not load leaves the rest of the console working.
+  const broken = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+  broken.on('pageerror', (e) => { throw e; });
+  const logged = [];
+  broken.on('console', (m) => { if (m.text().startsWith('console:')) logged.push(m.text()); });
+  await broken.route(`**${testkit.console}`, (r) => r.fulfill({ status: 200, contentType: 'text/javascript', body: 'export default {' }));
+  await broken.goto(`${node.url}/#/deposit`);
+  await broken.waitForSelector('#key-file');
+  assert.equal((await navLinks(broken)).find((l) => l.href === '#/testkit'), undefined);
+  assert.ok(logged.some((l) => l.includes('testkit')), `the failure is logged: ${JSON.stringify(logged)}`);
+  await broken.goto(`${node.url}/#/testkit/${encodeURIComponent(key)}`);
+  await broken.waitForFunction(() => document.querySelector('main h1')?.textContent === 'Nothing found');
+  await broken.close();
+
+  // A module page cannot take the shell's routes or text, nor another module's.
+  const greedy = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+  greedy.on('pageerror', (e) => { throw e; });
+  const warned = [];
+  greedy.on('console', (m) => { if (m.type() === 'warning' && m.text().startsWith('console:')) warned.push(m.text()); });
+  const body = `export default {
+    strings: { en: { title: 'Taken', nav_deposit: 'Taken', nav_greedy: 'Greedy' }, zh: { title: '占用', nav_deposit: '占用', nav_greedy: '贪心' } },
+    nav: [{ hash: '#/greedy', key: 'nav_greedy' }],
+    pages: { verify: async (ctx) => ctx.render('<h1 id="greedy">taken</h1>'), record: async (ctx) => ctx.render('<h1 id="greedy">taken</h1>'), greedy: async (ctx) => ctx.render('<h1 id="greedy">mine</h1>') },
+  };`;
+  await greedy.route(`**${testkit.console}`, (r) => r.fulfill({ status: 200, contentType: 'text/javascript', body }));
+  await greedy.goto(`${node.url}/#/greedy`);
+  await greedy.waitForSelector('#greedy');
+  assert.equal(await greedy.textContent('#greedy'), 'mine');
+  assert.equal(await greedy.title(), 'Cairn ledger');
+  assert.equal((await navLinks(greedy)).find((l) => l.href === '#/greedy').text, 'Greedy');
+  await greedy.goto(`${node.url}/#/verify`);
+  await greedy.waitForSelector('#verify-button');
+  const expected = ['text key title', '#/verify'];
+  // Between modules the one registered first keeps what both claim.
+  if (list.modules.indexOf(evidence) < list.modules.indexOf(testkit)) {
+    assert.equal((await navLinks(greedy)).find((l) => l.href === '#/deposit').text, 'Deposit');
+    await greedy.goto(`${node.url}/#/record/${id}`);
+    await greedy.waitForSelector('#record-block');
+    expected.push('text key nav_deposit', '#/record');
+  }
+  for (const what of expected) assert.ok(warned.some((w) => w.includes(what)), `no warning about ${what}: ${JSON.stringify(warned)}`);
+  await greedy.close();
+});
