@@ -12,7 +12,8 @@ use anyhow::{Context, bail};
 use cairn_crypto::{Domain, KeyPair, Suite};
 use cairn_types::evidence::{DigestAlg, RecordInput};
 
-use crate::client::{frame, http, sign_deposit};
+use crate::client::http;
+use cairn_module_evidence::cli::{frame, sign_deposit};
 
 #[derive(clap::Args, Clone)]
 pub struct BenchArgs {

@@ -14,7 +14,7 @@ use cairn_crypto::{KeyPair, Suite};
 use cairn_node::dev::init_dev;
 use cairn_node::{NodeConfig, RunningNode};
 use cairn_types::genesis::{Genesis, TrustFile};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 #[derive(Parser)]
 #[command(name = "cairn", version, about = "Cairn: a tokenless consortium ledger with offline-verifiable receipts")]
@@ -48,9 +48,6 @@ enum Command {
     /// Key files.
     #[command(subcommand)]
     Keys(KeysCommand),
-    /// Deposit and look up evidence.
-    #[command(subcommand)]
-    Evidence(EvidenceCommand),
     /// Verify a receipt or a state proof offline: prints VALID or INVALID with the reason (exit 0 or 1).
     Verify {
         /// Receipt file (JSON or C2SP tlog-proof text).
@@ -124,70 +121,6 @@ enum KeysCommand {
 }
 
 #[derive(Subcommand)]
-enum EvidenceCommand {
-    /// Hash files locally and deposit their fingerprints (one signed batch per 1,000 files).
-    Submit {
-        #[arg(long, default_value = "http://127.0.0.1:8080")]
-        node: String,
-        #[arg(long)]
-        key: PathBuf,
-        /// Wait until committed and print the receipts.
-        #[arg(long)]
-        wait: bool,
-        /// Title (default: the file name).
-        #[arg(long)]
-        title: Option<String>,
-        /// Reference such as a case number or contract id.
-        #[arg(long)]
-        reference: Option<String>,
-        #[arg(long, default_value = "application/octet-stream")]
-        media_type: String,
-        /// Metadata entries KEY=VALUE.
-        #[arg(long = "meta", value_parser = parse_kv)]
-        metadata: Vec<(String, String)>,
-        /// Folder to write `<file>.receipt.json` and `<file>.tlog-proof` into (with --wait).
-        #[arg(long)]
-        out: Option<PathBuf>,
-        #[arg(required = true)]
-        files: Vec<PathBuf>,
-    },
-    /// A state proof of whether (and when first) a digest was deposited, as of a height:
-    /// verify it offline with `cairn verify --state-proof`.
-    Prove {
-        #[arg(long, default_value = "http://127.0.0.1:8080")]
-        node: String,
-        #[arg(long)]
-        digest: Option<String>,
-        /// Hash this file locally and prove its digest.
-        #[arg(long)]
-        file: Option<PathBuf>,
-        /// As of this height (default: the latest).
-        #[arg(long)]
-        height: Option<u64>,
-        /// Where to write the proof (default: standard output).
-        #[arg(long)]
-        out: Option<PathBuf>,
-    },
-    /// Look up records by id, digest, file or reference.
-    Get {
-        #[arg(long, default_value = "http://127.0.0.1:8080")]
-        node: String,
-        #[arg(long)]
-        id: Option<String>,
-        #[arg(long)]
-        digest: Option<String>,
-        /// Hash this file locally and look up its digest.
-        #[arg(long)]
-        file: Option<PathBuf>,
-        #[arg(long)]
-        reference: Option<String>,
-        /// Print the record's receipt instead (with --id).
-        #[arg(long)]
-        receipt: bool,
-    },
-}
-
-#[derive(Subcommand)]
 enum TrustCommand {
     /// Write the trust file of a chain, from a node or a genesis file.
     Export {
@@ -200,10 +133,6 @@ enum TrustCommand {
     },
 }
 
-fn parse_kv(s: &str) -> Result<(String, String), String> {
-    s.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())).ok_or_else(|| format!("{s:?} is not KEY=VALUE"))
-}
-
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
@@ -213,7 +142,28 @@ fn main() -> ExitCode {
         // Colour only on a terminal: `testnet up` sends each node's output to a log file.
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    let cli = Cli::parse();
+    // Each module's `cairn <module> ...` subcommand joins the binary's own.
+    let mut command = Cli::command();
+    for m in cairn_node::MODULE_CLIS {
+        command = command.subcommand((m.command)());
+    }
+    let matches = command.get_matches();
+    if let Some((name, sub)) = matches.subcommand()
+        && let Some(m) = cairn_node::MODULE_CLIS.iter().find(|m| (m.command)().get_name() == name)
+    {
+        let env = cairn_module::CliEnv { read_key: |path| cairn_node::keys::read_key(path).map_err(|e| format!("{e:#}")) };
+        return match (m.run)(sub, &env) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(2)
+            }
+        };
+    }
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -287,20 +237,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Keys(KeysCommand::ExportPem { key }) => {
             print!("{}", cairn_node::keys::read_key(&key)?.public_key().to_pem()?);
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Evidence(EvidenceCommand::Submit { node, key, wait, title, reference, media_type, metadata, out, files }) => {
-            let key = cairn_node::keys::read_key(&key)?;
-            let opts = client::DepositOptions { title, reference, media_type, metadata: metadata.into_iter().collect() };
-            runtime()?.block_on(client::submit_files(&node, &key, &files, &opts, wait, out.as_deref()))?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Evidence(EvidenceCommand::Get { node, id, digest, file, reference, receipt }) => {
-            runtime()?.block_on(client::get(&node, id, digest, file, reference, receipt))?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Evidence(EvidenceCommand::Prove { node, digest, file, height, out }) => {
-            runtime()?.block_on(client::prove(&node, digest, file, height, out.as_deref()))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Verify { state_proof: Some(proof), trust, file, certificate, .. } => {

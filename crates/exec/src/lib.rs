@@ -246,6 +246,12 @@ impl Executor {
         Ok(())
     }
 
+    /// What the submit answer says of an admitted transaction beyond its id (its module's
+    /// [`Module::admitted_fields`]).
+    pub fn admitted_fields(&self, tx: &Transaction) -> serde_json::Map<String, serde_json::Value> {
+        self.module(&tx.body.call).map(|m| m.admitted_fields(tx)).unwrap_or_default()
+    }
+
     /// Canonical transaction bytes from the JSON form
     /// `{chain_id, signer, nonce, expires_at_ms, call: {module, method, args}, signature}`.
     pub fn tx_from_json(&self, v: serde_json::Value) -> Result<Vec<u8>, TxError> {

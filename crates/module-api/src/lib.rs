@@ -15,8 +15,10 @@
 
 #![forbid(unsafe_code)]
 
+pub mod cli;
 pub mod host;
 
+pub use cli::{CliEnv, CliError, ModuleCli};
 pub use host::{ConsoleFile, Host, HostError, LeafProof, Query, TxLeaves, problem};
 
 use cairn_crypto::Suite;
@@ -205,6 +207,12 @@ pub trait Module: Send + Sync {
     fn execute(&self, ctx: &mut ExecContext<'_, '_>, tx: &Transaction, out: &mut TxEffects) -> Result<(), ExecFailure>;
     /// Canonical argument bytes from the JSON form of a call.
     fn args_from_json(&self, method: &str, args: serde_json::Value) -> Result<Vec<u8>, TxError>;
+
+    /// Fields the submit answer adds for an admitted call, known before it commits (evidence:
+    /// `record_ids`). Must be cheap: it runs for every admitted transaction.
+    fn admitted_fields(&self, _tx: &Transaction) -> serde_json::Map<String, serde_json::Value> {
+        serde_json::Map::new()
+    }
 
     /// The module's queries: an HTTP router the framework mounts at `/v1/<module>` (paths here
     /// are relative to it; `/` is `/v1/<module>` itself). Handlers read through [`Query`].

@@ -305,11 +305,11 @@ async fn submit(State(l): State<Arc<Ledger>>, Query(q): Query<SubmitQuery>, head
             }
             (Ok(a), None) => {
                 all_committed = false;
-                admitted_json(&a, "pending")
+                admitted_json(a, "pending")
             }
             (Ok(a), Some(rx)) => match tokio::time::timeout_at(deadline, rx).await {
                 Ok(Ok(TxOutcome::Committed(loc))) => {
-                    let mut j = admitted_json(&a, "committed");
+                    let mut j = admitted_json(a, "committed");
                     j["block_height"] = json!(loc.height);
                     j["first_leaf"] = json!(loc.first_leaf);
                     j
@@ -326,7 +326,7 @@ async fn submit(State(l): State<Arc<Ledger>>, Query(q): Query<SubmitQuery>, head
                 _ => {
                     all_committed = false;
                     l.unwatch(&a.id);
-                    admitted_json(&a, "pending")
+                    admitted_json(a, "pending")
                 }
             },
         };
@@ -336,14 +336,11 @@ async fn submit(State(l): State<Arc<Ledger>>, Query(q): Query<SubmitQuery>, head
     (status, axum::Json(json!({"results": results}))).into_response()
 }
 
-fn admitted_json(a: &Admitted, status: &str) -> Value {
-    // Record ids are `<tx id>-<index>`: encode the transaction id once, not once per record.
-    let tx = hex::encode(a.id);
-    json!({
-        "id": tx,
-        "status": status,
-        "record_ids": a.record_ids.iter().map(|r| format!("{tx}-{}", r.index)).collect::<Vec<_>>(),
-    })
+fn admitted_json(a: Admitted, status: &str) -> Value {
+    let mut j = a.fields;
+    j.insert("id".into(), json!(hex::encode(a.id)));
+    j.insert("status".into(), json!(status));
+    Value::Object(j)
 }
 
 async fn tx_status(State(l): State<Arc<Ledger>>, Path(id): Path<String>) -> Response {

@@ -18,7 +18,6 @@ use cairn_merkle::{MerkleLog, leaf_hash};
 use cairn_note::{Checkpoint, SignedNote};
 use cairn_store::{BlockCommit, Store, TxLocation};
 use cairn_types::block::{Block, BlockHeader};
-use cairn_types::evidence::{METHOD_DEPOSIT, MODULE, RecordId};
 use cairn_types::genesis::Genesis;
 use cairn_types::state_receipt::{STATE_RECEIPT_FORMAT, StateReceipt};
 use cairn_types::tx::Transaction;
@@ -68,8 +67,9 @@ impl SubmitError {
 #[derive(Clone, Debug)]
 pub struct Admitted {
     pub id: Hash,
-    /// Ids of the evidence records it will create (computable before commit).
-    pub record_ids: Vec<RecordId>,
+    /// What its module adds to the submit answer (evidence: the ids of the records it will
+    /// create), known before commit.
+    pub fields: serde_json::Map<String, serde_json::Value>,
 }
 
 pub enum TxStatus {
@@ -302,7 +302,7 @@ impl Ledger {
             match checked.and_then(|tx| if self.store.contains_tx(&tx.id).unwrap_or(false) { Err(TxError::Replay(hex::encode(tx.id))) } else { Ok(tx) }) {
                 Ok(tx) => {
                     slots.push(verdicts.len());
-                    verdicts.push(Ok(Admitted { id: tx.id, record_ids: record_ids(&tx) }));
+                    verdicts.push(Ok(Admitted { id: tx.id, fields: self.exec.admitted_fields(&tx) }));
                     admitted.push(tx);
                 }
                 Err(e) => verdicts.push(Err(SubmitError::Tx(e))),
@@ -863,14 +863,4 @@ fn reindex(exec: &Executor, store: &Store, from: u64, to: u64) -> anyhow::Result
         store.write_index(height, &entries)?;
     }
     Ok(())
-}
-
-/// Record ids a deposit will create, known before commit.
-fn record_ids(tx: &Transaction) -> Vec<RecordId> {
-    if tx.body.call.module != MODULE || tx.body.call.method != METHOD_DEPOSIT {
-        return Vec::new();
-    }
-    // Admission already decoded the arguments; only the count is needed here.
-    let n = tx.body.call.args.get(..4).map_or(0, |b| u32::from_be_bytes(b.try_into().unwrap()));
-    (0..n).map(|index| RecordId { tx_id: tx.id, index }).collect()
 }

@@ -24,6 +24,9 @@ pub use ledger::Ledger;
 /// (and its crate); the executor stamps the module's name on its state, indexes and errors.
 pub const MODULES: &[cairn_exec::ModuleFactory] = &[cairn_module_evidence::module];
 
+/// The `cairn <module> ...` subcommands of the modules that have one (one line per module).
+pub const MODULE_CLIS: &[cairn_module::ModuleCli] = &[cairn_module_evidence::cli::CLI];
+
 /// The consensus network settings of a validator: its key and listen address from the config,
 /// the peer set from genesis. Every mistake is named with its fix.
 fn network_config(ledger: &Ledger) -> anyhow::Result<cairn_consensus::network::NetworkConfig> {

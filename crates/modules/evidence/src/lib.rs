@@ -16,6 +16,7 @@ use cairn_types::tx::{Call, Transaction};
 
 use cairn_module::{ConsoleFile, ExecContext, ExecFailure, IndexEntry, Module, ModuleRefusal, TxEffects, TxError};
 
+pub mod cli;
 pub mod routes;
 
 /// The module's OpenAPI fragment (paths under `/v1/evidence`, its schemas).
@@ -156,6 +157,18 @@ impl Module for EvidenceModule {
             r.validate().map_err(|e| TxError::InvalidArgs(e.to_string()))?;
         }
         Ok(args.encode())
+    }
+
+    fn admitted_fields(&self, tx: &Transaction) -> serde_json::Map<String, serde_json::Value> {
+        let mut fields = serde_json::Map::new();
+        if tx.body.call.method == METHOD_DEPOSIT {
+            // Admission already decoded the arguments; only the count is needed here.
+            let n = tx.body.call.args.get(..4).map_or(0, |b| u32::from_be_bytes(b.try_into().expect("4 bytes")));
+            // Record ids are `<tx id>-<index>`: the transaction id encoded once, not per record.
+            let id = hex::encode(tx.id);
+            fields.insert("record_ids".into(), (0..n).map(|i| serde_json::Value::String(format!("{id}-{i}"))).collect());
+        }
+        fields
     }
 
     fn routes(&self) -> axum::Router<cairn_module::Query> {
