@@ -88,9 +88,18 @@ struct App {
 }
 
 impl App {
+    /// Re-executes a block (`BlockLogic::verify`) on a blocking-friendly thread of the runtime,
+    /// not on its async workers: a block takes milliseconds to seconds to execute, and a
+    /// blocked worker would delay the voter's timers.
+    async fn verify_off_workers<E: Spawner>(&self, rt: &E, parent: &BlockInfo, height: u64, payload: &[u8], now_ms: u64) -> bool {
+        let logic = Arc::clone(&self.logic);
+        let (parent, payload) = (parent.clone(), payload.to_vec());
+        rt.child("verify").shared(true).spawn(move |_| async move { logic.verify(&parent, height, &payload, now_ms) }).await.unwrap_or(false)
+    }
+
     /// Pulls ancestors until one whose state the logic knows, then replays the unknown ones
     /// (oldest first) through `verify`. `first` is the block the chain starts from.
-    async fn ensure_state(&self, first: BlockInfo, ancestry: &mut impl Ancestry<ConsensusBlock>, now_ms: u64) -> bool {
+    async fn ensure_state<E: Spawner>(&self, rt: &E, first: BlockInfo, ancestry: &mut impl Ancestry<ConsensusBlock>, now_ms: u64) -> bool {
         let mut chain = vec![first];
         while !self.logic.has_state(chain.last().expect("non-empty")) {
             if chain.len() > MAX_REPLAY {
@@ -102,7 +111,7 @@ impl App {
         // chain = [target, parent, ..., known]; replay from the oldest unknown.
         for i in (1..chain.len()).rev() {
             let (parent, child) = (&chain[i], &chain[i - 1]);
-            if !self.logic.verify(parent, child.height, &child.payload, now_ms) {
+            if !self.verify_off_workers(rt, parent, child.height, &child.payload, now_ms).await {
                 return false;
             }
         }
@@ -114,7 +123,7 @@ fn millis<E: Clock>(e: &E) -> u64 {
     e.current().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
-impl<E: Clock> Application<E> for App {
+impl<E: Clock + Spawner> Application<E> for App {
     type SigningScheme = EdScheme;
     type Context = Ctx;
     type Block = ConsensusBlock;
@@ -128,8 +137,8 @@ impl<E: Clock> Application<E> for App {
         if !self.logic.has_state(&parent_info) {
             let grand = ancestry.next().await?;
             let grand_info = info_of(grand.inner(), grand.digest());
-            if !self.ensure_state(grand_info.clone(), &mut ancestry, millis(&rt)).await
-                || !self.logic.verify(&grand_info, parent_info.height, &parent_info.payload, millis(&rt))
+            if !self.ensure_state(&rt, grand_info.clone(), &mut ancestry, millis(&rt)).await
+                || !self.verify_off_workers(&rt, &grand_info, parent_info.height, &parent_info.payload, millis(&rt)).await
             {
                 return None;
             }
@@ -171,13 +180,13 @@ impl<E: Clock> Application<E> for App {
         if !self.logic.has_state(&parent_info) {
             let Some(grand) = ancestry.next().await else { return false };
             let grand_info = info_of(grand.inner(), grand.digest());
-            if !self.ensure_state(grand_info.clone(), &mut ancestry, now).await
-                || !self.logic.verify(&grand_info, parent_info.height, &parent_info.payload, now)
+            if !self.ensure_state(&rt, grand_info.clone(), &mut ancestry, now).await
+                || !self.verify_off_workers(&rt, &grand_info, parent_info.height, &parent_info.payload, now).await
             {
                 return false;
             }
         }
-        self.logic.verify(&parent_info, b.height.get(), &b.payload, now)
+        self.verify_off_workers(&rt, &parent_info, b.height.get(), &b.payload, now).await
     }
 }
 

@@ -135,9 +135,21 @@ impl Executor {
     /// block's time, so every validator reaches the same verdict whether or not it admitted the
     /// transaction before.
     pub fn check_decoded_many(&self, txs: &[(&Transaction, usize)], now_ms: Option<u64>) -> Vec<Result<(), TxError>> {
+        self.check_decoded_many_known(txs, now_ms, &|_| false)
+    }
+
+    /// [`Executor::check_decoded_many`], skipping the signature check of transactions for which
+    /// `verified` says this exact transaction's signature verified before (a cache; it cannot
+    /// change a verdict, only save the work).
+    pub fn check_decoded_many_known(
+        &self,
+        txs: &[(&Transaction, usize)],
+        now_ms: Option<u64>,
+        verified: &dyn Fn(&Transaction) -> bool,
+    ) -> Vec<Result<(), TxError>> {
         let mut verdicts: Vec<Result<(), TxError>> =
             txs.iter().map(|(tx, len)| self.check_size(*len).and_then(|()| self.check_body(&tx.body, now_ms))).collect();
-        let to_verify: Vec<usize> = (0..txs.len()).filter(|i| verdicts[*i].is_ok()).collect();
+        let to_verify: Vec<usize> = (0..txs.len()).filter(|i| verdicts[*i].is_ok() && !verified(txs[*i].0)).collect();
         let items: Vec<cairn_crypto::SignedMessage<'_>> = to_verify.iter().map(|i| txs[*i].0.signed_message()).collect();
         for (i, ok) in to_verify.into_iter().zip(cairn_crypto::verify_batch(&items)) {
             if !ok {

@@ -99,6 +99,8 @@ pub struct Ledger {
     tip: Mutex<Tip>,
     checkpoint: RwLock<Option<(u64, String)>>,
     mempool: Mempool,
+    /// Signatures checked while verifying proposals (consensus mode).
+    signatures: crate::sigcache::SignatureCache,
     waiters: Mutex<HashMap<Hash, Vec<oneshot::Sender<TxOutcome>>>>,
     rejections: Mutex<(HashMap<Hash, TxError>, VecDeque<Hash>)>,
     pub metrics: Metrics,
@@ -256,6 +258,7 @@ impl Ledger {
             tip: Mutex::new(tip),
             checkpoint: RwLock::new(checkpoint),
             mempool,
+            signatures: crate::sigcache::SignatureCache::new(crate::sigcache::SIGNATURE_CACHE_TXS),
             waiters: Mutex::new(HashMap::new()),
             rejections: Mutex::new((HashMap::new(), VecDeque::new())),
             metrics,

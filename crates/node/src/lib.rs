@@ -12,6 +12,7 @@ pub mod ledger;
 pub mod mempool;
 pub mod metrics;
 pub mod replay;
+pub mod sigcache;
 
 use std::sync::Arc;
 

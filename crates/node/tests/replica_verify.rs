@@ -184,3 +184,45 @@ fn proposals_are_re_executed_before_a_vote_ed25519() {
 fn proposals_are_re_executed_before_a_vote_sm2() {
     check(Suite::Sm2Sm3);
 }
+
+/// A second ledger on the same chain (another data folder): a validator whose proposals carry
+/// transactions the first never admitted.
+fn other_ledger(f: &Fixture) -> Arc<Ledger> {
+    let dir = f._tmp.path();
+    Ledger::open(NodeConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        genesis: dir.join("genesis.json"),
+        validator_name: "v0".into(),
+        validator_key: dir.join("v0.key"),
+        db: dir.join("db-other"),
+        limits: Limits::default(),
+        consensus: None,
+    })
+    .unwrap()
+}
+
+#[test]
+fn a_signature_checked_in_one_proposal_is_not_checked_again_and_verifying_leaves_the_mempool_alone() {
+    let f = fixture(Suite::Ed25519Sha256);
+    let other = other_ledger(&f);
+    let g = genesis_block();
+    let now = now_ms();
+    let txs: Vec<Vec<u8>> = (1..=2).map(|n| deposit(&f, n)).collect();
+    assert!(other.submit(&txs).iter().all(Result::is_ok));
+    let proposal = other.consensus_logic().propose(&g, 1, now, false).expect("a block");
+    let checked = || f.ledger.metrics.proposal_signatures_checked.get();
+    f.ledger.verify_proposal(&g, 1, &proposal, now).expect("a vote");
+    assert_eq!(checked(), 2, "transactions never seen are checked");
+    assert_eq!(f.ledger.mempool_len(), 0, "verifying a proposal does not fill this node's mempool");
+    // A competing proposal of the same transactions (another time): nothing checked again.
+    let competing = other.consensus_logic().propose(&g, 1, now + 1, false).expect("a block");
+    assert_ne!(competing, proposal);
+    f.ledger.verify_proposal(&g, 1, &competing, now + 1).expect("a vote");
+    assert_eq!(checked(), 2, "the signature cache saved the second check");
+    // A tampered copy is still checked and refused: the cache holds exact transactions only.
+    let mut block = Block::decode(&competing).unwrap();
+    let last = block.txs[1].len() - 1;
+    block.txs[1][last] ^= 1;
+    let why = f.ledger.verify_proposal(&g, 1, &block.encode(), now + 1).expect_err("no vote");
+    assert!(why.contains("transaction refused"), "{why}");
+}

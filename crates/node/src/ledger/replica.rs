@@ -330,14 +330,17 @@ impl Ledger {
                 Err(e) => return Ok(Err(Invalid(format!("transaction refused: {e}")))),
             }
         }
-        // A transaction this node admitted (signature checked) is not checked again. The
-        // mempool is consulted chunk by chunk, just before each signature batch: gossip
-        // admission may be checking the same transactions right now.
+        // A transaction this node admitted or already checked in a proposal is not checked
+        // again. Mempool and signature cache are consulted chunk by chunk, just before each
+        // signature batch: gossip admission may be checking the same transactions right now.
         let mut newly_checked = Vec::new();
         let positions: Vec<usize> = (0..txs.len()).collect();
         for chunk in positions.chunks(self.genesis().suite.verify_batch_size()) {
-            let unchecked: Vec<(&cairn_types::tx::Transaction, usize)> =
-                chunk.iter().filter(|i| !self.mempool.contains_exact(&txs[**i])).map(|i| (&txs[*i], block.txs[*i].len())).collect();
+            let unchecked: Vec<(&cairn_types::tx::Transaction, usize)> = chunk
+                .iter()
+                .filter(|i| !self.mempool.contains_exact(&txs[**i]) && !self.signatures.contains(&txs[**i]))
+                .map(|i| (&txs[*i], block.txs[*i].len()))
+                .collect();
             if let Some(e) = self.exec.check_decoded_many(&unchecked, None).into_iter().find_map(Result::err) {
                 return Ok(Err(Invalid(format!("transaction refused: {e}"))));
             }
@@ -354,8 +357,8 @@ impl Ledger {
         let digest = cairn_consensus::block_digest(&parent.digest, height, &executed.commit.block_hash, &cairn_consensus::sha256(payload));
         self.remember_speculative(digest, parent.digest, executed);
         // Remember the signatures just checked: the same transactions arriving by gossip, or in
-        // a competing proposal, are then not checked again (finality removes them).
-        self.mempool.insert_many(newly_checked);
+        // a competing proposal, are then not checked again.
+        self.signatures.insert_many(&newly_checked);
         Ok(Ok(()))
     }
 
@@ -660,7 +663,7 @@ impl Ledger {
         let now = now_ms();
         // Chunks of one signature batch, each admitted at once: a proposal verified meanwhile
         // finds them in the mempool and does not check them again (nor do we check what it
-        // checked: the mempool is consulted just before each chunk).
+        // checked: the signature cache is consulted for each chunk).
         for chunk in txs.chunks(self.genesis().suite.verify_batch_size()) {
             let mut fresh = Vec::with_capacity(chunk.len());
             for bytes in chunk {
@@ -671,7 +674,8 @@ impl Ledger {
                 }
                 fresh.push((decoded, bytes.len()));
             }
-            let checks = self.exec.check_decoded_many(&fresh.iter().map(|(t, len)| (t, *len)).collect::<Vec<_>>(), Some(now));
+            let checks =
+                self.exec.check_decoded_many_known(&fresh.iter().map(|(t, len)| (t, *len)).collect::<Vec<_>>(), Some(now), &|tx| self.signatures.contains(tx));
             let admitted: Vec<cairn_types::tx::Transaction> = fresh.into_iter().zip(checks).filter_map(|((tx, _), c)| c.ok().map(|()| tx)).collect();
             self.mempool.insert_many(admitted);
         }
