@@ -2,15 +2,18 @@
 // the console: verify.js (with the original file) says VALID for every receipt an earlier
 // release issued (testdata/fixtures/receipts-v1: made by d311453, before the state layer and
 // header v2), and state-proof.js says VALID for the state receipts of this release
-// (testdata/fixtures/state-proofs). Runs in Node on the console's own modules; needs no binary.
+// (testdata/fixtures/state-proofs); and verifyLeafReceipt says VALID for a leaf receipt
+// (cairn-leaf-receipt-v1) of the block leaf each state receipt carries, INVALID for tampered
+// copies. Runs in Node on the console's own modules; needs no binary.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { verifyReceipt } from '../../crates/node/console/verify.js';
-import { verifyStateProof } from '../../crates/node/console/state-proof.js';
+import { verifyReceipt, verifyLeafReceipt } from '../../crates/node/console/verify.js';
+import { verifyStateProof, blockLeaf } from '../../crates/node/console/state-proof.js';
+import { fromHex, toHex } from '../../crates/node/console/encoding.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const RECEIPTS = path.join(ROOT, 'testdata/fixtures/receipts-v1');
@@ -108,3 +111,66 @@ test('each suite\'s present and present-at-1 fixtures are about the same content
     assert.equal(now.view.first_time_ms, then.view.first_time_ms);
   }
 });
+
+/** The leaf receipt of the block leaf a state receipt carries: module cairn, kind 1, the header as payload. */
+function blockLeafReceipt(stateProof) {
+  const p = JSON.parse(stateProof);
+  return {
+    format: 'cairn-leaf-receipt-v1', chain_id: p.chain_id, module: 'cairn', kind: 1, leaf_index: p.leaf_index,
+    leaf: toHex(blockLeaf(fromHex(p.header))), tree_size: p.tree_size, inclusion_proof: p.inclusion_proof, checkpoint: p.checkpoint,
+  };
+}
+
+for (const suite of dirs(STATE)) {
+  test(`state-proofs/${suite}: the leaf receipt of its block leaf is VALID in verifyLeafReceipt, its tampered copies INVALID`, async () => {
+    const trust = read(path.join(STATE, suite, 'trust.json'));
+    const sp = read(path.join(STATE, suite, 'present.json'));
+    const lr = blockLeafReceipt(sp);
+    const r = await verifyLeafReceipt(JSON.stringify(lr, null, 2), trust);
+    assert.equal(r.valid, true, r.reason);
+    assert.equal(r.module, 'cairn');
+    assert.equal(r.kind, 1);
+    assert.equal(toHex(r.payload), JSON.parse(sp).header);
+    assert.equal(r.payload_hex, JSON.parse(sp).header);
+    assert.equal(r.leaf_index, lr.leaf_index);
+    assert.equal(r.tree_size, lr.tree_size);
+    assert.equal(r.signers.length, JSON.parse(trust).quorum);
+    for (const s of ['leaf', 'checkpoint', 'signatures', 'inclusion']) assert.equal(r.steps[s].ok, true, s);
+    assert.equal(r.steps.file.ok, null);
+    // An evidence receipt verifier does not take it, nor a leaf receipt one an evidence receipt.
+    assert.equal((await verifyReceipt(JSON.stringify(lr), trust)).valid, false);
+    const evidence = read(path.join(RECEIPTS, suite, 'contract.txt.receipt.json'));
+    assert.equal((await verifyLeafReceipt(evidence, read(path.join(RECEIPTS, suite, 'trust.json')))).valid, false);
+    const flip = (hex, at) => hex.slice(0, at) + (hex[at] === '0' ? '1' : '0') + hex.slice(at + 1);
+    const cases = [
+      ['leaf: last hex digit (payload)', (c) => { c.leaf = flip(c.leaf, c.leaf.length - 1); }, 'inclusion'],
+      ['leaf: the kind byte', (c) => { c.leaf = flip(c.leaf, 21); }, 'leaf'],
+      ['leaf: version 1', (c) => { c.leaf = `01${c.leaf.slice(2)}`; }, 'leaf'],
+      ['leaf: module name over 64 bytes', (c) => { c.leaf = `0200000041${c.leaf.slice(10)}`; }, 'leaf'],
+      ['leaf: empty', (c) => { c.leaf = ''; }, 'leaf'],
+      ['leaf: uppercase hex', (c) => { c.leaf = c.leaf.toUpperCase(); }, 'leaf'],
+      ['kind 2', (c) => { c.kind = 2; }, 'leaf'],
+      ['kind 257', (c) => { c.kind = 257; }, 'leaf'],
+      ['module evidence', (c) => { c.module = 'evidence'; }, 'leaf'],
+      ['format cairn-receipt-v1', (c) => { c.format = 'cairn-receipt-v1'; }, 'leaf'],
+      ['another chain', (c) => { c.chain_id = `${c.chain_id}x`; }, 'leaf'],
+      ['an unknown field', (c) => { c.note = 'x'; }, 'leaf'],
+      ['no kind', (c) => { delete c.kind; }, 'leaf'],
+      ['tree_size + 1', (c) => { c.tree_size += 1; }, 'inclusion'],
+      ['leaf_index - 1', (c) => { c.leaf_index -= 1; }, 'inclusion'],
+      ['inclusion_proof[0] flipped', (c) => { c.inclusion_proof[0] = flip(c.inclusion_proof[0], 0); }, 'inclusion'],
+      ['checkpoint size + 1', (c) => { const [o, n, ...rest] = c.checkpoint.split('\n'); c.checkpoint = [o, Number(n) + 1, ...rest].join('\n'); }, 'signatures'],
+    ];
+    for (const [label, f, step] of cases) {
+      const c = structuredClone(lr);
+      f(c);
+      const v = await verifyLeafReceipt(JSON.stringify(c), trust);
+      assert.equal(v.valid, false, label);
+      assert.equal(v.step, step, `${label}: ${v.reason}`);
+    }
+    // A leaf receipt is checked alone: an original file is refused.
+    const withFile = await verifyLeafReceipt(JSON.stringify(lr), trust, new TextEncoder().encode('x'));
+    assert.equal(withFile.valid, false);
+    assert.equal(withFile.step, 'file');
+  });
+}

@@ -3,6 +3,8 @@
 // the shell. Against a real `cairn-testkit dev` node, in headless Chromium: the node lists the
 // module and its page, the page shows a value the CLI wrote, its nav link and text come in both
 // languages, it joins the header search, and the evidence module's pages still work beside it.
+// The value's log leaf has a leaf receipt (GET /v1/leaves/<index>/receipt) that the verify page
+// finds VALID, and INVALID with one hex digit of the leaf changed; an evidence leaf has none.
 // A page that fails to load, or that claims the shell's routes and text, breaks nothing else.
 // Skipped when the binary is not built (unless CAIRN_REQUIRE_TESTKIT is set).
 
@@ -43,10 +45,41 @@ async function startNode() {
   throw new Error(`cairn-testkit dev did not start on ${node.url}`);
 }
 
-/** Writes a value through the test kit's CLI and waits for its block. */
+/** Writes a value through the test kit's CLI and waits for its block; returns the node's answer (its one result). */
 function put(node, key, value) {
   const r = spawnSync(TESTKIT, ['put', '--node', node.url, '--key', path.join(node.data, 'keys/submitter.key'), '--wait', key, value], { encoding: 'utf8' });
   assert.equal(r.status, 0, `cairn-testkit put failed: ${r.stderr}`);
+  const answer = JSON.parse(r.stdout);
+  assert.equal(answer.results?.length, 1, r.stdout);
+  assert.equal(answer.results[0].status, 'committed', r.stdout);
+  return answer.results[0];
+}
+
+/** GET a receipt: {status, type, text}; a 503 (not yet under a signed checkpoint) is retried for up to 10 s. */
+async function getReceipt(node, urlPath) {
+  const deadline = Date.now() + 10000;
+  for (;;) {
+    const res = await fetch(`${node.url}${urlPath}`);
+    const text = await res.text();
+    if (res.status !== 503 || Date.now() > deadline) return { status: res.status, type: res.headers.get('content-type') ?? '', text };
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** The version 2 envelope a module's leaf is, as hex: `0x02 | str module | u8 kind | payload`. */
+function envelopeHex(module, kind, payload) {
+  const m = Buffer.from(module, 'utf8');
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(m.length);
+  return Buffer.concat([Buffer.from([2]), len, m, Buffer.from([kind]), payload]).toString('hex');
+}
+
+/** `str s` of the canonical encoding: u32 big-endian length, then the UTF-8 bytes. */
+function strBytes(s) {
+  const b = Buffer.from(s, 'utf8');
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(b.length);
+  return Buffer.concat([len, b]);
 }
 
 /**
@@ -81,7 +114,8 @@ test('a module page from the test kit crate: listed, served, routed, translated,
   });
   const node = await startNode();
   const key = 'greeting-问候', value = 'hello <world> & 世界';
-  put(node, key, value);
+  const written = put(node, key, value);
+  assert.ok(Number.isSafeInteger(written.first_leaf) && written.first_leaf >= 0, `put answer without first_leaf: ${JSON.stringify(written)}`);
 
   // The node lists the module with its page, serves the page as JavaScript, and documents the API.
   const list = await (await fetch(`${node.url}/v1/modules`)).json();
@@ -169,6 +203,59 @@ test('a module page from the test kit crate: listed, served, routed, translated,
   await page.press('#search', 'Enter');
   await page.waitForSelector('#search-results');
   assert.equal(await page.textContent('#search-count'), '1 record found');
+
+  // The put's leaf has its own receipt (cairn-leaf-receipt-v1), which the verify page checks in
+  // the browser: VALID, module testkit, the put's arguments as its payload; one hex digit of
+  // the leaf changed, INVALID.
+  const lr = await getReceipt(node, `/v1/leaves/${written.first_leaf}/receipt`);
+  assert.equal(lr.status, 200, `GET /v1/leaves/${written.first_leaf}/receipt: ${lr.text}`);
+  assert.match(lr.type, /json/);
+  const receipt = JSON.parse(lr.text);
+  assert.deepEqual(Object.keys(receipt).sort(), ['chain_id', 'checkpoint', 'format', 'inclusion_proof', 'kind', 'leaf', 'leaf_index', 'module', 'tree_size']);
+  assert.equal(receipt.format, 'cairn-leaf-receipt-v1');
+  assert.equal(receipt.module, 'testkit');
+  assert.equal(receipt.kind, 1);
+  assert.equal(receipt.leaf_index, written.first_leaf);
+  assert.ok(receipt.tree_size > receipt.leaf_index);
+  const payload = Buffer.concat([strBytes(key), strBytes(value)]);
+  assert.equal(receipt.leaf, envelopeHex('testkit', 1, payload), 'the leaf is the envelope of the put\'s arguments');
+  const leafPath = path.join(node.dir, 'testkit-leaf.receipt.json');
+  fs.writeFileSync(leafPath, lr.text);
+  await page.goto(`${node.url}/#/verify`);
+  await page.waitForSelector('#verify-button');
+  await page.setInputFiles('#receipt-file', leafPath);
+  await page.click('#verify-button');
+  await page.waitForSelector('#verdict');
+  assert.equal(await page.textContent('#verdict'), 'VALID', await page.textContent('#verify-result'));
+  assert.equal(await page.textContent('#leaf-module'), 'testkit');
+  assert.equal(await page.textContent('#leaf-kind'), '1');
+  assert.equal(await page.textContent('#leaf-index'), String(written.first_leaf));
+  assert.equal(await page.textContent('#leaf-payload-size'), `${payload.length} bytes`);
+  assert.equal(await page.getAttribute('#leaf-payload', 'data-encoding'), 'text');
+  assert.ok((await page.textContent('#leaf-payload')).includes(value), 'the payload is shown as text');
+  assert.match(await page.textContent('#leaf-summary'), /testkit/);
+  await page.screenshot({ path: path.join(SHOTS, 'testkit-leaf-receipt.png'), fullPage: true });
+  const tampered = { ...receipt, leaf: receipt.leaf.slice(0, -1) + (receipt.leaf.endsWith('0') ? '1' : '0') };
+  const tamperedPath = path.join(node.dir, 'testkit-leaf-tampered.receipt.json');
+  fs.writeFileSync(tamperedPath, JSON.stringify(tampered, null, 2));
+  await page.setInputFiles('#receipt-file', tamperedPath);
+  assert.equal(await page.$('#verdict'), null, 'a new receipt clears the old verdict');
+  await page.click('#verify-button');
+  await page.waitForSelector('#verdict');
+  assert.equal(await page.textContent('#verdict'), 'INVALID');
+  assert.match(await page.textContent('#verify-reason'), /inclusion/);
+  assert.equal(await page.$('#leaf-module'), null, 'an INVALID leaf receipt shows no summary');
+
+  // An evidence record's leaf is not a module envelope: no leaf receipt for it (its own
+  // receipt is at /v1/evidence/<id>/receipt).
+  const er = await getReceipt(node, `/v1/evidence/${id}/receipt`);
+  assert.equal(er.status, 200, er.text);
+  const evidenceLeaf = JSON.parse(er.text).leaf_index;
+  assert.ok(Number.isSafeInteger(evidenceLeaf), er.text);
+  const notModule = await getReceipt(node, `/v1/leaves/${evidenceLeaf}/receipt`);
+  assert.equal(notModule.status, 400, notModule.text);
+  assert.match(notModule.type, /^application\/problem\+json/);
+  assert.equal(JSON.parse(notModule.text).code, 'not-a-module-leaf');
   assert.deepEqual(page.warnings, [], 'no module page was refused anything');
   await page.close();
 

@@ -4,7 +4,9 @@
 // each VALID, and dozens of tampered copies of each (single-bit flips spread over the proof,
 // header, value, key, inclusion hashes and checkpoint; off-by-one numbers; a changed view; a
 // trust file of another chain, or of this chain's names with other keys), every one INVALID
-// for both.
+// for both. Likewise verify.js's verifyLeafReceipt and `cairn verify --receipt` on the leaf
+// receipt (cairn-leaf-receipt-v1) of the block leaf each state receipt carries, and on tampered
+// copies of it.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,7 +18,8 @@ import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { SUITES, fromHex, toHex, toBase64, concat } from '../../crates/node/console/encoding.js';
 import { sha256 } from '../../crates/node/console/sm.js';
-import { verifyStateProof } from '../../crates/node/console/state-proof.js';
+import { verifyStateProof, blockLeaf } from '../../crates/node/console/state-proof.js';
+import { verifyLeafReceipt } from '../../crates/node/console/verify.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const CAIRN = process.env.CAIRN_BIN ?? path.join(ROOT, 'target/debug/cairn');
@@ -256,5 +259,87 @@ for (const suite of SUITE_NAMES) {
       assert.equal(js.valid, false, `${label}: state-proof.js ${js.message}`);
       assert.equal(cli.valid, js.valid, `${label}: state-proof.js ${js.message} | cairn verify ${cli.message}`);
     }
+  });
+}
+
+/** `cairn verify --receipt` (a leaf receipt): {valid, message} (the first line it prints). */
+function cliVerifyReceipt(receiptPath, trustPath) {
+  const r = spawnSync(CAIRN, ['verify', '--receipt', receiptPath, '--trust', trustPath], { encoding: 'utf8' });
+  assert.ok(r.status === 0 || r.status === 1, `cairn verify did not run (status ${r.status}): ${r.stderr}`);
+  return { valid: r.status === 0, message: r.stdout.split('\n')[0] || r.stderr.trim() };
+}
+
+/** The leaf receipt of the block leaf a state receipt carries: module cairn, kind 1, the header as payload. */
+function blockLeafReceipt(p) {
+  return {
+    format: 'cairn-leaf-receipt-v1', chain_id: p.chain_id, module: 'cairn', kind: 1, leaf_index: p.leaf_index,
+    leaf: toHex(blockLeaf(fromHex(p.header))), tree_size: p.tree_size, inclusion_proof: p.inclusion_proof, checkpoint: p.checkpoint,
+  };
+}
+
+/** Tampered copies of a leaf receipt: [label, receipt object, trust path or null]. Each must be INVALID. */
+function leafTamperings(r, suite) {
+  const out = [];
+  const put = (label, f, trust = null) => { const c = structuredClone(r); f(c); out.push([label, c, trust]); };
+  const len = r.leaf.length / 2;
+  spread(8, len).forEach((at, k) => { const bit = (k * 3 + 1) % 8; put(`leaf byte ${at} bit ${bit}`, (c) => { c.leaf = flipHex(c.leaf, at, bit); }); });
+  put('leaf version 1', (c) => { c.leaf = `01${c.leaf.slice(2)}`; });
+  put('leaf with its module name over 64 bytes long', (c) => { c.leaf = `0200000041${c.leaf.slice(10)}`; });
+  put('leaf with an empty module name', (c) => { c.leaf = `0200000000${c.leaf.slice(20)}`; });
+  put('leaf empty', (c) => { c.leaf = ''; });
+  put('leaf in uppercase hex', (c) => { c.leaf = c.leaf.toUpperCase(); });
+  put('kind 2', (c) => { c.kind = 2; });
+  put('kind 256', (c) => { c.kind = 256; });
+  put('module evidence', (c) => { c.module = 'evidence'; });
+  put('format cairn-receipt-v1', (c) => { c.format = 'cairn-receipt-v1'; });
+  put('another chain id', (c) => { c.chain_id = `${c.chain_id}x`; });
+  put('an unknown field', (c) => { c.record = null; });
+  put('no kind field', (c) => { delete c.kind; });
+  for (const k of ['tree_size', 'leaf_index']) {
+    put(`${k} + 1`, (c) => { c[k] += 1; });
+    put(`${k} - 1`, (c) => { c[k] -= 1; });
+  }
+  r.inclusion_proof.forEach((h, i) => put(`inclusion_proof[${i}] byte ${(i * 7) % 32} bit ${i % 8}`, (c) => { c.inclusion_proof[i] = flipHex(h, (i * 7) % 32, i % 8); }));
+  const [body, sigs] = r.checkpoint.split('\n\n');
+  const [origin, size, root] = body.split('\n');
+  put('checkpoint root bit 5 of byte 9', (c) => { c.checkpoint = `${origin}\n${size}\n${flipBase64(root, 9, 5)}\n\n${sigs}`; });
+  put('checkpoint size + 1', (c) => { c.checkpoint = `${origin}\n${Number(size) + 1}\n${root}\n\n${sigs}`; });
+  const m = sigs.match(/^(\u2014 \S+ )(\S+)\n$/);
+  assert.ok(m, `one signature line: ${JSON.stringify(sigs)}`);
+  put('checkpoint signature last byte bit 2', (c) => { c.checkpoint = `${body}\n\n${m[1]}${flipBase64(m[2], Buffer.from(m[2], 'base64').length - 1, 2)}\n`; });
+  const otherSuite = SUITE_NAMES.find((s) => s !== suite);
+  put(`trust file of the ${otherSuite} node`, () => {}, chains[otherSuite].trust);
+  put('trust file with this chain\'s id, origin and names but another chain\'s keys', () => {}, chains[suite].impostor);
+  return out;
+}
+
+for (const suite of SUITE_NAMES) {
+  test(`${suite}: verifyLeafReceipt and cairn verify --receipt agree on a block leaf's leaf receipt and its tampered copies`, async (t) => {
+    const c = chains[suite];
+    const dir = fs.mkdtempSync(path.join(c.dir, 'leaf-'));
+    const results = [];
+    const check = async (label, obj, trust, expectValid) => {
+      const text = JSON.stringify(obj, null, 2);
+      const p = path.join(dir, `${results.length}.json`);
+      fs.writeFileSync(p, text);
+      const r = await verifyLeafReceipt(text, fs.readFileSync(trust, 'utf8'));
+      const js = { valid: r.valid, message: r.valid ? `VALID (module ${r.module}, kind ${r.kind})` : `INVALID at ${r.step}: ${r.reason}` };
+      results.push({ label, expectValid, js, cli: cliVerifyReceipt(p, trust), file: p });
+    };
+    for (const name of ['present', 'present-at-1']) {
+      const lr = blockLeafReceipt(JSON.parse(c.proofs[name]));
+      await check(name, lr, c.trust, true);
+      const variants = leafTamperings(lr, suite);
+      assert.ok(variants.length >= 24, `${name}: only ${variants.length} tampered copies`);
+      for (const [label, obj, trust] of variants) await check(`${name}: ${label}`, obj, trust ?? c.trust, false);
+    }
+    const disagree = results.filter((x) => x.js.valid !== x.cli.valid);
+    const wrong = results.filter((x) => x.js.valid !== x.expectValid || x.cli.valid !== x.expectValid);
+    const show = (x) => `  ${x.label} (${x.file}): verify.js ${x.js.message} | cairn verify ${x.cli.message}`;
+    if (process.env.CAIRN_STATE_AGREE_LOG) fs.appendFileSync(process.env.CAIRN_STATE_AGREE_LOG, results.map((x) => `${suite} leaf ${show(x)}\n`).join(''));
+    assert.equal(disagree.length, 0, `verify.js and cairn verify disagree on ${disagree.length} of ${results.length}:\n${disagree.map(show).join('\n')}`);
+    assert.equal(wrong.length, 0, `unexpected verdicts on ${wrong.length} of ${results.length}:\n${wrong.map(show).join('\n')}`);
+    t.diagnostic(`${results.length} leaf receipt cases (${results.filter((x) => x.expectValid).length} VALID), both verifiers agree on all`);
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 }

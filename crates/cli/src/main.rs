@@ -385,6 +385,12 @@ fn verify(
         Some(f) => Some(std::fs::read(f).with_context(|| format!("reading {}", f.display()))?),
         None => None,
     };
+    if is_leaf_receipt(&text) {
+        if data.is_some() || certificate.is_some() {
+            bail!("a leaf receipt is checked alone: --file and --certificate go with evidence receipts");
+        }
+        return Ok(verify_leaf(&text, &trust));
+    }
     match cairn_types::receipt::verify_receipt(&text, &trust, data.as_deref()) {
         Ok(v) => {
             let mut finality = None;
@@ -424,6 +430,30 @@ fn verify(
         Err(e) => {
             println!("INVALID: {e}");
             Ok(ExitCode::from(1))
+        }
+    }
+}
+
+/// Whether a receipt file is a module leaf receipt (`cairn-leaf-receipt-v1`).
+fn is_leaf_receipt(text: &str) -> bool {
+    serde_json::from_str::<serde_json::Value>(text).is_ok_and(|v| v["format"] == cairn_types::receipt::LEAF_RECEIPT_FORMAT)
+}
+
+/// Prints the verdict on a module leaf receipt.
+fn verify_leaf(text: &str, trust: &TrustFile) -> ExitCode {
+    match cairn_types::receipt::verify_leaf_receipt(text, trust) {
+        Ok(v) => {
+            println!("VALID");
+            println!("  leaf of:    module {} (kind {}), {} payload bytes", v.module, v.kind, v.payload.len());
+            // The payload is the module's; shown as hex, since its text could be anything.
+            println!("  payload:    {}", hex::encode(&v.payload[..v.payload.len().min(64)]) + if v.payload.len() > 64 { "…" } else { "" });
+            println!("  log:        leaf {} of {}", v.leaf_index, v.tree_size);
+            println!("  signed by:  {} (quorum {})", v.signers.join(", "), trust.quorum);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            println!("INVALID: {e}");
+            ExitCode::from(1)
         }
     }
 }

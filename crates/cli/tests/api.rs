@@ -167,6 +167,8 @@ fn proofs_blocks_and_openapi_hold_together() {
     let id = by_hash["transactions"][0].as_str().unwrap().to_string();
     let rec: Value = client().get(format!("{url}/v1/evidence?reference=ref")).send().unwrap().json().unwrap();
     let rid = rec["records"][0]["record"]["id"].as_str().unwrap().to_string();
+    let block_one: Value = client().get(format!("{url}/v1/blocks/1")).send().unwrap().json().unwrap();
+    let block_leaf = block_one["log_size"].as_u64().unwrap();
     for (path, item) in doc["paths"].as_object().unwrap() {
         if item.get("get").is_none() {
             continue;
@@ -180,6 +182,8 @@ fn proofs_blocks_and_openapi_hold_together() {
             "/v1/consistency" => format!("/v1/consistency?from={}&to={}", sizes[0], sizes[1]),
             "/v1/evidence/state" => format!("/v1/evidence/state?digest={}", "ab".repeat(32)),
             "/v1/state/proof" => format!("/v1/state/proof?module=evidence&key=01{}", "ab".repeat(32)),
+            // Block 1's block leaf follows its transaction leaves: its index is the header's log size.
+            "/v1/leaves/{index}/receipt" => format!("/v1/leaves/{block_leaf}/receipt"),
             _ => p,
         };
         let r = client().get(format!("{url}{p}")).send().unwrap();

@@ -104,6 +104,7 @@ pub trait Host: Send + Sync + 'static {
     fn leaf(&self, index: u64) -> Result<Option<Vec<u8>>, HostError>;
     fn tx_leaves(&self, id: &Hash) -> Result<Option<TxLeaves>, HostError>;
     /// Entries of one index whose key starts with `prefix`, in key order, at most `limit`.
+    /// Only entries of durable blocks exist: the store writes an index after its block.
     fn index_prefix(&self, index: &str, prefix: &[u8], limit: usize) -> Result<Vec<IndexHit>, HostError>;
     /// The value of a state key after the latest block with transactions at or below `height`.
     fn state_value(&self, module: &str, key: &[u8], height: Option<u64>) -> Result<Option<Vec<u8>>, HostError>;

@@ -5,7 +5,7 @@
 // binary. No framework, no network calls beyond the node itself.
 
 import { t, tn, getLang, setLang, addStrings } from './i18n.js';
-import { verifyReceipt, parseTrust } from './verify.js';
+import { verifyReceipt, verifyLeafReceipt, LEAF_RECEIPT_FORMAT, parseTrust } from './verify.js';
 import { verifyStateProof } from './state-proof.js';
 import { $, esc, short, timeHtml, msOf, sizeHtml, idHtml, fillHtml, api, card, cardHtml, scrollBox, notFound, hashFile, Stale, newContext } from './kit.js';
 
@@ -304,8 +304,9 @@ async function verifyPage(ctx, params) {
   }
 }
 
-const isStateProof = (text) => {
-  try { return JSON.parse(text)?.format === 'cairn-state-proof-v1'; } catch { return false; }
+/** The `format` of a JSON file (state proof, leaf receipt, receipt), or null. */
+const formatOf = (text) => {
+  try { const f = JSON.parse(text)?.format; return typeof f === 'string' ? f : null; } catch { return null; }
 };
 
 /** The original file as the verifiers take it: hashed in chunks with progress, stopping once superseded. */
@@ -329,7 +330,9 @@ async function runVerify(run, source) {
     const trust = parseTrust(tf ? JSON.parse(await tf.text()) : state.trust);
     const of = $('#original-file').files[0];
     const file = of ? fileSource(run, of) : null;
-    if (isStateProof(text)) show(run, stateResultHtml(await verifyStateProof(text, trust, file)));
+    const format = formatOf(text);
+    if (format === 'cairn-state-proof-v1') show(run, stateResultHtml(await verifyStateProof(text, trust, file)));
+    else if (format === LEAF_RECEIPT_FORMAT) show(run, leafResultHtml(await verifyLeafReceipt(text, trust, file)));
     else show(run, receiptResultHtml(await verifyReceipt(text, trust, file)));
   } catch (e) {
     if (!(e instanceof Superseded)) show(run, `<div class="verdict invalid" id="verdict">${esc(t('invalid'))}</div><p id="verify-reason">${esc(e.message)}</p>`);
@@ -377,6 +380,37 @@ function stateResultHtml(res) {
   return `<h2>${esc(t('verify_state_title'))}</h2>${verdictHtml(res)}
       ${res.valid ? `<p id="state-summary">${stateSummaryHtml(res)}</p>${digest}` : ''}
       <ol class="steps">${s.file.ok === null ? '' : stepHtml('step_file', s.file)}${stepHtml('step_header', s.header, headerDetail)}${stepHtml('step_inclusion', s.inclusion)}${stepHtml('step_checkpoint', s.checkpoint)}${stepHtml('step_signatures', s.signatures)}${stepHtml('step_state', s.state)}${stepHtml('step_view', s.view)}</ol>`;
+}
+
+/**
+ * A payload that is UTF-8, as a JSON string: quoted, with control characters, quotes and
+ * backslashes escaped, so that bytes a page would not show (NUL, length prefixes) are visible.
+ */
+const payloadTextHtml = (s) => esc(JSON.stringify(s));
+
+/** What a valid leaf receipt proves: module, kind and payload of a leaf in the signed log. */
+function leafResultHtml(res) {
+  const s = res.steps;
+  const leafDetail = res.module !== null && `${esc(t('leaf_module'))} <span class="mono">${esc(res.module)}</span> · ${esc(t('leaf_kind'))} ${res.kind} · ${esc(tn('n_bytes', res.payload.length))}`;
+  let summary = '';
+  if (res.valid) {
+    const payload = res.payload_text !== null
+      ? `<dt>${esc(t('leaf_payload_text'))}</dt><dd><pre id="leaf-payload" data-encoding="text">${payloadTextHtml(res.payload_text)}</pre></dd>`
+      : `<dt>${esc(t('leaf_payload_hex'))}</dt><dd><pre id="leaf-payload" data-encoding="hex">${esc(res.payload_hex)}</pre></dd>`;
+    const block = res.module === 'cairn' && res.kind === 1 ? `<p id="leaf-block" class="muted">${esc(t('leaf_block'))}</p>` : '';
+    summary = `<p id="leaf-summary">${esc(t('leaf_summary', { module: res.module, kind: res.kind, index: res.leaf_index, size: res.tree_size }))}</p>${block}
+      <dl class="kv" id="leaf-detail">
+        <dt>${esc(t('leaf_module'))}</dt><dd id="leaf-module" class="mono">${esc(res.module)}</dd>
+        <dt>${esc(t('leaf_kind'))}</dt><dd id="leaf-kind">${res.kind}</dd>
+        <dt>${esc(t('leaf_payload_size'))}</dt><dd id="leaf-payload-size">${esc(tn('n_bytes', res.payload.length))}</dd>
+        ${payload}
+        <dt>${esc(t('leaf_index'))}</dt><dd id="leaf-index">${res.leaf_index}</dd>
+        <dt>${esc(t('log_size'))}</dt><dd id="leaf-tree-size">${res.tree_size}</dd>
+        <dt>${esc(t('step_signatures'))}</dt><dd id="leaf-signers">${esc(res.signers.map((x) => `${x.organisation} (${x.name})`).join(', '))}</dd>
+      </dl>`;
+  }
+  return `<h2>${esc(t('verify_leaf_title'))}</h2>${verdictHtml(res)}${summary}
+      <ol class="steps">${s.file.ok === null ? '' : stepHtml('step_file', s.file)}${stepHtml('step_leaf', s.leaf, leafDetail)}${stepHtml('step_inclusion', s.inclusion)}${stepHtml('step_checkpoint', s.checkpoint)}${stepHtml('step_signatures', s.signatures)}</ol>`;
 }
 
 // ---------- router ----------

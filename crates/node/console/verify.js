@@ -1,10 +1,11 @@
 // Offline receipt verification in the browser, independent of the node: the same checks as
 // `cairn verify` (crates/types/src/receipt.rs), written again from the format documents.
 // Accepts a JSON receipt (cairn-receipt-v1) or a C2SP tlog-proof@v1 text, a trust file, and
-// optionally the original file's bytes.
+// optionally the original file's bytes; and, by verifyLeafReceipt, a module's leaf receipt
+// (cairn-leaf-receipt-v1: any module's version 2 envelope leaf in the signed log).
 
 import { sha256, sm2Verify } from './sm.js';
-import { SUITES, DIGEST_ALGS, fromHex, fromBase64, toBase64, toHex, concat, decodeEvidenceLeaf } from './encoding.js';
+import { SUITES, DIGEST_ALGS, fromHex, fromBase64, toBase64, toHex, concat, decodeEvidenceLeaf, Reader } from './encoding.js';
 
 const enc = new TextEncoder();
 const SM2_TYPE = concat(new Uint8Array([0xff]), enc.encode('cairn.dev/sm2-sm3-note-v1'));
@@ -245,6 +246,122 @@ export async function verifyReceipt(text, trustInput, fileBytes = null) {
   } catch (e) {
     const step = e instanceof Invalid ? e.step : current;
     steps[step] = { ok: false, detail: e.message };
+    out.reason = e.message;
+  }
+  return out;
+}
+
+// ---------- leaf receipts (cairn-leaf-receipt-v1) ----------
+
+export const LEAF_RECEIPT_FORMAT = 'cairn-leaf-receipt-v1';
+const LEAF_RECEIPT_KEYS = ['format', 'chain_id', 'module', 'kind', 'leaf_index', 'leaf', 'tree_size', 'inclusion_proof', 'checkpoint'];
+/** The longest module name a version 2 envelope carries (bytes of UTF-8). */
+const MAX_LEAF_MODULE = 64;
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Whether `text` is a JSON leaf receipt (by its format; it may still be malformed otherwise). */
+export function isLeafReceipt(text) {
+  try { return JSON.parse(text)?.format === LEAF_RECEIPT_FORMAT; } catch { return false; }
+}
+
+/**
+ * The parts of a version 2 envelope, `0x02 | str module | u8 kind | payload` (docs/encoding.md,
+ * "Log leaves"): {module, kind, payload}; throws with the reason.
+ */
+export function decodeEnvelope(leaf) {
+  const rd = new Reader(leaf);
+  const version = rd.u8('leaf version');
+  if (version !== 2) throw new Error(`leaf version ${version} is not a module envelope (version 2)`);
+  const module = rd.str('leaf module', MAX_LEAF_MODULE);
+  if (!module) throw new Error('invalid leaf module: empty');
+  const kind = rd.u8('leaf kind');
+  return { module, kind, payload: leaf.subarray(rd.o) };
+}
+
+/** Parses a leaf receipt strictly: exactly its keys, their types, lowercase hex. */
+function parseLeafReceipt(input) {
+  const r = typeof input === 'string' ? JSON.parse(input) : input;
+  if (typeof r !== 'object' || r === null || Array.isArray(r)) throw new Error('not an object');
+  const unknown = Object.keys(r).find((k) => !LEAF_RECEIPT_KEYS.includes(k));
+  if (unknown) throw new Error(`unknown field \`${unknown}\``);
+  const missing = LEAF_RECEIPT_KEYS.find((k) => !(k in r));
+  if (missing) throw new Error(`missing field \`${missing}\``);
+  for (const k of ['format', 'chain_id', 'module', 'leaf', 'checkpoint']) if (typeof r[k] !== 'string') throw new Error(`\`${k}\` is not a string`);
+  for (const k of ['leaf_index', 'tree_size']) if (!isUint(r[k])) throw new Error(`\`${k}\` is not an unsigned integer`);
+  if (!isUint(r.kind) || r.kind > 255) throw new Error('`kind` is not an integer from 0 to 255');
+  // A lone surrogate is not a string a strict JSON reader accepts.
+  if (/\p{Cs}/u.test(r.module)) throw new Error('`module` is not valid Unicode');
+  if (!Array.isArray(r.inclusion_proof)) throw new Error('`inclusion_proof` is not a list');
+  const hexOf = (k, s) => { try { return fromHex(s); } catch (e) { throw new Error(`\`${k}\` is ${e.message}`); } };
+  const leaf = hexOf('leaf', r.leaf);
+  const proof = r.inclusion_proof.map((h) => { const b = hexOf('inclusion_proof', h); if (b.length !== 32) throw new Error('inclusion_proof: expected 32-byte hashes'); return b; });
+  return { r, leaf, proof };
+}
+
+/**
+ * Verifies a module leaf receipt (cairn-leaf-receipt-v1: JSON text or object) against a trust
+ * file (parsed or not), as `cairn verify` does (crates/types/src/receipt.rs,
+ * verify_leaf_receipt): the leaf is a version 2 envelope of the receipt's module and kind, a
+ * quorum signed the checkpoint, and the leaf is at leaf_index in its tree. The payload's meaning
+ * is the module's and is not checked. A leaf has no original file: one given is INVALID at
+ * step "file". Returns {valid, step, reason, steps, module, kind, payload (Uint8Array),
+ * payload_text (the payload as a string when it is valid UTF-8, else null), payload_hex,
+ * leaf_index, tree_size, signers}; `steps` are leaf, checkpoint, signatures, inclusion and
+ * file, each {ok: true|false|null, detail}. Never throws.
+ */
+export async function verifyLeafReceipt(text, trustInput, file = null) {
+  const names = ['leaf', 'checkpoint', 'signatures', 'inclusion', 'file'];
+  const steps = Object.fromEntries(names.map((n) => [n, { ok: null, detail: '' }]));
+  const out = { valid: false, step: null, reason: '', steps, module: null, kind: null, payload: null, payload_text: null, payload_hex: null, leaf_index: null, tree_size: null, signers: [] };
+  let current = 'leaf';
+  try {
+    const trust = typeof trustInput === 'object' && trustInput?.verifiers ? trustInput : parseTrust(trustInput);
+    const hash = SUITES[trust.suite].hash;
+
+    // 1. The receipt: its format and chain.
+    let p;
+    try { p = parseLeafReceipt(text); } catch (e) { throw new Invalid('leaf', `receipt is malformed: ${e.message}`); }
+    const { r, leaf, proof } = p;
+    if (r.format !== LEAF_RECEIPT_FORMAT) throw new Invalid('leaf', `receipt is malformed: format ${JSON.stringify(r.format)} is not ${LEAF_RECEIPT_FORMAT}`);
+    if (r.chain_id !== trust.chainId) throw new Invalid('leaf', `receipt is for chain ${JSON.stringify(r.chain_id)}, the trust file is for ${JSON.stringify(trust.chainId)}`);
+
+    // 2. The leaf: a version 2 envelope naming the receipt's module and kind.
+    let env;
+    try { env = decodeEnvelope(leaf); } catch (e) { throw new Invalid('leaf', `the leaf bytes do not decode: ${e.message}`); }
+    if (env.module !== r.module || env.kind !== r.kind) {
+      throw new Invalid('leaf', `the receipt's module and kind (${JSON.stringify(r.module)}, ${r.kind}) do not match the logged leaf's (${JSON.stringify(env.module)}, ${env.kind})`);
+    }
+    let payloadText = null;
+    try { payloadText = strictUtf8.decode(env.payload); } catch { /* not text: shown as hex */ }
+    Object.assign(out, { module: env.module, kind: env.kind, payload: env.payload, payload_text: payloadText, payload_hex: toHex(env.payload) });
+    steps.leaf = { ok: true, detail: `module ${env.module} · kind ${env.kind} · ${env.payload.length} bytes` };
+
+    // 3. The checkpoint and its signatures; the receipt's tree size is the checkpoint's.
+    current = 'checkpoint';
+    let parsed, cp;
+    try { parsed = parseNote(r.checkpoint); cp = parseCheckpoint(parsed.body); } catch (e) { throw new Invalid('checkpoint', `checkpoint: ${e.message}`); }
+    if (cp.origin !== trust.origin) throw new Invalid('checkpoint', `checkpoint origin ${JSON.stringify(cp.origin)} is not this chain's ${JSON.stringify(trust.origin)}`);
+    steps.checkpoint = { ok: true, detail: `${cp.origin} · size ${cp.size}` };
+    current = 'signatures';
+    out.signers = await checkQuorum(trust, parsed);
+    steps.signatures = { ok: true, detail: out.signers.map((s) => `${s.organisation} (${s.name})`).join(', ') };
+    if (r.tree_size !== cp.size) throw new Invalid('inclusion', `receipt says tree size ${r.tree_size}, its checkpoint says ${cp.size}`);
+
+    // 4. The inclusion proof binds the leaf to the signed root.
+    current = 'inclusion';
+    try {
+      verifyInclusion(hash, r.leaf_index, cp.size, hash(concat(new Uint8Array([0]), leaf)), proof, cp.root);
+    } catch (e) { throw new Invalid('inclusion', `inclusion proof does not lead to the signed root: ${e.message}`); }
+    steps.inclusion = { ok: true, detail: `leaf ${r.leaf_index} of ${cp.size}` };
+    Object.assign(out, { leaf_index: r.leaf_index, tree_size: cp.size });
+
+    // 5. A module's leaf is not a file's fingerprint.
+    current = 'file';
+    if (file) throw new Invalid('file', `a leaf receipt is checked alone: an original file goes with evidence receipts, not a leaf of module ${env.module}`);
+    out.valid = true;
+  } catch (e) {
+    out.step = e instanceof Invalid ? e.step : current;
+    steps[out.step] = { ok: false, detail: e.message };
     out.reason = e.message;
   }
   return out;

@@ -56,6 +56,7 @@ pub fn router(ledger: Arc<Ledger>) -> anyhow::Result<Router> {
         .route("/v1/transactions", post(submit))
         .route("/v1/transactions/{id}", get(tx_status))
         .route("/v1/state/proof", get(state_proof))
+        .route("/v1/leaves/{index}/receipt", get(leaf_receipt))
         .route("/v1/checkpoint", get(checkpoint))
         .route("/v1/consistency", get(consistency))
         .route("/v1/blocks", get(blocks))
@@ -385,6 +386,21 @@ fn state_receipt_response(l: &Ledger, module: &str, key: &[u8], height: Option<u
         Ok(Ok(r)) => ([(header::CONTENT_TYPE, "application/json")], r.to_json()).into_response(),
         Ok(Err(e @ StateQueryError::NoStateYet(_))) => problem(StatusCode::NOT_FOUND, "no-state", e.to_string()),
         Ok(Err(e)) => problem(StatusCode::BAD_REQUEST, "bad-query", e.to_string()),
+        Err(e) if e.is::<crate::ledger::NotYetSigned>() => not_yet_signed(&e),
+        Err(e) => internal(e),
+    }
+}
+
+/// `/v1/leaves/{index}/receipt`: the receipt of a module's own leaf.
+async fn leaf_receipt(State(l): State<Arc<Ledger>>, Path(index): Path<String>) -> Response {
+    use crate::ledger::LeafQueryError;
+    let Ok(index) = index.parse::<u64>() else {
+        return problem(StatusCode::BAD_REQUEST, "bad-id", "a leaf is named by its index in the log");
+    };
+    match l.leaf_receipt(index) {
+        Ok(Ok(r)) => ([(header::CONTENT_TYPE, "application/json")], r.to_json()).into_response(),
+        Ok(Err(e @ LeafQueryError::Unknown(_))) => problem(StatusCode::NOT_FOUND, "unknown-leaf", e.to_string()),
+        Ok(Err(e @ LeafQueryError::NotAModuleLeaf(_))) => problem(StatusCode::BAD_REQUEST, "not-a-module-leaf", e.to_string()),
         Err(e) if e.is::<crate::ledger::NotYetSigned>() => not_yet_signed(&e),
         Err(e) => internal(e),
     }

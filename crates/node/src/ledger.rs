@@ -617,6 +617,27 @@ impl Ledger {
         Ok(Some(cairn_module::LeafProof { leaf_index, leaf, tree_size, inclusion_proof, checkpoint }))
     }
 
+    /// A receipt for a module's own leaf (a version 2 envelope) against the latest signed
+    /// checkpoint. The inner error is the caller's: no such durable leaf, or not a module leaf.
+    pub fn leaf_receipt(&self, leaf_index: u64) -> anyhow::Result<Result<cairn_types::receipt::LeafReceipt, LeafQueryError>> {
+        let Some(proof) = self.leaf_proof(leaf_index)? else { return Ok(Err(LeafQueryError::Unknown(leaf_index))) };
+        let (module, kind) = match cairn_types::log::decode_envelope(&proof.leaf) {
+            Ok((module, kind, _)) => (module.to_string(), kind),
+            Err(_) => return Ok(Err(LeafQueryError::NotAModuleLeaf(leaf_index))),
+        };
+        Ok(Ok(cairn_types::receipt::LeafReceipt {
+            format: cairn_types::receipt::LEAF_RECEIPT_FORMAT.into(),
+            chain_id: self.genesis().chain_id.clone(),
+            module,
+            kind,
+            leaf_index,
+            leaf: proof.leaf,
+            tree_size: proof.tree_size,
+            inclusion_proof: proof.inclusion_proof,
+            checkpoint: proof.checkpoint,
+        }))
+    }
+
     /// Consistency proof between two signed tree sizes, with both signed checkpoints.
     /// The outer error is the node's (storage); the inner one the caller's (sizes it cannot prove).
     pub fn consistency(&self, first: u64, second: u64) -> anyhow::Result<Result<ConsistencyProof, String>> {
@@ -628,6 +649,15 @@ impl Ledger {
             Err(e) => Ok(Err(e.to_string())),
         }
     }
+}
+
+/// Why a leaf receipt cannot be given (the caller's side).
+#[derive(Debug, thiserror::Error)]
+pub enum LeafQueryError {
+    #[error("no durable leaf {0}")]
+    Unknown(u64),
+    #[error("leaf {0} is a version 1 leaf (an evidence record or a transaction): evidence records have receipts at /v1/evidence/{{id}}/receipt")]
+    NotAModuleLeaf(u64),
 }
 
 /// Why a state receipt cannot be given (the caller's side; storage errors are the node's).

@@ -32,6 +32,13 @@ async fn get(client: &reqwest::Client, url: &str) -> (u16, String, String) {
     (resp.status().as_u16(), ctype, resp.text().await.unwrap())
 }
 
+/// Puts `receipted = yes` and answers the log index of its leaf.
+async fn body_leaf(client: &reqwest::Client, base: &str, key: &KeyPair, chain_id: &str) -> u64 {
+    let (status, body) = put(client, base, key, chain_id, "receipted", "yes").await;
+    assert_eq!(status, 200, "{body}");
+    body["results"][0]["first_leaf"].as_u64().expect("committed with its first leaf")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_module_from_its_own_crate_executes_answers_and_documents_itself() {
     let dir = tempfile::tempdir().unwrap();
@@ -79,6 +86,65 @@ async fn a_module_from_its_own_crate_executes_answers_and_documents_itself() {
     let verified = cairn_types::state_receipt::verify_state_receipt(&receipt, &trust).expect("the state receipt verifies");
     let value = verified.value.expect("the key has a value");
     assert_eq!(&value[8..], b"hello");
+
+    // Its leaf has a receipt anyone verifies offline with the trust file; tampering is caught.
+    let first_leaf = body_leaf(&client, &base, &key, &chain_id).await;
+    let url = format!("{base}/v1/leaves/{first_leaf}/receipt");
+    let mut leaf_receipt = String::new();
+    for _ in 0..100 {
+        let (status, _, text) = get(&client, &url).await;
+        if status == 200 {
+            leaf_receipt = text;
+            break;
+        }
+        assert_eq!(status, 503, "{text}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let v = cairn_types::receipt::verify_leaf_receipt(&leaf_receipt, &trust).expect("the leaf receipt verifies");
+    assert_eq!((v.module.as_str(), v.kind, v.payload), (NAME, 1, cairn_test_kit::encode_put("receipted", "yes")));
+    let original: Value = serde_json::from_str(&leaf_receipt).unwrap();
+    let tampered = |edit: &dyn Fn(&mut Value)| {
+        let mut r = original.clone();
+        edit(&mut r);
+        cairn_types::receipt::verify_leaf_receipt(&r.to_string(), &trust).expect_err("tampered receipt refused")
+    };
+    tampered(&|r| r["module"] = "evidence".into());
+    tampered(&|r| r["kind"] = 2.into());
+    tampered(&|r| r["tree_size"] = (r["tree_size"].as_u64().unwrap() + 1).into());
+    tampered(&|r| {
+        let mut leaf = hex::decode(r["leaf"].as_str().unwrap()).unwrap();
+        *leaf.last_mut().unwrap() ^= 1;
+        r["leaf"] = hex::encode(leaf).into();
+    });
+    tampered(&|r| r["extra"] = 1.into());
+    // An evidence record's leaf (version 1) has its own receipt, not a leaf receipt.
+    let deposit = cairn_module_evidence::cli::sign_deposit(
+        &key,
+        &chain_id,
+        vec![cairn_types::evidence::RecordInput {
+            digest_alg: cairn_types::evidence::DigestAlg::Sha256,
+            digest: [3; 32],
+            size: 1,
+            media_type: "text/plain".into(),
+            title: "t".into(),
+            reference: None,
+            metadata: Default::default(),
+        }],
+        now_ms() + 60_000,
+    );
+    let resp = client
+        .post(format!("{base}/v1/transactions?wait=true"))
+        .header("content-type", "application/json")
+        .body(serde_json::to_string(&hex::encode(deposit.encode())).unwrap())
+        .send()
+        .await
+        .unwrap();
+    let answer: Value = resp.json().await.unwrap();
+    let evidence_leaf = answer["results"][0]["first_leaf"].as_u64().expect("committed");
+    let (status, _, text) = get(&client, &format!("{base}/v1/leaves/{evidence_leaf}/receipt")).await;
+    assert_eq!(status, 400, "{text}");
+    assert_eq!(serde_json::from_str::<Value>(&text).unwrap()["code"], "not-a-module-leaf");
+    assert_eq!(get(&client, &format!("{base}/v1/leaves/999999/receipt")).await.0, 404);
 
     // Shows in OpenAPI and in the module list, with its console page served.
     let doc: Value = serde_json::from_str(&get(&client, &format!("{base}/v1/openapi.json")).await.2).unwrap();

@@ -46,6 +46,20 @@ pub fn encode_module_leaf(module: &str, kind: u8, payload: &[u8]) -> Vec<u8> {
     w.into_bytes()
 }
 
+/// The parts of a version 2 envelope: (module, kind, payload).
+pub fn decode_envelope(leaf: &[u8]) -> Result<(&str, u8, &[u8]), DecodeError> {
+    let mut r = Reader::new(leaf);
+    if r.u8("leaf version")? != LEAF_VERSION_ENVELOPE {
+        return Err(DecodeError::Invalid { field: "leaf version", reason: "not a module envelope (version 2)" });
+    }
+    let module = r.str("leaf module", 64)?;
+    if module.is_empty() {
+        return Err(DecodeError::Invalid { field: "leaf module", reason: "empty" });
+    }
+    let kind = r.u8("leaf kind")?;
+    Ok((module, kind, r.rest()))
+}
+
 /// A leaf in a module's envelope, not interpreted by the core (the module's crate reads it).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ModuleLeaf {

@@ -169,3 +169,76 @@ pub fn verify_receipt(text: &str, trust: &TrustFile, file: Option<&[u8]>) -> Res
 
     Ok(VerifiedReceipt { record, leaf_index: index, tree_size: checkpoint.size, root: checkpoint.root, signers, file_checked: file.is_some() })
 }
+
+pub const LEAF_RECEIPT_FORMAT: &str = "cairn-leaf-receipt-v1";
+
+/// A receipt for a module's own leaf (a version 2 envelope): proves that module `module`
+/// logged this leaf of `kind` at `leaf_index`, under a checkpoint a quorum signed. A verifier
+/// that does not know the module checks everything but the payload's meaning.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LeafReceipt {
+    pub format: String,
+    pub chain_id: String,
+    pub module: String,
+    pub kind: u8,
+    pub leaf_index: u64,
+    #[serde(with = "hexfmt::bytes")]
+    pub leaf: Vec<u8>,
+    pub tree_size: u64,
+    #[serde(with = "hexfmt::hashes")]
+    pub inclusion_proof: Vec<Hash>,
+    pub checkpoint: String,
+}
+
+impl LeafReceipt {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("receipt serialises")
+    }
+}
+
+/// What a valid leaf receipt proves.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifiedLeaf {
+    pub module: String,
+    pub kind: u8,
+    pub payload: Vec<u8>,
+    pub leaf_index: u64,
+    pub tree_size: u64,
+    pub root: Hash,
+    pub signers: Vec<String>,
+}
+
+/// Verifies a leaf receipt (JSON) against a trust file.
+pub fn verify_leaf_receipt(text: &str, trust: &TrustFile) -> Result<VerifiedLeaf, VerifyError> {
+    let suite = trust.suite;
+    let r: LeafReceipt = serde_json::from_str(text).map_err(|e| VerifyError::Malformed(e.to_string()))?;
+    if r.format != LEAF_RECEIPT_FORMAT {
+        return Err(VerifyError::Malformed(format!("format {:?} is not {LEAF_RECEIPT_FORMAT}", r.format)));
+    }
+    if r.chain_id != trust.chain_id {
+        return Err(VerifyError::WrongChain { got: r.chain_id, want: trust.chain_id.clone() });
+    }
+    // 1. The leaf: a version 2 envelope naming the receipt's module and kind.
+    let (module, kind, payload) = crate::log::decode_envelope(&r.leaf).map_err(|e| VerifyError::BadLeaf(e.to_string()))?;
+    if module != r.module || kind != r.kind {
+        return Err(VerifyError::RecordMismatch);
+    }
+    // 2. The checkpoint: right origin, signed by a quorum.
+    let (checkpoint, signers) = verify_checkpoint(&r.checkpoint, trust)?;
+    if r.tree_size != checkpoint.size {
+        return Err(VerifyError::TreeSizeMismatch { receipt: r.tree_size, checkpoint: checkpoint.size });
+    }
+    // 3. The inclusion proof binds the leaf to the signed root.
+    verify_inclusion(suite, r.leaf_index, checkpoint.size, &leaf_hash(suite, &r.leaf), &r.inclusion_proof, &checkpoint.root)
+        .map_err(|e| VerifyError::Inclusion(e.to_string()))?;
+    Ok(VerifiedLeaf {
+        module: module.to_string(),
+        kind,
+        payload: payload.to_vec(),
+        leaf_index: r.leaf_index,
+        tree_size: checkpoint.size,
+        root: checkpoint.root,
+        signers,
+    })
+}
