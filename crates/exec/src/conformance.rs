@@ -5,8 +5,9 @@
 //!   with one byte appended, are refused (not a panic), so the argument decoder is canonical;
 //! * determinism: the samples executed as one block on two fresh states give the same
 //!   verdicts, leaves, index entries and state root;
-//! * namespacing: every state key the module writes is under its name, every leaf decodes as
-//!   a log entry and re-encodes to the same bytes (a version 2 leaf names the module);
+//! * namespacing: every state key the module writes is under its name (and its readable view,
+//!   if it has one, accepts the value), every leaf decodes as a log entry and re-encodes to the
+//!   same bytes (a version 2 leaf names the module);
 //! * error codes: each refusal has the expected code (`<module>.<code>` for the module's own),
 //!   a kebab-case code and a 4xx status.
 //!
@@ -64,7 +65,9 @@ fn check_refusal(module: &str, what: &str, e: &TxError) {
 }
 
 /// Admits and executes the samples as one block on a fresh state.
-fn run_block(exec: &Executor, module: &str, txs: &[Result<Vec<u8>, TxError>]) -> (Vec<Outcome>, cairn_crypto::Hash, Vec<Vec<u8>>) {
+type Written = std::collections::BTreeMap<Vec<u8>, Option<Vec<u8>>>;
+
+fn run_block(exec: &Executor, module: &str, txs: &[Result<Vec<u8>, TxError>]) -> (Vec<Outcome>, cairn_crypto::Hash, Written) {
     let store = MemStore::default();
     let mut state = BlockState::new(exec.suite(), &store, HEIGHT - 1, EMPTY, None, HEIGHT - 1);
     let mut first_leaf = 0;
@@ -87,7 +90,7 @@ fn run_block(exec: &Executor, module: &str, txs: &[Result<Vec<u8>, TxError>]) ->
         outcomes.push(outcome);
     }
     let overlay = state.finish(HEIGHT).expect("state in memory does not fail");
-    (outcomes, overlay.root, overlay.values.keys().cloned().collect())
+    (outcomes, overlay.root, overlay.values)
 }
 
 /// Runs the harness on the module `factory` makes for `genesis`; `signer` must be a member.
@@ -125,7 +128,7 @@ pub fn check(factory: ModuleFactory, genesis: Genesis, signer: &KeyPair, samples
         }
         txs.push(Ok(sign(&genesis, signer, module_name, s.method, args, i as u64)));
     }
-    let (first, root, keys) = run_block(&exec, module_name, &txs);
+    let (first, root, written) = run_block(&exec, module_name, &txs);
     let (second, root_again, _) = run_block(&exec, module_name, &txs);
     assert_eq!(first, second, "{module_name}: the same block executed twice gave different effects");
     assert_eq!(root, root_again, "{module_name}: the same block executed twice gave different state roots");
@@ -133,8 +136,13 @@ pub fn check(factory: ModuleFactory, genesis: Genesis, signer: &KeyPair, samples
     let mut prefix = (module_name.len() as u32).to_be_bytes().to_vec();
     prefix.extend_from_slice(module_name.as_bytes());
     assert!(cairn_state::state_key(module_name, b"k").starts_with(&prefix), "state keys begin with the module's name");
-    for k in &keys {
+    for (k, value) in &written {
         assert!(k.starts_with(&prefix), "{module_name} wrote state key {} outside its namespace", hex::encode(k));
+        // `str module | bytes key`: the module's own key after its name and a length.
+        let own = &k[prefix.len() + 4..];
+        if let Some(Err(e)) = module.state_view(own, value.as_deref()) {
+            panic!("{module_name}: its own state value under {} has no view: {e}", hex::encode(own));
+        }
     }
     for (i, (s, outcome)) in samples.iter().zip(&first).enumerate() {
         let what = format!("sample {i} ({module_name}.{})", s.method);

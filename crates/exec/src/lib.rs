@@ -258,6 +258,12 @@ impl Executor {
         Ok(())
     }
 
+    /// The readable view of a state value, from its module ([`Module::state_view`]); `None`
+    /// for a module this node does not run or one without views.
+    pub fn state_view(&self, module: &str, key: &[u8], value: Option<&[u8]>) -> Option<Result<serde_json::Value, String>> {
+        self.modules.get(module).and_then(|m| m.state_view(key, value))
+    }
+
     /// What the submit answer says of an admitted transaction beyond its id (its module's
     /// [`Module::admitted_fields`]).
     pub fn admitted_fields(&self, tx: &Transaction) -> serde_json::Map<String, serde_json::Value> {

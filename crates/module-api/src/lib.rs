@@ -214,6 +214,14 @@ pub trait Module: Send + Sync {
         serde_json::Map::new()
     }
 
+    /// The readable form of one of its state values, put in state receipts beside the bytes
+    /// (`value: None`: the key is absent). `Some(Err)`: not a key this module can hold (the
+    /// request is refused rather than answered with an absence proof). `None`: no view. An
+    /// offline verifier that knows the module checks the view against the proven bytes.
+    fn state_view(&self, _key: &[u8], _value: Option<&[u8]>) -> Option<Result<serde_json::Value, String>> {
+        None
+    }
+
     /// The module's queries: an HTTP router the framework mounts at `/v1/<module>` (paths here
     /// are relative to it; `/` is `/v1/<module>` itself). Handlers read through [`Query`].
     fn routes(&self) -> axum::Router<Query> {

@@ -681,7 +681,7 @@ impl Ledger {
             return Ok(Err(StateQueryError::BadKey));
         }
         // A key the module cannot hold is the caller's mistake, not an absence to prove.
-        if let Some(Err(why)) = cairn_types::state_receipt::module_view(module, key, None) {
+        if let Some(Err(why)) = self.exec.state_view(module, key, None) {
             return Ok(Err(StateQueryError::NotAKey { module: module.into(), why }));
         }
         let durable = self.height();
@@ -706,7 +706,7 @@ impl Ledger {
         if value_hash != value.as_ref().map(|v| cairn_state::value_hash(suite, v)) {
             bail!("state of {module} at block {block_height} disagrees with its tree; the database is corrupt");
         }
-        let view = match cairn_types::state_receipt::module_view(module, key, value.as_deref()) {
+        let view = match self.exec.state_view(module, key, value.as_deref()) {
             Some(Ok(view)) => view,
             Some(Err(e)) => bail!("state value of {module} does not decode: {e}"),
             None => serde_json::Value::Null,

@@ -126,6 +126,17 @@ impl Module for Testkit {
         Ok(encode_put(key, value))
     }
 
+    fn state_view(&self, _key: &[u8], value: Option<&[u8]>) -> Option<Result<serde_json::Value, String>> {
+        Some(match value {
+            None => Ok(json!({"present": false})),
+            Some(v) if v.len() >= 8 => {
+                let height = u64::from_be_bytes(v[..8].try_into().expect("8 bytes"));
+                Ok(json!({"present": true, "value": String::from_utf8_lossy(&v[8..]), "height": height}))
+            }
+            Some(_) => Err("a value is u64 height | value".into()),
+        })
+    }
+
     fn routes(&self) -> Router<Query> {
         Router::new().route("/values/{key}", get(value))
     }

@@ -86,6 +86,10 @@ async fn a_module_from_its_own_crate_executes_answers_and_documents_itself() {
     let verified = cairn_types::state_receipt::verify_state_receipt(&receipt, &trust).expect("the state receipt verifies");
     let value = verified.value.expect("the key has a value");
     assert_eq!(&value[8..], b"hello");
+    // The module's own readable view travels in the receipt (this verifier does not know the
+    // module, so it says it did not check the view).
+    assert_eq!(verified.view["value"], "hello");
+    assert!(!verified.view_checked);
 
     // Its leaf has a receipt anyone verifies offline with the trust file; tampering is caught.
     let first_leaf = body_leaf(&client, &base, &key, &chain_id).await;

@@ -171,6 +171,11 @@ impl Module for EvidenceModule {
         fields
     }
 
+    fn state_view(&self, key: &[u8], value: Option<&[u8]>) -> Option<Result<serde_json::Value, String>> {
+        // The same function the offline verifier checks views with.
+        cairn_types::state_receipt::module_view(MODULE, key, value)
+    }
+
     fn routes(&self) -> axum::Router<cairn_module::Query> {
         routes::router()
     }
