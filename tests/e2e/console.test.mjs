@@ -4,57 +4,28 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import net from 'node:net';
-import { chromium } from 'playwright-core';
 import { makeValidators, trustFile, makeChain, evidenceFixture } from './state-fixture.mjs';
+import { SHOTS, startDevNode, stopNodes, runCairn, launchBrowser, newPage as openPage } from './helpers.mjs';
 
-const ROOT = path.resolve(import.meta.dirname, '../..');
-const CAIRN = process.env.CAIRN_BIN ?? path.join(ROOT, 'target/debug/cairn');
-const SHOTS = process.env.CAIRN_SCREENSHOTS ?? path.join(ROOT, 'tests/e2e/screenshots');
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 fs.mkdirSync(SHOTS, { recursive: true });
 
 const nodes = [];
 let browser;
 
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
-  });
-}
-
-async function startNode(suite) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `cairn-e2e-${suite}-`));
-  const port = await freePort();
-  const proc = spawn(CAIRN, ['dev', '--data-dir', path.join(dir, 'data'), '--listen', `127.0.0.1:${port}`, '--suite', suite], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, RUST_LOG: 'warn' } });
-  const node = { dir, data: path.join(dir, 'data'), url: `http://127.0.0.1:${port}`, proc };
-  nodes.push(node);
-  for (let i = 0; i < 300; i++) {
-    try { if ((await fetch(`${node.url}/healthz`)).ok) return node; } catch { /* not up yet */ }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`cairn dev did not start on ${node.url}`);
-}
+const startNode = (suite) => startDevNode(nodes, { prefix: `cairn-e2e-${suite}-`, suite });
 
 /** Runs `cairn verify`; returns {valid, out}. */
 function cliVerify(receipt, trust, file) {
   const args = ['verify', '--receipt', receipt, '--trust', trust, ...(file ? ['--file', file] : [])];
-  const r = spawnSync(CAIRN, args, { encoding: 'utf8' });
+  const r = runCairn(args);
   assert.ok(r.status === 0 || r.status === 1, `cairn verify failed to run: ${r.stderr}`);
   return { valid: r.status === 0, out: r.stdout };
 }
 
 // Pages run in Shanghai time (UTC+8), so shown times can be checked against the UTC they come from.
-async function newPage(node) {
-  const page = await browser.newPage({ viewport: { width: 1100, height: 900 }, timezoneId: 'Asia/Shanghai' });
-  page.on('pageerror', (e) => { throw e; });
-  await page.goto(`${node.url}/`);
-  return page;
-}
+const newPage = (node) => openPage(browser, node);
 
 async function depositThroughPage(page, node, files, reference) {
   await page.goto(`${node.url}/#/deposit`);
@@ -73,18 +44,12 @@ async function depositThroughPage(page, node, files, reference) {
 }
 
 before(async () => {
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchBrowser();
 });
 
 after(async () => {
   await browser?.close();
-  for (const n of nodes) {
-    n.proc.kill('SIGKILL');
-    fs.rmSync(n.dir, { recursive: true, force: true });
-  }
+  stopNodes(nodes);
 });
 
 test('deposit two files in the page, verify with the file, catch a modified file and a tampered receipt, browse to the block', async () => {
@@ -204,7 +169,7 @@ test('deposit two files in the page, verify with the file, catch a modified file
   // A deposit made elsewhere shows up live, without a reload (server-sent events).
   const more = path.join(node.dir, 'later.txt');
   fs.writeFileSync(more, 'deposited from the command line\n');
-  const cli = spawnSync(CAIRN, ['evidence', 'submit', '--node', node.url, '--key', path.join(node.data, 'keys/submitter.key'), '--wait', more], { encoding: 'utf8' });
+  const cli = runCairn(['evidence', 'submit', '--node', node.url, '--key', path.join(node.data, 'keys/submitter.key'), '--wait', more]);
   assert.equal(cli.status, 0, cli.stderr);
   await page.waitForFunction((h) => Number(document.querySelector('#st-height').textContent) > h, shown);
   await page.screenshot({ path: path.join(SHOTS, 'overview.png'), fullPage: true });
@@ -267,7 +232,7 @@ test('the in-browser verifier and cairn verify agree on a shared set of valid an
     // One deposit through the page (browser hashing and signing), one through the CLI.
     const [pageId] = await depositThroughPage(page, node, [file], `agree-${suite}`);
     const out = path.join(node.dir, 'receipts');
-    const cli = spawnSync(CAIRN, ['evidence', 'submit', '--node', node.url, '--key', path.join(node.data, 'keys/submitter.key'), '--wait', '--out', out, file], { encoding: 'utf8' });
+    const cli = runCairn(['evidence', 'submit', '--node', node.url, '--key', path.join(node.data, 'keys/submitter.key'), '--wait', '--out', out, file]);
     assert.equal(cli.status, 0, cli.stderr);
     const trust = path.join(node.data, 'trust.json');
     const modified = path.join(node.dir, 'modified.txt');

@@ -7,13 +7,9 @@ import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { verifyReceipt } from '../../crates/node/console/verify.js';
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const CAIRN = process.env.CAIRN_BIN ?? path.join(ROOT, 'target/debug/cairn');
+import { CAIRN, tempDir, removeDir, sleep } from './helpers.mjs';
 
 async function waitFor(what, f, ms = 60000) {
   const end = Date.now() + ms;
@@ -23,7 +19,7 @@ async function waitFor(what, f, ms = 60000) {
       if (v) return v;
     } catch {}
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
   }
 }
 
@@ -69,7 +65,7 @@ function cairnVerify(receipt, trust) {
 
 for (const suite of ['ed25519-sha256', 'sm2-sm3']) {
   test(`${suite}: quorum-cosigned receipts from four validators verify in the page's verifier and in cairn verify`, async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-consortium-'));
+    const dir = tempDir('cairn-consortium-');
     const base = await freePorts(8);
     const netDir = path.join(dir, 'net');
     execFileSync(CAIRN, ['testnet', 'init', '--validators', '4', '--dir', netDir, '--suite', suite, '--p2p-port', String(base), '--api-port', String(base + 4)]);
@@ -117,7 +113,7 @@ for (const suite of ['ed25519-sha256', 'sm2-sm3']) {
     } finally {
       if (up.exitCode === null && up.signalCode === null) up.kill('SIGINT');
       await upExited;
-      fs.rmSync(dir, { recursive: true, force: true });
+      removeDir(dir);
     }
   });
 }

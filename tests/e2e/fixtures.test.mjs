@@ -10,12 +10,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { verifyReceipt, verifyLeafReceipt } from '../../crates/node/console/verify.js';
 import { verifyStateProof, blockLeaf } from '../../crates/node/console/state-proof.js';
 import { fromHex, toHex } from '../../crates/node/console/encoding.js';
+import { ROOT } from './helpers.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const RECEIPTS = path.join(ROOT, 'testdata/fixtures/receipts-v1');
 const STATE = path.join(ROOT, 'testdata/fixtures/state-proofs');
 const read = (p) => fs.readFileSync(p, 'utf8');

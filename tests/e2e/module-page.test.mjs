@@ -10,44 +10,20 @@
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import net from 'node:net';
-import { chromium } from 'playwright-core';
+import { TESTKIT, SHOTS, startDevNode, stopNodes, runCairn, launchBrowser, newPage as openPage, sleep } from './helpers.mjs';
 
-const ROOT = path.resolve(import.meta.dirname, '../..');
-const TESTKIT = process.env.CAIRN_TESTKIT_BIN ?? path.join(ROOT, 'target/debug/cairn-testkit');
-const SHOTS = process.env.CAIRN_SCREENSHOTS ?? path.join(ROOT, 'tests/e2e/screenshots');
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const MISSING = !fs.existsSync(TESTKIT) && !process.env.CAIRN_REQUIRE_TESTKIT;
 
 const nodes = [];
 let browser;
 
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
-  });
-}
-
-async function startNode() {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-e2e-testkit-'));
-  const port = await freePort();
-  const proc = spawn(TESTKIT, ['dev', '--data-dir', path.join(dir, 'data'), '--listen', `127.0.0.1:${port}`], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, RUST_LOG: 'warn' } });
-  const node = { dir, data: path.join(dir, 'data'), url: `http://127.0.0.1:${port}`, proc };
-  nodes.push(node);
-  for (let i = 0; i < 300; i++) {
-    try { if ((await fetch(`${node.url}/healthz`)).ok) return node; } catch { /* not up yet */ }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`cairn-testkit dev did not start on ${node.url}`);
-}
+const startNode = () => startDevNode(nodes, { prefix: 'cairn-e2e-testkit-', bin: TESTKIT, name: 'cairn-testkit' });
 
 /** Writes a value through the test kit's CLI and waits for its block; returns the node's answer (its one result). */
 function put(node, key, value) {
-  const r = spawnSync(TESTKIT, ['put', '--node', node.url, '--key', path.join(node.data, 'keys/submitter.key'), '--wait', key, value], { encoding: 'utf8' });
+  const r = runCairn(['put', '--node', node.url, '--key', path.join(node.data, 'keys/submitter.key'), '--wait', key, value], TESTKIT);
   assert.equal(r.status, 0, `cairn-testkit put failed: ${r.stderr}`);
   const answer = JSON.parse(r.stdout);
   assert.equal(answer.results?.length, 1, r.stdout);
@@ -62,7 +38,7 @@ async function getReceipt(node, urlPath) {
     const res = await fetch(`${node.url}${urlPath}`);
     const text = await res.text();
     if (res.status !== 503 || Date.now() > deadline) return { status: res.status, type: res.headers.get('content-type') ?? '', text };
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
   }
 }
 
@@ -86,32 +62,19 @@ function strBytes(s) {
  * A page in Shanghai time; errors thrown in the page fail the test, and the console's own
  * warnings and errors about module pages (they start with "console:") are collected.
  */
-async function newPage(node) {
-  const page = await browser.newPage({ viewport: { width: 1100, height: 900 }, timezoneId: 'Asia/Shanghai' });
-  page.on('pageerror', (e) => { throw e; });
-  page.warnings = [];
-  page.on('console', (m) => { if (['warning', 'error'].includes(m.type()) && m.text().startsWith('console:')) page.warnings.push(m.text()); });
-  await page.goto(`${node.url}/`);
-  return page;
-}
+const newPage = (node) => openPage(browser, node, { collectWarnings: true });
 
 const navLinks = (page) => page.$$eval('#nav a', (as) => as.map((a) => ({ href: a.getAttribute('href'), text: a.textContent, current: a.getAttribute('aria-current') })));
 
 after(async () => {
   await browser?.close();
-  for (const n of nodes) {
-    n.proc.kill('SIGKILL');
-    fs.rmSync(n.dir, { recursive: true, force: true });
-  }
+  stopNodes(nodes);
 });
 
 test('a module page from the test kit crate: listed, served, routed, translated, searched; the evidence pages still work', async (t) => {
   if (MISSING) return t.skip(`no test kit binary at ${TESTKIT} (build it, or set CAIRN_TESTKIT_BIN; CAIRN_REQUIRE_TESTKIT makes this a failure)`);
   fs.mkdirSync(SHOTS, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchBrowser();
   const node = await startNode();
   const key = 'greeting-问候', value = 'hello <world> & 世界';
   const written = put(node, key, value);

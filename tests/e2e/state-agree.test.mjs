@@ -10,19 +10,14 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import net from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { SUITES, fromHex, toHex, toBase64, concat } from '../../crates/node/console/encoding.js';
 import { sha256 } from '../../crates/node/console/sm.js';
 import { verifyStateProof, blockLeaf } from '../../crates/node/console/state-proof.js';
 import { verifyLeafReceipt } from '../../crates/node/console/verify.js';
+import { ROOT, startDevNode, stopNodes, runCairn, removeDir } from './helpers.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const CAIRN = process.env.CAIRN_BIN ?? path.join(ROOT, 'target/debug/cairn');
 const SUITE_NAMES = ['ed25519-sha256', 'sm2-sm3'];
 const CONTENT = 'contract text for the state agreement test\n';
 const NEVER = 'never deposited on this chain\n';
@@ -30,24 +25,7 @@ const NEVER = 'never deposited on this chain\n';
 const nodes = [];
 const chains = {}; // suite → { node, trust, dir, file, absentFile, proofs: {name: text} }
 
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
-  });
-}
-
-async function startNode(suite) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `cairn-state-agree-${suite}-`));
-  const port = await freePort();
-  const proc = spawn(CAIRN, ['dev', '--data-dir', path.join(dir, 'data'), '--listen', `127.0.0.1:${port}`, '--suite', suite], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, RUST_LOG: 'warn' } });
-  const node = { dir, data: path.join(dir, 'data'), url: `http://127.0.0.1:${port}`, proc };
-  nodes.push(node);
-  for (let i = 0; i < 300; i++) {
-    try { if ((await fetch(`${node.url}/healthz`)).ok) return node; } catch { /* not up yet */ }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`cairn dev did not start on ${node.url}`);
-}
+const startNode = (suite) => startDevNode(nodes, { prefix: `cairn-state-agree-${suite}-`, suite });
 
 async function getText(url) {
   const res = await fetch(url);
@@ -58,7 +36,7 @@ async function getText(url) {
 
 /** `cairn verify --state-proof`: {valid, message} (the first line it prints). */
 function cliVerify(proofPath, trustPath, file = null) {
-  const r = spawnSync(CAIRN, ['verify', '--state-proof', proofPath, '--trust', trustPath, ...(file ? ['--file', file] : [])], { encoding: 'utf8' });
+  const r = runCairn(['verify', '--state-proof', proofPath, '--trust', trustPath, ...(file ? ['--file', file] : [])]);
   assert.ok(r.status === 0 || r.status === 1, `cairn verify did not run (status ${r.status}): ${r.stderr}`);
   return { valid: r.status === 0, message: r.stdout.split('\n')[0] };
 }
@@ -166,7 +144,7 @@ before(async () => {
     fs.writeFileSync(absentFile, NEVER);
     const key = path.join(node.data, 'keys/submitter.key');
     for (let i = 0; i < 2; i++) {
-      const r = spawnSync(CAIRN, ['evidence', 'submit', '--node', node.url, '--key', key, '--wait', file], { encoding: 'utf8' });
+      const r = runCairn(['evidence', 'submit', '--node', node.url, '--key', key, '--wait', file]);
       assert.equal(r.status, 0, r.stderr);
     }
     const digest = toHex(SUITES[suite].hash(new TextEncoder().encode(CONTENT)));
@@ -178,7 +156,7 @@ before(async () => {
     };
     // The same receipt by the other two ways: `cairn evidence prove` and the generic endpoint.
     const proved = path.join(node.dir, 'proved.json');
-    const p = spawnSync(CAIRN, ['evidence', 'prove', '--node', node.url, '--file', file, '--out', proved], { encoding: 'utf8' });
+    const p = runCairn(['evidence', 'prove', '--node', node.url, '--file', file, '--out', proved]);
     assert.equal(p.status, 0, p.stderr);
     const present = JSON.parse(proofs.present);
     const generic = await getText(`${node.url}/v1/state/proof?module=evidence&key=${present.key}`);
@@ -190,10 +168,7 @@ before(async () => {
 });
 
 after(() => {
-  for (const n of nodes) {
-    n.proc.kill('SIGKILL');
-    fs.rmSync(n.dir, { recursive: true, force: true });
-  }
+  stopNodes(nodes);
 });
 
 for (const suite of SUITE_NAMES) {
@@ -245,7 +220,7 @@ for (const suite of SUITE_NAMES) {
     assert.equal(wrong.length, 0, `unexpected verdicts on ${wrong.length} of ${results.length}:\n${wrong.map(show).join('\n')}`);
     assert.ok(results.filter((x) => !x.expectValid).length >= 3 * 24);
     t.diagnostic(`${results.length} cases (${results.filter((x) => x.expectValid).length} VALID, ${results.filter((x) => !x.expectValid).length} tampered INVALID), both verifiers agree on all`);
-    fs.rmSync(dir, { recursive: true, force: true });
+    removeDir(dir);
   });
 
   // With the original file, both check that it is the content the proof is about.
@@ -264,7 +239,7 @@ for (const suite of SUITE_NAMES) {
 
 /** `cairn verify --receipt` (a leaf receipt): {valid, message} (the first line it prints). */
 function cliVerifyReceipt(receiptPath, trustPath) {
-  const r = spawnSync(CAIRN, ['verify', '--receipt', receiptPath, '--trust', trustPath], { encoding: 'utf8' });
+  const r = runCairn(['verify', '--receipt', receiptPath, '--trust', trustPath]);
   assert.ok(r.status === 0 || r.status === 1, `cairn verify did not run (status ${r.status}): ${r.stderr}`);
   return { valid: r.status === 0, message: r.stdout.split('\n')[0] || r.stderr.trim() };
 }
@@ -340,6 +315,6 @@ for (const suite of SUITE_NAMES) {
     assert.equal(disagree.length, 0, `verify.js and cairn verify disagree on ${disagree.length} of ${results.length}:\n${disagree.map(show).join('\n')}`);
     assert.equal(wrong.length, 0, `unexpected verdicts on ${wrong.length} of ${results.length}:\n${wrong.map(show).join('\n')}`);
     t.diagnostic(`${results.length} leaf receipt cases (${results.filter((x) => x.expectValid).length} VALID), both verifiers agree on all`);
-    fs.rmSync(dir, { recursive: true, force: true });
+    removeDir(dir);
   });
 }

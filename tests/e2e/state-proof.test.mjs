@@ -8,12 +8,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { SUITES, fromHex, toHex } from '../../crates/node/console/encoding.js';
 import { verifyStateProof, verifyStateProofBytes, stateRoot, stateKey, decodeProof } from '../../crates/node/console/state-proof.js';
 import { stateTree, makeValidators, trustFile, makeChain, evidenceFixture, headerV2, stateKeyOf } from './state-fixture.mjs';
+import { ROOT } from './helpers.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const VECTORS = JSON.parse(fs.readFileSync(path.join(ROOT, 'testdata/vectors/state.json'), 'utf8'));
 const SUITE_NAMES = Object.keys(SUITES);
 
