@@ -25,6 +25,32 @@ use crate::{Executor, ModuleFactory, TxError};
 const TIME_MS: u64 = 1_700_000_000_000;
 const HEIGHT: u64 = 1;
 
+/// A chain for harness runs: one organisation whose one member is `member`, one validator,
+/// the given parameters.
+pub fn genesis(member: &KeyPair, params: cairn_types::genesis::Params) -> Genesis {
+    let suite = member.suite();
+    Genesis {
+        chain_id: "conformance".into(),
+        suite,
+        genesis_time_ms: 0,
+        organisations: vec![cairn_types::genesis::Organisation {
+            id: "org".into(),
+            name: "Org".into(),
+            members: vec![member.public_key().to_hex()],
+            roles: Default::default(),
+        }],
+        validators: vec![cairn_types::genesis::ValidatorInfo {
+            name: "v".into(),
+            organisation: "org".into(),
+            public_key: KeyPair::from_secret_bytes(suite, &[8; 32]).expect("a valid secret").public_key().to_hex(),
+            address: None,
+            consensus_key: None,
+            p2p_address: None,
+        }],
+        params,
+    }
+}
+
 /// One call and what must come of it.
 pub struct Sample {
     pub method: &'static str,

@@ -4,7 +4,7 @@
 use cairn_crypto::{KeyPair, Suite};
 use cairn_exec::{ExecContext, ExecFailure, Executor, IndexEntry, Module, ModuleRefusal, TxEffects, TxError};
 use cairn_state::{BlockState, EMPTY, MemStore, state_key};
-use cairn_types::genesis::{Genesis, Organisation, Params, ValidatorInfo};
+use cairn_types::genesis::{Genesis, Params};
 use cairn_types::tx::{Call, Transaction, TxBody};
 
 const NOW: u64 = 1_800_000_000_000;
@@ -57,21 +57,7 @@ fn counter(_: &Genesis) -> Box<dyn Module> {
 
 fn setup() -> (Executor, KeyPair) {
     let member = KeyPair::from_secret_bytes(Suite::Ed25519Sha256, &[9; 32]).unwrap();
-    let genesis = Genesis {
-        chain_id: "modules".into(),
-        suite: Suite::Ed25519Sha256,
-        genesis_time_ms: 0,
-        organisations: vec![Organisation { id: "org".into(), name: "Org".into(), members: vec![member.public_key().to_hex()], roles: Default::default() }],
-        validators: vec![ValidatorInfo {
-            name: "v".into(),
-            organisation: "org".into(),
-            public_key: KeyPair::from_secret_bytes(Suite::Ed25519Sha256, &[8; 32]).unwrap().public_key().to_hex(),
-            address: None,
-            consensus_key: None,
-            p2p_address: None,
-        }],
-        params: Params::default(),
-    };
+    let genesis = Genesis { chain_id: "modules".into(), ..cairn_exec::conformance::genesis(&member, Params::default()) };
     (Executor::new(genesis, &[cairn_module_evidence::module, counter]), member)
 }
 

@@ -4,7 +4,7 @@
 // state"); the receipt plumbing (trust file, signed note, quorum, RFC 9162) is verify.js's.
 
 import { SUITES, fromHex, toHex, concat, Reader } from './encoding.js';
-import { Invalid, isUint, parseTrust, parseNote, parseCheckpoint, checkQuorum, verifyInclusion, sameJson, fileDigest } from './verify.js';
+import { Invalid, isUint, parseTrust, checkSignedCheckpoint, verifyInclusion, sameJson, fileDigest } from './verify.js';
 
 const enc = new TextEncoder();
 const FORMAT = 'cairn-state-proof-v1';
@@ -203,14 +203,8 @@ export async function verifyStateProof(input, trustInput, file = null) {
     Object.assign(out, { height: h.height, time_ms: h.time_ms });
 
     // 2. The checkpoint and its signatures.
-    current = 'checkpoint';
-    let parsed, cp;
-    try { parsed = parseNote(r.checkpoint); cp = parseCheckpoint(parsed.body); } catch (e) { throw new Invalid('checkpoint', `checkpoint: ${e.message}`); }
-    if (cp.origin !== trust.origin) throw new Invalid('checkpoint', `checkpoint origin ${JSON.stringify(cp.origin)} is not this chain's ${JSON.stringify(trust.origin)}`);
-    steps.checkpoint = { ok: true, detail: `${cp.origin} · size ${cp.size}` };
-    current = 'signatures';
-    out.signers = await checkQuorum(trust, parsed);
-    steps.signatures = { ok: true, detail: out.signers.map((s) => `${s.organisation} (${s.name})`).join(', ') };
+    const { cp, signers } = await checkSignedCheckpoint(r.checkpoint, trust, steps);
+    out.signers = signers;
 
     // 3. The header is in the signed log, as its block leaf.
     current = 'inclusion';

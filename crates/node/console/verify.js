@@ -151,6 +151,21 @@ export async function checkQuorum(trust, parsed) {
 }
 
 /**
+ * A receipt's signed checkpoint: this chain's origin and a quorum of distinct trust-file
+ * validators. Fills `steps.checkpoint` and `steps.signatures`; every failure names its step.
+ */
+export async function checkSignedCheckpoint(note, trust, steps) {
+  let parsed, cp;
+  try { parsed = parseNote(note); cp = parseCheckpoint(parsed.body); } catch (e) { throw new Invalid('checkpoint', `checkpoint: ${e.message}`); }
+  if (cp.origin !== trust.origin) throw new Invalid('checkpoint', `checkpoint origin ${JSON.stringify(cp.origin)} is not this chain's ${JSON.stringify(trust.origin)}`);
+  steps.checkpoint = { ok: true, detail: `${cp.origin} · size ${cp.size}` };
+  let signers;
+  try { signers = await checkQuorum(trust, parsed); } catch (e) { throw e instanceof Invalid ? e : new Invalid('signatures', e.message); }
+  steps.signatures = { ok: true, detail: signers.map((s) => `${s.organisation} (${s.name})`).join(', ') };
+  return { cp, signers };
+}
+
+/**
  * The original file's digest and length: from its bytes, or from a source object
  * {size, digest(alg) → Promise<hex>} that hashes in chunks (the console, with progress).
  */
@@ -226,14 +241,8 @@ export async function verifyReceipt(text, trustInput, fileBytes = null) {
     }
 
     // 3. The checkpoint and its signatures.
-    current = 'checkpoint';
-    let parsed, cp;
-    try { parsed = parseNote(note); cp = parseCheckpoint(parsed.body); } catch (e) { throw new Invalid('checkpoint', `checkpoint: ${e.message}`); }
-    if (cp.origin !== trust.origin) throw new Invalid('checkpoint', `checkpoint origin ${JSON.stringify(cp.origin)} is not this chain's ${JSON.stringify(trust.origin)}`);
-    steps.checkpoint = { ok: true, detail: `${cp.origin} · size ${cp.size}` };
-    current = 'signatures';
-    out.signers = await checkQuorum(trust, parsed);
-    steps.signatures = { ok: true, detail: out.signers.map((s) => `${s.organisation} (${s.name})`).join(', ') };
+    const { cp, signers } = await checkSignedCheckpoint(note, trust, steps);
+    out.signers = signers;
     if (treeSize !== null && treeSize !== cp.size) throw new Invalid('inclusion', `receipt says tree size ${treeSize}, its checkpoint says ${cp.size}`);
 
     // 4. The inclusion proof.
@@ -337,14 +346,8 @@ export async function verifyLeafReceipt(text, trustInput, file = null) {
     steps.leaf = { ok: true, detail: `module ${env.module} · kind ${env.kind} · ${env.payload.length} bytes` };
 
     // 3. The checkpoint and its signatures; the receipt's tree size is the checkpoint's.
-    current = 'checkpoint';
-    let parsed, cp;
-    try { parsed = parseNote(r.checkpoint); cp = parseCheckpoint(parsed.body); } catch (e) { throw new Invalid('checkpoint', `checkpoint: ${e.message}`); }
-    if (cp.origin !== trust.origin) throw new Invalid('checkpoint', `checkpoint origin ${JSON.stringify(cp.origin)} is not this chain's ${JSON.stringify(trust.origin)}`);
-    steps.checkpoint = { ok: true, detail: `${cp.origin} · size ${cp.size}` };
-    current = 'signatures';
-    out.signers = await checkQuorum(trust, parsed);
-    steps.signatures = { ok: true, detail: out.signers.map((s) => `${s.organisation} (${s.name})`).join(', ') };
+    const { cp, signers } = await checkSignedCheckpoint(r.checkpoint, trust, steps);
+    out.signers = signers;
     if (r.tree_size !== cp.size) throw new Invalid('inclusion', `receipt says tree size ${r.tree_size}, its checkpoint says ${cp.size}`);
 
     // 4. The inclusion proof binds the leaf to the signed root.

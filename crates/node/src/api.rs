@@ -29,7 +29,8 @@ pub const OPENAPI: &str = include_str!("openapi.json");
 /// console files served. Fails if a module's fragment is malformed or collides.
 pub fn router(ledger: Arc<Ledger>) -> anyhow::Result<Router> {
     let body_limit = ledger.config.limits.max_request_bytes;
-    let openapi: Arc<str> = openapi_document(ledger.executor())?.into();
+    // Both documents are fixed once the node runs: serialised once, shared by every answer.
+    let openapi = Bytes::from(openapi_document(ledger.executor())?);
     let modules: Vec<Value> = ledger
         .executor()
         .modules()
@@ -38,7 +39,7 @@ pub fn router(ledger: Arc<Ledger>) -> anyhow::Result<Router> {
             json!({"name": m.name(), "console": console})
         })
         .collect();
-    let modules = Arc::new(json!({ "modules": modules }));
+    let modules = Bytes::from(json!({ "modules": modules }).to_string());
     let host: Arc<dyn cairn_module::Host> = ledger.clone();
     let mut app = Router::new()
         .route("/", get(crate::console::index))
@@ -48,8 +49,8 @@ pub fn router(ledger: Arc<Ledger>) -> anyhow::Result<Router> {
         .route("/v1/qr", get(crate::console::qr))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/metrics", get(metrics))
-        .route("/v1/openapi.json", get(move || async move { ([(header::CONTENT_TYPE, "application/json")], openapi.to_string()) }))
-        .route("/v1/modules", get(move || async move { axum::Json(modules.as_ref().clone()) }))
+        .route("/v1/openapi.json", get(move || async move { ([(header::CONTENT_TYPE, "application/json")], openapi) }))
+        .route("/v1/modules", get(move || async move { ([(header::CONTENT_TYPE, "application/json")], modules) }))
         .route("/v1/status", get(status))
         .route("/v1/genesis", get(genesis))
         .route("/v1/trust", get(trust))

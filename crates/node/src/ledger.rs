@@ -677,19 +677,11 @@ impl Ledger {
     /// A state receipt for `module`'s `key` after the latest block with transactions at or
     /// below `height` (default: the latest), against the latest signed checkpoint.
     pub fn state_receipt(&self, module: &str, key: &[u8], height: Option<u64>) -> anyhow::Result<Result<StateReceipt, StateQueryError>> {
-        if module.len() > cairn_state::MAX_MODULE_NAME || key.len() > cairn_state::MAX_KEY_LEN {
-            return Ok(Err(StateQueryError::BadKey));
-        }
-        // A key the module cannot hold is the caller's mistake, not an absence to prove.
-        if let Some(Err(why)) = self.exec.state_view(module, key, None) {
-            return Ok(Err(StateQueryError::NotAKey { module: module.into(), why }));
-        }
-        let durable = self.height();
-        let asked = height.unwrap_or(durable);
-        if asked > durable {
-            return Ok(Err(StateQueryError::FutureHeight { asked, height: durable }));
-        }
-        let Some((block_height, leaf_index)) = self.store.block_leaf_at_or_below(asked)? else { return Ok(Err(StateQueryError::NoStateYet(asked))) };
+        let (asked, found) = match self.state_block(module, key, height)? {
+            Ok(x) => x,
+            Err(e) => return Ok(Err(e)),
+        };
+        let Some((block_height, leaf_index)) = found else { return Ok(Err(StateQueryError::NoStateYet(asked))) };
         let header = Block::decode_header(&self.store.block(block_height)?.context("block with a block leaf missing")?)?;
         let header_bytes = header.encode();
         let state_root = header.state_root.context("a block leaf's header has a state root")?;
@@ -732,16 +724,33 @@ impl Ledger {
     /// The value of `module`'s `key` after the latest block with transactions at or below
     /// `height` (default: the latest durable block), without a proof.
     pub fn state_value(&self, module: &str, key: &[u8], height: Option<u64>) -> anyhow::Result<Result<Option<Vec<u8>>, StateQueryError>> {
+        let found = match self.state_block(module, key, height)? {
+            Ok((_, found)) => found,
+            Err(e) => return Ok(Err(e)),
+        };
+        let Some((block_height, _)) = found else { return Ok(Ok(None)) };
+        Ok(Ok(self.store.state_value_at(&cairn_state::state_key(module, key), block_height)?))
+    }
+
+    /// The checks every state query makes (key sizes, a key its module can hold, a height not
+    /// in the future), then the
+    /// height asked (default: the last durable block) and the latest block with transactions at
+    /// or below it, with its block leaf (`None`: the state is empty there).
+    #[allow(clippy::type_complexity)]
+    fn state_block(&self, module: &str, key: &[u8], height: Option<u64>) -> anyhow::Result<Result<(u64, Option<(u64, u64)>), StateQueryError>> {
         if module.len() > cairn_state::MAX_MODULE_NAME || key.len() > cairn_state::MAX_KEY_LEN {
             return Ok(Err(StateQueryError::BadKey));
+        }
+        // A key the module cannot hold is the caller's mistake, not an absence to prove.
+        if let Some(Err(why)) = self.exec.state_view(module, key, None) {
+            return Ok(Err(StateQueryError::NotAKey { module: module.into(), why }));
         }
         let durable = self.height();
         let asked = height.unwrap_or(durable);
         if asked > durable {
             return Ok(Err(StateQueryError::FutureHeight { asked, height: durable }));
         }
-        let Some((block_height, _)) = self.store.block_leaf_at_or_below(asked)? else { return Ok(Ok(None)) };
-        Ok(Ok(self.store.state_value_at(&cairn_state::state_key(module, key), block_height)?))
+        Ok(Ok((asked, self.store.block_leaf_at_or_below(asked)?)))
     }
 
     pub(crate) fn store(&self) -> &Store {

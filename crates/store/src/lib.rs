@@ -112,6 +112,9 @@ struct ModuleDb {
     meta: Keyspace,
 }
 
+/// One index entry on its way to its keyspace: (keyspace, key, value).
+type IndexWrite<'a> = (&'a Keyspace, &'a [u8], &'a [u8]);
+
 /// The module an index belongs to: `<module>.<index>` (checked when the module registers).
 fn module_of(index: &str) -> &str {
     index.split_once('.').map_or(index, |(m, _)| m)
@@ -297,31 +300,34 @@ impl Store {
     /// every module's database: fsync'd where the block wrote entries (those modules side by
     /// side), not where it wrote none (see [`INDEX_HEIGHT_SYNC_BLOCKS`]).
     pub fn write_index(&self, height: u64, entries: &[(&'static str, Vec<u8>, Vec<u8>)]) -> Result<()> {
-        for (name, ..) in entries {
-            self.index(name)?;
+        // Each entry to its module's keyspace, grouped once (every module gets a batch).
+        let mut by_module: BTreeMap<&str, Vec<IndexWrite<'_>>> = self.modules.keys().map(|m| (m.as_str(), Vec::new())).collect();
+        for (name, k, v) in entries {
+            let keyspace = self.index(name)?;
+            by_module.get_mut(module_of(name)).expect("an opened index's module is open").push((keyspace, k, v));
         }
-        let touched: Vec<&str> = self.modules.keys().map(String::as_str).filter(|m| entries.iter().any(|(n, ..)| module_of(n) == *m)).collect();
-        let write = |module: &str, sync: bool| -> Result<()> {
+        let write = |module: &str, writes: &[IndexWrite<'_>], sync: bool| -> Result<()> {
             let mdb = &self.modules[module];
             let mut b = mdb.db.batch();
             if sync {
                 b = b.durability(Some(PersistMode::SyncAll));
             }
-            for (name, k, v) in entries.iter().filter(|(n, ..)| module_of(n) == module) {
-                b.insert(&self.indexes[*name], k.as_slice(), v.as_slice());
+            for (keyspace, k, v) in writes {
+                b.insert(keyspace, *k, *v);
             }
             b.insert(&mdb.meta, META_INDEXED_HEIGHT, height.to_be_bytes());
             Ok(b.commit()?)
         };
+        let (touched, untouched): (Vec<_>, Vec<_>) = by_module.into_iter().partition(|(_, writes)| !writes.is_empty());
         let periodic = height.is_multiple_of(INDEX_HEIGHT_SYNC_BLOCKS);
-        for module in self.modules.keys().filter(|m| !touched.contains(&m.as_str())) {
-            write(module, periodic)?;
+        for (module, writes) in &untouched {
+            write(module, writes, periodic)?;
         }
         match touched.as_slice() {
             [] => Ok(()),
-            [one] => write(one, true),
+            [(module, writes)] => write(module, writes, true),
             many => std::thread::scope(|scope| {
-                let writers: Vec<_> = many.iter().map(|m| scope.spawn(move || write(m, true))).collect();
+                let writers: Vec<_> = many.iter().map(|(module, writes)| scope.spawn(move || write(module, writes, true))).collect();
                 writers.into_iter().try_for_each(|w| w.join().expect("index writer panicked"))
             }),
         }

@@ -176,26 +176,7 @@ fn the_test_module_passes_the_conformance_harness() {
     use cairn_exec::conformance::{Sample, check};
     use serde_json::json;
     let member = KeyPair::from_secret_bytes(Suite::Ed25519Sha256, &[7; 32]).unwrap();
-    let genesis = cairn_types::genesis::Genesis {
-        chain_id: "conformance".into(),
-        suite: Suite::Ed25519Sha256,
-        genesis_time_ms: 0,
-        organisations: vec![cairn_types::genesis::Organisation {
-            id: "org".into(),
-            name: "Org".into(),
-            members: vec![member.public_key().to_hex()],
-            roles: Default::default(),
-        }],
-        validators: vec![cairn_types::genesis::ValidatorInfo {
-            name: "v".into(),
-            organisation: "org".into(),
-            public_key: KeyPair::from_secret_bytes(Suite::Ed25519Sha256, &[8; 32]).unwrap().public_key().to_hex(),
-            address: None,
-            consensus_key: None,
-            p2p_address: None,
-        }],
-        params: Default::default(),
-    };
+    let genesis = cairn_exec::conformance::genesis(&member, Default::default());
     let put = |key: &str, value: &str, refused| Sample { method: "put", args: json!({"key": key, "value": value}), refused };
     check(
         cairn_test_kit::module,

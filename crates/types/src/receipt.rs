@@ -103,6 +103,28 @@ impl From<CheckpointFailure> for VerifyError {
     }
 }
 
+/// A leaf is in the log a quorum signed: the checkpoint note has this chain's origin and a
+/// quorum of signatures, the receipt's tree size (if it states one) is the checkpoint's, and the
+/// inclusion proof leads from the leaf to the signed root. Answers the checkpoint and signers.
+fn verify_in_log(
+    trust: &TrustFile,
+    note: &str,
+    leaf: &[u8],
+    index: u64,
+    tree_size: Option<u64>,
+    proof: &[Hash],
+) -> Result<(Checkpoint, Vec<String>), VerifyError> {
+    let suite = trust.suite;
+    let (checkpoint, signers) = verify_checkpoint(note, trust)?;
+    if let Some(size) = tree_size
+        && size != checkpoint.size
+    {
+        return Err(VerifyError::TreeSizeMismatch { receipt: size, checkpoint: checkpoint.size });
+    }
+    verify_inclusion(suite, index, checkpoint.size, &leaf_hash(suite, leaf), proof, &checkpoint.root).map_err(|e| VerifyError::Inclusion(e.to_string()))?;
+    Ok((checkpoint, signers))
+}
+
 /// What a valid receipt proves.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VerifiedReceipt {
@@ -156,16 +178,8 @@ pub fn verify_receipt(text: &str, trust: &TrustFile, file: Option<&[u8]>) -> Res
         }
     }
 
-    // 3. The checkpoint: right origin, signed by a quorum of the trust file's validators.
-    let (checkpoint, signers) = verify_checkpoint(&note, trust)?;
-    if let Some(size) = tree_size
-        && size != checkpoint.size
-    {
-        return Err(VerifyError::TreeSizeMismatch { receipt: size, checkpoint: checkpoint.size });
-    }
-
-    // 4. The inclusion proof binds the leaf to the signed root.
-    verify_inclusion(suite, index, checkpoint.size, &leaf_hash(suite, &leaf), &proof, &checkpoint.root).map_err(|e| VerifyError::Inclusion(e.to_string()))?;
+    // 3. The checkpoint (right origin, a quorum's signatures) and the leaf's inclusion under it.
+    let (checkpoint, signers) = verify_in_log(trust, &note, &leaf, index, tree_size, &proof)?;
 
     Ok(VerifiedReceipt { record, leaf_index: index, tree_size: checkpoint.size, root: checkpoint.root, signers, file_checked: file.is_some() })
 }
@@ -211,7 +225,6 @@ pub struct VerifiedLeaf {
 
 /// Verifies a leaf receipt (JSON) against a trust file.
 pub fn verify_leaf_receipt(text: &str, trust: &TrustFile) -> Result<VerifiedLeaf, VerifyError> {
-    let suite = trust.suite;
     let r: LeafReceipt = serde_json::from_str(text).map_err(|e| VerifyError::Malformed(e.to_string()))?;
     if r.format != LEAF_RECEIPT_FORMAT {
         return Err(VerifyError::Malformed(format!("format {:?} is not {LEAF_RECEIPT_FORMAT}", r.format)));
@@ -224,14 +237,8 @@ pub fn verify_leaf_receipt(text: &str, trust: &TrustFile) -> Result<VerifiedLeaf
     if module != r.module || kind != r.kind {
         return Err(VerifyError::RecordMismatch);
     }
-    // 2. The checkpoint: right origin, signed by a quorum.
-    let (checkpoint, signers) = verify_checkpoint(&r.checkpoint, trust)?;
-    if r.tree_size != checkpoint.size {
-        return Err(VerifyError::TreeSizeMismatch { receipt: r.tree_size, checkpoint: checkpoint.size });
-    }
-    // 3. The inclusion proof binds the leaf to the signed root.
-    verify_inclusion(suite, r.leaf_index, checkpoint.size, &leaf_hash(suite, &r.leaf), &r.inclusion_proof, &checkpoint.root)
-        .map_err(|e| VerifyError::Inclusion(e.to_string()))?;
+    // 2. The checkpoint (right origin, a quorum's signatures) and the leaf's inclusion under it.
+    let (checkpoint, signers) = verify_in_log(trust, &r.checkpoint, &r.leaf, r.leaf_index, Some(r.tree_size), &r.inclusion_proof)?;
     Ok(VerifiedLeaf {
         module: module.to_string(),
         kind,

@@ -2,25 +2,11 @@
 
 use cairn_crypto::{KeyPair, Suite};
 use cairn_exec::conformance::{Sample, check};
-use cairn_types::genesis::{Genesis, Organisation, Params, ValidatorInfo};
+use cairn_types::genesis::{Genesis, Params};
 use serde_json::json;
 
-fn genesis(suite: Suite, member: &KeyPair, digest_state: bool) -> Genesis {
-    Genesis {
-        chain_id: "evidence-conformance".into(),
-        suite,
-        genesis_time_ms: 0,
-        organisations: vec![Organisation { id: "court".into(), name: "Court".into(), members: vec![member.public_key().to_hex()], roles: Default::default() }],
-        validators: vec![ValidatorInfo {
-            name: "v".into(),
-            organisation: "court".into(),
-            public_key: KeyPair::from_secret_bytes(suite, &[8; 32]).unwrap().public_key().to_hex(),
-            address: None,
-            consensus_key: None,
-            p2p_address: None,
-        }],
-        params: Params { max_records_per_tx: 2, evidence_digest_state: digest_state, ..Params::default() },
-    }
+fn genesis(member: &KeyPair, digest_state: bool) -> Genesis {
+    cairn_exec::conformance::genesis(member, Params { max_records_per_tx: 2, evidence_digest_state: digest_state, ..Params::default() })
 }
 
 fn record(digest_alg: &str, digest: u8, reference: Option<&str>) -> serde_json::Value {
@@ -35,7 +21,7 @@ fn evidence_passes_the_conformance_harness_in_both_suites() {
             let deposit = |records: Vec<serde_json::Value>, refused| Sample { method: "deposit", args: json!({ "records": records }), refused };
             check(
                 cairn_module_evidence::module,
-                genesis(suite, &member, digest_state),
+                genesis(&member, digest_state),
                 &member,
                 &[
                     deposit(vec![record(alg, 1, None)], None),
