@@ -557,3 +557,37 @@ async fn block(State(l): State<Arc<Ledger>>, Path(id): Path<String>) -> Response
         Err(e) => internal(e),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn core() -> Value {
+        serde_json::from_str(OPENAPI).unwrap()
+    }
+
+    #[test]
+    fn a_modules_openapi_fragment_is_merged_inside_its_namespace_only() {
+        let mut doc = core();
+        let ok = json!({"paths": {"/v1/demo": {"get": {}}, "/v1/demo/{id}": {"get": {}}}, "components": {"schemas": {"DemoThing": {"type": "object"}}}});
+        merge_fragment(&mut doc, "demo", ok).unwrap();
+        assert!(doc["paths"]["/v1/demo/{id}"]["get"].is_object());
+        assert!(doc["components"]["schemas"]["DemoThing"].is_object());
+        merge_fragment(&mut doc, "demo", Value::Null).unwrap();
+
+        let refused = |module: &str, fragment: Value, want: &str| {
+            let err = merge_fragment(&mut core(), module, fragment).expect_err("refused");
+            assert!(err.contains(want), "expected {want:?}, got {err:?}");
+        };
+        refused("demo", json!({"paths": {"/v1/status": {"get": {}}}}), "outside /v1/demo");
+        refused("demo", json!({"paths": {"/v1/demonstration": {"get": {}}}}), "outside /v1/demo");
+        refused("demo", json!({"components": {"schemas": {"Problem": {}}}}), "already defined");
+        refused("demo", json!({"paths": []}), "not an object");
+        refused("demo", json!({"paths": {}, "servers": []}), "unexpected member");
+        refused("demo", json!([1]), "not a JSON object");
+        // A path documented by another module is not taken over.
+        let mut doc = core();
+        merge_fragment(&mut doc, "demo", json!({"paths": {"/v1/demo/x": {}}})).unwrap();
+        assert!(merge_fragment(&mut doc, "demo", json!({"paths": {"/v1/demo/x": {}}})).unwrap_err().contains("already documented"));
+    }
+}

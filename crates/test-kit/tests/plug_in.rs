@@ -149,6 +149,8 @@ async fn a_module_from_its_own_crate_executes_answers_and_documents_itself() {
     assert_eq!(status, 400, "{text}");
     assert_eq!(serde_json::from_str::<Value>(&text).unwrap()["code"], "not-a-module-leaf");
     assert_eq!(get(&client, &format!("{base}/v1/leaves/999999/receipt")).await.0, 404);
+    let (status, ctype, text) = get(&client, &format!("{base}/v1/leaves/-1/receipt")).await;
+    assert_eq!((status, ctype.as_str()), (400, "application/problem+json"), "{text}");
 
     // Shows in OpenAPI and in the module list, with its console page served.
     let doc: Value = serde_json::from_str(&get(&client, &format!("{base}/v1/openapi.json")).await.2).unwrap();
