@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use cairn_crypto::Suite;
-use cairn_state::{BlockState, EMPTY, StoreNodes, key_hash, state_key};
+use cairn_state::{BlockState, EMPTY, StateStore, StoreNodes, key_hash, state_key};
 use cairn_store::{BlockCommit, Store};
 
 #[derive(clap::Args, Clone)]
@@ -51,7 +51,7 @@ pub fn run(args: BenchStateArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     for height in 1..=blocks {
         let t = Instant::now();
-        let mut state = BlockState::new(suite, &store, height - 1, root, None, height - 1);
+        let mut state = BlockState::new(suite, &store, height - 1, root, None, height - 1)?;
         let end = (written + args.keys_per_block).min(args.keys);
         for n in written..end {
             let (k, v) = key_value(suite, n);
@@ -68,6 +68,7 @@ pub fn run(args: BenchStateArgs) -> anyhow::Result<()> {
             block_bytes: height.to_be_bytes().to_vec(),
             state_values: overlay.values.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
             state_nodes: overlay.nodes.clone(),
+            state_root: Some(overlay.root()),
             ..BlockCommit::default()
         };
         store.commit_block(&commit)?;
@@ -91,11 +92,13 @@ pub fn run(args: BenchStateArgs) -> anyhow::Result<()> {
 
     // Proofs of keys spread over the whole set, from disk, on this thread (one core).
     let nodes = StoreNodes(&store);
+    let root_at = store.root_at(blocks)?;
+    anyhow::ensure!(root_at.hash == root, "the stored root is the last block's");
     let sample: Vec<(Vec<u8>, Vec<u8>)> = (0..args.proofs).map(|i| key_value(suite, i * 7919 % args.keys)).collect();
     let t = Instant::now();
     let mut proofs = Vec::with_capacity(sample.len());
     for (k, _) in &sample {
-        let (proof, found) = cairn_state::prove(&nodes, root, &key_hash(suite, k))?;
+        let (proof, found) = cairn_state::prove(suite, &nodes, root_at, &key_hash(suite, k))?;
         anyhow::ensure!(found.is_some(), "a written key is missing from the tree");
         proofs.push(proof);
     }

@@ -95,7 +95,7 @@ type Written = std::collections::BTreeMap<Vec<u8>, Option<Vec<u8>>>;
 
 fn run_block(exec: &Executor, module: &str, txs: &[Result<Vec<u8>, TxError>]) -> (Vec<Outcome>, cairn_crypto::Hash, Written) {
     let store = MemStore::default();
-    let mut state = BlockState::new(exec.suite(), &store, HEIGHT - 1, EMPTY, None, HEIGHT - 1);
+    let mut state = BlockState::new(exec.suite(), &store, HEIGHT - 1, EMPTY, None, HEIGHT - 1).expect("an empty parent");
     let mut first_leaf = 0;
     let mut outcomes = Vec::new();
     for tx in txs {

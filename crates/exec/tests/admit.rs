@@ -144,7 +144,7 @@ fn execution_is_deterministic_and_indexes_records() {
     let tx = body(&key, 3).sign(&key);
     let store = cairn_state::MemStore::default();
     let run = |time_ms: u64| {
-        let mut state = cairn_state::BlockState::new(Suite::Ed25519Sha256, &store, 4, cairn_state::EMPTY, None, 4);
+        let mut state = cairn_state::BlockState::new(Suite::Ed25519Sha256, &store, 4, cairn_state::EMPTY, None, 4).unwrap();
         let effects = ex.execute(&tx, 5, time_ms, 100, &mut state).unwrap();
         (effects, state.finish(5).unwrap())
     };

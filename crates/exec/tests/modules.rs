@@ -78,7 +78,7 @@ fn a_second_module_gets_its_own_namespace() {
     assert_eq!(ex.module_names(), vec!["counter", "evidence"]);
     assert!(ex.index_names().contains(&"counter.bumps"));
     let store = MemStore::default();
-    let mut state = BlockState::new(Suite::Ed25519Sha256, &store, 0, EMPTY, None, 0);
+    let mut state = BlockState::new(Suite::Ed25519Sha256, &store, 0, EMPTY, None, 0).unwrap();
     for nonce in 0..3 {
         let tx = ex.admit(&bump(&key, nonce, Vec::new()).encode(), NOW).unwrap();
         let effects = ex.execute(&tx, 1, NOW, nonce, &mut state).unwrap().unwrap();
@@ -123,7 +123,7 @@ fn a_leaf_in_another_modules_envelope_is_refused() {
     }
     .sign(&key);
     let store = MemStore::default();
-    let mut state = BlockState::new(Suite::Ed25519Sha256, &store, 0, EMPTY, None, 0);
+    let mut state = BlockState::new(Suite::Ed25519Sha256, &store, 0, EMPTY, None, 0).unwrap();
     let _ = ex.execute(&tx, 1, NOW, 0, &mut state);
 }
 
@@ -131,7 +131,7 @@ fn a_leaf_in_another_modules_envelope_is_refused() {
 fn a_modules_leaves_are_stamped_with_its_name() {
     let (ex, key) = setup();
     let store = MemStore::default();
-    let mut state = BlockState::new(Suite::Ed25519Sha256, &store, 0, EMPTY, None, 0);
+    let mut state = BlockState::new(Suite::Ed25519Sha256, &store, 0, EMPTY, None, 0).unwrap();
     let tx = ex.admit(&bump(&key, 9, Vec::new()).encode(), NOW).unwrap();
     let effects = ex.execute(&tx, 1, NOW, 0, &mut state).unwrap().unwrap();
     let entry = cairn_types::log::LogEntry::decode(Suite::Ed25519Sha256, &effects.leaves[0]).unwrap();
@@ -172,7 +172,7 @@ fn an_index_outside_the_modules_declared_ones_is_refused() {
     tx.body.call.module = "rogue".into();
     let tx = ex.admit(&tx.body.sign(&key).encode(), NOW).unwrap();
     let store = MemStore::default();
-    let mut state = BlockState::new(Suite::Ed25519Sha256, &store, 0, EMPTY, None, 0);
+    let mut state = BlockState::new(Suite::Ed25519Sha256, &store, 0, EMPTY, None, 0).unwrap();
     let _ = ex.execute(&tx, 1, NOW, 0, &mut state);
 }
 
@@ -241,7 +241,7 @@ fn a_method_needs_the_role_its_module_names() {
     assert_eq!(refused.code(), "forbidden");
     // And at execution, for a transaction that reached a block without admission here.
     let store = MemStore::default();
-    let mut state = BlockState::new(Suite::Ed25519Sha256, &store, 0, EMPTY, None, 0);
+    let mut state = BlockState::new(Suite::Ed25519Sha256, &store, 0, EMPTY, None, 0).unwrap();
     let tx = ex.decode_member(&deposit(&reader).encode()).unwrap();
     assert_eq!(ex.execute(&tx, 1, NOW, 0, &mut state).unwrap(), Err(TxError::Forbidden { role: "evidence.depositor".into() }));
     // A method with no role (the counter names none) is open to every member.

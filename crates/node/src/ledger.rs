@@ -186,9 +186,12 @@ impl Ledger {
                 bail!("database is inconsistent: tip block {tip_height} commits to a log of {} leaves, {} are stored", header.log_size_after(), log.size());
             }
             let state_root = header.state_root.unwrap_or(cairn_state::EMPTY);
+            if store.has_old_state_nodes() {
+                rebuild_state_tree(&store, suite)?;
+            }
             // Paired with the commit: the tip's state root must be stored (state is written in
             // the block's own batch).
-            if state_root != cairn_state::EMPTY && store.state_node(&state_root)?.is_none() {
+            if store.state_root_at(tip_height)?.hash != state_root {
                 bail!("database is inconsistent: the state root of tip block {tip_height} is not stored");
             }
             Tip { height: tip_height, hash: header.hash(suite), time_ms: header.time_ms, state_root, overlay: None }
@@ -693,7 +696,12 @@ impl Ledger {
         let suite = self.exec.suite();
         let full_key = cairn_state::state_key(module, key);
         let value = self.store.state_value_at(&full_key, block_height)?;
-        let (proof, value_hash) = cairn_state::prove(&cairn_state::StoreNodes(&self.store), state_root, &cairn_state::key_hash(suite, &full_key))?;
+        let root = self.store.state_root_at(block_height)?;
+        // Paired with the commit: the stored root of a block is its header's.
+        if root.hash != state_root {
+            bail!("the stored state root of block {block_height} is not its header's; the database is corrupt");
+        }
+        let (proof, value_hash) = cairn_state::prove(suite, &cairn_state::StoreNodes(&self.store), root, &cairn_state::key_hash(suite, &full_key))?;
         // Paired with execution: the versioned value and the tree agree.
         if value_hash != value.as_ref().map(|v| cairn_state::value_hash(suite, v)) {
             bail!("state of {module} at block {block_height} disagrees with its tree; the database is corrupt");
@@ -883,6 +891,19 @@ pub struct CertificateProof {
     pub extension: Option<(u64, Vec<Hash>)>,
 }
 
+/// Rebuilds the state tree of a database made by an earlier release (nodes stored by hash)
+/// in today's layout, and checks every rebuilt root against its block's header.
+fn rebuild_state_tree(store: &Store, suite: cairn_crypto::Suite) -> anyhow::Result<()> {
+    tracing::info!("rebuilding the state tree in the current storage layout");
+    for (height, root) in store.rebuild_state_tree(suite)? {
+        let header = Block::decode_header(&store.block(height)?.with_context(|| format!("block {height} missing"))?)?;
+        if header.state_root != Some(root) {
+            bail!("database is inconsistent: the state rebuilt for block {height} does not have its header's root");
+        }
+    }
+    Ok(())
+}
+
 /// Re-executes blocks `from..=to` to rewrite the module indexes they produced.
 fn reindex(exec: &Executor, store: &Store, from: u64, to: u64) -> anyhow::Result<()> {
     for height in from..=to {
@@ -893,7 +914,7 @@ fn reindex(exec: &Executor, store: &Store, from: u64, to: u64) -> anyhow::Result
             0 => cairn_state::EMPTY,
             h => Block::decode_header(&store.block(h)?.with_context(|| format!("block {h} missing"))?)?.state_root.unwrap_or(cairn_state::EMPTY),
         };
-        let mut state = cairn_state::BlockState::new(exec.suite(), store, height - 1, parent_root, None, height - 1);
+        let mut state = cairn_state::BlockState::new(exec.suite(), store, height - 1, parent_root, None, height - 1)?;
         for bytes in &block.txs {
             let tx = Transaction::decode(bytes)?;
             let loc = store.tx(&tx.id)?.with_context(|| format!("transaction of block {height} missing"))?;

@@ -3,9 +3,10 @@
 //!
 //! The tree is canonical (one root per set of key/value pairs): an empty subtree hashes to
 //! [`EMPTY`], a subtree with one key is that key's leaf node wherever it sits, and a subtree
-//! with two or more keys is an inner node. Nodes are content-addressed (a node's key in storage
-//! is its hash), so every version of the tree shares unchanged nodes and any old root can still
-//! be walked for an "as of height" proof.
+//! with two or more keys is an inner node. Nodes are never rewritten: a block stores the nodes it
+//! creates under its height ([`NodeAt`]), a parent links its children by hash and location, so
+//! every version of the tree shares the nodes it did not change and any old root can still be
+//! walked for an "as of height" proof.
 //!
 //! Nothing here does I/O or reads a clock: nodes come through [`NodeSource`].
 
@@ -37,6 +38,8 @@ pub enum StateError {
     CorruptNode(Hash, &'static str),
     #[error("state storage: {0}")]
     Storage(String),
+    #[error("the stored state root after block {height} is not the one its header names")]
+    RootMismatch { height: u64 },
 }
 
 /// Why a state proof does not verify. Shown to users after "INVALID: ".
@@ -98,81 +101,145 @@ fn bit(key: &Hash, i: usize) -> bool {
     key[i / 8] & (0x80 >> (i % 8)) != 0
 }
 
-/// A stored tree node (content-addressed by its hash).
+/// Where a stored node lives: the block that created it and its place among that block's new
+/// nodes. Storage is addressed by location, not by hash: a block's nodes are written together,
+/// in the order it made them, under keys that grow with the height (a few sequential writes per
+/// block instead of one random write per node; measured in `cairn bench-state`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NodeAt {
+    pub height: u64,
+    pub index: u32,
+}
+
+/// A subtree as its parent sees it: its hash and, unless it is empty, where its node is stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Child {
+    pub hash: Hash,
+    pub at: Option<NodeAt>,
+}
+
+impl Child {
+    pub const EMPTY: Child = Child { hash: EMPTY, at: None };
+
+    pub fn is_empty(&self) -> bool {
+        self.hash == EMPTY
+    }
+}
+
+/// A tree node. Its hash covers the hashes only; the children's locations are storage.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Node {
     Leaf { key_hash: Hash, value_hash: Hash },
-    Inner { left: Hash, right: Hash },
+    Inner { left: Child, right: Child },
 }
 
-pub const NODE_BYTES: usize = 65;
+/// Bytes of a stored node (fixed, so a node is found in its chunk by its index alone):
+/// `u8 tag | 32 | 32 | u64 height, u32 index | u64 height, u32 index`. A leaf is
+/// `0x00 | key hash | value hash | zeros`; an inner node `0x01 | left hash | right hash | left
+/// location | right location`, a location all zeros for an empty child (no block has height 0).
+pub const NODE_BYTES: usize = 1 + 64 + 24;
+
+fn encode_at(at: Option<NodeAt>, out: &mut [u8]) {
+    if let Some(at) = at {
+        assert!(at.height > 0, "no node is stored at height 0");
+        out[..8].copy_from_slice(&at.height.to_be_bytes());
+        out[8..12].copy_from_slice(&at.index.to_be_bytes());
+    }
+}
+
+fn decode_at(bytes: &[u8]) -> Option<NodeAt> {
+    let height = u64::from_be_bytes(bytes[..8].try_into().expect("12 bytes"));
+    let index = u32::from_be_bytes(bytes[8..12].try_into().expect("12 bytes"));
+    (height != 0 || index != 0).then_some(NodeAt { height, index })
+}
 
 impl Node {
     pub fn hash(&self, suite: Suite) -> Hash {
         match self {
             Node::Leaf { key_hash, value_hash } => leaf_hash(suite, key_hash, value_hash),
-            Node::Inner { left, right } => inner_hash(suite, left, right),
+            Node::Inner { left, right } => inner_hash(suite, &left.hash, &right.hash),
         }
     }
 
-    /// `0x00 | key_hash | value_hash` or `0x01 | left | right`: the hash preimage itself.
+    /// The storage bytes ([`NODE_BYTES`]).
     pub fn encode(&self) -> [u8; NODE_BYTES] {
         let mut out = [0u8; NODE_BYTES];
-        let (tag, a, b) = match self {
-            Node::Leaf { key_hash, value_hash } => (0u8, key_hash, value_hash),
-            Node::Inner { left, right } => (1u8, left, right),
-        };
-        out[0] = tag;
-        out[1..33].copy_from_slice(a);
-        out[33..].copy_from_slice(b);
+        match self {
+            Node::Leaf { key_hash, value_hash } => {
+                out[1..33].copy_from_slice(key_hash);
+                out[33..65].copy_from_slice(value_hash);
+            }
+            Node::Inner { left, right } => {
+                out[0] = 1;
+                out[1..33].copy_from_slice(&left.hash);
+                out[33..65].copy_from_slice(&right.hash);
+                encode_at(left.at, &mut out[65..77]);
+                encode_at(right.at, &mut out[77..89]);
+            }
+        }
         out
     }
 
-    pub fn decode(bytes: &[u8]) -> Option<Node> {
+    /// Checks the shape as it decodes: a leaf has no locations; an inner node's child has a
+    /// location exactly when it is not empty, at a height below the node's own (`height`).
+    pub fn decode(bytes: &[u8], height: u64) -> Result<Node, &'static str> {
         if bytes.len() != NODE_BYTES {
-            return None;
+            return Err("wrong length");
         }
-        let a: Hash = bytes[1..33].try_into().ok()?;
-        let b: Hash = bytes[33..].try_into().ok()?;
+        let a: Hash = bytes[1..33].try_into().expect("length checked");
+        let b: Hash = bytes[33..65].try_into().expect("length checked");
+        let (la, ra) = (decode_at(&bytes[65..77]), decode_at(&bytes[77..89]));
         match bytes[0] {
-            0 => Some(Node::Leaf { key_hash: a, value_hash: b }),
-            1 => Some(Node::Inner { left: a, right: b }),
-            _ => None,
+            0 if la.is_none() && ra.is_none() => Ok(Node::Leaf { key_hash: a, value_hash: b }),
+            0 => Err("leaf with child locations"),
+            1 => {
+                let child = |hash: Hash, at: Option<NodeAt>| match at {
+                    None if hash == EMPTY => Ok(Child::EMPTY),
+                    Some(at) if hash != EMPTY && at.height <= height => Ok(Child { hash, at: Some(at) }),
+                    _ => Err("child location does not match its hash"),
+                };
+                Ok(Node::Inner { left: child(a, la)?, right: child(b, ra)? })
+            }
+            _ => Err("unknown tag"),
         }
     }
 }
 
 /// Where tree nodes are read from (storage, with the overlays of blocks not yet durable).
 pub trait NodeSource {
-    fn node(&self, hash: &Hash) -> Result<Option<Node>, StateError>;
+    fn node(&self, at: NodeAt) -> Result<Option<Node>, StateError>;
 }
 
 /// A source with no nodes (an empty tree needs none).
 pub struct NoNodes;
 
 impl NodeSource for NoNodes {
-    fn node(&self, _: &Hash) -> Result<Option<Node>, StateError> {
+    fn node(&self, _: NodeAt) -> Result<Option<Node>, StateError> {
         Ok(None)
     }
 }
 
-impl NodeSource for HashMap<Hash, Node> {
-    fn node(&self, hash: &Hash) -> Result<Option<Node>, StateError> {
-        Ok(self.get(hash).copied())
+impl NodeSource for HashMap<NodeAt, Node> {
+    fn node(&self, at: NodeAt) -> Result<Option<Node>, StateError> {
+        Ok(self.get(&at).copied())
     }
 }
 
-fn fetch(source: &dyn NodeSource, hash: &Hash) -> Result<Node, StateError> {
-    source.node(hash)?.ok_or(StateError::MissingNode(*hash))
+/// The node of a non-empty subtree. Debug builds check that it hashes to what its parent says.
+fn fetch(suite: Suite, source: &dyn NodeSource, child: &Child) -> Result<Node, StateError> {
+    let at = child.at.ok_or(StateError::CorruptNode(child.hash, "non-empty subtree without a location"))?;
+    let node = source.node(at)?.ok_or(StateError::MissingNode(child.hash))?;
+    debug_assert_eq!(node.hash(suite), child.hash, "node at {at:?} does not hash to its parent's link");
+    Ok(node)
 }
 
 /// The new root after a batch of updates, and the nodes it created.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TreeUpdate {
-    pub root: Hash,
-    /// New nodes with their hashes, in hash order. Nodes built and then lifted away by a
-    /// collapse may be among them: harmless, as nodes are content-addressed.
-    pub nodes: Vec<(Hash, Node)>,
+    pub root: Child,
+    /// New nodes, children before parents: node `i` is at `NodeAt { height, index: i }`. Nodes
+    /// built and then lifted away by a collapse may be among them: stored, never reached.
+    pub nodes: Vec<Node>,
 }
 
 /// What a subtree is after an update, as far as collapsing needs to know.
@@ -188,28 +255,29 @@ enum Shape {
 struct Updater<'a> {
     suite: Suite,
     source: &'a dyn NodeSource,
+    height: u64,
     /// Pushed, never looked up: the update reads only nodes of the tree before it.
-    created: Vec<(Hash, Node)>,
+    created: Vec<Node>,
 }
 
 impl Updater<'_> {
-    fn put(&mut self, node: Node) -> Hash {
-        let h = node.hash(self.suite);
-        self.created.push((h, node));
-        h
+    fn put(&mut self, node: Node) -> Child {
+        let at = NodeAt { height: self.height, index: u32::try_from(self.created.len()).expect("fewer than 2^32 nodes per block") };
+        self.created.push(node);
+        Child { hash: node.hash(self.suite), at: Some(at) }
     }
 
     /// `updates` are sorted by key hash, unique, and all share `depth` leading bits with the
-    /// subtree at `hash`. Recursion is bounded by [`MAX_DEPTH`].
-    fn update(&mut self, hash: Hash, depth: usize, updates: &[(Hash, Option<Hash>)]) -> Result<(Hash, Shape), StateError> {
+    /// subtree `child`. Recursion is bounded by [`MAX_DEPTH`].
+    fn update(&mut self, child: Child, depth: usize, updates: &[(Hash, Option<Hash>)]) -> Result<(Child, Shape), StateError> {
         if updates.is_empty() {
-            return Ok((hash, if hash == EMPTY { Shape::Empty } else { Shape::Unknown }));
+            return Ok((child, if child.is_empty() { Shape::Empty } else { Shape::Unknown }));
         }
-        if hash == EMPTY {
+        if child.is_empty() {
             let inserts: Vec<(Hash, Hash)> = updates.iter().filter_map(|(k, v)| v.map(|v| (*k, v))).collect();
             return Ok(self.build(depth, &inserts));
         }
-        match fetch(self.source, &hash)? {
+        match fetch(self.suite, self.source, &child)? {
             Node::Leaf { key_hash, value_hash } => {
                 // The lone key here is kept unless the batch rewrites or deletes it.
                 let mut merged: Vec<(Hash, Hash)> = updates.iter().filter_map(|(k, v)| v.map(|v| (*k, v))).collect();
@@ -230,9 +298,9 @@ impl Updater<'_> {
     }
 
     /// A subtree from sorted, unique (key hash, value hash) pairs sharing `depth` bits.
-    fn build(&mut self, depth: usize, leaves: &[(Hash, Hash)]) -> (Hash, Shape) {
+    fn build(&mut self, depth: usize, leaves: &[(Hash, Hash)]) -> (Child, Shape) {
         match leaves {
-            [] => (EMPTY, Shape::Empty),
+            [] => (Child::EMPTY, Shape::Empty),
             [(k, v)] => (self.put(Node::Leaf { key_hash: *k, value_hash: *v }), Shape::Leaf),
             _ => {
                 assert!(depth < MAX_DEPTH, "two keys with the same hash");
@@ -246,36 +314,32 @@ impl Updater<'_> {
 
     /// The parent of two updated subtrees, keeping the tree canonical: a lone leaf beside an
     /// empty subtree moves up.
-    fn combine(&mut self, (lh, ls): (Hash, Shape), (rh, rs): (Hash, Shape)) -> Result<(Hash, Shape), StateError> {
+    fn combine(&mut self, (l, ls): (Child, Shape), (r, rs): (Child, Shape)) -> Result<(Child, Shape), StateError> {
         match (ls, rs) {
-            (Shape::Empty, Shape::Empty) => Ok((EMPTY, Shape::Empty)),
-            (Shape::Empty, other) if self.is_leaf(&rh, other)? => Ok((rh, Shape::Leaf)),
-            (other, Shape::Empty) if self.is_leaf(&lh, other)? => Ok((lh, Shape::Leaf)),
-            _ => Ok((self.put(Node::Inner { left: lh, right: rh }), Shape::Inner)),
+            (Shape::Empty, Shape::Empty) => Ok((Child::EMPTY, Shape::Empty)),
+            (Shape::Empty, other) if self.is_leaf(&r, other)? => Ok((r, Shape::Leaf)),
+            (other, Shape::Empty) if self.is_leaf(&l, other)? => Ok((l, Shape::Leaf)),
+            _ => Ok((self.put(Node::Inner { left: l, right: r }), Shape::Inner)),
         }
     }
 
-    fn is_leaf(&self, hash: &Hash, shape: Shape) -> Result<bool, StateError> {
+    fn is_leaf(&self, child: &Child, shape: Shape) -> Result<bool, StateError> {
         Ok(match shape {
             Shape::Leaf => true,
             Shape::Empty | Shape::Inner => false,
-            Shape::Unknown => matches!(fetch(self.source, hash)?, Node::Leaf { .. }),
+            Shape::Unknown => matches!(fetch(self.suite, self.source, child)?, Node::Leaf { .. }),
         })
     }
 }
 
 /// Applies `updates` (key hash → new value hash, or `None` to delete), which must be sorted by
-/// key hash and unique, to the tree at `root`.
-pub fn apply(suite: Suite, source: &dyn NodeSource, root: Hash, updates: &[(Hash, Option<Hash>)]) -> Result<TreeUpdate, StateError> {
+/// key hash and unique, to the tree at `root`; the new nodes are block `height`'s.
+pub fn apply(suite: Suite, source: &dyn NodeSource, height: u64, root: Child, updates: &[(Hash, Option<Hash>)]) -> Result<TreeUpdate, StateError> {
     assert!(updates.windows(2).all(|w| w[0].0 < w[1].0), "updates sorted by key hash, unique");
-    let mut u = Updater { suite, source, created: Vec::with_capacity(updates.len() * 4) };
+    assert!(height > 0, "block heights start at 1");
+    let mut u = Updater { suite, source, height, created: Vec::with_capacity(updates.len() * 4) };
     let (root, _) = u.update(root, 0, updates)?;
-    // In hash order, once each: the store's batch then inserts in key order (measured: a third
-    // of the commit time of unsorted inserts, `cairn bench-state`).
-    let mut nodes = u.created;
-    nodes.sort_unstable_by_key(|(h, _)| *h);
-    nodes.dedup_by_key(|(h, _)| *h);
-    Ok(TreeUpdate { root, nodes })
+    Ok(TreeUpdate { root, nodes: u.created })
 }
 
 /// What a state proof shows at the end of the key's path.
@@ -348,23 +412,23 @@ impl StateProof {
 }
 
 /// Walks the tree at `root` along `key_hash`: the proof, and the value hash if present.
-pub fn prove(source: &dyn NodeSource, root: Hash, key_hash: &Hash) -> Result<(StateProof, Option<Hash>), StateError> {
+pub fn prove(suite: Suite, source: &dyn NodeSource, root: Child, key_hash: &Hash) -> Result<(StateProof, Option<Hash>), StateError> {
     let mut siblings = Vec::new();
     let mut node = root;
     loop {
-        if node == EMPTY {
+        if node.is_empty() {
             return Ok((StateProof { siblings, terminal: Terminal::Empty }, None));
         }
-        match fetch(source, &node)? {
+        match fetch(suite, source, &node)? {
             Node::Leaf { key_hash: k, value_hash } if k == *key_hash => return Ok((StateProof { siblings, terminal: Terminal::Present }, Some(value_hash))),
             Node::Leaf { key_hash, value_hash } => return Ok((StateProof { siblings, terminal: Terminal::Other { key_hash, value_hash } }, None)),
             Node::Inner { left, right } => {
                 let depth = siblings.len();
                 if depth >= MAX_DEPTH {
-                    return Err(StateError::CorruptNode(node, "inner node below the deepest level"));
+                    return Err(StateError::CorruptNode(node.hash, "inner node below the deepest level"));
                 }
                 let (next, sibling) = if bit(key_hash, depth) { (right, left) } else { (left, right) };
-                siblings.push(sibling);
+                siblings.push(sibling.hash);
                 node = next;
             }
         }

@@ -11,11 +11,15 @@ use std::sync::{Arc, Mutex};
 
 use cairn_crypto::{Hash, Suite};
 
-use crate::{Node, NodeSource, StateError, TreeUpdate, apply, key_hash, value_hash};
+use crate::{Child, Node, NodeAt, NodeSource, StateError, TreeUpdate, apply, key_hash, value_hash};
 
-/// Durable state: tree nodes by hash, and each key's value by the height that wrote it.
+/// Durable state: tree nodes by location, each block's root, and each key's value by the height
+/// that wrote it.
 pub trait StateStore: Send + Sync {
-    fn node(&self, hash: &Hash) -> Result<Option<Node>, StateError>;
+    fn node(&self, at: NodeAt) -> Result<Option<Node>, StateError>;
+    /// The state root after block `height` (the root of the latest block at or below it that
+    /// wrote state; [`Child::EMPTY`] if none did).
+    fn root_at(&self, height: u64) -> Result<Child, StateError>;
     /// The value of `state_key` after block `height` (its latest write at or below it).
     fn value_at(&self, state_key: &[u8], height: u64) -> Result<Option<Vec<u8>>, StateError>;
 }
@@ -25,14 +29,15 @@ pub trait StateStore: Send + Sync {
 pub struct Overlay {
     pub height: u64,
     pub root: Hash,
+    /// Where the root's node is stored (in this overlay, or an older block's).
+    pub root_at: Option<NodeAt>,
     /// The parent's overlay while the parent is not durable (cut once it is).
     parent: Mutex<Option<Arc<Overlay>>>,
     /// State key → value (`None`: deleted), in key order.
     pub values: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
-    /// Tree nodes the block created, in the order it made them (what the store writes).
-    pub nodes: Vec<(Hash, Node)>,
-    /// The same nodes by hash, for children executing on this block (looked up, never iterated).
-    by_hash: HashMap<Hash, Node>,
+    /// Tree nodes the block created, in the order it made them: node `i` is at
+    /// `NodeAt { height, index: i }` (what the store writes).
+    pub nodes: Vec<Node>,
 }
 
 /// Durable blocks whose overlays are still read before the store: the upper levels of the
@@ -42,6 +47,11 @@ pub struct Overlay {
 const KEEP_DURABLE_OVERLAYS: u64 = 1;
 
 impl Overlay {
+    /// The block's root as a parent links it.
+    pub fn root(&self) -> Child {
+        Child { hash: self.root, at: self.root_at }
+    }
+
     /// Overlays from `tip` back to the last one kept (see [`KEEP_DURABLE_OVERLAYS`]), nearest
     /// first. Cuts the link to older ones, so chains stay as short as the blocks not yet on
     /// disk plus that margin.
@@ -70,13 +80,16 @@ struct ChainNodes<'a> {
 }
 
 impl NodeSource for ChainNodes<'_> {
-    fn node(&self, hash: &Hash) -> Result<Option<Node>, StateError> {
-        for o in self.chain {
-            if let Some(n) = o.by_hash.get(hash) {
-                return Ok(Some(*n));
-            }
+    fn node(&self, at: NodeAt) -> Result<Option<Node>, StateError> {
+        // The chain's heights are consecutive, nearest first: the overlay of `at.height`, if
+        // kept, is found by subtraction.
+        if let Some(newest) = self.chain.first()
+            && let Some(o) = newest.height.checked_sub(at.height).and_then(|back| self.chain.get(back as usize))
+        {
+            debug_assert_eq!(o.height, at.height);
+            return Ok(o.nodes.get(at.index as usize).copied());
         }
-        self.store.node(hash)
+        self.store.node(at)
     }
 }
 
@@ -85,7 +98,7 @@ pub struct BlockState<'a> {
     suite: Suite,
     store: &'a dyn StateStore,
     parent_height: u64,
-    parent_root: Hash,
+    parent_root: Child,
     chain: Vec<Arc<Overlay>>,
     block: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
     tx: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
@@ -94,13 +107,29 @@ pub struct BlockState<'a> {
 impl<'a> BlockState<'a> {
     /// The state after the parent block at `parent_height` (root `parent_root`), whose overlay
     /// is `parent` unless it is durable; `durable_height` is the store's tip.
-    pub fn new(suite: Suite, store: &'a dyn StateStore, parent_height: u64, parent_root: Hash, parent: Option<Arc<Overlay>>, durable_height: u64) -> Self {
+    /// The parent's root is located in its overlay, or else read from the store, which must
+    /// hold the same root for that height (checked: an error, not a wrong root, if it does not).
+    pub fn new(
+        suite: Suite,
+        store: &'a dyn StateStore,
+        parent_height: u64,
+        parent_root: Hash,
+        parent: Option<Arc<Overlay>>,
+        durable_height: u64,
+    ) -> Result<Self, StateError> {
         let chain = Overlay::chain(parent, durable_height);
-        if let Some(first) = chain.first() {
-            assert_eq!(first.height, parent_height, "the parent's overlay is the parent's");
-            assert_eq!(first.root, parent_root, "the parent's overlay has the parent's root");
+        let root = match chain.first() {
+            Some(first) => {
+                assert_eq!(first.height, parent_height, "the parent's overlay is the parent's");
+                assert_eq!(first.root, parent_root, "the parent's overlay has the parent's root");
+                first.root()
+            }
+            None => store.root_at(parent_height)?,
+        };
+        if root.hash != parent_root {
+            return Err(StateError::RootMismatch { height: parent_height });
         }
-        BlockState { suite, store, parent_height, parent_root, chain, block: BTreeMap::new(), tx: BTreeMap::new() }
+        Ok(BlockState { suite, store, parent_height, parent_root: root, chain, block: BTreeMap::new(), tx: BTreeMap::new() })
     }
 
     /// Overlays read before the store (blocks not yet durable).
@@ -148,10 +177,12 @@ impl<'a> BlockState<'a> {
         let mut updates: Vec<(Hash, Option<Hash>)> = self.block.iter().map(|(k, v)| (key_hash(suite, k), v.as_ref().map(|v| value_hash(suite, v)))).collect();
         updates.sort_unstable_by_key(|u| u.0);
         let source = ChainNodes { chain: &self.chain, store: self.store };
-        let TreeUpdate { root, nodes } =
-            if updates.is_empty() { TreeUpdate { root: self.parent_root, nodes: Vec::new() } } else { apply(suite, &source, self.parent_root, &updates)? };
-        let by_hash = nodes.iter().copied().collect();
-        Ok(Overlay { height, root, parent: Mutex::new(self.chain.first().cloned()), values: self.block, nodes, by_hash })
+        let TreeUpdate { root, nodes } = if updates.is_empty() {
+            TreeUpdate { root: self.parent_root, nodes: Vec::new() }
+        } else {
+            apply(suite, &source, height, self.parent_root, &updates)?
+        };
+        Ok(Overlay { height, root: root.hash, root_at: root.at, parent: Mutex::new(self.chain.first().cloned()), values: self.block, nodes })
     }
 }
 
@@ -159,22 +190,27 @@ impl<'a> BlockState<'a> {
 pub struct StoreNodes<'a>(pub &'a dyn StateStore);
 
 impl NodeSource for StoreNodes<'_> {
-    fn node(&self, hash: &Hash) -> Result<Option<Node>, StateError> {
-        self.0.node(hash)
+    fn node(&self, at: NodeAt) -> Result<Option<Node>, StateError> {
+        self.0.node(at)
     }
 }
 
 /// State kept in memory: for tests, and for replaying a chain to check its state roots.
 #[derive(Default)]
 pub struct MemStore {
-    nodes: HashMap<Hash, Node>,
+    nodes: HashMap<NodeAt, Node>,
+    roots: BTreeMap<u64, Child>,
     values: BTreeMap<(Vec<u8>, u64), Option<Vec<u8>>>,
 }
 
 impl MemStore {
     /// Makes a block's overlay durable here.
     pub fn persist(&mut self, o: &Overlay) {
-        self.nodes.extend(o.nodes.iter().copied());
+        let at = |index: usize| NodeAt { height: o.height, index: index as u32 };
+        self.nodes.extend(o.nodes.iter().enumerate().map(|(i, n)| (at(i), *n)));
+        if !o.values.is_empty() {
+            self.roots.insert(o.height, o.root());
+        }
         for (k, v) in &o.values {
             self.values.insert((k.clone(), o.height), v.clone());
         }
@@ -182,8 +218,12 @@ impl MemStore {
 }
 
 impl StateStore for MemStore {
-    fn node(&self, hash: &Hash) -> Result<Option<Node>, StateError> {
-        Ok(self.nodes.get(hash).copied())
+    fn node(&self, at: NodeAt) -> Result<Option<Node>, StateError> {
+        Ok(self.nodes.get(&at).copied())
+    }
+
+    fn root_at(&self, height: u64) -> Result<Child, StateError> {
+        Ok(self.roots.range(..=height).next_back().map_or(Child::EMPTY, |(_, r)| *r))
     }
 
     fn value_at(&self, key: &[u8], height: u64) -> Result<Option<Vec<u8>>, StateError> {

@@ -14,19 +14,21 @@ fn kv(i: u64) -> (Vec<u8>, Vec<u8>) {
 fn root_of(suite: Suite, set: &BTreeMap<Vec<u8>, Vec<u8>>) -> Hash {
     let mut ups: Vec<(Hash, Option<Hash>)> = set.iter().map(|(k, v)| (key_hash(suite, k), Some(value_hash(suite, v)))).collect();
     ups.sort();
-    apply(suite, &NoNodes, EMPTY, &ups).unwrap().root
+    apply(suite, &NoNodes, 1, Child::EMPTY, &ups).unwrap().root.hash
 }
 
-/// A tree in memory: every node ever created, and the current root.
+/// A tree in memory: every node ever created, and the current root (one write, one height).
 struct Tree {
     suite: Suite,
-    nodes: std::collections::HashMap<Hash, Node>,
+    nodes: std::collections::HashMap<NodeAt, Node>,
     root: Hash,
+    root_at: Child,
+    height: u64,
 }
 
 impl Tree {
     fn new(suite: Suite) -> Self {
-        Tree { suite, nodes: Default::default(), root: EMPTY }
+        Tree { suite, nodes: Default::default(), root: EMPTY, root_at: Child::EMPTY, height: 0 }
     }
     fn write(&mut self, batch: &[(Vec<u8>, Option<Vec<u8>>)]) {
         let mut ups: BTreeMap<Hash, Option<Hash>> = BTreeMap::new();
@@ -34,9 +36,16 @@ impl Tree {
             ups.insert(key_hash(self.suite, k), v.as_ref().map(|v| value_hash(self.suite, v)));
         }
         let ups: Vec<_> = ups.into_iter().collect();
-        let u = apply(self.suite, &self.nodes, self.root, &ups).unwrap();
-        self.nodes.extend(u.nodes);
-        self.root = u.root;
+        self.height += 1;
+        let u = apply(self.suite, &self.nodes, self.height, self.root_at, &ups).unwrap();
+        let height = self.height;
+        self.nodes.extend(u.nodes.into_iter().enumerate().map(|(i, n)| (NodeAt { height, index: i as u32 }, n)));
+        self.root = u.root.hash;
+        self.root_at = u.root;
+    }
+
+    fn prove(&self, key_hash: &Hash) -> (StateProof, Option<Hash>) {
+        prove(self.suite, &self.nodes, self.root_at, key_hash).unwrap()
     }
 }
 
@@ -93,7 +102,7 @@ fn proofs_of_presence_and_absence_verify_and_nothing_else_does() {
         for i in (0..300).step_by(37) {
             let (k, v) = kv(i);
             let kh = key_hash(suite, &k);
-            let (proof, found) = prove(&tree.nodes, tree.root, &kh).unwrap();
+            let (proof, found) = tree.prove(&kh);
             assert_eq!(found, Some(value_hash(suite, &v)));
             assert_eq!(proof.terminal, Terminal::Present);
             verify(suite, &tree.root, &kh, Some(&v), &proof).unwrap();
@@ -104,7 +113,7 @@ fn proofs_of_presence_and_absence_verify_and_nothing_else_does() {
         let mut kinds = std::collections::BTreeSet::new();
         for i in 300..400 {
             let kh = key_hash(suite, &kv(i).0);
-            let (proof, found) = prove(&tree.nodes, tree.root, &kh).unwrap();
+            let (proof, found) = tree.prove(&kh);
             assert_eq!(found, None);
             kinds.insert(proof.encode()[1]);
             verify(suite, &tree.root, &kh, None, &proof).unwrap();
@@ -125,7 +134,7 @@ fn proofs_of_presence_and_absence_verify_and_nothing_else_does() {
 #[test]
 fn the_empty_tree_proves_absence() {
     let kh = key_hash(Suite::Ed25519Sha256, b"k");
-    let (proof, found) = prove(&NoNodes, EMPTY, &kh).unwrap();
+    let (proof, found) = prove(Suite::Ed25519Sha256, &NoNodes, Child::EMPTY, &kh).unwrap();
     assert_eq!(found, None);
     assert_eq!(proof.encode(), vec![1, 1, 0, 0]);
     verify(Suite::Ed25519Sha256, &EMPTY, &kh, None, &proof).unwrap();
@@ -146,7 +155,7 @@ fn a_missing_node_is_an_error_not_a_wrong_root() {
     let suite = Suite::Ed25519Sha256;
     let mut tree = Tree::new(suite);
     tree.write(&(0..10).map(kv).map(|(k, v)| (k, Some(v))).collect::<Vec<_>>());
-    let err = apply(suite, &NoNodes, tree.root, &[(key_hash(suite, &kv(50).0), Some([1; 32]))]).unwrap_err();
+    let err = apply(suite, &NoNodes, 2, tree.root_at, &[(key_hash(suite, &kv(50).0), Some([1; 32]))]).unwrap_err();
     assert!(matches!(err, StateError::MissingNode(_)));
 }
 
@@ -156,13 +165,13 @@ fn blocks_read_their_writes_through_non_durable_parents() {
     let mut store = MemStore::default();
     let key = |s: &str| state_key("m", s.as_bytes());
     // Block 1, durable.
-    let mut b1 = BlockState::new(suite, &store, 0, EMPTY, None, 0);
+    let mut b1 = BlockState::new(suite, &store, 0, EMPTY, None, 0).unwrap();
     b1.put(key("a"), b"1".to_vec());
     b1.commit_tx();
     let o1 = Arc::new(b1.finish(1).unwrap());
     store.persist(&o1);
     // Block 2 on 1 (not durable), then two competing children of 2.
-    let mut b2 = BlockState::new(suite, &store, 1, o1.root, Some(o1.clone()), 1);
+    let mut b2 = BlockState::new(suite, &store, 1, o1.root, Some(o1.clone()), 1).unwrap();
     assert_eq!(b2.get(&key("a")).unwrap(), Some(b"1".to_vec()));
     b2.put(key("b"), b"2".to_vec());
     b2.put(key("gone"), b"x".to_vec());
@@ -172,7 +181,7 @@ fn blocks_read_their_writes_through_non_durable_parents() {
     b2.commit_tx();
     let o2 = Arc::new(b2.finish(2).unwrap());
     let fork = |v: &[u8]| {
-        let mut b = BlockState::new(suite, &store, 2, o2.root, Some(o2.clone()), 1);
+        let mut b = BlockState::new(suite, &store, 2, o2.root, Some(o2.clone()), 1).unwrap();
         assert_eq!(b.get(&key("b")).unwrap(), Some(b"2".to_vec()));
         assert_eq!(b.get(&key("gone")).unwrap(), None, "an aborted write is not seen");
         b.put(key("a"), v.to_vec());
@@ -189,8 +198,8 @@ fn blocks_read_their_writes_through_non_durable_parents() {
     store.persist(&o2);
     let x = Arc::new(x);
     store.persist(&x);
-    assert_eq!(BlockState::new(suite, &store, 3, x.root, Some(x.clone()), 2).chain_len(), 2, "the newest durable overlay is kept");
-    let b = BlockState::new(suite, &store, 3, x.root, Some(x), 3);
+    assert_eq!(BlockState::new(suite, &store, 3, x.root, Some(x.clone()), 2).unwrap().chain_len(), 2, "the newest durable overlay is kept");
+    let b = BlockState::new(suite, &store, 3, x.root, Some(x), 3).unwrap();
     assert_eq!(b.chain_len(), 1);
     assert_eq!(b.get(&key("a")).unwrap(), Some(b"x".to_vec()));
     assert_eq!(b.get(&key("b")).unwrap(), Some(b"2".to_vec()));
@@ -210,7 +219,7 @@ fn vectors() {
         let mut proofs = Vec::new();
         for i in [0u64, 5, 23, 24, 25, 99, 1000] {
             let (k, v) = kv(i);
-            let (proof, found) = prove(&tree.nodes, tree.root, &key_hash(suite, &k)).unwrap();
+            let (proof, found) = tree.prove(&key_hash(suite, &k));
             proofs.push(serde_json::json!({
                 "module": "test",
                 "key": hex::encode(i.to_be_bytes()),
@@ -263,8 +272,51 @@ fn nodes_carry_a_deep_tree_across_batches() {
     }
     for (k, v) in set.iter().step_by(13) {
         let kh = key_hash(suite, k);
-        let (proof, found) = prove(&tree.nodes, tree.root, &kh).unwrap();
+        let (proof, found) = tree.prove(&kh);
         assert_eq!(found, Some(value_hash(suite, v)));
         verify(suite, &tree.root, &kh, Some(v), &proof).unwrap();
     }
+}
+
+/// Storage bytes of nodes: a round trip, and every shape a stored node cannot have refused.
+#[test]
+fn stored_nodes_round_trip_and_bad_shapes_are_refused() {
+    let at = |height, index| Some(NodeAt { height, index });
+    let leaf = Node::Leaf { key_hash: [3; 32], value_hash: [4; 32] };
+    let inner = Node::Inner { left: Child { hash: [5; 32], at: at(7, 9) }, right: Child::EMPTY };
+    for n in [leaf, inner] {
+        assert_eq!(Node::decode(&n.encode(), 7), Ok(n));
+    }
+    assert_eq!(Node::decode(&inner.encode(), 6), Err("child location does not match its hash"), "a child newer than its parent");
+    let mut b = inner.encode();
+    b[0] = 0;
+    assert_eq!(Node::decode(&b, 7), Err("leaf with child locations"));
+    let mut b = inner.encode();
+    b[33..65].copy_from_slice(&[6; 32]);
+    assert_eq!(Node::decode(&b, 7), Err("child location does not match its hash"), "a non-empty child without a location");
+    let mut b = inner.encode();
+    b[1..33].copy_from_slice(&EMPTY);
+    assert_eq!(Node::decode(&b, 7), Err("child location does not match its hash"), "an empty child with a location");
+    let mut b = leaf.encode();
+    b[0] = 2;
+    assert_eq!(Node::decode(&b, 7), Err("unknown tag"));
+    assert_eq!(Node::decode(&leaf.encode()[..NODE_BYTES - 1], 7), Err("wrong length"));
+}
+
+/// A block whose parent root is not what the store holds for the parent's height is an error,
+/// not a block built on the wrong state.
+#[test]
+fn a_parent_root_the_store_does_not_hold_is_refused() {
+    let suite = Suite::Ed25519Sha256;
+    let mut store = MemStore::default();
+    let mut b1 = BlockState::new(suite, &store, 0, EMPTY, None, 0).unwrap();
+    b1.put(state_key("m", b"a"), b"1".to_vec());
+    b1.commit_tx();
+    let o1 = b1.finish(1).unwrap();
+    store.persist(&o1);
+    assert!(BlockState::new(suite, &store, 1, o1.root, None, 1).is_ok());
+    let err = BlockState::new(suite, &store, 1, [9; 32], None, 1).err().expect("a wrong parent root");
+    assert!(matches!(err, StateError::RootMismatch { height: 1 }), "{err}");
+    // A block that writes nothing keeps its parent's root: the store answers it for height 2.
+    assert_eq!(store.root_at(2).unwrap(), o1.root());
 }

@@ -72,7 +72,7 @@ impl Ledger {
         let mut rejected = Vec::new();
         assert_eq!(height, parent.height + 1, "a block executes on its parent");
         let durable = self.committed_height.load(Ordering::Acquire);
-        let mut state = BlockState::new(suite, &self.store, parent.height, parent.state_root, parent.overlay.clone(), durable);
+        let mut state = BlockState::new(suite, &self.store, parent.height, parent.state_root, parent.overlay.clone(), durable)?;
         for tx in txs {
             let replay = in_block.contains(&tx.id) || in_ancestry(&tx.id) || self.store.contains_tx(&tx.id)?;
             let outcome = if replay {
@@ -132,6 +132,7 @@ impl Ledger {
         commit.block_hash = hash;
         commit.state_values = overlay.values.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
         commit.state_nodes = overlay.nodes.clone();
+        commit.state_root = (!overlay.values.is_empty()).then(|| overlay.root());
         let state = ChainState { height, digest: [0; 32], hash, time_ms, frontier, state_root: overlay.root, overlay: Some(Arc::new(overlay)) };
         Ok(Ok(Executed { header, commit, state, leaf_hashes, rejected }))
     }
