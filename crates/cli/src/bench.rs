@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use cairn_crypto::{Domain, KeyPair, Suite};
-use cairn_types::evidence::{DigestAlg, RecordInput};
+use cairn_module_evidence::wire::{DigestAlg, RecordInput};
 
 use crate::client::http;
 use cairn_module_evidence::cli::{frame, sign_deposit};
@@ -378,7 +378,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     let mut verified = 0usize;
     while vstart.elapsed() < Duration::from_secs(1) && !sample.is_empty() {
         for r in &sample {
-            cairn_types::receipt::verify_receipt(r, &trust, None).map_err(|e| anyhow::anyhow!("receipt invalid: {e}"))?;
+            cairn_module_evidence::receipt::verify_receipt(r, &trust, None).map_err(|e| anyhow::anyhow!("receipt invalid: {e}"))?;
             verified += 1;
         }
     }

@@ -306,11 +306,12 @@ fn verify_state(proof: &std::path::Path, trust: &std::path::Path, file: Option<&
         println!("INVALID: state proof {} is not UTF-8 text", proof.display());
         return Ok(ExitCode::from(1));
     };
-    match cairn_types::state_receipt::verify_state_receipt(&text, &trust) {
+    match cairn_types::state_receipt::verify_state_receipt(&text, &trust, &cairn_node::module_state_view) {
         Ok(v) => {
             if let Some(data) = &data {
                 // The file must be the content the proof is about.
-                let Some((alg, digest)) = (v.module == cairn_types::evidence::MODULE).then(|| cairn_types::evidence::digest_of_state_key(&v.key)).flatten()
+                let Some((alg, digest)) =
+                    (v.module == cairn_module_evidence::wire::MODULE).then(|| cairn_module_evidence::wire::digest_of_state_key(&v.key)).flatten()
                 else {
                     println!("INVALID: --file is checked against evidence state proofs only; this one is about module {:?}", v.module);
                     return Ok(ExitCode::from(1));
@@ -340,7 +341,7 @@ fn verify_state(proof: &std::path::Path, trust: &std::path::Path, file: Option<&
 
 fn print_state_claim(v: &cairn_types::state_receipt::VerifiedState) {
     let view = &v.view;
-    if v.module == cairn_types::evidence::MODULE && v.view_checked {
+    if v.module == cairn_module_evidence::wire::MODULE && v.view_checked {
         let digest = format!("{} {}", view["digest_alg"].as_str().unwrap_or("?"), view["digest"].as_str().unwrap_or("?"));
         if view["deposited"] == true {
             println!("  digest:     {digest} was deposited");
@@ -391,7 +392,7 @@ fn verify(
         }
         return Ok(verify_leaf(&text, &trust));
     }
-    match cairn_types::receipt::verify_receipt(&text, &trust, data.as_deref()) {
+    match cairn_module_evidence::receipt::verify_receipt(&text, &trust, data.as_deref()) {
         Ok(v) => {
             let mut finality = None;
             if let Some(path) = certificate {

@@ -4,7 +4,7 @@
 mod common;
 
 use cairn_crypto::{KeyPair, Suite};
-use cairn_types::evidence::{DigestAlg, RecordInput};
+use cairn_module_evidence::wire::{DigestAlg, RecordInput};
 use common::*;
 use serde_json::{Value, json};
 

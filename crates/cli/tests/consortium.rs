@@ -13,8 +13,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use cairn_crypto::KeyPair;
+use cairn_module_evidence::receipt::verify_receipt;
 use cairn_types::genesis::TrustFile;
-use cairn_types::receipt::verify_receipt;
 use common::*;
 use serde_json::Value;
 

@@ -11,9 +11,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use cairn_types::evidence::{DigestAlg, RecordInput};
+use cairn_module_evidence::receipt::verify_receipt;
+use cairn_module_evidence::wire::{DigestAlg, RecordInput};
 use cairn_types::genesis::TrustFile;
-use cairn_types::receipt::verify_receipt;
 use cairn_types::state_receipt::verify_state_receipt;
 use common::*;
 use rand::{RngExt, SeedableRng};
@@ -102,7 +102,8 @@ fn kill_9_under_load_loses_nothing_acknowledged() {
                     // Its digest is in the state, provably.
                     let url = format!("{}/v1/evidence/state?digest={}", node.url, hex::encode(v.record.digest));
                     let proof = client().get(url).send().unwrap().text().unwrap();
-                    let s = verify_state_receipt(&proof, &trust).unwrap_or_else(|e| panic!("state receipt of {id}: {e} (seed {seed})"));
+                    let s = verify_state_receipt(&proof, &trust, &cairn_node::module_state_view)
+                        .unwrap_or_else(|e| panic!("state receipt of {id}: {e} (seed {seed})"));
                     assert_eq!(s.view["deposited"], true, "{id} (seed {seed})");
                 }
             }

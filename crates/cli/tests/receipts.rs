@@ -3,8 +3,8 @@
 
 mod common;
 
+use cairn_module_evidence::receipt::verify_receipt;
 use cairn_types::genesis::TrustFile;
-use cairn_types::receipt::verify_receipt;
 use common::*;
 
 fn deposit_and_verify(suite: &str) {

@@ -175,7 +175,7 @@ pub fn check(factory: ModuleFactory, genesis: Genesis, signer: &KeyPair, samples
         match (s.refused, outcome) {
             (None, Outcome::Executed { leaves, .. }) => {
                 for leaf in leaves {
-                    let entry = LogEntry::decode(exec.suite(), leaf).unwrap_or_else(|e| panic!("{what}: a leaf does not decode: {e}"));
+                    let entry = LogEntry::decode(leaf).unwrap_or_else(|e| panic!("{what}: a leaf does not decode: {e}"));
                     assert_eq!(&entry.encode(), leaf, "{what}: a leaf does not re-encode to its bytes");
                     if let LogEntry::Module(m) = &entry {
                         assert_eq!(m.module, module_name, "{what}: a leaf names another module");

@@ -308,13 +308,13 @@ impl Executor {
     }
 }
 
-/// A module's leaf is its own envelope (`0x02 | str module | ..`); only evidence keeps the
+/// A module's leaf is its own envelope (`0x02 | str module | ..`); only evidence (`V1_RECORD_MODULE`) keeps the
 /// version 1 record leaves that receipts already issued pin.
 fn leaf_is_of(leaf: &[u8], module: &str) -> bool {
     let mut r = cairn_types::codec::Reader::new(leaf);
     match r.u8("leaf version") {
         Ok(cairn_types::log::LEAF_VERSION_ENVELOPE) => r.str("leaf module", 64).is_ok_and(|m| m == module),
-        Ok(cairn_types::log::LEAF_VERSION) => module == cairn_types::evidence::MODULE,
+        Ok(cairn_types::log::LEAF_VERSION) => module == cairn_types::log::V1_RECORD_MODULE,
         _ => false,
     }
 }

@@ -2,7 +2,7 @@
 
 use cairn_crypto::{KeyPair, Suite};
 use cairn_exec::{Executor, TxError};
-use cairn_types::evidence::{DepositArgs, DigestAlg, RecordInput};
+use cairn_module_evidence::wire::{DepositArgs, DigestAlg, RecordInput};
 use cairn_types::genesis::{Genesis, Organisation, Params, ValidatorInfo};
 use cairn_types::tx::{Call, TxBody};
 
@@ -156,8 +156,8 @@ fn execution_is_deterministic_and_indexes_records() {
     assert_eq!(state_a.root, state_b.root);
     assert_eq!(state_a.values.len(), 3);
     for (i, r) in [record(0), record(1), record(2)].iter().enumerate() {
-        let key = cairn_state::state_key("evidence", &cairn_types::evidence::digest_state_key(r.digest_alg, &r.digest));
-        let s = cairn_types::evidence::DigestState::decode(state_a.values[&key].as_ref().unwrap()).unwrap();
+        let key = cairn_state::state_key("evidence", &cairn_module_evidence::wire::digest_state_key(r.digest_alg, &r.digest));
+        let s = cairn_module_evidence::wire::DigestState::decode(state_a.values[&key].as_ref().unwrap()).unwrap();
         assert_eq!((s.first_record.tx_id, s.first_record.index, s.deposits, s.first_height), (tx.id, i as u32, 1, 5));
     }
     assert_eq!(a.leaves.len(), 3);

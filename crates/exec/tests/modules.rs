@@ -134,7 +134,7 @@ fn a_modules_leaves_are_stamped_with_its_name() {
     let mut state = BlockState::new(Suite::Ed25519Sha256, &store, 0, EMPTY, None, 0).unwrap();
     let tx = ex.admit(&bump(&key, 9, Vec::new()).encode(), NOW).unwrap();
     let effects = ex.execute(&tx, 1, NOW, 0, &mut state).unwrap().unwrap();
-    let entry = cairn_types::log::LogEntry::decode(Suite::Ed25519Sha256, &effects.leaves[0]).unwrap();
+    let entry = cairn_types::log::LogEntry::decode(&effects.leaves[0]).unwrap();
     assert_eq!(entry, cairn_types::log::LogEntry::Module(cairn_types::log::ModuleLeaf { module: "counter".into(), kind: 1, payload: b"bumped".to_vec() }));
 }
 
@@ -215,8 +215,8 @@ fn a_method_needs_the_role_its_module_names() {
     genesis.validate().unwrap();
     let ex = Executor::new(genesis, &[cairn_module_evidence::module, counter]);
     let deposit = |key: &KeyPair| {
-        let record = cairn_types::evidence::RecordInput {
-            digest_alg: cairn_types::evidence::DigestAlg::Sha256,
+        let record = cairn_module_evidence::wire::RecordInput {
+            digest_alg: cairn_module_evidence::wire::DigestAlg::Sha256,
             digest: [1; 32],
             size: 1,
             media_type: "text/plain".into(),
@@ -224,7 +224,7 @@ fn a_method_needs_the_role_its_module_names() {
             reference: None,
             metadata: Default::default(),
         };
-        let args = cairn_types::evidence::DepositArgs { records: vec![record] }.encode();
+        let args = cairn_module_evidence::wire::DepositArgs { records: vec![record] }.encode();
         TxBody {
             chain_id: "modules".into(),
             signer: key.public_key(),

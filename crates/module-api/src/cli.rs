@@ -14,13 +14,21 @@ pub struct CliEnv {
     pub read_key: fn(&Path) -> Result<KeyPair, String>,
 }
 
-/// A module's subcommand.
+/// A module's subcommand, and what `cairn verify` needs of the module offline.
 #[derive(Clone, Copy)]
 pub struct ModuleCli {
+    /// The module's name.
+    pub module: &'static str,
     /// The subcommand's definition; its name is the module's.
     pub command: fn() -> clap::Command,
     pub run: fn(&clap::ArgMatches, &CliEnv) -> Result<ExitCode, CliError>,
+    /// The readable view of the module's state values (what its `Module::state_view` answers),
+    /// which `cairn verify --state-proof` checks against a receipt's view.
+    pub state_view: Option<StateViewFn>,
 }
+
+/// A module's own key and value (`None`: absent) → their readable view, or why there is none.
+pub type StateViewFn = fn(&[u8], Option<&[u8]>) -> Result<serde_json::Value, String>;
 
 /// Why a module's subcommand failed: one line for the user, its causes joined by ": ".
 #[derive(Debug, thiserror::Error)]

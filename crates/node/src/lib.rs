@@ -28,6 +28,12 @@ pub const MODULES: &[cairn_exec::ModuleFactory] = &[cairn_module_evidence::modul
 /// The `cairn <module> ...` subcommands of the modules that have one (one line per module).
 pub const MODULE_CLIS: &[cairn_module::ModuleCli] = &[cairn_module_evidence::cli::CLI];
 
+/// The readable view of a state value of a module this binary has, for offline verifiers
+/// (`cairn verify --state-proof`): `None` for a module it does not have.
+pub fn module_state_view(module: &str, key: &[u8], value: Option<&[u8]>) -> Option<Result<serde_json::Value, String>> {
+    MODULE_CLIS.iter().find(|c| c.module == module).and_then(|c| c.state_view).map(|view| view(key, value))
+}
+
 /// The consensus network settings of a validator: its key and listen address from the config,
 /// the peer set from genesis. Every mistake is named with its fix.
 fn network_config(ledger: &Ledger) -> anyhow::Result<cairn_consensus::network::NetworkConfig> {

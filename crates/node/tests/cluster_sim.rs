@@ -11,9 +11,9 @@ use std::time::Duration;
 
 use cairn_consensus::sim::{Partition, SimConfig, SimReport, simulate};
 use cairn_crypto::{KeyPair, Suite};
+use cairn_module_evidence::wire::{DepositArgs, DigestAlg, RecordInput};
 use cairn_node::config::{Limits, NodeConfig};
 use cairn_node::ledger::{Ledger, TxStatus};
-use cairn_types::evidence::{DepositArgs, DigestAlg, RecordInput};
 use cairn_types::genesis::{Genesis, Organisation, Params, ValidatorInfo};
 use cairn_types::tx::{Call, TxBody};
 
@@ -134,14 +134,15 @@ fn check_honest(seed: u64, all: &[Arc<Ledger>], byzantine: Option<usize>) {
     // deposits: a state receipt from each validator verifies with the trust file alone.
     let trust = genesis().trust_file();
     let digest = DigestAlg::Sha256.digest(&0u64.to_be_bytes());
-    let key = cairn_types::evidence::digest_state_key(DigestAlg::Sha256, &digest);
+    let key = cairn_module_evidence::wire::digest_state_key(DigestAlg::Sha256, &digest);
     for (i, l) in ledgers.iter().enumerate() {
         assert_eq!(l.state_root().unwrap(), l.block(l.height()).unwrap().unwrap().header.state_root, "seed {seed}: validator {i}");
         let receipt = match l.state_receipt("evidence", &key, None).unwrap() {
             Ok(r) => r,
             Err(e) => panic!("seed {seed}: validator {i}: {e}"),
         };
-        let v = cairn_types::state_receipt::verify_state_receipt(&receipt.to_json(), &trust).unwrap_or_else(|e| panic!("seed {seed}: validator {i}: {e}"));
+        let v = cairn_types::state_receipt::verify_state_receipt(&receipt.to_json(), &trust, &cairn_node::module_state_view)
+            .unwrap_or_else(|e| panic!("seed {seed}: validator {i}: {e}"));
         assert_eq!(v.view["deposited"], true, "seed {seed}: validator {i}");
     }
     for tx in deposits() {

@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use cairn_consensus::{BlockInfo, genesis_digest};
 use cairn_crypto::{KeyPair, Suite};
+use cairn_module_evidence::wire::{DepositArgs, DigestAlg, RecordInput};
 use cairn_node::config::{Limits, NodeConfig};
 use cairn_node::{Ledger, ledger::now_ms};
 use cairn_types::block::Block;
-use cairn_types::evidence::{DepositArgs, DigestAlg, RecordInput};
 use cairn_types::genesis::{Genesis, Organisation, Params, ValidatorInfo};
 use cairn_types::tx::{Call, TxBody};
 

@@ -83,13 +83,23 @@ async fn a_module_from_its_own_crate_executes_answers_and_documents_itself() {
         assert_eq!(status, 503, "{text}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let verified = cairn_types::state_receipt::verify_state_receipt(&receipt, &trust).expect("the state receipt verifies");
-    let value = verified.value.expect("the key has a value");
+    let verified = cairn_types::state_receipt::verify_state_receipt(&receipt, &trust, &cairn_node::module_state_view).expect("the state receipt verifies");
+    let value = verified.value.clone().expect("the key has a value");
     assert_eq!(&value[8..], b"hello");
-    // The module's own readable view travels in the receipt (this verifier does not know the
-    // module, so it says it did not check the view).
+    // The module's own readable view travels in the receipt (the shipped binary's verifier does
+    // not know the module, so it says it did not check the view).
     assert_eq!(verified.view["value"], "hello");
     assert!(!verified.view_checked);
+    // A verifier that knows the module checks the view, and refuses one that lies.
+    let testkit_view =
+        |m: &str, k: &[u8], v: Option<&[u8]>| (m == "testkit").then(|| cairn_module::Module::state_view(&cairn_test_kit::Testkit, k, v)).flatten();
+    assert!(cairn_types::state_receipt::verify_state_receipt(&receipt, &trust, &testkit_view).expect("verifies").view_checked);
+    let mut lying: Value = serde_json::from_str(&receipt).unwrap();
+    lying["view"]["value"] = "goodbye".into();
+    assert!(matches!(
+        cairn_types::state_receipt::verify_state_receipt(&lying.to_string(), &trust, &testkit_view),
+        Err(cairn_types::state_receipt::StateVerifyError::ViewMismatch)
+    ));
 
     // Its leaf has a receipt anyone verifies offline with the trust file; tampering is caught.
     let first_leaf = body_leaf(&client, &base, &key, &chain_id).await;
@@ -125,8 +135,8 @@ async fn a_module_from_its_own_crate_executes_answers_and_documents_itself() {
     let deposit = cairn_module_evidence::cli::sign_deposit(
         &key,
         &chain_id,
-        vec![cairn_types::evidence::RecordInput {
-            digest_alg: cairn_types::evidence::DigestAlg::Sha256,
+        vec![cairn_module_evidence::wire::RecordInput {
+            digest_alg: cairn_module_evidence::wire::DigestAlg::Sha256,
             digest: [3; 32],
             size: 1,
             media_type: "text/plain".into(),

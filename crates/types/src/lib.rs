@@ -1,10 +1,9 @@
-//! Cairn's wire types and their canonical encodings: transactions, evidence records, log
-//! leaves, blocks, genesis, trust files and receipts. Formats are versioned and pinned by test
+//! Cairn's core wire types and their canonical encodings: transactions, log leaves, blocks,
+//! genesis, trust files and receipts (modules own theirs, in their crates). Formats are versioned and pinned by test
 //! vectors (`docs/encoding.md`, `testdata/vectors/`); a change to any of them is a format change.
 
 pub mod block;
 pub mod codec;
-pub mod evidence;
 pub mod genesis;
 pub mod hexfmt;
 pub mod log;

@@ -4,8 +4,7 @@
 //! Leaf bytes (format version 1), hashed as RFC 9162 leaves with the chain's suite:
 //! ```text
 //! u8 version = 1 | u8 kind
-//! kind 1 (evidence record): tx_id[32] | u32 index_in_tx | u64 height | u64 time_ms
-//!                           | str organisation | bytes submitter | RecordInput
+//! kind 1 (evidence record): the evidence module's record (`cairn_module_evidence::wire`)
 //! kind 2 (transaction):     tx_id[32] | u64 height | u64 time_ms | str module | str method
 //! ```
 //! Format version 2 is the module envelope: `u8 version = 2 | str module | u8 kind | payload`.
@@ -16,14 +15,16 @@
 //! module's to define (evidence records keep their version 1 leaves, which receipts already
 //! issued pin).
 
-use cairn_crypto::{Hash, PublicKey, Suite};
+use cairn_crypto::Hash;
 
 use crate::block::BlockHeader;
 use crate::codec::{DecodeError, Reader, Writer};
-use crate::evidence::{EvidenceEntry, RecordInput};
-
 pub const LEAF_VERSION: u8 = 1;
-const KIND_EVIDENCE: u8 = 1;
+/// Version 1 kind 1: a record of the evidence module, the one module whose leaves predate the
+/// envelope. Its payload is the module's to decode.
+pub const KIND_V1_RECORD: u8 = 1;
+/// The module that owns version 1 records (the executor lets no other module emit them).
+pub const V1_RECORD_MODULE: &str = "evidence";
 const KIND_TRANSACTION: u8 = 2;
 /// The module envelope.
 pub const LEAF_VERSION_ENVELOPE: u8 = 2;
@@ -82,7 +83,8 @@ pub struct TxEntry {
 #[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LogEntry {
-    Evidence(EvidenceEntry),
+    /// A version 1 evidence record: the bytes after `0x01 0x01`, decoded by the evidence module.
+    V1Record(Vec<u8>),
     Transaction(TxEntry),
     /// A block leaf: the header of the block whose transaction leaves precede it.
     Block(BlockHeader),
@@ -90,23 +92,10 @@ pub enum LogEntry {
     Module(ModuleLeaf),
 }
 
-/// Leaf bytes of an evidence record, from its parts; `record` is the record's canonical
-/// encoding (as carried in the deposit). Equal to `LogEntry::Evidence(..).encode()`.
-#[allow(clippy::too_many_arguments)]
-pub fn encode_evidence_leaf(tx_id: &Hash, index_in_tx: u32, height: u64, time_ms: u64, organisation: &str, submitter: &[u8], record: &[u8]) -> Vec<u8> {
-    let mut w = Writer { buf: Vec::with_capacity(2 + 32 + 4 + 16 + 8 + organisation.len() + submitter.len() + record.len()) };
-    w.u8(LEAF_VERSION).u8(KIND_EVIDENCE).fixed(tx_id).u32(index_in_tx).u64(height).u64(time_ms).str(organisation).bytes(submitter).fixed(record);
-    w.into_bytes()
-}
-
 impl LogEntry {
     pub fn encode(&self) -> Vec<u8> {
         match self {
-            LogEntry::Evidence(e) => {
-                let mut record = Writer::new();
-                e.record.encode_into(&mut record);
-                encode_evidence_leaf(&e.tx_id, e.index_in_tx, e.height, e.time_ms, &e.organisation, e.submitter.as_bytes(), &record.buf)
-            }
+            LogEntry::V1Record(payload) => [&[LEAF_VERSION, KIND_V1_RECORD][..], payload].concat(),
             LogEntry::Transaction(t) => {
                 let mut w = Writer::new();
                 w.u8(LEAF_VERSION).u8(KIND_TRANSACTION).fixed(&t.tx_id).u64(t.height).u64(t.time_ms).str(&t.module).str(&t.method);
@@ -117,7 +106,9 @@ impl LogEntry {
         }
     }
 
-    pub fn decode(suite: Suite, bytes: &[u8]) -> Result<Self, DecodeError> {
+    /// The leaf's envelope and the core's own leaves are checked here; a module's payload
+    /// (version 2, or a version 1 record) is the module's to decode.
+    pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(bytes);
         match r.u8("leaf version")? {
             LEAF_VERSION => {}
@@ -125,17 +116,7 @@ impl LogEntry {
             _ => return Err(DecodeError::Invalid { field: "leaf version", reason: "unsupported" }),
         }
         let entry = match r.u8("leaf kind")? {
-            KIND_EVIDENCE => {
-                let tx_id = r.fixed::<32>("tx_id")?;
-                let index_in_tx = r.u32("index_in_tx")?;
-                let height = r.u64("height")?;
-                let time_ms = r.u64("time_ms")?;
-                let organisation = r.str("organisation", 128)?.to_string();
-                let submitter = PublicKey::from_bytes(suite, r.bytes("submitter", 128)?)
-                    .map_err(|_| DecodeError::Invalid { field: "submitter", reason: "not a valid public key" })?;
-                let record = RecordInput::decode_from(&mut r)?;
-                LogEntry::Evidence(EvidenceEntry { tx_id, index_in_tx, height, time_ms, organisation, submitter, record })
-            }
+            KIND_V1_RECORD => LogEntry::V1Record(r.rest().to_vec()),
             KIND_TRANSACTION => LogEntry::Transaction(TxEntry {
                 tx_id: r.fixed::<32>("tx_id")?,
                 height: r.u64("height")?,
@@ -168,39 +149,5 @@ impl LogEntry {
         }
         r.finish()?;
         Ok(LogEntry::Block(header))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::codec::Reader;
-    use crate::evidence::{DigestAlg, RecordRef};
-
-    #[test]
-    fn leaf_from_parts_equals_leaf_from_entry() {
-        let key = cairn_crypto::KeyPair::from_secret_bytes(Suite::Ed25519Sha256, &[3; 32]).unwrap();
-        let mut metadata = std::collections::BTreeMap::new();
-        metadata.insert("a".to_string(), "1".to_string());
-        metadata.insert("b".to_string(), "2".to_string());
-        let record = RecordInput {
-            digest_alg: DigestAlg::Sha256,
-            digest: [5; 32],
-            size: 9,
-            media_type: "text/plain".into(),
-            title: "t".into(),
-            reference: Some("r".into()),
-            metadata,
-        };
-        let mut w = Writer::new();
-        record.encode_into(&mut w);
-        let bytes = w.into_bytes();
-        let parsed = RecordRef::decode_from(&mut Reader::new(&bytes)).unwrap();
-        assert_eq!(parsed.bytes, bytes.as_slice());
-        assert_eq!(parsed.to_owned(), record);
-        let entry = EvidenceEntry { tx_id: [1; 32], index_in_tx: 4, height: 7, time_ms: 99, organisation: "org".into(), submitter: key.public_key(), record };
-        let from_parts = encode_evidence_leaf(&[1; 32], 4, 7, 99, "org", key.public_key().as_bytes(), parsed.bytes);
-        assert_eq!(from_parts, LogEntry::Evidence(entry.clone()).encode());
-        assert_eq!(LogEntry::decode(Suite::Ed25519Sha256, &from_parts).unwrap(), LogEntry::Evidence(entry));
     }
 }

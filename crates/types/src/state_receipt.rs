@@ -11,7 +11,6 @@ use cairn_state::{StateProof, key_hash, state_key};
 use serde::{Deserialize, Serialize};
 
 use crate::block::BlockHeader;
-use crate::evidence::{DigestState, MODULE as EVIDENCE, digest_of_state_key};
 use crate::genesis::TrustFile;
 use crate::hexfmt;
 use crate::log::encode_block_leaf;
@@ -108,23 +107,18 @@ pub struct VerifiedState {
     pub view_checked: bool,
 }
 
-/// The view a known module gives a value; `None` for modules this verifier does not know.
-pub fn module_view(module: &str, key: &[u8], value: Option<&[u8]>) -> Option<Result<serde_json::Value, String>> {
-    match module {
-        EVIDENCE => {
-            let Some((alg, digest)) = digest_of_state_key(key) else { return Some(Err("not an evidence digest key".into())) };
-            let state = match value.map(DigestState::decode).transpose() {
-                Ok(s) => s,
-                Err(e) => return Some(Err(e.to_string())),
-            };
-            Some(Ok(DigestState::view(alg, &digest, state.as_ref())))
-        }
-        _ => None,
-    }
+/// The readable view a module gives one of its state values (`Module::state_view`, and the
+/// same function for offline verifiers): `None` for a module the verifier does not know.
+pub type StateViews<'a> = &'a dyn Fn(&str, &[u8], Option<&[u8]>) -> Option<Result<serde_json::Value, String>>;
+
+/// Knows no module: views are not checked.
+pub fn no_views(_: &str, _: &[u8], _: Option<&[u8]>) -> Option<Result<serde_json::Value, String>> {
+    None
 }
 
-/// Verifies a state receipt (JSON) against a trust file.
-pub fn verify_state_receipt(text: &str, trust: &TrustFile) -> Result<VerifiedState, StateVerifyError> {
+/// Verifies a state receipt (JSON) against a trust file; `views` checks the readable view of
+/// the modules the verifier knows.
+pub fn verify_state_receipt(text: &str, trust: &TrustFile, views: StateViews<'_>) -> Result<VerifiedState, StateVerifyError> {
     let suite = trust.suite;
     let r: StateReceipt = serde_json::from_str(text).map_err(|e| StateVerifyError::Malformed(e.to_string()))?;
     if r.format != STATE_RECEIPT_FORMAT {
@@ -164,7 +158,7 @@ pub fn verify_state_receipt(text: &str, trust: &TrustFile) -> Result<VerifiedSta
     cairn_state::verify(suite, &state_root, &kh, r.value.as_deref(), &proof)?;
 
     // 5. The readable view says what the value says (for modules this verifier knows).
-    let view_checked = match module_view(&r.module, &r.key, r.value.as_deref()) {
+    let view_checked = match views(&r.module, &r.key, r.value.as_deref()) {
         None => false,
         Some(Ok(view)) if view == r.view => true,
         Some(_) => return Err(StateVerifyError::ViewMismatch),

@@ -7,9 +7,9 @@
 use std::collections::BTreeMap;
 
 use cairn_crypto::{KeyPair, Suite};
+use cairn_module_evidence::wire::{DepositArgs, DigestAlg, EvidenceEntry, RecordInput};
 use cairn_note::{Checkpoint, SignedNote};
 use cairn_types::block::BlockHeader;
-use cairn_types::evidence::{DepositArgs, DigestAlg, EvidenceEntry, RecordInput};
 use cairn_types::genesis::{Genesis, Organisation, Params, ValidatorInfo};
 use cairn_types::log::{LogEntry, ModuleLeaf, TxEntry, encode_block_leaf, encode_module_leaf};
 use cairn_types::tx::{Call, Transaction, TxBody};
@@ -54,7 +54,7 @@ fn vectors() -> Value {
             "tx_id": hex::encode(tx.id),
             "signature_hex": hex::encode(&tx.signature),
             "transaction_hex": hex::encode(&bytes),
-            "record_id_0": cairn_types::evidence::RecordId { tx_id: tx.id, index: 0 }.to_string(),
+            "record_id_0": cairn_module_evidence::wire::RecordId { tx_id: tx.id, index: 0 }.to_string(),
         }));
     }
     json!({ "about": "Canonical transaction encodings (docs/encoding.md). Ed25519 and SM2 (RFC 6979 nonces) signatures are deterministic.", "transactions": out })
@@ -157,7 +157,7 @@ fn header(suite: Suite, v2: bool) -> BlockHeader {
 }
 
 fn leaf_json(suite: Suite, what: &str, bytes: &[u8]) -> Value {
-    let decoded = LogEntry::decode(suite, bytes).unwrap();
+    let decoded = LogEntry::decode(bytes).unwrap();
     assert_eq!(decoded.encode(), bytes, "{what} re-encodes to its bytes");
     json!({"what": what, "leaf_hex": hex::encode(bytes), "leaf_hash": hex::encode(cairn_merkle::leaf_hash(suite, bytes))})
 }
@@ -178,7 +178,7 @@ fn encoding_vectors() -> Value {
             reference: Some("(2026) Zhe 0192 Min Chu 1".into()),
             metadata: BTreeMap::from([("court".to_string(), "Hangzhou Internet Court".to_string())]),
         };
-        let evidence = LogEntry::Evidence(EvidenceEntry {
+        let evidence = EvidenceEntry {
             tx_id: suite.hash(b"tx"),
             index_in_tx: 3,
             height: 7,
@@ -186,7 +186,8 @@ fn encoding_vectors() -> Value {
             organisation: "court".into(),
             submitter: submitter.public_key(),
             record,
-        });
+        };
+        assert_eq!(EvidenceEntry::from_leaf(suite, &evidence.encode_leaf()).unwrap().as_ref(), Some(&evidence), "the module decodes its record");
         let tx = LogEntry::Transaction(TxEntry {
             tx_id: suite.hash(b"tx2"),
             height: 7,
@@ -196,7 +197,7 @@ fn encoding_vectors() -> Value {
         });
         let module_leaf = encode_module_leaf("trace", 1, b"payload bytes");
         assert_eq!(
-            LogEntry::decode(suite, &module_leaf).unwrap(),
+            LogEntry::decode(&module_leaf).unwrap(),
             LogEntry::Module(ModuleLeaf { module: "trace".into(), kind: 1, payload: b"payload bytes".to_vec() })
         );
         let v1 = header(suite, false);
@@ -217,7 +218,7 @@ fn encoding_vectors() -> Value {
                 {"version": 2, "header_hex": hex::encode(v2.encode()), "block_hash": hex::encode(v2.hash(suite))},
             ],
             "leaves": [
-                leaf_json(suite, "evidence record (version 1, kind 1)", &evidence.encode()),
+                leaf_json(suite, "evidence record (version 1, kind 1)", &evidence.encode_leaf()),
                 leaf_json(suite, "transaction (version 1, kind 2)", &tx.encode()),
                 leaf_json(suite, "block leaf (version 2, module cairn, kind 1)", &encode_block_leaf(&v2)),
                 leaf_json(suite, "module leaf (version 2, module trace, kind 1)", &module_leaf),

@@ -110,8 +110,8 @@ pub fn post_txs(url: &str, txs: &[Vec<u8>], wait: bool) -> (u16, Value) {
 }
 
 /// The unsigned body of an evidence deposit of `records`, valid for ten minutes.
-pub fn deposit_body(key: &KeyPair, chain: &str, nonce: u64, records: Vec<cairn_types::evidence::RecordInput>) -> cairn_types::tx::TxBody {
-    use cairn_types::evidence::DepositArgs;
+pub fn deposit_body(key: &KeyPair, chain: &str, nonce: u64, records: Vec<cairn_module_evidence::wire::RecordInput>) -> cairn_types::tx::TxBody {
+    use cairn_module_evidence::wire::DepositArgs;
     use cairn_types::tx::{Call, TxBody};
     TxBody {
         chain_id: chain.into(),
@@ -123,13 +123,13 @@ pub fn deposit_body(key: &KeyPair, chain: &str, nonce: u64, records: Vec<cairn_t
 }
 
 /// A signed evidence deposit of `records` (canonical bytes).
-pub fn deposit_tx(key: &KeyPair, chain: &str, nonce: u64, records: Vec<cairn_types::evidence::RecordInput>) -> Vec<u8> {
+pub fn deposit_tx(key: &KeyPair, chain: &str, nonce: u64, records: Vec<cairn_module_evidence::wire::RecordInput>) -> Vec<u8> {
     deposit_body(key, chain, nonce, records).sign(key).encode()
 }
 
 /// `n` distinct small records derived from `seed`.
-pub fn records(seed: u64, n: usize) -> Vec<cairn_types::evidence::RecordInput> {
-    use cairn_types::evidence::{DigestAlg, RecordInput};
+pub fn records(seed: u64, n: usize) -> Vec<cairn_module_evidence::wire::RecordInput> {
+    use cairn_module_evidence::wire::{DigestAlg, RecordInput};
     (0..n)
         .map(|i| RecordInput {
             digest_alg: DigestAlg::Sha256,

@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
+use crate::wire::{DepositArgs, DigestAlg, RecordInput};
 use cairn_crypto::{KeyPair, Suite};
 use cairn_module::cli::{CliEnv, CliError, Context, ModuleCli};
-use cairn_types::evidence::{DepositArgs, DigestAlg, RecordInput};
 use cairn_types::tx::{Call, Transaction, TxBody};
 use clap::{Args, FromArgMatches, Subcommand};
 use serde_json::Value;
@@ -21,7 +21,7 @@ const TX_TTL_MS: u64 = 10 * 60 * 1000;
 const HTTP_TIMEOUT_S: u64 = 120;
 
 /// The subcommand, for `cairn_node::MODULE_CLIS`.
-pub const CLI: ModuleCli = ModuleCli { command, run };
+pub const CLI: ModuleCli = ModuleCli { module: crate::wire::MODULE, command, run, state_view: Some(crate::state_view) };
 
 #[derive(Args)]
 #[command(about = "Deposit and look up evidence")]

@@ -9,15 +9,26 @@
 //! so a prefix scan returns every deposit of the same digest in log order.
 
 use cairn_crypto::Hash;
-use cairn_types::evidence::{DepositArgs, DigestAlg, DigestState, METHOD_DEPOSIT, MODULE, RecordId, decode_deposit_in_place, digest_state_key};
 use cairn_types::genesis::Genesis;
-use cairn_types::log::encode_evidence_leaf;
 use cairn_types::tx::{Call, Transaction};
+use wire::{
+    DepositArgs, DigestAlg, DigestState, METHOD_DEPOSIT, MODULE, RecordId, decode_deposit_in_place, digest_of_state_key, digest_state_key, encode_leaf,
+};
 
 use cairn_module::{ConsoleFile, ExecContext, ExecFailure, IndexEntry, Module, ModuleRefusal, TxEffects, TxError};
 
 pub mod cli;
+pub mod receipt;
 pub mod routes;
+pub mod wire;
+
+/// The readable view of one of the module's state values (a digest's first deposit and count):
+/// what the node answers in state receipts, and what offline verifiers check them against.
+pub fn state_view(key: &[u8], value: Option<&[u8]>) -> Result<serde_json::Value, String> {
+    let (alg, digest) = digest_of_state_key(key).ok_or("not an evidence digest key")?;
+    let state = value.map(DigestState::decode).transpose().map_err(|e| e.to_string())?;
+    Ok(DigestState::view(alg, &digest, state.as_ref()))
+}
 
 /// The module's OpenAPI fragment (paths under `/v1/evidence`, its schemas).
 const OPENAPI: &str = include_str!("../openapi.json");
@@ -137,7 +148,7 @@ impl Module for EvidenceModule {
             if let Some(r) = record.reference {
                 by_reference.entry(r).or_default().extend_from_slice(&(i as u32).to_be_bytes());
             }
-            out.leaves.push(encode_evidence_leaf(&tx.id, i as u32, ctx.height, ctx.time_ms, ctx.organisation, submitter, record.bytes));
+            out.leaves.push(encode_leaf(&tx.id, i as u32, ctx.height, ctx.time_ms, ctx.organisation, submitter, record.bytes));
             if self.digest_state {
                 record_deposit(ctx, record.digest_alg, record.digest, RecordId { tx_id: tx.id, index: i as u32 })?;
             }
@@ -172,8 +183,8 @@ impl Module for EvidenceModule {
     }
 
     fn state_view(&self, key: &[u8], value: Option<&[u8]>) -> Option<Result<serde_json::Value, String>> {
-        // The same function the offline verifier checks views with.
-        cairn_types::state_receipt::module_view(MODULE, key, value)
+        // The same function the offline verifier checks views with (`cli::CLI.state_view`).
+        Some(state_view(key, value))
     }
 
     fn routes(&self) -> axum::Router<cairn_module::Query> {

@@ -5,6 +5,8 @@
 // Helpers return a finished problem `Response` as their error, the way handlers use it.
 #![allow(clippy::result_large_err)]
 
+use crate::receipt::{RECEIPT_FORMAT, Receipt};
+use crate::wire::{DigestAlg, EvidenceEntry, RecordId, digest_state_key};
 use axum::Router;
 use axum::extract::{Path, Query as UrlQuery, State};
 use axum::http::{StatusCode, header};
@@ -12,9 +14,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use cairn_crypto::Hash;
 use cairn_module::{HostError, Query, problem};
-use cairn_types::evidence::{DigestAlg, EvidenceEntry, RecordId, digest_state_key};
-use cairn_types::log::LogEntry;
-use cairn_types::receipt::{RECEIPT_FORMAT, Receipt};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -42,10 +41,7 @@ fn parse_hash(s: &str, what: &str) -> Result<Hash, Response> {
 /// The evidence record in leaf `leaf`, if that leaf is one.
 fn entry_at(q: &Query, leaf: u64) -> Result<Option<EvidenceEntry>, HostError> {
     let Some(bytes) = q.leaf(leaf)? else { return Ok(None) };
-    match LogEntry::decode(q.suite(), &bytes).map_err(|e| HostError::internal(format!("leaf {leaf} does not decode: {e}")))? {
-        LogEntry::Evidence(e) => Ok(Some(e)),
-        _ => Ok(None),
-    }
+    EvidenceEntry::from_leaf(q.suite(), &bytes).map_err(|e| HostError::internal(format!("leaf {leaf} does not decode: {e}")))
 }
 
 /// The leaf of record `id`: found through its transaction.
@@ -104,7 +100,7 @@ pub fn records_by_reference(q: &Query, reference: &str, limit: usize) -> Result<
 pub fn record_receipt(q: &Query, id: &RecordId) -> Result<Option<Receipt>, HostError> {
     let Some(leaf_index) = record_leaf(q, id)? else { return Ok(None) };
     let proof = q.leaf_proof(leaf_index)?;
-    let LogEntry::Evidence(entry) = LogEntry::decode(q.suite(), &proof.leaf).map_err(|e| HostError::internal(format!("leaf {leaf_index}: {e}")))? else {
+    let Some(entry) = EvidenceEntry::from_leaf(q.suite(), &proof.leaf).map_err(|e| HostError::internal(format!("leaf {leaf_index}: {e}")))? else {
         return Err(HostError::internal(format!("leaf {leaf_index} of record {id} is not an evidence record")));
     };
     Ok(Some(Receipt {

@@ -4,12 +4,16 @@
 
 use std::path::{Path, PathBuf};
 
+use cairn_module_evidence::receipt::verify_receipt;
 use cairn_types::genesis::TrustFile;
-use cairn_types::receipt::verify_receipt;
 use cairn_types::state_receipt::{StateReceipt, StateVerifyError, verify_state_receipt};
 
+/// This verifier knows the evidence module: it checks evidence views.
+const VIEWS: cairn_types::state_receipt::StateViews<'static> =
+    &|m, k, v| (m == cairn_module_evidence::wire::MODULE).then(|| cairn_module_evidence::state_view(k, v));
+
 fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/fixtures")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../testdata/fixtures")
 }
 
 fn trust(dir: &Path) -> TrustFile {
@@ -54,7 +58,7 @@ fn state_fixtures() -> Vec<(TrustFile, String, String)> {
 #[test]
 fn state_receipts_verify_and_say_what_the_chain_held() {
     for (trust, name, text) in state_fixtures() {
-        let v = verify_state_receipt(&text, &trust).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let v = verify_state_receipt(&text, &trust, VIEWS).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert!(v.view_checked, "{name}");
         match name.rsplit('/').next().unwrap() {
             "present" => assert_eq!((v.view["deposits"].as_u64(), v.height), (Some(2), 2), "{name}"),
@@ -74,7 +78,7 @@ fn every_flipped_bit_of_a_state_receipt_is_refused() {
         let receipt: StateReceipt = serde_json::from_str(&text).unwrap();
         let mut cases = 0;
         let check = |r: &StateReceipt, what: &str| {
-            let err = verify_state_receipt(&r.to_json(), &trust).expect_err(&format!("{name}: a flipped bit in {what} was accepted"));
+            let err = verify_state_receipt(&r.to_json(), &trust, VIEWS).expect_err(&format!("{name}: a flipped bit in {what} was accepted"));
             assert!(!matches!(err, StateVerifyError::Malformed(_)) || what == "format", "{name}: {what}: {err}");
         };
         type Field = fn(&mut StateReceipt) -> &mut Vec<u8>;
@@ -122,7 +126,7 @@ fn every_flipped_bit_of_a_state_receipt_is_refused() {
             }
             let mut r = receipt.clone();
             mutate(&mut r);
-            assert!(verify_state_receipt(&r.to_json(), &trust).is_err(), "{name}: changed claim {m} was accepted");
+            assert!(verify_state_receipt(&r.to_json(), &trust, VIEWS).is_err(), "{name}: changed claim {m} was accepted");
         }
         assert!(cases > 500, "{name}: {cases} flips");
     }
@@ -132,9 +136,9 @@ fn every_flipped_bit_of_a_state_receipt_is_refused() {
 fn a_state_receipt_needs_the_chains_trust_file() {
     let all = state_fixtures();
     let (ed, sm) = (&all[0], &all[3]);
-    assert!(matches!(verify_state_receipt(&ed.2, &sm.0), Err(StateVerifyError::WrongChain { .. })));
-    assert!(verify_state_receipt("{}", &ed.0).is_err());
-    assert!(verify_state_receipt("not json", &ed.0).is_err());
+    assert!(matches!(verify_state_receipt(&ed.2, &sm.0, VIEWS), Err(StateVerifyError::WrongChain { .. })));
+    assert!(verify_state_receipt("{}", &ed.0, VIEWS).is_err());
+    assert!(verify_state_receipt("not json", &ed.0, VIEWS).is_err());
 }
 
 /// Decoders of outside bytes never panic: truncations and random mutations of real state
@@ -156,7 +160,7 @@ fn decoders_of_outside_bytes_refuse_garbage_without_panicking() {
             for cut in 0..input.len() {
                 let _ = cairn_types::block::BlockHeader::decode(&input[..cut]);
                 let _ = cairn_state::StateProof::decode(&input[..cut]);
-                let _ = cairn_types::log::LogEntry::decode(trust.suite, &input[..cut]);
+                let _ = cairn_module_evidence::wire::EvidenceEntry::from_leaf(trust.suite, &input[..cut]);
             }
             for _ in 0..2000 {
                 let mut m = input.clone();
@@ -166,7 +170,7 @@ fn decoders_of_outside_bytes_refuse_garbage_without_panicking() {
                 }
                 let _ = cairn_types::block::BlockHeader::decode(&m);
                 let _ = cairn_state::StateProof::decode(&m);
-                let _ = cairn_types::log::LogEntry::decode(trust.suite, &m);
+                let _ = cairn_module_evidence::wire::EvidenceEntry::from_leaf(trust.suite, &m);
             }
         }
         let bytes = text.as_bytes();
@@ -175,7 +179,7 @@ fn decoders_of_outside_bytes_refuse_garbage_without_panicking() {
             let at = (next() as usize) % m.len();
             m[at] = b"{}[]\",:0a-"[(next() % 10) as usize];
             if let Ok(t) = std::str::from_utf8(&m) {
-                let _ = verify_state_receipt(t, &trust);
+                let _ = verify_state_receipt(t, &trust, VIEWS);
             }
         }
     }

@@ -1,12 +1,20 @@
-//! Wire types of the evidence module: deposit arguments and the record each deposit logs.
+//! Wire types of the evidence module and their canonical encodings (`docs/encoding.md`):
+//! deposit arguments, the record each deposit logs (a version 1 leaf, kind 1, which receipts
+//! issued since the first release pin), and each digest's state.
+//!
+//! ```text
+//! leaf := u8 version = 1 | u8 kind = 1 | tx_id[32] | u32 index_in_tx | u64 height | u64 time_ms
+//!         | str organisation | bytes submitter | RecordInput
+//! ```
 
 use std::collections::BTreeMap;
 
 use cairn_crypto::{Hash, PublicKey, Suite};
 use serde::{Deserialize, Serialize};
 
-use crate::codec::{DecodeError, Reader, Writer};
-use crate::hexfmt;
+use cairn_types::codec::{DecodeError, Reader, Writer};
+use cairn_types::hexfmt;
+use cairn_types::log::{KIND_V1_RECORD, LEAF_VERSION, LogEntry};
 
 pub const MODULE: &str = "evidence";
 pub const METHOD_DEPOSIT: &str = "deposit";
@@ -288,7 +296,45 @@ pub struct EvidenceView {
     pub time: String,
 }
 
+/// Leaf bytes of an evidence record, from its parts; `record` is the record's canonical
+/// encoding (as carried in the deposit). Equal to [`EvidenceEntry::encode_leaf`].
+#[allow(clippy::too_many_arguments)]
+pub fn encode_leaf(tx_id: &Hash, index_in_tx: u32, height: u64, time_ms: u64, organisation: &str, submitter: &[u8], record: &[u8]) -> Vec<u8> {
+    let mut w = Writer { buf: Vec::with_capacity(2 + 32 + 4 + 16 + 8 + organisation.len() + submitter.len() + record.len()) };
+    w.u8(LEAF_VERSION).u8(KIND_V1_RECORD).fixed(tx_id).u32(index_in_tx).u64(height).u64(time_ms).str(organisation).bytes(submitter).fixed(record);
+    w.into_bytes()
+}
+
 impl EvidenceEntry {
+    pub fn encode_leaf(&self) -> Vec<u8> {
+        let mut record = Writer::new();
+        self.record.encode_into(&mut record);
+        encode_leaf(&self.tx_id, self.index_in_tx, self.height, self.time_ms, &self.organisation, self.submitter.as_bytes(), &record.buf)
+    }
+
+    /// The record a log leaf holds: `Ok(None)` for a leaf of another kind, an error for an
+    /// evidence record that does not decode.
+    pub fn from_leaf(suite: Suite, leaf: &[u8]) -> Result<Option<Self>, DecodeError> {
+        match LogEntry::decode(leaf)? {
+            LogEntry::V1Record(payload) => Self::decode_payload(suite, &payload).map(Some),
+            _ => Ok(None),
+        }
+    }
+
+    fn decode_payload(suite: Suite, payload: &[u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(payload);
+        let tx_id = r.fixed::<32>("tx_id")?;
+        let index_in_tx = r.u32("index_in_tx")?;
+        let height = r.u64("height")?;
+        let time_ms = r.u64("time_ms")?;
+        let organisation = r.str("organisation", 128)?.to_string();
+        let submitter = PublicKey::from_bytes(suite, r.bytes("submitter", 128)?)
+            .map_err(|_| DecodeError::Invalid { field: "submitter", reason: "not a valid public key" })?;
+        let record = RecordInput::decode_from(&mut r)?;
+        r.finish()?;
+        Ok(EvidenceEntry { tx_id, index_in_tx, height, time_ms, organisation, submitter, record })
+    }
+
     pub fn id(&self) -> RecordId {
         RecordId { tx_id: self.tx_id, index: self.index_in_tx }
     }
@@ -310,7 +356,7 @@ impl EvidenceEntry {
             index_in_tx: self.index_in_tx,
             block_height: self.height,
             time_ms: self.time_ms,
-            time: crate::format_time_ms(self.time_ms),
+            time: cairn_types::format_time_ms(self.time_ms),
         }
     }
 }
@@ -390,5 +436,40 @@ impl DigestState {
                 "last_height": s.last_height,
             }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leaf_from_parts_equals_leaf_from_entry() {
+        let key = cairn_crypto::KeyPair::from_secret_bytes(Suite::Ed25519Sha256, &[3; 32]).unwrap();
+        let mut metadata = std::collections::BTreeMap::new();
+        metadata.insert("a".to_string(), "1".to_string());
+        metadata.insert("b".to_string(), "2".to_string());
+        let record = RecordInput {
+            digest_alg: DigestAlg::Sha256,
+            digest: [5; 32],
+            size: 9,
+            media_type: "text/plain".into(),
+            title: "t".into(),
+            reference: Some("r".into()),
+            metadata,
+        };
+        let mut w = Writer::new();
+        record.encode_into(&mut w);
+        let bytes = w.into_bytes();
+        let parsed = RecordRef::decode_from(&mut Reader::new(&bytes)).unwrap();
+        assert_eq!(parsed.bytes, bytes.as_slice());
+        assert_eq!(parsed.to_owned(), record);
+        let entry = EvidenceEntry { tx_id: [1; 32], index_in_tx: 4, height: 7, time_ms: 99, organisation: "org".into(), submitter: key.public_key(), record };
+        let from_parts = encode_leaf(&[1; 32], 4, 7, 99, "org", key.public_key().as_bytes(), parsed.bytes);
+        assert_eq!(from_parts, entry.encode_leaf());
+        assert_eq!(EvidenceEntry::from_leaf(Suite::Ed25519Sha256, &from_parts).unwrap(), Some(entry));
+        // A cut leaf is an error, a leaf of another kind is not a record.
+        assert!(EvidenceEntry::from_leaf(Suite::Ed25519Sha256, &from_parts[..from_parts.len() - 1]).is_err());
+        assert_eq!(EvidenceEntry::from_leaf(Suite::Ed25519Sha256, &cairn_types::log::encode_module_leaf("x", 1, b"p")).unwrap(), None);
     }
 }
