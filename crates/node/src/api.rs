@@ -47,7 +47,7 @@ pub fn router(ledger: Arc<Ledger>) -> anyhow::Result<Router> {
         .route("/console/modules/{module}/{file}", get(crate::console::module_asset))
         .route("/v1/events", get(crate::console::events))
         .route("/v1/qr", get(crate::console::qr))
-        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/v1/openapi.json", get(move || async move { ([(header::CONTENT_TYPE, "application/json")], openapi) }))
         .route("/v1/modules", get(move || async move { ([(header::CONTENT_TYPE, "application/json")], modules) }))
@@ -154,6 +154,7 @@ fn submit_error_response(e: &SubmitError) -> Response {
             r
         }
         SubmitError::Tx(t) => problem(tx_error_status(t), e.code(), e.to_string()),
+        SubmitError::Stopped(_) => problem(StatusCode::SERVICE_UNAVAILABLE, e.code(), e.to_string()),
     }
 }
 
@@ -166,6 +167,14 @@ fn parse_hash(s: &str, what: &str) -> Result<Hash, Response> {
 
 async fn metrics(State(l): State<Arc<Ledger>>) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], l.metrics.encode())
+}
+
+/// `ok` while the node does its job; a `503` problem naming the fault once a stage failed.
+async fn healthz(State(l): State<Arc<Ledger>>) -> Response {
+    match l.fatal() {
+        None => "ok\n".into_response(),
+        Some(why) => problem(StatusCode::SERVICE_UNAVAILABLE, "node-stopped", format!("the node stopped after a fault and must be restarted: {why}")),
+    }
 }
 
 async fn status(State(l): State<Arc<Ledger>>) -> Response {
@@ -286,6 +295,9 @@ async fn submit(State(l): State<Arc<Ledger>>, Query(q): Query<SubmitQuery>, head
     }
     if verdicts.iter().all(|v| matches!(v, Err(SubmitError::MempoolFull))) {
         return submit_error_response(&SubmitError::MempoolFull);
+    }
+    if let Some(Err(e @ SubmitError::Stopped(_))) = verdicts.first() {
+        return submit_error_response(e);
     }
     let timeout = Duration::from_millis(q.timeout_ms.unwrap_or(l.config.limits.max_wait_ms).min(l.config.limits.max_wait_ms));
     let mut results = Vec::with_capacity(verdicts.len());

@@ -43,6 +43,8 @@ pub enum TxOutcome {
 pub enum SubmitError {
     Tx(TxError),
     MempoolFull,
+    /// The node stopped after a fault ([`Ledger::fatal`]): it takes nothing more until restarted.
+    Stopped(String),
 }
 
 impl std::fmt::Display for SubmitError {
@@ -50,6 +52,7 @@ impl std::fmt::Display for SubmitError {
         match self {
             SubmitError::Tx(e) => e.fmt(f),
             SubmitError::MempoolFull => f.write_str("the mempool is full; retry later"),
+            SubmitError::Stopped(why) => write!(f, "the node stopped after a fault and must be restarted: {why}"),
         }
     }
 }
@@ -59,6 +62,7 @@ impl SubmitError {
         match self {
             SubmitError::Tx(e) => e.code(),
             SubmitError::MempoolFull => "mempool-full",
+            SubmitError::Stopped(_) => "node-stopped",
         }
     }
 }
@@ -106,6 +110,8 @@ pub struct Ledger {
     pub metrics: Metrics,
     pub config: NodeConfig,
     shutdown: AtomicBool,
+    /// Set by a stage that cannot go on; the node then stops (see `fatal.rs`).
+    fatal: crate::fatal::Fatal,
     started: Instant,
     /// Ids of transactions in blocks built but not yet durable.
     pending: Mutex<BTreeSet<Hash>>,
@@ -267,6 +273,7 @@ impl Ledger {
             metrics,
             config,
             shutdown: AtomicBool::new(false),
+            fatal: crate::fatal::Fatal::default(),
             started: Instant::now(),
             pending: Mutex::new(BTreeSet::new()),
             committed_height: AtomicU64::new(tip_height),
@@ -300,6 +307,9 @@ impl Ledger {
     /// Admits transactions (all stateless checks and signatures, then replay against the
     /// ledger) and queues those that pass. One verdict per transaction, in order.
     pub fn submit(&self, txs: &[Vec<u8>]) -> Vec<Result<Admitted, SubmitError>> {
+        if let Some(why) = self.fatal() {
+            return txs.iter().map(|_| Err(SubmitError::Stopped(why.clone()))).collect();
+        }
         let now = now_ms();
         let mut verdicts: Vec<Result<Admitted, SubmitError>> = Vec::with_capacity(txs.len());
         let mut admitted = Vec::new();
@@ -423,8 +433,8 @@ impl Ledger {
                     for block in from_producer {
                         if let Err(e) = ledger.commit_built(block) {
                             // The in-memory log is ahead of disk now; only a restart is safe.
-                            tracing::error!(error = %format!("{e:#}"), "block commit failed; stopping the node");
-                            std::process::exit(70);
+                            ledger.fail(format!("committing a block failed: {e:#}"));
+                            break;
                         }
                     }
                 })
@@ -449,8 +459,8 @@ impl Ledger {
                         }
                         Ok(None) => {}
                         Err(e) => {
-                            tracing::error!(error = %format!("{e:#}"), "building a block failed; stopping the node");
-                            std::process::exit(70);
+                            ledger.fail(format!("building a block failed: {e:#}"));
+                            break;
                         }
                     }
                     deadline = Instant::now() + interval;
@@ -464,6 +474,24 @@ impl Ledger {
     pub fn stop(&self) {
         self.shutdown.store(true, Ordering::Release);
         self.mempool.wake();
+    }
+
+    /// A stage cannot go on: records why, stops block production and admission, and lets
+    /// [`crate::RunningNode::failed`] resolve (the binary then exits non-zero).
+    pub fn fail(&self, why: String) {
+        tracing::error!(%why, "stopping the node");
+        self.fatal.raise(why);
+        self.stop();
+    }
+
+    /// Why the node stopped after a fault, if it did.
+    pub fn fatal(&self) -> Option<String> {
+        self.fatal.reason()
+    }
+
+    /// Resolves with the reason once a stage fails.
+    pub async fn failed(&self) -> String {
+        self.fatal.wait().await
     }
 
     /// Executes a block from the mempool, extends the in-memory log and signs its checkpoint.

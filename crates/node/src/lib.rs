@@ -5,6 +5,7 @@ pub mod api;
 pub mod config;
 pub mod console;
 pub mod dev;
+mod fatal;
 pub mod finality;
 mod host;
 pub mod keys;
@@ -109,15 +110,21 @@ impl RunningNode {
         Ok(RunningNode { ledger, addr, producer, server, stop: Some(stop), network_stopped })
     }
 
-    /// Resolves with the reason if the node can no longer do its job (a validator whose p2p
-    /// network stopped); never resolves for a healthy or a single node.
+    /// Resolves with the reason if the node can no longer do its job (a stage failed: see
+    /// `fatal.rs`; a validator's p2p network stopped); never resolves for a healthy node.
     pub async fn failed(&mut self) -> String {
-        match self.network_stopped.as_mut() {
-            Some(rx) => match rx.await {
-                Ok(why) => why,
-                Err(_) => "the consensus runtime stopped".to_string(),
-            },
-            None => std::future::pending().await,
+        let network = async {
+            match self.network_stopped.as_mut() {
+                Some(rx) => match rx.await {
+                    Ok(why) => why,
+                    Err(_) => "the consensus runtime stopped".to_string(),
+                },
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            why = network => why,
+            why = self.ledger.failed() => why,
         }
     }
 

@@ -721,8 +721,8 @@ fn committer(ledger: Arc<Ledger>, rx: Receiver<(FinalizedBlock, Ack)>) {
         let height = block.info.height;
         if let Err(e) = ledger.commit_final(block) {
             // The node cannot follow the chain any more; a restart replays from disk and peers.
-            tracing::error!(height, error = %format!("{e:#}"), "committing a final block failed; stopping the node");
-            std::process::exit(70);
+            ledger.fail(format!("committing final block {height} failed: {e:#}"));
+            return;
         }
         ack.acknowledge();
     }
@@ -819,8 +819,7 @@ impl BlockLogic for ReplicaLogic {
                 if let Ok(note) = std::str::from_utf8(message)
                     && let Err(e) = self.ledger.add_cosignature(from, note)
                 {
-                    tracing::error!(error = %format!("{e:#}"), "storing a cosigned checkpoint failed; stopping the node");
-                    std::process::exit(70);
+                    self.ledger.fail(format!("storing a cosigned checkpoint failed: {e:#}"));
                 }
             }
         }
