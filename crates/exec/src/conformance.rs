@@ -121,7 +121,7 @@ fn run_block(exec: &Executor, module: &str, txs: &[Result<Vec<u8>, TxError>]) ->
 
 /// Runs the harness on the module `factory` makes for `genesis`; `signer` must be a member.
 pub fn check(factory: ModuleFactory, genesis: Genesis, signer: &KeyPair, samples: &[Sample]) {
-    let module_name = factory(&genesis).name();
+    let module_name = factory(&genesis).expect("the genesis parameters are the module's").name();
     let exec = Executor::new(genesis.clone(), &[factory]);
     let module = exec.modules().next().expect("one module");
     let mut txs = Vec::new();

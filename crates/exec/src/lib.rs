@@ -31,7 +31,9 @@ pub struct Executor {
 
 /// Makes a module for a chain (its parameters come from genesis). The binary lists the
 /// factories of every module it ships; the executor registers one module from each.
-pub type ModuleFactory = fn(&Genesis) -> Box<dyn Module>;
+/// Makes a module for a chain, reading its parameters (`genesis.params.modules.<name>`); an
+/// `Err` says what is wrong with them.
+pub type ModuleFactory = fn(&Genesis) -> Result<Box<dyn Module>, String>;
 
 /// A module's refusal carries its name: `<module>.<code>`.
 fn stamp(module: &str, e: TxError) -> TxError {
@@ -43,7 +45,15 @@ fn stamp(module: &str, e: TxError) -> TxError {
 
 impl Executor {
     /// An executor with one module from each factory.
+    /// An executor for a genesis whose module parameters are known to be valid (tests, and
+    /// chains already opened once); [`Executor::try_new`] says what is wrong otherwise.
     pub fn new(genesis: Genesis, modules: &[ModuleFactory]) -> Self {
+        Self::try_new(genesis, modules).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Registers the modules, each made with its genesis parameters. Refuses parameters a
+    /// module rejects, and parameters for a module this executor does not run.
+    pub fn try_new(genesis: Genesis, modules: &[ModuleFactory]) -> Result<Self, String> {
         let mut members = BTreeMap::new();
         let mut roles_of = BTreeMap::new();
         for org in &genesis.organisations {
@@ -57,10 +67,13 @@ impl Executor {
         }
         let mut ex = Executor { genesis, members, roles: roles_of, modules: BTreeMap::new() };
         for make in modules {
-            let module = make(&ex.genesis);
+            let module = make(&ex.genesis)?;
             ex.register(module);
         }
-        ex
+        if let Some(name) = ex.genesis.params.modules.keys().find(|m| !ex.modules.contains_key(m.as_str())) {
+            return Err(format!("genesis params.modules names {name:?}, a module this node does not run"));
+        }
+        Ok(ex)
     }
 
     /// Adds a module. Its name must be a valid state namespace and every index it declares

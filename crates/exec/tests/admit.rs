@@ -24,7 +24,13 @@ fn setup(suite: Suite) -> (Executor, KeyPair) {
             consensus_key: None,
             p2p_address: None,
         }],
-        params: Params { max_records_per_tx: 3, max_tx_bytes: 4096, evidence_digest_state: true, ..Params::default() },
+        // Module parameters as a chain made today names them.
+        params: Params {
+            max_tx_bytes: 4096,
+            ..Params::with_modules(
+                [("evidence".to_string(), cairn_module_evidence::EvidenceParams { max_records_per_tx: 3, digest_state: true }.to_json())].into(),
+            )
+        },
     };
     genesis.validate().unwrap();
     (Executor::new(genesis, &[cairn_module_evidence::module]), member)

@@ -51,8 +51,8 @@ impl Module for Counter {
     }
 }
 
-fn counter(_: &Genesis) -> Box<dyn Module> {
-    Box::new(Counter { index: "counter.bumps" })
+fn counter(_: &Genesis) -> Result<Box<dyn Module>, String> {
+    Ok(Box::new(Counter { index: "counter.bumps" }))
 }
 
 fn setup() -> (Executor, KeyPair) {
@@ -197,7 +197,7 @@ fn index_names_must_carry_the_modules_name() {
             Ok(Vec::new())
         }
     }
-    Executor::new(setup().0.genesis().clone(), &[|_| Box::new(Bad)]);
+    Executor::new(setup().0.genesis().clone(), &[|_| Ok(Box::new(Bad))]);
 }
 
 /// The permissions hook: a member whose roles genesis lists may deposit only with

@@ -27,8 +27,8 @@ const LEAF_PUT: u8 = 1;
 /// The binary's modules: the shipped ones and this.
 pub const MODULES: &[cairn_exec::ModuleFactory] = &[cairn_module_evidence::module, module];
 
-pub fn module(_: &Genesis) -> Box<dyn Module> {
-    Box::new(Testkit)
+pub fn module(_: &Genesis) -> Result<Box<dyn Module>, String> {
+    Ok(Box::new(Testkit))
 }
 
 /// The module's own refusals (`testkit.<code>`).

@@ -1,6 +1,8 @@
 //! Genesis: the chain's single source of truth for its suite, members and limits. Stored as
 //! JSON; its hash is the suite hash of its canonical serialisation (fields in declaration order).
 
+use std::collections::BTreeMap;
+
 use cairn_crypto::{Hash, PublicKey, Suite};
 use cairn_note::NoteVerifier;
 use serde::{Deserialize, Serialize};
@@ -56,28 +58,37 @@ impl ValidatorInfo {
     }
 }
 
-/// Consensus-critical limits.
+/// Consensus-critical limits: the core's, and each module's own (`modules`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(from = "RawParams")]
 pub struct Params {
     pub block_interval_ms: u64,
     pub max_block_txs: u32,
     pub max_block_bytes: u64,
     pub max_tx_bytes: u32,
-    pub max_records_per_tx: u32,
+    /// The evidence module's, from before modules had their own parameters: kept where chains
+    /// made then name it (their genesis hash covers it), absent in genesis files that have
+    /// `modules` (evidence's is then `modules.evidence.max_records_per_tx`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_records_per_tx: Option<u32>,
     pub max_tx_ttl_ms: u64,
-    /// Whether the evidence module keeps each digest's first deposit and count as state (what
-    /// `cairn evidence prove` proves). A chain's choice: it costs a state-tree update per
-    /// record (README, Performance). `cairn dev` and `cairn testnet init` turn it on; a genesis
-    /// that does not name it (every chain made before it existed) has it off, and its genesis
-    /// keeps its bytes.
+    /// The evidence module's digest state switch, from the same time and kept for the same
+    /// reason (now `modules.evidence.digest_state`); written only when on.
     #[serde(skip_serializing_if = "is_false")]
     pub evidence_digest_state: bool,
+    /// Each module's own parameters: module name → a JSON object the module reads and checks
+    /// when the node starts (an unknown module or member stops it with the reason).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub modules: BTreeMap<String, serde_json::Map<String, serde_json::Value>>,
 }
 
 fn is_false(b: &bool) -> bool {
     !*b
 }
+
+/// Legacy default of `max_records_per_tx`, written out for genesis files without `modules`
+/// (as every release before module parameters did, so their hashes stay).
+const LEGACY_MAX_RECORDS_PER_TX: u32 = 10_000;
 
 impl Default for Params {
     fn default() -> Self {
@@ -86,9 +97,56 @@ impl Default for Params {
             max_block_txs: 20_000,
             max_block_bytes: 64 << 20,
             max_tx_bytes: 4 << 20,
-            max_records_per_tx: 10_000,
+            max_records_per_tx: Some(LEGACY_MAX_RECORDS_PER_TX),
             max_tx_ttl_ms: 3_600_000,
             evidence_digest_state: false,
+            modules: BTreeMap::new(),
+        }
+    }
+}
+
+impl Params {
+    /// Parameters of a chain made today: no legacy members, `modules` as given.
+    pub fn with_modules(modules: BTreeMap<String, serde_json::Map<String, serde_json::Value>>) -> Self {
+        Params { max_records_per_tx: None, modules, ..Params::default() }
+    }
+
+    /// A module's own parameters, if genesis names any.
+    pub fn module(&self, name: &str) -> Option<&serde_json::Map<String, serde_json::Value>> {
+        self.modules.get(name)
+    }
+}
+
+/// Params as written: members left out take their defaults, and `max_records_per_tx` its
+/// legacy default only in a genesis without `modules` (see [`Params::max_records_per_tx`]).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawParams {
+    block_interval_ms: Option<u64>,
+    max_block_txs: Option<u32>,
+    max_block_bytes: Option<u64>,
+    max_tx_bytes: Option<u32>,
+    max_records_per_tx: Option<u32>,
+    max_tx_ttl_ms: Option<u64>,
+    #[serde(default)]
+    evidence_digest_state: bool,
+    #[serde(default)]
+    modules: BTreeMap<String, serde_json::Map<String, serde_json::Value>>,
+}
+
+impl From<RawParams> for Params {
+    fn from(r: RawParams) -> Self {
+        let d = Params::default();
+        let legacy = r.modules.is_empty();
+        Params {
+            block_interval_ms: r.block_interval_ms.unwrap_or(d.block_interval_ms),
+            max_block_txs: r.max_block_txs.unwrap_or(d.max_block_txs),
+            max_block_bytes: r.max_block_bytes.unwrap_or(d.max_block_bytes),
+            max_tx_bytes: r.max_tx_bytes.unwrap_or(d.max_tx_bytes),
+            max_records_per_tx: r.max_records_per_tx.or(legacy.then_some(LEGACY_MAX_RECORDS_PER_TX)),
+            max_tx_ttl_ms: r.max_tx_ttl_ms.unwrap_or(d.max_tx_ttl_ms),
+            evidence_digest_state: r.evidence_digest_state,
+            modules: r.modules,
         }
     }
 }
@@ -209,8 +267,17 @@ impl Genesis {
             }
         }
         let p = &self.params;
-        if p.block_interval_ms == 0 || p.max_block_txs == 0 || p.max_tx_bytes == 0 || p.max_records_per_tx == 0 {
+        if p.block_interval_ms == 0 || p.max_block_txs == 0 || p.max_tx_bytes == 0 || p.max_records_per_tx == Some(0) {
             return bad("params must be positive".into());
+        }
+        if let Some(name) = p.modules.keys().find(|m| !valid_name(m)) {
+            return bad(format!("params.modules: {name:?} is not a module name"));
+        }
+        if p.modules.contains_key(crate::log::V1_RECORD_MODULE) && (p.max_records_per_tx.is_some() || p.evidence_digest_state) {
+            return bad(
+                "params.max_records_per_tx and params.evidence_digest_state are the evidence module's: with params.modules.evidence, set them there (max_records_per_tx, digest_state)"
+                    .into(),
+            );
         }
         Ok(())
     }
@@ -306,5 +373,50 @@ impl TrustFile {
                 Ok(nv)
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn genesis_json(params: &str) -> String {
+        let key = cairn_crypto::KeyPair::from_secret_bytes(Suite::Ed25519Sha256, &[1; 32]).unwrap().public_key().to_hex();
+        format!(
+            r#"{{"chain_id":"c","suite":"ed25519-sha256","genesis_time_ms":1,"organisations":[{{"id":"o","name":"O","members":["{key}"]}}],"validators":[{{"name":"v","organisation":"o","public_key":"{key}"}}],"params":{params}}}"#
+        )
+    }
+
+    fn canonical_params(params: &str) -> serde_json::Value {
+        let g = Genesis::from_json(genesis_json(params).as_bytes()).unwrap();
+        let again: Genesis = serde_json::from_str(&serde_json::to_string(&g).unwrap()).unwrap();
+        assert_eq!(again.hash(), g.hash(), "a genesis keeps its hash through its canonical form");
+        serde_json::to_value(&g).unwrap()["params"].clone()
+    }
+
+    #[test]
+    fn a_genesis_of_an_earlier_release_keeps_its_canonical_params() {
+        // Before module parameters, a left-out max_records_per_tx was written out with its default.
+        let p = canonical_params(r#"{"block_interval_ms":100}"#);
+        assert_eq!(p["max_records_per_tx"], 10_000);
+        assert_eq!(p["block_interval_ms"], 100);
+        assert!(p.get("modules").is_none() && p.get("evidence_digest_state").is_none());
+        assert_eq!(canonical_params(r#"{"evidence_digest_state":true}"#)["evidence_digest_state"], true);
+    }
+
+    #[test]
+    fn module_parameters_replace_the_legacy_members() {
+        let p = canonical_params(r#"{"modules":{"evidence":{"digest_state":true},"trace":{}}}"#);
+        assert!(p.get("max_records_per_tx").is_none(), "no legacy member in a genesis with modules: {p}");
+        assert_eq!(p["modules"]["evidence"]["digest_state"], true);
+        let with_both = genesis_json(r#"{"max_records_per_tx":5,"modules":{"evidence":{}}}"#);
+        let err = Genesis::from_json(with_both.as_bytes()).unwrap_err().to_string();
+        assert!(err.contains("params.modules.evidence"), "{err}");
+        let bad_name = genesis_json(r#"{"modules":{"Evidence!":{}}}"#);
+        assert!(Genesis::from_json(bad_name.as_bytes()).is_err());
+        let not_object = genesis_json(r#"{"modules":{"evidence":3}}"#);
+        assert!(Genesis::from_json(not_object.as_bytes()).is_err(), "a module's parameters are an object");
+        let unknown = genesis_json(r#"{"max_records":3}"#);
+        assert!(Genesis::from_json(unknown.as_bytes()).is_err(), "unknown members are refused");
     }
 }

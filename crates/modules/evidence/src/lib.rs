@@ -57,9 +57,64 @@ impl ModuleRefusal for EvidenceError {
     }
 }
 
-/// The module for a chain: digest state as its genesis says.
-pub fn module(genesis: &Genesis) -> Box<dyn Module> {
-    Box::new(EvidenceModule { digest_state: genesis.params.evidence_digest_state })
+/// The module for a chain, with its genesis parameters.
+pub fn module(genesis: &Genesis) -> Result<Box<dyn Module>, String> {
+    Ok(Box::new(EvidenceModule { params: EvidenceParams::of(genesis)? }))
+}
+
+/// The module's genesis parameters: `params.modules.evidence` (`{"max_records_per_tx": n,
+/// "digest_state": bool}`, each optional), or in a genesis made before module parameters the
+/// core's legacy members `max_records_per_tx` and `evidence_digest_state`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EvidenceParams {
+    /// Most records one deposit may carry (1 ..= [`wire::MAX_RECORDS_PER_CALL`]).
+    pub max_records_per_tx: u32,
+    /// Keep each digest's first deposit and count as state (what `cairn evidence prove`
+    /// proves). A chain's choice: it costs a state-tree update per record (README,
+    /// Performance). `cairn dev` and `cairn testnet init` turn it on.
+    pub digest_state: bool,
+}
+
+/// The JSON members of `params.modules.evidence`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ParamsJson {
+    max_records_per_tx: Option<u32>,
+    digest_state: Option<bool>,
+}
+
+const DEFAULT_MAX_RECORDS_PER_TX: u32 = 10_000;
+
+impl EvidenceParams {
+    pub fn of(genesis: &Genesis) -> Result<Self, String> {
+        let p = &genesis.params;
+        let params = match p.module(MODULE) {
+            None => EvidenceParams { max_records_per_tx: p.max_records_per_tx.unwrap_or(DEFAULT_MAX_RECORDS_PER_TX), digest_state: p.evidence_digest_state },
+            Some(json) => {
+                let j: ParamsJson =
+                    serde_json::from_value(serde_json::Value::Object(json.clone())).map_err(|e| format!("genesis params.modules.evidence: {e}"))?;
+                EvidenceParams { max_records_per_tx: j.max_records_per_tx.unwrap_or(DEFAULT_MAX_RECORDS_PER_TX), digest_state: j.digest_state.unwrap_or(false) }
+            }
+        };
+        if params.max_records_per_tx == 0 || params.max_records_per_tx as usize > wire::MAX_RECORDS_PER_CALL {
+            return Err(format!("genesis evidence max_records_per_tx must be 1 to {}, not {}", wire::MAX_RECORDS_PER_CALL, params.max_records_per_tx));
+        }
+        Ok(params)
+    }
+
+    /// Genesis parameters of a chain made today: `params.modules.evidence`.
+    pub fn to_json(self) -> serde_json::Map<String, serde_json::Value> {
+        let mut m = serde_json::Map::new();
+        m.insert("max_records_per_tx".into(), self.max_records_per_tx.into());
+        m.insert("digest_state".into(), self.digest_state.into());
+        m
+    }
+}
+
+impl Default for EvidenceParams {
+    fn default() -> Self {
+        EvidenceParams { max_records_per_tx: DEFAULT_MAX_RECORDS_PER_TX, digest_state: false }
+    }
 }
 
 /// Counts a deposit of `digest` in the module's state, remembering its first deposit.
@@ -79,8 +134,7 @@ fn record_deposit(ctx: &mut ExecContext<'_, '_>, alg: DigestAlg, digest: Hash, r
 }
 
 pub struct EvidenceModule {
-    /// Keep each digest's first deposit and count as state (genesis `evidence_digest_state`).
-    pub digest_state: bool,
+    pub params: EvidenceParams,
 }
 
 /// The role `evidence.deposit` needs (for members whose roles genesis lists).
@@ -118,7 +172,7 @@ impl Module for EvidenceModule {
         (method == METHOD_DEPOSIT).then_some(ROLE_DEPOSITOR)
     }
 
-    fn check(&self, call: &Call, genesis: &Genesis) -> Result<(), TxError> {
+    fn check(&self, call: &Call, _genesis: &Genesis) -> Result<(), TxError> {
         if call.method != METHOD_DEPOSIT {
             return Err(TxError::UnknownMethod { module: MODULE.into(), method: call.method.clone() });
         }
@@ -126,7 +180,7 @@ impl Module for EvidenceModule {
             cairn_types::codec::DecodeError::TooLong { field: "records", len, max } => EvidenceError::TooManyRecords { count: len, max }.into(),
             e => TxError::InvalidArgs(e.to_string()),
         })?;
-        let max = genesis.params.max_records_per_tx as usize;
+        let max = self.params.max_records_per_tx as usize;
         if records.len() > max {
             return Err(EvidenceError::TooManyRecords { count: records.len(), max }.into());
         }
@@ -149,7 +203,7 @@ impl Module for EvidenceModule {
                 by_reference.entry(r).or_default().extend_from_slice(&(i as u32).to_be_bytes());
             }
             out.leaves.push(encode_leaf(&tx.id, i as u32, ctx.height, ctx.time_ms, ctx.organisation, submitter, record.bytes));
-            if self.digest_state {
+            if self.params.digest_state {
                 record_deposit(ctx, record.digest_alg, record.digest, RecordId { tx_id: tx.id, index: i as u32 })?;
             }
         }
@@ -188,7 +242,7 @@ impl Module for EvidenceModule {
     }
 
     fn routes(&self) -> axum::Router<cairn_module::Query> {
-        routes::router()
+        routes::router(self.params.digest_state)
     }
 
     fn openapi(&self) -> serde_json::Value {

@@ -23,8 +23,11 @@ use crate::{INDEX_DIGEST, INDEX_REFERENCE, leaf_of_key, reference_leaves, refere
 const MAX_SEARCH_RESULTS: usize = 1000;
 const DEFAULT_SEARCH_RESULTS: usize = 100;
 
-pub fn router() -> Router<Query> {
-    Router::new().route("/", get(search)).route("/state", get(digest_state)).route("/{id}", get(record)).route("/{id}/receipt", get(receipt))
+/// The module's routes; `digest_state`: whether the chain keeps digest state (its genesis
+/// parameters), without which `/state` has nothing true to prove.
+pub fn router(digest_state: bool) -> Router<Query> {
+    let state = get(move |q, p| digest_state_route(q, p, digest_state));
+    Router::new().route("/", get(search)).route("/state", state).route("/{id}", get(record)).route("/{id}/receipt", get(receipt))
 }
 
 fn parse_record_id(s: &str) -> Result<RecordId, Response> {
@@ -186,10 +189,10 @@ struct DigestStateQuery {
 
 /// `GET /v1/evidence/state?digest=`: a state receipt saying whether (and when first) a digest
 /// was deposited, as of a height.
-async fn digest_state(State(q): State<Query>, UrlQuery(p): UrlQuery<DigestStateQuery>) -> Response {
-    if !q.genesis().params.evidence_digest_state {
+async fn digest_state_route(State(q): State<Query>, UrlQuery(p): UrlQuery<DigestStateQuery>, kept: bool) -> Response {
+    if !kept {
         // An absence proof here would be true of the tree and false of the deposits.
-        return problem(StatusCode::NOT_FOUND, "no-digest-state", "this chain keeps no evidence digest state (genesis evidence_digest_state = false)");
+        return problem(StatusCode::NOT_FOUND, "no-digest-state", "this chain keeps no evidence digest state (its genesis turns digest_state off)");
     }
     let digest = match parse_hash(&p.digest, "digest") {
         Ok(d) => d,
