@@ -106,7 +106,7 @@ impl Drop for Validators {
 impl Target {
     fn stop(self) -> anyhow::Result<()> {
         match self {
-            Target::InProcess { node, rt } => rt.block_on(node.shutdown()),
+            Target::InProcess { node, rt } => Ok(rt.block_on(node.shutdown())?),
             Target::Processes(validators) => {
                 drop(validators);
                 Ok(())

@@ -151,7 +151,7 @@ fn main() -> ExitCode {
     if let Some((name, sub)) = matches.subcommand()
         && let Some(m) = cairn_node::MODULE_CLIS.iter().find(|m| (m.command)().get_name() == name)
     {
-        let env = cairn_module::CliEnv { read_key: |path| cairn_node::keys::read_key(path).map_err(|e| format!("{e:#}")) };
+        let env = cairn_module::CliEnv { read_key: |path| cairn_node::keys::read_key(path).map_err(|e| e.report().to_string()) };
         return match (m.run)(sub, &env) {
             Ok(code) => code,
             Err(e) => {
@@ -193,7 +193,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 println!("Press Ctrl-C to stop.");
                 tokio::signal::ctrl_c().await?;
                 eprintln!("stopping…");
-                node.shutdown().await
+                anyhow::Ok(node.shutdown().await?)
             })?;
             Ok(ExitCode::SUCCESS)
         }
@@ -217,7 +217,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 tokio::select! {
                     r = tokio::signal::ctrl_c() => {
                         r?;
-                        node.shutdown().await
+                        anyhow::Ok(node.shutdown().await?)
                     }
                     why = node.failed() => {
                         // Stop rather than linger: a supervisor (or `testnet up`) sees the exit.

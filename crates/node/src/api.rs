@@ -19,7 +19,8 @@ use cairn_types::hexfmt;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::ledger::{Admitted, Ledger, SubmitError, TxOutcome, TxStatus};
+use crate::error::{Error, Result};
+use crate::ledger::{Admitted, Ledger, NotYetSigned, SubmitError, TxOutcome, TxStatus};
 
 /// The core's own OpenAPI document; each module's fragment is merged into it.
 pub const OPENAPI: &str = include_str!("openapi.json");
@@ -27,7 +28,7 @@ pub const OPENAPI: &str = include_str!("openapi.json");
 /// The API router: the core's routes, then each module's router mounted at `/v1/<module>`
 /// (so a module's routes cannot leave its namespace), its OpenAPI fragment merged in and its
 /// console files served. Fails if a module's fragment is malformed or collides.
-pub fn router(ledger: Arc<Ledger>) -> anyhow::Result<Router> {
+pub fn router(ledger: Arc<Ledger>) -> Result<Router> {
     let body_limit = ledger.config.limits.max_request_bytes;
     // Both documents are fixed once the node runs: serialised once, shared by every answer.
     let openapi = Bytes::from(openapi_document(ledger.executor())?);
@@ -76,10 +77,10 @@ pub fn router(ledger: Arc<Ledger>) -> anyhow::Result<Router> {
 
 /// The core's OpenAPI document with every module's fragment merged in. A module's paths must
 /// lie under `/v1/<module>`; its schema names must be new.
-pub fn openapi_document(exec: &cairn_exec::Executor) -> anyhow::Result<String> {
+pub fn openapi_document(exec: &cairn_exec::Executor) -> Result<String> {
     let mut doc: Value = serde_json::from_str(OPENAPI).expect("the core OpenAPI document is JSON");
     for m in exec.modules() {
-        merge_fragment(&mut doc, m.name(), m.openapi()).map_err(|e| anyhow::anyhow!("module {}: OpenAPI fragment: {e}", m.name()))?;
+        merge_fragment(&mut doc, m.name(), m.openapi()).map_err(|why| Error::OpenApi { module: m.name().to_string(), why })?;
     }
     Ok(serde_json::to_string_pretty(&doc).expect("JSON serialises"))
 }
@@ -123,9 +124,9 @@ fn merge_fragment(doc: &mut Value, module: &str, fragment: Value) -> Result<(), 
 
 pub use cairn_module::problem;
 
-/// A node-side failure: logged in full, answered without details.
-fn internal(e: anyhow::Error) -> Response {
-    cairn_module::host::internal_problem(&format!("{e:#}"))
+/// A node-side failure: logged in full (with its causes), answered without details.
+fn internal(e: Error) -> Response {
+    cairn_module::host::internal_problem(&e.report().to_string())
 }
 
 fn tx_error_status(e: &TxError) -> StatusCode {
@@ -288,7 +289,7 @@ async fn submit(State(l): State<Arc<Ledger>>, Query(q): Query<SubmitQuery>, head
     // Signature checks are CPU work: keep them off the async workers.
     let verdicts = match tokio::task::spawn_blocking(move || ledger.submit(&txs)).await {
         Ok(v) => v,
-        Err(e) => return internal(anyhow::anyhow!("admission task failed: {e}")),
+        Err(source) => return internal(Error::Task { what: "admission task failed", source }),
     };
     if single && let Err(e) = &verdicts[0] {
         return submit_error_response(e);
@@ -399,7 +400,7 @@ fn state_receipt_response(l: &Ledger, module: &str, key: &[u8], height: Option<u
         Ok(Ok(r)) => ([(header::CONTENT_TYPE, "application/json")], r.to_json()).into_response(),
         Ok(Err(e @ StateQueryError::NoStateYet(_))) => problem(StatusCode::NOT_FOUND, "no-state", e.to_string()),
         Ok(Err(e)) => problem(StatusCode::BAD_REQUEST, "bad-query", e.to_string()),
-        Err(e) if e.is::<crate::ledger::NotYetSigned>() => not_yet_signed(&e),
+        Err(Error::NotYetSigned(e)) => not_yet_signed(&e),
         Err(e) => internal(e),
     }
 }
@@ -414,13 +415,13 @@ async fn leaf_receipt(State(l): State<Arc<Ledger>>, Path(index): Path<String>) -
         Ok(Ok(r)) => ([(header::CONTENT_TYPE, "application/json")], r.to_json()).into_response(),
         Ok(Err(e @ LeafQueryError::Unknown(_))) => problem(StatusCode::NOT_FOUND, "unknown-leaf", e.to_string()),
         Ok(Err(e @ LeafQueryError::NotAModuleLeaf(_))) => problem(StatusCode::BAD_REQUEST, "not-a-module-leaf", e.to_string()),
-        Err(e) if e.is::<crate::ledger::NotYetSigned>() => not_yet_signed(&e),
+        Err(Error::NotYetSigned(e)) => not_yet_signed(&e),
         Err(e) => internal(e),
     }
 }
 
 /// A final record or block not yet under a quorum checkpoint: 503, retry in a second.
-fn not_yet_signed(e: &anyhow::Error) -> Response {
+fn not_yet_signed(e: &NotYetSigned) -> Response {
     let mut r = problem(StatusCode::SERVICE_UNAVAILABLE, "not-yet-signed", e.to_string());
     r.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
     r

@@ -3,8 +3,9 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
 use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, IoContext, Result};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -68,9 +69,9 @@ impl Default for Limits {
 }
 
 impl NodeConfig {
-    pub fn load(path: &Path) -> anyhow::Result<Self> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading config {}", path.display()))?;
-        let mut c: NodeConfig = toml::from_str(&text).with_context(|| format!("config {} is invalid", path.display()))?;
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).io_context(|| format!("reading config {}", path.display()))?;
+        let mut c: NodeConfig = toml::from_str(&text).map_err(|source| Error::ConfigSyntax { path: path.to_path_buf(), source })?;
         let base = path.parent().unwrap_or(Path::new("."));
         let mut paths = vec![&mut c.genesis, &mut c.validator_key, &mut c.db];
         if let Some(cc) = c.consensus.as_mut() {

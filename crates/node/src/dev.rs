@@ -6,11 +6,11 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
 use cairn_crypto::{KeyPair, Suite};
 use cairn_types::genesis::{Genesis, Organisation, Params, ValidatorInfo};
 
 use crate::config::{Limits, NodeConfig};
+use crate::error::{Error, IoContext, Result};
 
 pub struct DevPaths {
     pub config: PathBuf,
@@ -34,24 +34,24 @@ impl DevPaths {
 
 /// Creates the data folder's chain on first use; returns its paths. On later runs it leaves
 /// genesis and keys alone (the suite is fixed at creation) and only updates the listen address.
-pub fn init_dev(dir: &Path, listen: SocketAddr, suite: Suite) -> anyhow::Result<(DevPaths, bool)> {
+pub fn init_dev(dir: &Path, listen: SocketAddr, suite: Suite) -> Result<(DevPaths, bool)> {
     let paths = DevPaths::new(dir);
     if paths.config.exists() {
         let mut cfg = NodeConfig::load(&paths.config)?;
-        let genesis = Genesis::from_json(&std::fs::read(&cfg.genesis)?)?;
+        let genesis = Genesis::from_json(&std::fs::read(&cfg.genesis).io_context(|| format!("reading genesis {}", cfg.genesis.display()))?)?;
         if genesis.suite != suite {
             tracing::warn!(existing = %genesis.suite, requested = %suite, "data folder already holds a chain; keeping its suite");
         }
         if cfg.listen != listen {
             cfg.listen = listen;
-            let text = std::fs::read_to_string(&paths.config)?;
-            let mut doc: toml::Table = toml::from_str(&text)?;
+            let text = std::fs::read_to_string(&paths.config).io_context(|| format!("reading config {}", paths.config.display()))?;
+            let mut doc: toml::Table = toml::from_str(&text).map_err(|source| Error::ConfigSyntax { path: paths.config.clone(), source })?;
             doc.insert("listen".into(), toml::Value::String(listen.to_string()));
             write_atomic(&paths.config, toml::to_string_pretty(&doc)?.as_bytes())?;
         }
         return Ok((paths, false));
     }
-    std::fs::create_dir_all(dir).with_context(|| format!("creating data folder {}", dir.display()))?;
+    std::fs::create_dir_all(dir).io_context(|| format!("creating data folder {}", dir.display()))?;
     let validator = KeyPair::generate(suite);
     let submitter = KeyPair::generate(suite);
     // Key files are created new; a half-finished earlier init is reported, not overwritten.
@@ -98,14 +98,13 @@ pub fn init_dev(dir: &Path, listen: SocketAddr, suite: Suite) -> anyhow::Result<
 }
 
 /// Writes via a temporary file and rename, so a crash leaves the old file or the new one.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = path.with_extension("tmp");
     {
         use std::io::Write as _;
-        let mut f = std::fs::File::create(&tmp).with_context(|| format!("writing {}", tmp.display()))?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
+        let mut f = std::fs::File::create(&tmp).io_context(|| format!("writing {}", tmp.display()))?;
+        f.write_all(bytes).and_then(|()| f.sync_all()).io_context(|| format!("writing {}", tmp.display()))?;
     }
-    std::fs::rename(&tmp, path).with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
+    std::fs::rename(&tmp, path).io_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
     Ok(())
 }

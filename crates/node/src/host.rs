@@ -7,10 +7,14 @@ use cairn_module::{Host, HostError, LeafProof, TxLeaves};
 use cairn_types::genesis::Genesis;
 use cairn_types::state_receipt::StateReceipt;
 
-use crate::ledger::{Ledger, NotYetSigned, StateQueryError};
+use crate::error::Error;
+use crate::ledger::{Ledger, StateQueryError};
 
-fn node_error(e: anyhow::Error) -> HostError {
-    if e.is::<NotYetSigned>() { HostError::NotYetSigned } else { HostError::Internal(format!("{e:#}")) }
+fn node_error(e: Error) -> HostError {
+    match e {
+        Error::NotYetSigned(_) => HostError::NotYetSigned,
+        e => HostError::Internal(e.report().to_string()),
+    }
 }
 
 impl From<StateQueryError> for HostError {

@@ -11,7 +11,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use anyhow::{Context, bail};
 use cairn_crypto::{Hash, KeyPair};
 use cairn_exec::{Executor, TxError};
 use cairn_merkle::{MerkleLog, leaf_hash};
@@ -24,6 +23,7 @@ use cairn_types::tx::Transaction;
 use tokio::sync::oneshot;
 
 use crate::config::NodeConfig;
+use crate::error::{Error, IoContext, Result};
 use crate::mempool::{InsertError, Mempool};
 use crate::metrics::Metrics;
 
@@ -147,33 +147,39 @@ pub fn now_ms() -> u64 {
 
 impl Ledger {
     /// Opens (or initialises) the ledger described by `config`.
-    pub fn open(config: NodeConfig) -> anyhow::Result<Arc<Ledger>> {
+    pub fn open(config: NodeConfig) -> Result<Arc<Ledger>> {
         Self::open_with(config, crate::MODULES)
     }
 
     /// [`Ledger::open`] running the modules of `modules` (a binary built with other modules
     /// than `cairn`'s, such as the test kit's).
-    pub fn open_with(config: NodeConfig, modules: &[cairn_exec::ModuleFactory]) -> anyhow::Result<Arc<Ledger>> {
-        let genesis_bytes = std::fs::read(&config.genesis).with_context(|| format!("reading genesis {}", config.genesis.display()))?;
-        let genesis = Genesis::from_json(&genesis_bytes).with_context(|| format!("genesis {}", config.genesis.display()))?;
+    pub fn open_with(config: NodeConfig, modules: &[cairn_exec::ModuleFactory]) -> Result<Arc<Ledger>> {
+        let genesis_bytes = std::fs::read(&config.genesis).io_context(|| format!("reading genesis {}", config.genesis.display()))?;
+        let genesis = Genesis::from_json(&genesis_bytes).map_err(|source| Error::GenesisFile { path: config.genesis.clone(), source })?;
         let validator = crate::keys::read_key(&config.validator_key)?;
         let Some(v) = genesis.validators.iter().find(|v| v.name == config.validator_name) else {
-            bail!("validator {:?} is not in genesis {}; fix validator_name in the config", config.validator_name, config.genesis.display());
+            return Err(Error::Config(format!(
+                "validator {:?} is not in genesis {}; fix validator_name in the config",
+                config.validator_name,
+                config.genesis.display()
+            )));
         };
         if v.public_key != validator.public_key().to_hex() {
-            bail!("key {} is not validator {}'s key in genesis", config.validator_key.display(), v.name);
+            return Err(Error::Config(format!("key {} is not validator {}'s key in genesis", config.validator_key.display(), v.name)));
         }
-        std::fs::create_dir_all(&config.db).with_context(|| format!("creating {}", config.db.display()))?;
+        std::fs::create_dir_all(&config.db).io_context(|| format!("creating {}", config.db.display()))?;
         let exec = Executor::new(genesis.clone(), modules);
-        let store = Store::open(&config.db, &exec.index_names()).with_context(|| format!("opening database {}", config.db.display()))?;
+        let store = Store::open(&config.db, &exec.index_names()).map_err(|source| Error::OpenDatabase { path: config.db.clone(), source })?;
         let canonical = serde_json::to_vec(&genesis)?;
         match store.genesis()? {
             None => store.put_genesis(&canonical)?,
             Some(stored) if stored == canonical => {}
-            Some(_) => bail!(
-                "genesis mismatch: {} differs from the genesis this database was created with; use the original genesis or a new data folder",
-                config.genesis.display()
-            ),
+            Some(_) => {
+                return Err(Error::Config(format!(
+                    "genesis mismatch: {} differs from the genesis this database was created with; use the original genesis or a new data folder",
+                    config.genesis.display()
+                )));
+            }
         }
 
         // Rebuild the Merkle tree from the durable leaves and check it against what was signed.
@@ -187,9 +193,13 @@ impl Ledger {
         let tip = if tip_height == 0 {
             Tip { height: 0, hash: genesis_hash, time_ms: genesis.genesis_time_ms, state_root: cairn_state::EMPTY, overlay: None }
         } else {
-            let header = Block::decode_header(&store.block(tip_height)?.context("tip block missing")?)?;
+            let header = Block::decode_header(&store.block(tip_height)?.ok_or_else(|| Error::Corrupt("tip block missing".into()))?)?;
             if header.log_size_after() != log.size() || log.root_at(header.log_size)? != header.log_root {
-                bail!("database is inconsistent: tip block {tip_height} commits to a log of {} leaves, {} are stored", header.log_size_after(), log.size());
+                return Err(Error::Inconsistent(format!(
+                    "tip block {tip_height} commits to a log of {} leaves, {} are stored",
+                    header.log_size_after(),
+                    log.size()
+                )));
             }
             let state_root = header.state_root.unwrap_or(cairn_state::EMPTY);
             if store.has_old_state_nodes() {
@@ -198,7 +208,7 @@ impl Ledger {
             // Paired with the commit: the tip's state root must be stored (state is written in
             // the block's own batch).
             if store.state_root_at(tip_height)?.hash != state_root {
-                bail!("database is inconsistent: the state root of tip block {tip_height} is not stored");
+                return Err(Error::Inconsistent(format!("the state root of tip block {tip_height} is not stored")));
             }
             Tip { height: tip_height, hash: header.hash(suite), time_ms: header.time_ms, state_root, overlay: None }
         };
@@ -216,7 +226,7 @@ impl Ledger {
         if let Some((size, note)) = &checkpoint {
             let cp = Checkpoint::parse(&SignedNote::parse(note)?.text)?;
             if cp.size != *size || log.root_at(*size)? != cp.root {
-                bail!("database is inconsistent: checkpoint at size {size} does not match the stored log");
+                return Err(Error::Inconsistent(format!("checkpoint at size {size} does not match the stored log")));
             }
         }
 
@@ -234,8 +244,10 @@ impl Ledger {
             let digest = if tip.height == 0 {
                 cairn_consensus::genesis_digest()
             } else {
-                let record = store.consensus_record(tip.height)?.context("tip block has no consensus record; was this database made by a single node?")?;
-                replica::decode_record(&record).context("malformed consensus record")?.digest
+                let record = store
+                    .consensus_record(tip.height)?
+                    .ok_or_else(|| Error::Corrupt("tip block has no consensus record; was this database made by a single node?".into()))?;
+                replica::decode_record(&record).ok_or_else(|| Error::Corrupt("malformed consensus record".into()))?.digest
             };
             let state = execute::ChainState {
                 height: tip.height,
@@ -433,7 +445,7 @@ impl Ledger {
                     for block in from_producer {
                         if let Err(e) = ledger.commit_built(block) {
                             // The in-memory log is ahead of disk now; only a restart is safe.
-                            ledger.fail(format!("committing a block failed: {e:#}"));
+                            ledger.fail(format!("committing a block failed: {}", e.report()));
                             break;
                         }
                     }
@@ -459,7 +471,7 @@ impl Ledger {
                         }
                         Ok(None) => {}
                         Err(e) => {
-                            ledger.fail(format!("building a block failed: {e:#}"));
+                            ledger.fail(format!("building a block failed: {}", e.report()));
                             break;
                         }
                     }
@@ -496,7 +508,7 @@ impl Ledger {
 
     /// Executes a block from the mempool, extends the in-memory log and signs its checkpoint.
     /// `Ok(None)`: nothing to include.
-    fn build_block(&self) -> anyhow::Result<Option<BuiltBlock>> {
+    fn build_block(&self) -> Result<Option<BuiltBlock>> {
         let p = &self.genesis().params;
         let batch = self.mempool.take(p.max_block_txs as usize, p.max_block_bytes as usize);
         if batch.is_empty() {
@@ -545,9 +557,9 @@ impl Ledger {
     }
 
     /// Makes a built block durable, publishes its checkpoint and tells the waiters.
-    fn commit_built(&self, b: BuiltBlock) -> anyhow::Result<()> {
+    fn commit_built(&self, b: BuiltBlock) -> Result<()> {
         let BuiltBlock { height, time_ms, commit, started } = b;
-        self.store.commit_block(&commit).with_context(|| format!("committing block {height}"))?;
+        self.store.commit_block(&commit).map_err(|source| Error::CommitBlock { height, source })?;
         let (log_size, note) = commit.checkpoint.clone().expect("built blocks carry a checkpoint");
         *self.checkpoint.write().unwrap() = Some((log_size, note));
         self.committed_height.store(height, Ordering::Release);
@@ -623,24 +635,24 @@ impl Ledger {
         self.checkpoint.read().unwrap().clone()
     }
 
-    pub fn block(&self, height: u64) -> anyhow::Result<Option<Block>> {
+    pub fn block(&self, height: u64) -> Result<Option<Block>> {
         Ok(match self.store.block(height)? {
             Some(b) => Some(Block::decode(&b)?),
             None => None,
         })
     }
 
-    pub fn block_height_by_hash(&self, hash: &Hash) -> anyhow::Result<Option<u64>> {
+    pub fn block_height_by_hash(&self, hash: &Hash) -> Result<Option<u64>> {
         Ok(self.store.block_height_by_hash(hash)?)
     }
 
     /// A durable leaf with its inclusion proof against the latest signed checkpoint.
-    pub fn leaf_proof(&self, leaf_index: u64) -> anyhow::Result<Option<cairn_module::LeafProof>> {
+    pub fn leaf_proof(&self, leaf_index: u64) -> Result<Option<cairn_module::LeafProof>> {
         if leaf_index >= self.log_size() {
             return Ok(None);
         }
-        let leaf = self.store.leaf(leaf_index)?.with_context(|| format!("durable leaf {leaf_index} missing"))?;
-        let (tree_size, checkpoint) = self.latest_checkpoint().context("no checkpoint yet")?;
+        let leaf = self.store.leaf(leaf_index)?.ok_or_else(|| Error::Corrupt(format!("durable leaf {leaf_index} missing")))?;
+        let (tree_size, checkpoint) = self.latest_checkpoint().ok_or_else(|| Error::Corrupt("no checkpoint yet".into()))?;
         if leaf_index >= tree_size {
             return Err(NotYetSigned.into());
         }
@@ -650,7 +662,7 @@ impl Ledger {
 
     /// A receipt for a module's own leaf (a version 2 envelope) against the latest signed
     /// checkpoint. The inner error is the caller's: no such durable leaf, or not a module leaf.
-    pub fn leaf_receipt(&self, leaf_index: u64) -> anyhow::Result<Result<cairn_types::receipt::LeafReceipt, LeafQueryError>> {
+    pub fn leaf_receipt(&self, leaf_index: u64) -> Result<Result<cairn_types::receipt::LeafReceipt, LeafQueryError>> {
         let Some(proof) = self.leaf_proof(leaf_index)? else { return Ok(Err(LeafQueryError::Unknown(leaf_index))) };
         let (module, kind) = match cairn_types::log::decode_envelope(&proof.leaf) {
             Ok((module, kind, _)) => (module.to_string(), kind),
@@ -671,7 +683,7 @@ impl Ledger {
 
     /// Consistency proof between two signed tree sizes, with both signed checkpoints.
     /// The outer error is the node's (storage); the inner one the caller's (sizes it cannot prove).
-    pub fn consistency(&self, first: u64, second: u64) -> anyhow::Result<Result<ConsistencyProof, String>> {
+    pub fn consistency(&self, first: u64, second: u64) -> Result<Result<ConsistencyProof, String>> {
         let (Some(from_checkpoint), Some(to_checkpoint)) = (self.store.checkpoint(first)?, self.store.checkpoint(second)?) else {
             return Ok(Err(format!("no signed checkpoint at size {first} and {second}; sizes must be ones this node signed")));
         };
@@ -707,17 +719,17 @@ pub enum StateQueryError {
 impl Ledger {
     /// A state receipt for `module`'s `key` after the latest block with transactions at or
     /// below `height` (default: the latest), against the latest signed checkpoint.
-    pub fn state_receipt(&self, module: &str, key: &[u8], height: Option<u64>) -> anyhow::Result<Result<StateReceipt, StateQueryError>> {
+    pub fn state_receipt(&self, module: &str, key: &[u8], height: Option<u64>) -> Result<Result<StateReceipt, StateQueryError>> {
         let (asked, found) = match self.state_block(module, key, height)? {
             Ok(x) => x,
             Err(e) => return Ok(Err(e)),
         };
         let Some((block_height, leaf_index)) = found else { return Ok(Err(StateQueryError::NoStateYet(asked))) };
-        let header = Block::decode_header(&self.store.block(block_height)?.context("block with a block leaf missing")?)?;
+        let header = Block::decode_header(&self.store.block(block_height)?.ok_or_else(|| Error::Corrupt("block with a block leaf missing".into()))?)?;
         let header_bytes = header.encode();
-        let state_root = header.state_root.context("a block leaf's header has a state root")?;
+        let state_root = header.state_root.ok_or_else(|| Error::Corrupt("a block leaf's header has a state root".into()))?;
         assert_eq!(header.log_size, leaf_index, "the block leaf follows the block's transaction leaves");
-        let (tree_size, checkpoint) = self.latest_checkpoint().context("no checkpoint yet")?;
+        let (tree_size, checkpoint) = self.latest_checkpoint().ok_or_else(|| Error::Corrupt("no checkpoint yet".into()))?;
         if leaf_index >= tree_size {
             return Err(NotYetSigned.into());
         }
@@ -727,16 +739,16 @@ impl Ledger {
         let root = self.store.state_root_at(block_height)?;
         // Paired with the commit: the stored root of a block is its header's.
         if root.hash != state_root {
-            bail!("the stored state root of block {block_height} is not its header's; the database is corrupt");
+            return Err(Error::Corrupt(format!("the stored state root of block {block_height} is not its header's; the database is corrupt")));
         }
         let (proof, value_hash) = cairn_state::prove(suite, &cairn_state::StoreNodes(&self.store), root, &cairn_state::key_hash(suite, &full_key))?;
         // Paired with execution: the versioned value and the tree agree.
         if value_hash != value.as_ref().map(|v| cairn_state::value_hash(suite, v)) {
-            bail!("state of {module} at block {block_height} disagrees with its tree; the database is corrupt");
+            return Err(Error::Corrupt(format!("state of {module} at block {block_height} disagrees with its tree; the database is corrupt")));
         }
         let view = match self.exec.state_view(module, key, value.as_deref()) {
             Some(Ok(view)) => view,
-            Some(Err(e)) => bail!("state value of {module} does not decode: {e}"),
+            Some(Err(e)) => return Err(Error::Corrupt(format!("state value of {module} does not decode: {e}"))),
             None => serde_json::Value::Null,
         };
         let inclusion_proof = self.log.read().unwrap().inclusion_proof(leaf_index, tree_size)?;
@@ -759,7 +771,7 @@ impl Ledger {
 
     /// The value of `module`'s `key` after the latest block with transactions at or below
     /// `height` (default: the latest durable block), without a proof.
-    pub fn state_value(&self, module: &str, key: &[u8], height: Option<u64>) -> anyhow::Result<Result<Option<Vec<u8>>, StateQueryError>> {
+    pub fn state_value(&self, module: &str, key: &[u8], height: Option<u64>) -> Result<Result<Option<Vec<u8>>, StateQueryError>> {
         let found = match self.state_block(module, key, height)? {
             Ok((_, found)) => found,
             Err(e) => return Ok(Err(e)),
@@ -773,7 +785,7 @@ impl Ledger {
     /// height asked (default: the last durable block) and the latest block with transactions at
     /// or below it, with its block leaf (`None`: the state is empty there).
     #[allow(clippy::type_complexity)]
-    fn state_block(&self, module: &str, key: &[u8], height: Option<u64>) -> anyhow::Result<Result<(u64, Option<(u64, u64)>), StateQueryError>> {
+    fn state_block(&self, module: &str, key: &[u8], height: Option<u64>) -> Result<Result<(u64, Option<(u64, u64)>), StateQueryError>> {
         if module.len() > cairn_state::MAX_MODULE_NAME || key.len() > cairn_state::MAX_KEY_LEN {
             return Ok(Err(StateQueryError::BadKey));
         }
@@ -794,10 +806,10 @@ impl Ledger {
     }
 
     /// The state root after the last durable block (`None`: a version 1 block).
-    pub fn state_root(&self) -> anyhow::Result<Option<Hash>> {
+    pub fn state_root(&self) -> Result<Option<Hash>> {
         match self.height() {
             0 => Ok(Some(cairn_state::EMPTY)),
-            h => Ok(Block::decode_header(&self.store.block(h)?.context("tip block missing")?)?.state_root),
+            h => Ok(Block::decode_header(&self.store.block(h)?.ok_or_else(|| Error::Corrupt("tip block missing".into()))?)?.state_root),
         }
     }
 }
@@ -847,8 +859,10 @@ impl Ledger {
     /// The first final block whose log has `size` leaves after it, its block leaf included (the
     /// block a checkpoint of that size was signed for). Heights' log sizes never decrease:
     /// binary search.
-    pub fn block_with_log_size(&self, size: u64) -> anyhow::Result<Option<u64>> {
-        let log_size_at = |h: u64| -> anyhow::Result<u64> { Ok(Block::decode_header(&self.store.block(h)?.context("block missing")?)?.log_size_after()) };
+    pub fn block_with_log_size(&self, size: u64) -> Result<Option<u64>> {
+        let log_size_at = |h: u64| -> Result<u64> {
+            Ok(Block::decode_header(&self.store.block(h)?.ok_or_else(|| Error::Corrupt("block missing".into()))?)?.log_size_after())
+        };
         let (mut lo, mut hi) = (1u64, self.height());
         if hi == 0 || log_size_at(hi)? < size {
             return Ok(None);
@@ -865,22 +879,22 @@ impl Ledger {
     }
 
     /// Misbehaviour evidence recorded, newest first.
-    pub fn faults(&self, limit: usize) -> anyhow::Result<Vec<(u64, String)>> {
+    pub fn faults(&self, limit: usize) -> Result<Vec<(u64, String)>> {
         Ok(self.store.faults(limit)?)
     }
 
     /// The finalization certificate that proves block `height` final: its own, or the nearest
     /// later block's (an ancestor is final with its descendant). With the consensus records
     /// (digest, parent digest) of the blocks from `height` to the certified one.
-    pub fn certificate(&self, height: u64) -> anyhow::Result<Option<CertificateProof>> {
+    pub fn certificate(&self, height: u64) -> Result<Option<CertificateProof>> {
         const MAX_CHAIN: usize = 1024;
         let mut chain = Vec::new();
         for (h, record) in self.store.consensus_records_from(height, MAX_CHAIN)? {
-            let Some(r) = replica::decode_record(&record) else { bail!("malformed consensus record at {h}") };
+            let Some(r) = replica::decode_record(&record) else { return Err(Error::Corrupt(format!("malformed consensus record at {h}"))) };
             if h != height + chain.len() as u64 {
                 break;
             }
-            let block = self.store.block(h)?.context("block missing")?;
+            let block = self.store.block(h)?.ok_or_else(|| Error::Corrupt("block missing".into()))?;
             let header = Block::decode_header(&block)?;
             chain.push(CertifiedLink { height: h, digest: r.digest, parent: r.parent, header, body_hash: cairn_consensus::sha256(&block) });
             if let Some(certificate) = r.certificate {
@@ -921,34 +935,34 @@ pub struct CertificateProof {
 
 /// Rebuilds the state tree of a database made by an earlier release (nodes stored by hash)
 /// in today's layout, and checks every rebuilt root against its block's header.
-fn rebuild_state_tree(store: &Store, suite: cairn_crypto::Suite) -> anyhow::Result<()> {
+fn rebuild_state_tree(store: &Store, suite: cairn_crypto::Suite) -> Result<()> {
     tracing::info!("rebuilding the state tree in the current storage layout");
     for (height, root) in store.rebuild_state_tree(suite)? {
-        let header = Block::decode_header(&store.block(height)?.with_context(|| format!("block {height} missing"))?)?;
+        let header = Block::decode_header(&store.block(height)?.ok_or_else(|| Error::Corrupt(format!("block {height} missing")))?)?;
         if header.state_root != Some(root) {
-            bail!("database is inconsistent: the state rebuilt for block {height} does not have its header's root");
+            return Err(Error::Inconsistent(format!("the state rebuilt for block {height} does not have its header's root")));
         }
     }
     Ok(())
 }
 
 /// Re-executes blocks `from..=to` to rewrite the module indexes they produced.
-fn reindex(exec: &Executor, store: &Store, from: u64, to: u64) -> anyhow::Result<()> {
+fn reindex(exec: &Executor, store: &Store, from: u64, to: u64) -> Result<()> {
     for height in from..=to {
-        let block = Block::decode(&store.block(height)?.with_context(|| format!("block {height} missing"))?)?;
+        let block = Block::decode(&store.block(height)?.ok_or_else(|| Error::Corrupt(format!("block {height} missing")))?)?;
         let mut entries = Vec::new();
         // Reads see the state after the parent (the store keeps every version); writes are dropped.
         let parent_root = match height - 1 {
             0 => cairn_state::EMPTY,
-            h => Block::decode_header(&store.block(h)?.with_context(|| format!("block {h} missing"))?)?.state_root.unwrap_or(cairn_state::EMPTY),
+            h => Block::decode_header(&store.block(h)?.ok_or_else(|| Error::Corrupt(format!("block {h} missing")))?)?.state_root.unwrap_or(cairn_state::EMPTY),
         };
         let mut state = cairn_state::BlockState::new(exec.suite(), store, height - 1, parent_root, None, height - 1)?;
         for bytes in &block.txs {
             let tx = Transaction::decode(bytes)?;
-            let loc = store.tx(&tx.id)?.with_context(|| format!("transaction of block {height} missing"))?;
+            let loc = store.tx(&tx.id)?.ok_or_else(|| Error::Corrupt(format!("transaction of block {height} missing")))?;
             let effects = exec
                 .execute(&tx, height, block.header.time_ms, loc.first_leaf, &mut state)?
-                .map_err(|e| anyhow::anyhow!("re-executing block {height}: {e}"))?;
+                .map_err(|e| Error::Corrupt(format!("re-executing block {height}: {e}")))?;
             entries.extend(effects.index.into_iter().map(|e| (e.index, e.key, e.value)));
         }
         store.write_index(height, &entries)?;

@@ -5,6 +5,7 @@ pub mod api;
 pub mod config;
 pub mod console;
 pub mod dev;
+mod error;
 mod fatal;
 pub mod finality;
 mod host;
@@ -17,9 +18,9 @@ pub mod sigcache;
 
 use std::sync::Arc;
 
-use anyhow::Context;
-
 pub use config::NodeConfig;
+use error::IoContext;
+pub use error::{Error, Result};
 pub use ledger::Ledger;
 
 /// The modules this node runs, one factory per module crate. Adding a module is one line here
@@ -37,19 +38,19 @@ pub fn module_state_view(module: &str, key: &[u8], value: Option<&[u8]>) -> Opti
 
 /// The consensus network settings of a validator: its key and listen address from the config,
 /// the peer set from genesis. Every mistake is named with its fix.
-fn network_config(ledger: &Ledger) -> anyhow::Result<cairn_consensus::network::NetworkConfig> {
+fn network_config(ledger: &Ledger) -> Result<cairn_consensus::network::NetworkConfig> {
     let config = &ledger.config;
     let genesis = ledger.genesis();
     let Some(cc) = config.consensus.as_ref() else {
-        anyhow::bail!("genesis has a validator set, so the config needs a [consensus] section (key, listen, data)");
+        return Err(Error::Config("genesis has a validator set, so the config needs a [consensus] section (key, listen, data)".into()));
     };
     let key = keys::read_key(&cc.key)?;
     if key.suite() != cairn_crypto::Suite::Ed25519Sha256 {
-        anyhow::bail!("consensus key {} must be an ed25519-sha256 key", cc.key.display());
+        return Err(Error::Config(format!("consensus key {} must be an ed25519-sha256 key", cc.key.display())));
     }
     let me = genesis.validators.iter().find(|v| v.name == config.validator_name).expect("checked at open");
     if me.consensus_key.as_deref() != Some(key.public_key().to_hex().as_str()) {
-        anyhow::bail!("consensus key {} is not validator {}'s consensus_key in genesis", cc.key.display(), me.name);
+        return Err(Error::Config(format!("consensus key {} is not validator {}'s consensus_key in genesis", cc.key.display(), me.name)));
     }
     let peers = genesis
         .validators
@@ -59,7 +60,7 @@ fn network_config(ledger: &Ledger) -> anyhow::Result<cairn_consensus::network::N
             cairn_consensus::network::Peer { public_key: v.consensus_key_bytes().expect("validated genesis"), address }
         })
         .collect();
-    std::fs::create_dir_all(&cc.data).with_context(|| format!("creating {}", cc.data.display()))?;
+    std::fs::create_dir_all(&cc.data).io_context(|| format!("creating {}", cc.data.display()))?;
     Ok(cairn_consensus::network::NetworkConfig {
         chain_id: genesis.chain_id.clone(),
         storage_dir: cc.data.clone(),
@@ -82,16 +83,18 @@ pub struct RunningNode {
 
 impl RunningNode {
     /// Opens the ledger, starts the producer and binds the API (inside a tokio runtime).
-    pub async fn start(config: NodeConfig) -> anyhow::Result<Self> {
+    pub async fn start(config: NodeConfig) -> Result<Self> {
         Self::start_with(config, MODULES).await
     }
 
     /// [`RunningNode::start`] running the modules of `modules`.
-    pub async fn start_with(config: NodeConfig, modules: &'static [cairn_exec::ModuleFactory]) -> anyhow::Result<Self> {
+    pub async fn start_with(config: NodeConfig, modules: &'static [cairn_exec::ModuleFactory]) -> Result<Self> {
         let listen = config.listen;
-        let ledger = tokio::task::spawn_blocking(move || Ledger::open_with(config, modules)).await??;
-        let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding the API to {listen}"))?;
-        let addr = listener.local_addr()?;
+        let ledger = tokio::task::spawn_blocking(move || Ledger::open_with(config, modules))
+            .await
+            .map_err(|source| Error::Task { what: "opening the ledger", source })??;
+        let listener = tokio::net::TcpListener::bind(listen).await.io_context(|| format!("binding the API to {listen}"))?;
+        let addr = listener.local_addr().io_context(|| format!("reading the address the API is bound to ({listen})"))?;
         let (producer, network_stopped) = if ledger.is_replicated() {
             let net = network_config(&ledger)?;
             (None, Some(ledger.start_replica(net)?))
@@ -129,7 +132,7 @@ impl RunningNode {
     }
 
     /// Stops serving, lets the producer finish its block, and closes the store.
-    pub async fn shutdown(mut self) -> anyhow::Result<()> {
+    pub async fn shutdown(mut self) -> Result<()> {
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
         }

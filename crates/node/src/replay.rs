@@ -5,7 +5,6 @@
 
 use std::path::Path;
 
-use anyhow::Context;
 use cairn_crypto::Hash;
 use cairn_exec::Executor;
 use cairn_state::{BlockState, EMPTY, MemStore};
@@ -13,6 +12,8 @@ use cairn_store::Store;
 use cairn_types::block::Block;
 use cairn_types::genesis::Genesis;
 use cairn_types::tx::Transaction;
+
+use crate::error::{Error, Result};
 
 /// What a replay found.
 #[derive(Debug)]
@@ -27,19 +28,19 @@ pub struct ReplayReport {
 
 /// Re-executes every block of the database at `db` (a stopped node's) and checks its state
 /// roots. Holds the whole state in memory: a check for operators and tests, not for a node.
-pub fn replay(db: &Path, genesis: &Genesis) -> anyhow::Result<ReplayReport> {
+pub fn replay(db: &Path, genesis: &Genesis) -> Result<ReplayReport> {
     let exec = Executor::new(genesis.clone(), crate::MODULES);
-    let store = Store::open(db, &exec.index_names()).with_context(|| format!("opening database {}", db.display()))?;
+    let store = Store::open(db, &exec.index_names()).map_err(|source| Error::OpenDatabase { path: db.to_path_buf(), source })?;
     let suite = genesis.suite;
     let tip = store.tip_height()?;
     let mut memory = MemStore::default();
     let (mut root, mut checked) = (EMPTY, 0);
     for height in 1..=tip {
-        let block = Block::decode(&store.block(height)?.with_context(|| format!("block {height} missing"))?)?;
+        let block = Block::decode(&store.block(height)?.ok_or_else(|| Error::Corrupt(format!("block {height} missing")))?)?;
         let mut state = BlockState::new(suite, &memory, height - 1, root, None, height - 1)?;
         for bytes in &block.txs {
             let tx = Transaction::decode(bytes)?;
-            let loc = store.tx(&tx.id)?.with_context(|| format!("transaction of block {height} missing"))?;
+            let loc = store.tx(&tx.id)?.ok_or_else(|| Error::Corrupt(format!("transaction of block {height} missing")))?;
             if let Err(e) = exec.execute(&tx, height, block.header.time_ms, loc.first_leaf, &mut state)? {
                 let mismatch = Some(format!("block {height}: transaction {} fails on replay: {e}", hex::encode(tx.id)));
                 return Ok(ReplayReport { blocks: height - 1, checked, state_root: root, mismatch });

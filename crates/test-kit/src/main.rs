@@ -51,7 +51,7 @@ fn main() -> anyhow::Result<()> {
                 let node = RunningNode::start_with(config, cairn_test_kit::MODULES).await?;
                 println!("cairn-testkit node at http://{}/", node.addr);
                 tokio::signal::ctrl_c().await?;
-                node.shutdown().await
+                anyhow::Ok(node.shutdown().await?)
             })
         }
         Command::Put { node, key, wait, name, value } => put(&node, &key, wait, &name, &value),

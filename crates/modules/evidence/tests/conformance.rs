@@ -49,7 +49,7 @@ fn evidence_passes_the_conformance_harness_in_both_suites() {
 fn the_modules_genesis_parameters_are_read_and_checked() {
     let member = KeyPair::from_secret_bytes(Suite::Ed25519Sha256, &[7; 32]).unwrap();
     let with = |json: serde_json::Value| {
-        let mut g = cairn_exec::conformance::genesis(&member, Params::with_modules([("evidence".to_string(), json.as_object().unwrap().clone())].into()));
+        let g = cairn_exec::conformance::genesis(&member, Params::with_modules([("evidence".to_string(), json.as_object().unwrap().clone())].into()));
         g.validate().unwrap();
         EvidenceParams::of(&g)
     };

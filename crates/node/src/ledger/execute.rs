@@ -15,6 +15,7 @@ use cairn_types::log::encode_block_leaf;
 use cairn_types::tx::Transaction;
 
 use super::Ledger;
+use crate::error::Result;
 
 /// The state after a block: what its children build on.
 #[derive(Clone, Debug)]
@@ -63,7 +64,7 @@ impl Ledger {
         txs: Vec<Transaction>,
         in_ancestry: &dyn Fn(&Hash) -> bool,
         strict: bool,
-    ) -> anyhow::Result<Result<Executed, Invalid>> {
+    ) -> Result<Result<Executed, Invalid>> {
         let suite = self.exec.suite();
         let first_leaf = parent.frontier.size();
         let mut commit = BlockCommit { height, first_leaf, ..BlockCommit::default() };

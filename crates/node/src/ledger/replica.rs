@@ -18,7 +18,6 @@ use std::sync::mpsc::{Receiver, SyncSender};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
-use anyhow::{Context, bail};
 use cairn_consensus::network::Gossip;
 use cairn_consensus::{Ack, BlockInfo, BlockLogic, FinalizedBlock, Topic};
 use cairn_crypto::Hash;
@@ -29,6 +28,7 @@ use cairn_types::block::Block;
 
 use super::execute::{ChainState, Executed, Invalid};
 use super::{Ledger, TxOutcome, now_ms};
+use crate::error::{Error, IoContext, Result};
 
 /// How far ahead of a validator's clock a block's time may be.
 const MAX_CLOCK_DRIFT_MS: u64 = 10_000;
@@ -249,7 +249,7 @@ impl Ledger {
         spec.insert(digest, Arc::new(Speculative { parent, state, tx_ids, commit: Mutex::new(Some((commit, leaf_hashes))) }));
     }
 
-    fn propose_block(&self, parent: &BlockInfo, height: u64, now: u64, allow_empty: bool) -> anyhow::Result<Option<Vec<u8>>> {
+    fn propose_block(&self, parent: &BlockInfo, height: u64, now: u64, allow_empty: bool) -> Result<Option<Vec<u8>>> {
         let Some((state, in_ancestry)) = self.state_after(parent) else { return Ok(None) };
         let p = &self.genesis().params;
         let txs = self.mempool.peek(p.max_block_txs as usize, p.max_block_bytes as usize, &|id| in_ancestry.contains(id));
@@ -300,11 +300,11 @@ impl Ledger {
         match self.verify_block(parent, height, payload, now) {
             Ok(Ok(())) => Ok(()),
             Ok(Err(Invalid(why))) => Err(why),
-            Err(e) => Err(format!("{e:#}")),
+            Err(e) => Err(e.report().to_string()),
         }
     }
 
-    fn verify_block(&self, parent: &BlockInfo, height: u64, payload: &[u8], now: u64) -> anyhow::Result<Result<(), Invalid>> {
+    fn verify_block(&self, parent: &BlockInfo, height: u64, payload: &[u8], now: u64) -> Result<Result<(), Invalid>> {
         let block = match Block::decode(payload) {
             Ok(b) => b,
             Err(e) => return Ok(Err(Invalid(format!("block does not decode: {e}")))),
@@ -363,7 +363,7 @@ impl Ledger {
     }
 
     /// Makes a final block durable (the committer thread, in height order).
-    fn commit_final(&self, fb: FinalizedBlock) -> anyhow::Result<()> {
+    fn commit_final(&self, fb: FinalizedBlock) -> Result<()> {
         let r = self.replica();
         let info = &fb.info;
         let committed = self.committed_height.load(Ordering::Acquire);
@@ -371,11 +371,11 @@ impl Ledger {
             return Ok(()); // redelivered after a restart
         }
         if info.height != committed + 1 {
-            bail!(
+            return Err(Error::Consensus(format!(
                 "final block {} arrived after block {committed}: this validator's ledger database is behind its consensus data \
                  (was db/ deleted alone?); stop it and delete both db/ and the consensus data folder to resync from peers",
                 info.height
-            );
+            )));
         }
         let spec = r.speculative.lock().unwrap().get(&info.digest).cloned();
         let executed = spec.and_then(|s| s.commit.lock().unwrap().take().map(|(c, hashes)| (s.state.clone(), c, hashes)));
@@ -388,20 +388,20 @@ impl Ledger {
                 tracing::info!(height = info.height, "catching up: applying a final block fetched from peers");
                 let fin = r.finalized.lock().unwrap().clone();
                 if info.parent != fin.digest {
-                    bail!("final block {} does not extend final block {}", info.height, fin.height);
+                    return Err(Error::Consensus(format!("final block {} does not extend final block {}", info.height, fin.height)));
                 }
-                let block = Block::decode(&info.payload).context("final block does not decode")?;
+                let block = Block::decode(&info.payload).map_err(Error::FinalBlockDecode)?;
                 let txs = self
                     .exec
                     .admit_many(&block.txs, None)
                     .into_iter()
                     .collect::<Result<Vec<_>, _>>()
-                    .map_err(|e| anyhow::anyhow!("final block {}: {e}", info.height))?;
+                    .map_err(|e| Error::Consensus(format!("final block {}: {e}", info.height)))?;
                 let mut executed = self
                     .execute_on(&fin, info.height, block.header.time_ms, txs, &|_| false, true)?
-                    .map_err(|e| anyhow::anyhow!("final block {} fails re-execution: {}", info.height, e.0))?;
+                    .map_err(|e| Error::Consensus(format!("final block {} fails re-execution: {}", info.height, e.0)))?;
                 if executed.header != block.header {
-                    bail!("final block {}: re-execution gives another header; this node's state diverged", info.height);
+                    return Err(Error::Consensus(format!("final block {}: re-execution gives another header; this node's state diverged", info.height)));
                 }
                 executed.state.digest = info.digest;
                 (executed.state, executed.commit, executed.leaf_hashes)
@@ -415,11 +415,11 @@ impl Ledger {
                 log.push_leaf_hash(h);
             }
             if log.root() != state.frontier.root() {
-                bail!("log root after block {} differs from the block's", info.height);
+                return Err(Error::Consensus(format!("log root after block {} differs from the block's", info.height)));
             }
         }
         commit.consensus = Some(encode_record(&info.digest, &info.parent, fb.certificate.as_deref()));
-        self.store.commit_block(&commit).with_context(|| format!("committing block {}", info.height))?;
+        self.store.commit_block(&commit).map_err(|source| Error::CommitBlock { height: info.height, source })?;
 
         let height = info.height;
         let log_size = state.frontier.size();
@@ -475,7 +475,7 @@ impl Ledger {
 
     /// Records a validator's signature over a checkpoint; stores and serves the checkpoint once
     /// a quorum signed the same text this node computed.
-    fn add_cosignature(&self, from: usize, note: &str) -> anyhow::Result<()> {
+    fn add_cosignature(&self, from: usize, note: &str) -> Result<()> {
         let r = self.replica();
         let Ok(parsed) = SignedNote::parse(note) else { return Ok(()) };
         let Ok(cp) = Checkpoint::parse(&parsed.text) else { return Ok(()) };
@@ -534,7 +534,7 @@ impl Ledger {
 
     /// A checkpoint that arrived already signed by a quorum (re-sent to a node catching up):
     /// served once this node's own log has the same root at that size.
-    fn adopt_cosigned(&self, note: &SignedNote, cp: &Checkpoint) -> anyhow::Result<()> {
+    fn adopt_cosigned(&self, note: &SignedNote, cp: &Checkpoint) -> Result<()> {
         let r = self.replica();
         // Stale ones first: peers re-send their latest quorum checkpoint often, and checking
         // its signatures again costs a quorum of verifications (dear with SM2).
@@ -579,7 +579,7 @@ impl Ledger {
 
     /// Keeps a certificate found after its block was delivered; attached once the block is
     /// durable.
-    fn late_certificate(&self, height: u64, certificate: Vec<u8>) -> anyhow::Result<()> {
+    fn late_certificate(&self, height: u64, certificate: Vec<u8>) -> Result<()> {
         {
             let mut late = self.replica().late_certificates.lock().unwrap();
             if late.len() >= MAX_COSIGN_SIZES {
@@ -591,7 +591,7 @@ impl Ledger {
     }
 
     /// Stores the late certificates of durable blocks in their consensus records.
-    fn attach_late_certificates(&self) -> anyhow::Result<()> {
+    fn attach_late_certificates(&self) -> Result<()> {
         let ready: Vec<(u64, Vec<u8>)> = {
             let mut late = self.replica().late_certificates.lock().unwrap();
             let committed = self.committed_height.load(Ordering::Acquire);
@@ -632,7 +632,7 @@ impl Ledger {
 
     /// Stores a quorum checkpoint and, when it is the newest, serves it and tells the clients
     /// whose transactions it covers.
-    fn serve_cosigned(&self, size: u64, cosigned: String) -> anyhow::Result<()> {
+    fn serve_cosigned(&self, size: u64, cosigned: String) -> Result<()> {
         let r = self.replica();
         self.store.put_checkpoint(size, &cosigned)?;
         let newer = {
@@ -684,25 +684,31 @@ impl Ledger {
 
     /// Starts the committer and admission threads and the consensus validator.
     /// The receiver fires if the p2p network stops (see `cairn_consensus::network::NetworkStopped`).
-    pub fn start_replica(self: &Arc<Self>, net: cairn_consensus::network::NetworkConfig) -> anyhow::Result<cairn_consensus::network::NetworkStopped> {
+    pub fn start_replica(self: &Arc<Self>, net: cairn_consensus::network::NetworkConfig) -> Result<cairn_consensus::network::NetworkStopped> {
         let r = self.replica();
         let (commit_tx, commit_rx) = std::sync::mpsc::sync_channel::<(FinalizedBlock, Ack)>(COMMIT_QUEUE);
         let (admit_tx, admit_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(ADMISSION_QUEUE);
         let _ = r.committer.set(commit_tx);
         let _ = r.admission.set(admit_tx);
         let ledger = Arc::clone(self);
-        std::thread::Builder::new().name("cairn-committer".into()).spawn(move || committer(ledger, commit_rx))?;
+        std::thread::Builder::new()
+            .name("cairn-committer".into())
+            .spawn(move || committer(ledger, commit_rx))
+            .io_context(|| "starting the committer thread".into())?;
         let ledger = Arc::clone(self);
-        std::thread::Builder::new().name("cairn-admission".into()).spawn(move || {
-            let rx: Receiver<Vec<u8>> = admit_rx;
-            for batch in rx {
-                ledger.admit_gossip(&batch);
-            }
-        })?;
+        std::thread::Builder::new()
+            .name("cairn-admission".into())
+            .spawn(move || {
+                let rx: Receiver<Vec<u8>> = admit_rx;
+                for batch in rx {
+                    ledger.admit_gossip(&batch);
+                }
+            })
+            .io_context(|| "starting the admission thread".into())?;
         let (gossip, queue) = cairn_consensus::network::gossip_pair();
         let _ = r.gossip.set(gossip);
         let logic: cairn_consensus::Logic = Arc::new(ReplicaLogic { ledger: Arc::clone(self), inline_commit: false });
-        cairn_consensus::network::start(net, logic, queue).context("starting consensus")
+        cairn_consensus::network::start(net, logic, queue).map_err(Error::StartConsensus)
     }
 
     pub(crate) fn replica_gossip_txs(&self, txs: &[&[u8]]) {
@@ -721,7 +727,7 @@ fn committer(ledger: Arc<Ledger>, rx: Receiver<(FinalizedBlock, Ack)>) {
         let height = block.info.height;
         if let Err(e) = ledger.commit_final(block) {
             // The node cannot follow the chain any more; a restart replays from disk and peers.
-            ledger.fail(format!("committing final block {height} failed: {e:#}"));
+            ledger.fail(format!("committing final block {height} failed: {}", e.report()));
             return;
         }
         ack.acknowledge();
@@ -752,7 +758,7 @@ impl BlockLogic for ReplicaLogic {
         match self.ledger.propose_block(parent, height, now_ms, allow_empty) {
             Ok(p) => p,
             Err(e) => {
-                tracing::error!(error = %format!("{e:#}"), "proposing failed");
+                tracing::error!(error = %e.report(), "proposing failed");
                 None
             }
         }
@@ -772,7 +778,7 @@ impl BlockLogic for ReplicaLogic {
         if self.inline_commit {
             let height = block.info.height;
             if let Err(e) = self.ledger.commit_final(block) {
-                panic!("committing final block {height}: {e:#}");
+                panic!("committing final block {height}: {}", e.report());
             }
             ack.acknowledge();
             return;
@@ -786,7 +792,7 @@ impl BlockLogic for ReplicaLogic {
 
     fn certificate(&self, height: u64, certificate: Vec<u8>) {
         if let Err(e) = self.ledger.late_certificate(height, certificate) {
-            tracing::error!(height, error = %format!("{e:#}"), "storing a finalization certificate failed");
+            tracing::error!(height, error = %e.report(), "storing a finalization certificate failed");
         }
     }
 
@@ -819,7 +825,7 @@ impl BlockLogic for ReplicaLogic {
                 if let Ok(note) = std::str::from_utf8(message)
                     && let Err(e) = self.ledger.add_cosignature(from, note)
                 {
-                    self.ledger.fail(format!("storing a cosigned checkpoint failed: {e:#}"));
+                    self.ledger.fail(format!("storing a cosigned checkpoint failed: {}", e.report()));
                 }
             }
         }
