@@ -220,7 +220,7 @@ fn start_consortium(
     let mut genesis = crate::testnet::init(dir, &crate::testnet::InitOptions { validators: n, suite, p2p_base_port: base, api_base_port: base + n as u16 })?;
     if !digest_state {
         // Every validator reads the one genesis.json (the trust file does not name the setting).
-        genesis.params.evidence_digest_state = false;
+        digest_state_off(&mut genesis)?;
         std::fs::write(dir.join("genesis.json"), genesis.to_json())?;
     }
     let exe = std::env::current_exe()?;
@@ -280,7 +280,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         let (paths, _) = cairn_node::dev::init_dev(&dir, "127.0.0.1:0".parse()?, suite)?;
         if args.no_digest_state {
             let mut g = cairn_types::genesis::Genesis::from_json(&std::fs::read(&paths.genesis)?)?;
-            g.params.evidence_digest_state = false;
+            digest_state_off(&mut g)?;
             std::fs::write(&paths.genesis, g.to_json())?;
         }
         let config = cairn_node::NodeConfig::load(&paths.config)?;
@@ -431,5 +431,12 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     }) {
         println!("  node: {line}");
     }
+    Ok(())
+}
+
+/// Turns the evidence module's digest state off in a genesis `cairn dev` or `testnet init` made.
+fn digest_state_off(g: &mut cairn_types::genesis::Genesis) -> anyhow::Result<()> {
+    let params = cairn_module_evidence::EvidenceParams { digest_state: false, ..cairn_module_evidence::EvidenceParams::of(g).map_err(anyhow::Error::msg)? };
+    g.params.modules.insert(cairn_module_evidence::wire::MODULE.to_string(), params.to_json());
     Ok(())
 }

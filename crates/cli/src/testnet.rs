@@ -13,7 +13,7 @@ use cairn_crypto::{KeyPair, Suite};
 use cairn_node::config::{ConsensusConfig, Limits, NodeConfig};
 use cairn_node::dev::write_atomic;
 use cairn_node::keys::write_key;
-use cairn_types::genesis::{Genesis, Organisation, Params, ValidatorInfo};
+use cairn_types::genesis::{Genesis, Organisation, ValidatorInfo};
 
 pub struct InitOptions {
     pub validators: usize,
@@ -69,8 +69,7 @@ pub fn init(dir: &Path, o: &InitOptions) -> anyhow::Result<Genesis> {
         genesis_time_ms: cairn_node::ledger::now_ms(),
         organisations,
         validators,
-        // Digest state on: a dev or test chain shows everything (see Params).
-        params: Params { evidence_digest_state: true, ..Params::default() },
+        params: cairn_node::dev::chain_params(),
     };
     genesis.validate()?;
     for i in 1..=o.validators {

@@ -32,6 +32,13 @@ impl DevPaths {
     }
 }
 
+/// Parameters of a chain made by `cairn dev` or `cairn testnet init`: the core's defaults and
+/// each module's own, evidence with digest state on (a dev or test chain shows everything).
+pub fn chain_params() -> Params {
+    let evidence = cairn_module_evidence::EvidenceParams { digest_state: true, ..Default::default() };
+    Params::with_modules([(cairn_module_evidence::wire::MODULE.to_string(), evidence.to_json())].into())
+}
+
 /// Creates the data folder's chain on first use; returns its paths. On later runs it leaves
 /// genesis and keys alone (the suite is fixed at creation) and only updates the listen address.
 pub fn init_dev(dir: &Path, listen: SocketAddr, suite: Suite) -> Result<(DevPaths, bool)> {
@@ -77,8 +84,7 @@ pub fn init_dev(dir: &Path, listen: SocketAddr, suite: Suite) -> Result<(DevPath
             consensus_key: None,
             p2p_address: None,
         }],
-        // Digest state on: a dev or test chain shows everything (see Params).
-        params: Params { evidence_digest_state: true, ..Params::default() },
+        params: chain_params(),
     };
     genesis.validate()?;
     write_atomic(&paths.genesis, genesis.to_json().as_bytes())?;

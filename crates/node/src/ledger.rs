@@ -168,7 +168,7 @@ impl Ledger {
             return Err(Error::Config(format!("key {} is not validator {}'s key in genesis", config.validator_key.display(), v.name)));
         }
         std::fs::create_dir_all(&config.db).io_context(|| format!("creating {}", config.db.display()))?;
-        let exec = Executor::new(genesis.clone(), modules);
+        let exec = Executor::try_new(genesis.clone(), modules).map_err(|why| Error::Config(format!("genesis {}: {why}", config.genesis.display())))?;
         let store = Store::open(&config.db, &exec.index_names()).map_err(|source| Error::OpenDatabase { path: config.db.clone(), source })?;
         let canonical = serde_json::to_vec(&genesis)?;
         match store.genesis()? {

@@ -29,7 +29,7 @@ pub struct ReplayReport {
 /// Re-executes every block of the database at `db` (a stopped node's) and checks its state
 /// roots. Holds the whole state in memory: a check for operators and tests, not for a node.
 pub fn replay(db: &Path, genesis: &Genesis) -> Result<ReplayReport> {
-    let exec = Executor::new(genesis.clone(), crate::MODULES);
+    let exec = Executor::try_new(genesis.clone(), crate::MODULES).map_err(Error::Config)?;
     let store = Store::open(db, &exec.index_names()).map_err(|source| Error::OpenDatabase { path: db.to_path_buf(), source })?;
     let suite = genesis.suite;
     let tip = store.tip_height()?;
