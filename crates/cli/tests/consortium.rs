@@ -241,7 +241,11 @@ fn two_of_four_stopped_no_progress_no_divergence_then_resume_losing_nothing() {
     let (status, body) = post_txs(&c.nodes[0].url, std::slice::from_ref(&first), true);
     assert_eq!(status, 200, "{body}");
     let first_record = body["results"][0]["record_ids"][0].as_str().unwrap().to_string();
-    // The same transaction submitted to another validator is a replay there too.
+    // The same transaction submitted to another validator is a replay there too, once that
+    // validator has the block (a quorum finalised it; the fourth may still be catching up, and
+    // gossip may have reached it before it was connected).
+    let final_height = body["results"][0]["block_height"].as_u64().unwrap();
+    c.wait_all_at(final_height, Duration::from_secs(60));
     let (status, body) = post_txs(&c.nodes[3].url, &[first], false);
     assert_eq!(status, 409, "{body}");
 

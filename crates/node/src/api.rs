@@ -307,7 +307,7 @@ async fn submit(State(l): State<Arc<Ledger>>, Query(q): Query<SubmitQuery>, head
     let watches: Vec<_> = verdicts
         .iter()
         .map(|v| match v {
-            Ok(a) if wait => Some(l.watch(a.id)),
+            Ok(a) if wait => l.watch(a.id),
             _ => None,
         })
         .collect();

@@ -6,7 +6,7 @@
 //! its transaction committed. A storage failure while committing stops the process: the
 //! in-memory log may then be ahead of disk, and a restart rebuilds it from disk.
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -29,9 +29,6 @@ use crate::metrics::Metrics;
 
 mod execute;
 mod replica;
-
-/// Rejections kept for status queries.
-const RECENT_REJECTIONS: usize = 100_000;
 
 #[derive(Clone, Debug)]
 pub enum TxOutcome {
@@ -105,8 +102,8 @@ pub struct Ledger {
     mempool: Mempool,
     /// Signatures checked while verifying proposals (consensus mode).
     signatures: crate::sigcache::SignatureCache,
-    waiters: Mutex<HashMap<Hash, Vec<oneshot::Sender<TxOutcome>>>>,
-    rejections: Mutex<(HashMap<Hash, TxError>, VecDeque<Hash>)>,
+    /// The notification stage: waiters, recent rejections, the live feed (`notify.rs`).
+    notifier: crate::notify::Notifier,
     pub metrics: Metrics,
     pub config: NodeConfig,
     shutdown: AtomicBool,
@@ -116,8 +113,6 @@ pub struct Ledger {
     /// Ids of transactions in blocks built but not yet durable.
     pending: Mutex<BTreeSet<Hash>>,
     committed_height: AtomicU64,
-    /// Committed blocks, for live views (`/v1/events`). Bounded: slow listeners skip ahead.
-    events: tokio::sync::broadcast::Sender<BlockEvent>,
     /// Consensus state when the chain has a validator set (`None`: a single node).
     replica: Option<replica::Replica>,
 }
@@ -280,8 +275,7 @@ impl Ledger {
             checkpoint: RwLock::new(checkpoint),
             mempool,
             signatures: crate::sigcache::SignatureCache::new(crate::sigcache::SIGNATURE_CACHE_TXS),
-            waiters: Mutex::new(HashMap::new()),
-            rejections: Mutex::new((HashMap::new(), VecDeque::new())),
+            notifier: crate::notify::Notifier::default(),
             metrics,
             config,
             shutdown: AtomicBool::new(false),
@@ -289,7 +283,6 @@ impl Ledger {
             started: Instant::now(),
             pending: Mutex::new(BTreeSet::new()),
             committed_height: AtomicU64::new(tip_height),
-            events: tokio::sync::broadcast::channel(256).0,
             replica,
         }))
     }
@@ -362,10 +355,10 @@ impl Ledger {
         verdicts
     }
 
-    /// Resolves when `id` commits or is rejected at execution.
-    pub fn watch(&self, id: Hash) -> oneshot::Receiver<TxOutcome> {
-        let (tx, rx) = oneshot::channel();
-        self.waiters.lock().unwrap().entry(id).or_default().push(tx);
+    /// Resolves when `id` commits or is rejected at execution; `None` when too many already
+    /// wait (`notify::MAX_WAITERS`: the caller answers "pending").
+    pub fn watch(&self, id: Hash) -> Option<oneshot::Receiver<TxOutcome>> {
+        let rx = self.notifier.watch(id)?;
         // It may have committed before we registered: answer from the store. Under consensus a
         // final transaction counts once a quorum-signed checkpoint covers it (until then the
         // cosigning step notifies).
@@ -375,7 +368,7 @@ impl Ledger {
             TxStatus::Rejected(e) => self.notify(id, TxOutcome::Rejected(e)),
             TxStatus::Pending | TxStatus::Unknown => {}
         }
-        rx
+        Some(rx)
     }
 
     /// Whether the latest served checkpoint covers a transaction's leaves.
@@ -385,21 +378,11 @@ impl Ledger {
 
     /// Stops waiting for `id` (a waiter timed out).
     pub fn unwatch(&self, id: &Hash) {
-        let mut w = self.waiters.lock().unwrap();
-        if let Some(list) = w.get_mut(id) {
-            list.retain(|s| !s.is_closed());
-            if list.is_empty() {
-                w.remove(id);
-            }
-        }
+        self.notifier.unwatch(id);
     }
 
     fn notify(&self, id: Hash, outcome: TxOutcome) {
-        if let Some(list) = self.waiters.lock().unwrap().remove(&id) {
-            for s in list {
-                let _ = s.send(outcome.clone());
-            }
-        }
+        self.notifier.notify(&id, &outcome);
     }
 
     pub fn status(&self, id: &Hash) -> TxStatus {
@@ -409,24 +392,15 @@ impl Ledger {
         if self.mempool.contains(id) || self.pending.lock().unwrap().contains(id) {
             return TxStatus::Pending;
         }
-        if let Some(e) = self.rejections.lock().unwrap().0.get(id) {
-            return TxStatus::Rejected(e.clone());
+        if let Some(e) = self.notifier.rejection(id) {
+            return TxStatus::Rejected(e);
         }
         TxStatus::Unknown
     }
 
     fn remember_rejection(&self, id: Hash, e: TxError) {
         self.metrics.rejected(e.code());
-        let mut g = self.rejections.lock().unwrap();
-        if g.0.insert(id, e.clone()).is_none() {
-            g.1.push_back(id);
-            while g.1.len() > RECENT_REJECTIONS {
-                let old = g.1.pop_front().expect("non-empty");
-                g.0.remove(&old);
-            }
-        }
-        drop(g);
-        self.notify(id, TxOutcome::Rejected(e));
+        self.notifier.reject(id, e);
     }
 
     // ---- block production ----
@@ -587,8 +561,7 @@ impl Ledger {
         m.log_size.set(log_size as i64);
         m.mempool_txs.set(self.mempool.len() as i64);
         m.block_txs.observe(commit.txs.len() as f64);
-        // No listener is fine: the send only fails when nobody subscribes.
-        let _ = self.events.send(BlockEvent {
+        self.notifier.publish(BlockEvent {
             height: commit.height,
             hash: hex::encode(commit.block_hash),
             time_ms,
@@ -600,7 +573,7 @@ impl Ledger {
     }
 
     pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<BlockEvent> {
-        self.events.subscribe()
+        self.notifier.subscribe()
     }
 
     fn sign_checkpoint(&self, size: u64, root: Hash) -> String {

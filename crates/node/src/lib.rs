@@ -13,6 +13,7 @@ pub mod keys;
 pub mod ledger;
 pub mod mempool;
 pub mod metrics;
+pub mod notify;
 pub mod replay;
 pub mod sigcache;
 

@@ -37,7 +37,7 @@ async fn a_failed_stage_stops_the_node_and_says_why() {
 
     let first = deposit(1);
     let id = node.ledger.submit(std::slice::from_ref(&first))[0].as_ref().expect("admitted").id;
-    let committed = tokio::time::timeout(Duration::from_secs(10), node.ledger.watch(id)).await.expect("committed in time").unwrap();
+    let committed = tokio::time::timeout(Duration::from_secs(10), node.ledger.watch(id).expect("room to wait")).await.expect("committed in time").unwrap();
     assert!(matches!(committed, cairn_node::ledger::TxOutcome::Committed(_)));
     assert_eq!(reqwest::get(&health).await.unwrap().status(), 200);
 
