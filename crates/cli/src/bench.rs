@@ -438,5 +438,8 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
 fn digest_state_off(g: &mut cairn_types::genesis::Genesis) -> anyhow::Result<()> {
     let params = cairn_module_evidence::EvidenceParams { digest_state: false, ..cairn_module_evidence::EvidenceParams::of(g).map_err(anyhow::Error::msg)? };
     g.params.modules.insert(cairn_module_evidence::wire::MODULE.to_string(), params.to_json());
+    // A genesis of the legacy form names them in the core's members: they move.
+    g.params.max_records_per_tx = None;
+    g.params.evidence_digest_state = false;
     Ok(())
 }

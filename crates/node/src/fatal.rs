@@ -40,6 +40,15 @@ impl Fatal {
     }
 }
 
+/// Runs a stage's loop; a panic in it (a broken invariant) stops the node as a fault does,
+/// instead of leaving it up with a dead stage.
+pub fn on_panic(ledger: &crate::Ledger, stage: &str, run: impl FnOnce()) {
+    if let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
+        let why = panic.downcast_ref::<String>().map(String::as_str).or_else(|| panic.downcast_ref::<&str>().copied()).unwrap_or("a panic");
+        ledger.fail(format!("{stage} stopped: {why}"));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

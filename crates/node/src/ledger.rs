@@ -197,7 +197,7 @@ impl Ledger {
                 )));
             }
             let state_root = header.state_root.unwrap_or(cairn_state::EMPTY);
-            if store.has_old_state_nodes() {
+            if store.needs_state_rebuild()? {
                 rebuild_state_tree(&store, suite)?;
             }
             // Paired with the commit: the tip's state root must be stored (state is written in
@@ -416,13 +416,15 @@ impl Ledger {
             std::thread::Builder::new()
                 .name("cairn-committer".into())
                 .spawn(move || {
-                    for block in from_producer {
-                        if let Err(e) = ledger.commit_built(block) {
-                            // The in-memory log is ahead of disk now; only a restart is safe.
-                            ledger.fail(format!("committing a block failed: {}", e.report()));
-                            break;
+                    crate::fatal::on_panic(&ledger, "the block committer", || {
+                        for block in from_producer {
+                            if let Err(e) = ledger.commit_built(block) {
+                                // The in-memory log is ahead of disk now; only a restart is safe.
+                                ledger.fail(format!("committing a block failed: {}", e.report()));
+                                break;
+                            }
                         }
-                    }
+                    })
                 })
                 .expect("spawn committer thread")
         };
@@ -432,25 +434,27 @@ impl Ledger {
             .spawn(move || {
                 let interval = Duration::from_millis(ledger.genesis().params.block_interval_ms);
                 let mut deadline = Instant::now() + interval;
-                while !ledger.shutdown.load(Ordering::Acquire) {
-                    ledger.mempool.wait_until(deadline);
-                    if ledger.shutdown.load(Ordering::Acquire) {
-                        break;
-                    }
-                    match ledger.build_block() {
-                        Ok(Some(block)) => {
-                            if to_committer.send(block).is_err() {
+                crate::fatal::on_panic(&ledger, "the block producer", || {
+                    while !ledger.shutdown.load(Ordering::Acquire) {
+                        ledger.mempool.wait_until(deadline);
+                        if ledger.shutdown.load(Ordering::Acquire) {
+                            break;
+                        }
+                        match ledger.build_block() {
+                            Ok(Some(block)) => {
+                                if to_committer.send(block).is_err() {
+                                    break;
+                                }
+                            }
+                            Ok(None) => {}
+                            Err(e) => {
+                                ledger.fail(format!("building a block failed: {}", e.report()));
                                 break;
                             }
                         }
-                        Ok(None) => {}
-                        Err(e) => {
-                            ledger.fail(format!("building a block failed: {}", e.report()));
-                            break;
-                        }
+                        deadline = Instant::now() + interval;
                     }
-                    deadline = Instant::now() + interval;
-                }
+                });
                 drop(to_committer);
                 let _ = committer.join();
             })
@@ -916,6 +920,8 @@ fn rebuild_state_tree(store: &Store, suite: cairn_crypto::Suite) -> Result<()> {
             return Err(Error::Inconsistent(format!("the state rebuilt for block {height} does not have its header's root")));
         }
     }
+    // Only now: a rebuild that does not match keeps the old layout for the next attempt.
+    store.drop_old_state_nodes()?;
     Ok(())
 }
 

@@ -54,7 +54,15 @@ impl Notifier {
     pub fn watch(&self, id: Hash) -> Option<oneshot::Receiver<TxOutcome>> {
         let mut w = self.waiters.lock().unwrap();
         if w.count >= MAX_WAITERS {
-            return None;
+            // Requests that went away (a client that hung up never unwatches): sweep them first.
+            w.by_id.retain(|_, list| {
+                list.retain(|s| !s.is_closed());
+                !list.is_empty()
+            });
+            w.count = w.by_id.values().map(Vec::len).sum();
+            if w.count >= MAX_WAITERS {
+                return None;
+            }
         }
         let (tx, rx) = oneshot::channel();
         w.by_id.entry(id).or_default().push(tx);
@@ -146,6 +154,14 @@ mod tests {
         n.unwatch(&second);
         assert_eq!(n.waiting(), MAX_WAITERS - 2 * freed);
         assert!(n.watch([0; 32]).is_some());
+        // Fill up again, holding every receiver; then half the requests go away without
+        // unwatching (a client hung up): the next watch at the limit sweeps them.
+        while let Some(rx) = n.watch([1; 32]) {
+            held.push(([1; 32], rx));
+        }
+        held.truncate(held.len() / 2);
+        assert!(n.watch([2; 32]).is_some(), "the closed ones made room");
+        assert!(n.waiting() <= MAX_WAITERS / 2 + 1);
     }
 
     #[test]

@@ -181,8 +181,9 @@ impl Node {
     }
 
     /// Checks the shape as it decodes: a leaf has no locations; an inner node's child has a
-    /// location exactly when it is not empty, at a height below the node's own (`height`).
-    pub fn decode(bytes: &[u8], height: u64) -> Result<Node, &'static str> {
+    /// location exactly when it is not empty, made before the node itself (at `at`): an
+    /// earlier block, or earlier in the same block. So no chain of links can loop.
+    pub fn decode(bytes: &[u8], at: NodeAt) -> Result<Node, &'static str> {
         if bytes.len() != NODE_BYTES {
             return Err("wrong length");
         }
@@ -193,9 +194,9 @@ impl Node {
             0 if la.is_none() && ra.is_none() => Ok(Node::Leaf { key_hash: a, value_hash: b }),
             0 => Err("leaf with child locations"),
             1 => {
-                let child = |hash: Hash, at: Option<NodeAt>| match at {
+                let child = |hash: Hash, link: Option<NodeAt>| match link {
                     None if hash == EMPTY => Ok(Child::EMPTY),
-                    Some(at) if hash != EMPTY && at.height <= height => Ok(Child { hash, at: Some(at) }),
+                    Some(c) if hash != EMPTY && c < at => Ok(Child { hash, at: Some(c) }),
                     _ => Err("child location does not match its hash"),
                 };
                 Ok(Node::Inner { left: child(a, la)?, right: child(b, ra)? })
@@ -225,11 +226,15 @@ impl NodeSource for HashMap<NodeAt, Node> {
     }
 }
 
-/// The node of a non-empty subtree. Debug builds check that it hashes to what its parent says.
+/// The node of a non-empty subtree, checked to hash to what its parent says: a location that
+/// holds another node (storage corruption, or a block of a fork that lost reading the winner's
+/// nodes) is an error, never a wrong root.
 fn fetch(suite: Suite, source: &dyn NodeSource, child: &Child) -> Result<Node, StateError> {
     let at = child.at.ok_or(StateError::CorruptNode(child.hash, "non-empty subtree without a location"))?;
     let node = source.node(at)?.ok_or(StateError::MissingNode(child.hash))?;
-    debug_assert_eq!(node.hash(suite), child.hash, "node at {at:?} does not hash to its parent's link");
+    if node.hash(suite) != child.hash {
+        return Err(StateError::CorruptNode(child.hash, "the node at its location hashes to something else"));
+    }
     Ok(node)
 }
 

@@ -284,23 +284,26 @@ fn stored_nodes_round_trip_and_bad_shapes_are_refused() {
     let at = |height, index| Some(NodeAt { height, index });
     let leaf = Node::Leaf { key_hash: [3; 32], value_hash: [4; 32] };
     let inner = Node::Inner { left: Child { hash: [5; 32], at: at(7, 9) }, right: Child::EMPTY };
+    let here = NodeAt { height: 7, index: 10 };
     for n in [leaf, inner] {
-        assert_eq!(Node::decode(&n.encode(), 7), Ok(n));
+        assert_eq!(Node::decode(&n.encode(), here), Ok(n));
     }
-    assert_eq!(Node::decode(&inner.encode(), 6), Err("child location does not match its hash"), "a child newer than its parent");
+    let refused = Err("child location does not match its hash");
+    assert_eq!(Node::decode(&inner.encode(), NodeAt { height: 6, index: 99 }), refused, "a child newer than its parent");
+    assert_eq!(Node::decode(&inner.encode(), NodeAt { height: 7, index: 9 }), refused, "a link to itself, or later in its block");
     let mut b = inner.encode();
     b[0] = 0;
-    assert_eq!(Node::decode(&b, 7), Err("leaf with child locations"));
+    assert_eq!(Node::decode(&b, here), Err("leaf with child locations"));
     let mut b = inner.encode();
     b[33..65].copy_from_slice(&[6; 32]);
-    assert_eq!(Node::decode(&b, 7), Err("child location does not match its hash"), "a non-empty child without a location");
+    assert_eq!(Node::decode(&b, here), Err("child location does not match its hash"), "a non-empty child without a location");
     let mut b = inner.encode();
     b[1..33].copy_from_slice(&EMPTY);
-    assert_eq!(Node::decode(&b, 7), Err("child location does not match its hash"), "an empty child with a location");
+    assert_eq!(Node::decode(&b, here), Err("child location does not match its hash"), "an empty child with a location");
     let mut b = leaf.encode();
     b[0] = 2;
-    assert_eq!(Node::decode(&b, 7), Err("unknown tag"));
-    assert_eq!(Node::decode(&leaf.encode()[..NODE_BYTES - 1], 7), Err("wrong length"));
+    assert_eq!(Node::decode(&b, here), Err("unknown tag"));
+    assert_eq!(Node::decode(&leaf.encode()[..NODE_BYTES - 1], here), Err("wrong length"));
 }
 
 /// A block whose parent root is not what the store holds for the parent's height is an error,
@@ -319,4 +322,33 @@ fn a_parent_root_the_store_does_not_hold_is_refused() {
     assert!(matches!(err, StateError::RootMismatch { height: 1 }), "{err}");
     // A block that writes nothing keeps its parent's root: the store answers it for height 2.
     assert_eq!(store.root_at(2).unwrap(), o1.root());
+}
+
+/// A location that holds another node (corrupt storage, or a losing fork's block reading the
+/// winner's nodes) is an error when updating or proving, never a wrong root or proof.
+#[test]
+fn a_node_at_the_wrong_location_is_an_error_not_a_wrong_root() {
+    let suite = Suite::Ed25519Sha256;
+    let mut tree = Tree::new(suite);
+    tree.write(&(0..50).map(kv).map(|(k, v)| (k, Some(v))).collect::<Vec<_>>());
+    let first = NodeAt { height: 1, index: 0 };
+    let second = NodeAt { height: 1, index: 1 };
+    let (a, b) = (tree.nodes[&first], tree.nodes[&second]);
+    tree.nodes.insert(first, b);
+    tree.nodes.insert(second, a);
+    let mut bad = 0;
+    for i in 0..50 {
+        let kh = key_hash(suite, &kv(i).0);
+        match prove(suite, &tree.nodes, tree.root_at, &kh) {
+            Err(StateError::CorruptNode(..)) => bad += 1,
+            Ok((proof, found)) => {
+                assert!(found.is_some());
+                verify(suite, &tree.root, &kh, Some(&kv(i).1), &proof).unwrap();
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert!(bad >= 2, "the keys under the swapped nodes are refused");
+    let all: Vec<_> = (0..50).map(|i| (key_hash(suite, &kv(i).0), Some([9; 32]))).collect::<BTreeMap<_, _>>().into_iter().collect();
+    assert!(matches!(apply(suite, &tree.nodes, 2, tree.root_at, &all), Err(StateError::CorruptNode(..))));
 }

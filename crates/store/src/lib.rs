@@ -465,7 +465,7 @@ impl Store {
         };
         let from = (at.index as usize % NODE_CHUNK) * NODE_BYTES;
         let Some(bytes) = chunk.get(from..from + NODE_BYTES) else { return Ok(None) };
-        let node = Node::decode(bytes, at.height).map_err(|e| StoreError::Corrupt { what: "state node", detail: format!("{at:?}: {e}") })?;
+        let node = Node::decode(bytes, at).map_err(|e| StoreError::Corrupt { what: "state node", detail: format!("{at:?}: {e}") })?;
         Ok(Some(node))
     }
 
@@ -478,14 +478,17 @@ impl Store {
     }
 
     /// Whether the store holds tree nodes in the layout of earlier releases (content-addressed,
-    /// keyspace `state_nodes`): [`Store::rebuild_state_tree`] then rebuilds them.
-    pub fn has_old_state_nodes(&self) -> bool {
-        self.db.keyspace_exists("state_nodes")
+    /// keyspace `state_nodes`), or values without a tree (a rebuild cut short):
+    /// [`Store::rebuild_state_tree`] then rebuilds them.
+    pub fn needs_state_rebuild(&self) -> Result<bool> {
+        Ok(self.db.keyspace_exists("state_nodes") || (self.state_roots.first_key_value().is_none() && self.state_values.first_key_value().is_some()))
     }
 
     /// Rebuilds the tree nodes and roots from the stored state values (every version is kept),
-    /// one block at a time, and drops the old layout's keyspace. Returns the root after each
-    /// block that wrote state, for the caller to check against the headers.
+    /// one block at a time, durably. Returns the root after each block that wrote state: the
+    /// caller checks them against the headers, then calls [`Store::drop_old_state_nodes`].
+    /// Holds every (key, height) of the history in memory meanwhile (about 100 bytes each): fine
+    /// for the chains of the one release that had the old layout, not for a large one.
     pub fn rebuild_state_tree(&self, suite: Suite) -> Result<Vec<(u64, Hash)>> {
         let mut by_height: BTreeMap<u64, Vec<(Hash, Option<Hash>)>> = BTreeMap::new();
         for kv in self.state_values.iter() {
@@ -511,10 +514,18 @@ impl Store {
             root = update.root;
             roots.push((height, root.hash));
         }
-        let old = self.db.keyspace("state_nodes", KeyspaceCreateOptions::default)?;
-        self.db.delete_keyspace(old)?;
+        // Durable before the old layout may go (its removal is durable at once).
         self.db.persist(PersistMode::SyncAll)?;
         Ok(roots)
+    }
+
+    /// Drops the old layout's keyspace, once the rebuilt roots are checked.
+    pub fn drop_old_state_nodes(&self) -> Result<()> {
+        if self.db.keyspace_exists("state_nodes") {
+            let old = self.db.keyspace("state_nodes", KeyspaceCreateOptions::default)?;
+            self.db.delete_keyspace(old)?;
+        }
+        Ok(())
     }
 
     /// The value of a state key after block `height`: one point read when the newest version
@@ -922,18 +933,39 @@ mod tests {
             roots
         };
         let s = Store::open(dir.path(), &[]).unwrap();
-        assert!(s.has_old_state_nodes());
+        assert!(s.needs_state_rebuild().unwrap());
         assert_eq!(s.state_root_at(3).unwrap(), Child::EMPTY, "nothing in the new layout yet");
         let rebuilt = s.rebuild_state_tree(suite).unwrap();
         assert_eq!(rebuilt, vec![(1, roots[0]), (2, roots[1]), (3, roots[2])]);
-        assert!(!s.has_old_state_nodes(), "the old keyspace is dropped");
+        assert!(s.needs_state_rebuild().unwrap(), "the old layout stays until the caller has checked the roots");
+        s.drop_old_state_nodes().unwrap();
+        assert!(!s.needs_state_rebuild().unwrap(), "the old keyspace is dropped");
         drop(s);
         let s = Store::open(dir.path(), &[]).unwrap();
-        assert!(!s.has_old_state_nodes());
+        assert!(!s.needs_state_rebuild().unwrap());
         let at = s.state_root_at(3).unwrap();
         assert_eq!(at.hash, roots[2]);
         let key = cairn_state::state_key("m", &3001u64.to_be_bytes());
         let (_, found) = cairn_state::prove(suite, &cairn_state::StoreNodes(&s), at, &cairn_state::key_hash(suite, &key)).unwrap();
         assert!(found.is_some(), "the rebuilt tree proves what was written");
+    }
+
+    #[test]
+    fn a_rebuild_cut_short_is_done_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let suite = Suite::Ed25519Sha256;
+        let s = Store::open(dir.path(), &[]).unwrap();
+        let roots = commit_state_blocks(&s, suite, 2);
+        assert!(!s.needs_state_rebuild().unwrap());
+        // Values without a tree: the old layout was dropped, the rebuilt tree never landed.
+        for name in ["state_chunks", "state_roots"] {
+            let ks = s.db.keyspace(name, KeyspaceCreateOptions::default).unwrap();
+            s.db.delete_keyspace(ks).unwrap();
+        }
+        drop(s);
+        let s = Store::open(dir.path(), &[]).unwrap();
+        assert!(s.needs_state_rebuild().unwrap());
+        assert_eq!(s.rebuild_state_tree(suite).unwrap().last().map(|r| r.1), roots.last().copied());
+        assert!(!s.needs_state_rebuild().unwrap());
     }
 }

@@ -106,9 +106,11 @@ impl Default for Params {
 }
 
 impl Params {
-    /// Parameters of a chain made today: no legacy members, `modules` as given.
+    /// Parameters of a chain made today: no legacy members, `modules` as given (without any,
+    /// the legacy default stays, as a genesis without `modules` reads back with it).
     pub fn with_modules(modules: BTreeMap<String, serde_json::Map<String, serde_json::Value>>) -> Self {
-        Params { max_records_per_tx: None, modules, ..Params::default() }
+        let max_records_per_tx = modules.is_empty().then_some(LEGACY_MAX_RECORDS_PER_TX);
+        Params { max_records_per_tx, modules, ..Params::default() }
     }
 
     /// A module's own parameters, if genesis names any.

@@ -89,7 +89,11 @@ impl EvidenceParams {
     pub fn of(genesis: &Genesis) -> Result<Self, String> {
         let p = &genesis.params;
         let params = match p.module(MODULE) {
-            None => EvidenceParams { max_records_per_tx: p.max_records_per_tx.unwrap_or(DEFAULT_MAX_RECORDS_PER_TX), digest_state: p.evidence_digest_state },
+            // Earlier releases took any positive limit; decoding caps it at the most one call carries.
+            None => EvidenceParams {
+                max_records_per_tx: p.max_records_per_tx.unwrap_or(DEFAULT_MAX_RECORDS_PER_TX).min(wire::MAX_RECORDS_PER_CALL as u32),
+                digest_state: p.evidence_digest_state,
+            },
             Some(json) => {
                 let j: ParamsJson =
                     serde_json::from_value(serde_json::Value::Object(json.clone())).map_err(|e| format!("genesis params.modules.evidence: {e}"))?;

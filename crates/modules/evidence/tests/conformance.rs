@@ -69,6 +69,9 @@ fn the_modules_genesis_parameters_are_read_and_checked() {
     }
     let legacy = cairn_exec::conformance::genesis(&member, Params { evidence_digest_state: true, ..Params::default() });
     assert_eq!(EvidenceParams::of(&legacy), Ok(EvidenceParams { max_records_per_tx: 10_000, digest_state: true }));
+    // Earlier releases took any positive limit (decoding capped it): such chains still start.
+    let generous = cairn_exec::conformance::genesis(&member, Params { max_records_per_tx: Some(50_000), ..Params::default() });
+    assert_eq!(EvidenceParams::of(&generous).map(|p| p.max_records_per_tx), Ok(10_000));
     // Parameters for a module the node does not run stop it too.
     let stray = cairn_exec::conformance::genesis(&member, Params::with_modules([("trace".to_string(), Default::default())].into()));
     let refused = cairn_exec::Executor::try_new(stray, &[cairn_module_evidence::module]).err().expect("refused");

@@ -723,15 +723,21 @@ impl Ledger {
 }
 
 fn committer(ledger: Arc<Ledger>, rx: Receiver<(FinalizedBlock, Ack)>) {
-    for (block, ack) in rx {
-        let height = block.info.height;
-        if let Err(e) = ledger.commit_final(block) {
-            // The node cannot follow the chain any more; a restart replays from disk and peers.
-            ledger.fail(format!("committing final block {height} failed: {}", e.report()));
-            return;
+    crate::fatal::on_panic(&ledger, "the final-block committer", || {
+        for (block, ack) in rx {
+            if ledger.fatal().is_some() {
+                // Stopped after a fault: nothing more is made durable or acknowledged.
+                return;
+            }
+            let height = block.info.height;
+            if let Err(e) = ledger.commit_final(block) {
+                // The node cannot follow the chain any more; a restart replays from disk and peers.
+                ledger.fail(format!("committing final block {height} failed: {}", e.report()));
+                return;
+            }
+            ack.acknowledge();
         }
-        ack.acknowledge();
-    }
+    });
 }
 
 /// The ledger as consensus sees it.
@@ -755,6 +761,9 @@ impl BlockLogic for ReplicaLogic {
     }
 
     fn propose(&self, parent: &BlockInfo, height: u64, now_ms: u64, allow_empty: bool) -> Option<Vec<u8>> {
+        if self.ledger.fatal().is_some() {
+            return None;
+        }
         match self.ledger.propose_block(parent, height, now_ms, allow_empty) {
             Ok(p) => p,
             Err(e) => {
@@ -765,6 +774,9 @@ impl BlockLogic for ReplicaLogic {
     }
 
     fn verify(&self, parent: &BlockInfo, height: u64, payload: &[u8], now_ms: u64) -> bool {
+        if self.ledger.fatal().is_some() {
+            return false;
+        }
         match self.ledger.verify_proposal(parent, height, payload, now_ms) {
             Ok(()) => true,
             Err(why) => {
