@@ -118,12 +118,44 @@ pub struct Child {
     pub at: Option<NodeAt>,
 }
 
+/// Bytes of a stored link ([`Child::encode`]).
+pub const CHILD_BYTES: usize = 32 + 12;
+
 impl Child {
     pub const EMPTY: Child = Child { hash: EMPTY, at: None };
 
     pub fn is_empty(&self) -> bool {
         self.hash == EMPTY
     }
+
+    /// `hash | u64 height, u32 index`, the location all zeros for the empty tree (a stored root).
+    pub fn encode(&self) -> [u8; CHILD_BYTES] {
+        let mut out = [0u8; CHILD_BYTES];
+        out[..32].copy_from_slice(&self.hash);
+        encode_at(self.at, &mut out[32..]);
+        out
+    }
+
+    /// Checks what a link must be: a location exactly when not empty, at or before `newest`.
+    pub fn decode(bytes: &[u8], newest: NodeAt) -> Result<Child, &'static str> {
+        if bytes.len() != CHILD_BYTES {
+            return Err("wrong length");
+        }
+        Self::checked(bytes[..32].try_into().expect("length checked"), decode_at(&bytes[32..]), newest)
+    }
+
+    fn checked(hash: Hash, at: Option<NodeAt>, newest: NodeAt) -> Result<Child, &'static str> {
+        match at {
+            None if hash == EMPTY => Ok(Child::EMPTY),
+            Some(at) if hash != EMPTY && at.height > 0 && at <= newest => Ok(Child { hash, at: Some(at) }),
+            _ => Err("child location does not match its hash"),
+        }
+    }
+}
+
+/// The storage bytes of a block's new nodes, [`NODE_BYTES`] each, in order.
+pub fn encode_nodes(nodes: &[Node]) -> Vec<u8> {
+    nodes.iter().flat_map(|n| n.encode()).collect()
 }
 
 /// A tree node. Its hash covers the hashes only; the children's locations are storage.
@@ -194,12 +226,12 @@ impl Node {
             0 if la.is_none() && ra.is_none() => Ok(Node::Leaf { key_hash: a, value_hash: b }),
             0 => Err("leaf with child locations"),
             1 => {
-                let child = |hash: Hash, link: Option<NodeAt>| match link {
-                    None if hash == EMPTY => Ok(Child::EMPTY),
-                    Some(c) if hash != EMPTY && c < at => Ok(Child { hash, at: Some(c) }),
-                    _ => Err("child location does not match its hash"),
+                // Made before the node itself: strictly earlier than `at`.
+                let before = match at.index.checked_sub(1) {
+                    Some(index) => NodeAt { height: at.height, index },
+                    None => NodeAt { height: at.height.saturating_sub(1), index: u32::MAX },
                 };
-                Ok(Node::Inner { left: child(a, la)?, right: child(b, ra)? })
+                Ok(Node::Inner { left: Child::checked(a, la, before)?, right: Child::checked(b, ra, before)? })
             }
             _ => Err("unknown tag"),
         }

@@ -38,7 +38,7 @@ use std::path::Path;
 
 use cairn_crypto::Hash;
 use cairn_crypto::Suite;
-use cairn_state::{Child, EMPTY, NODE_BYTES, Node, NodeAt, StateError, StateStore};
+use cairn_state::{Child, NODE_BYTES, Node, NodeAt, StateError, StateStore};
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
 
 #[derive(Debug, thiserror::Error)]
@@ -188,28 +188,10 @@ fn chunk_key_of(height: u64, chunk: u32) -> [u8; 12] {
     k
 }
 
-fn encode_root(root: &Child) -> [u8; 44] {
-    let mut out = [0u8; 44];
-    out[..32].copy_from_slice(&root.hash);
-    if let Some(at) = root.at {
-        out[32..40].copy_from_slice(&at.height.to_be_bytes());
-        out[40..].copy_from_slice(&at.index.to_be_bytes());
-    }
-    out
-}
-
+/// A stored root: the root of block `height` was made by that block or an earlier one.
 fn decode_root(v: &[u8], height: u64) -> Result<Child> {
-    let corrupt = || StoreError::Corrupt { what: "state root", detail: format!("height {height}, {} bytes", v.len()) };
-    if v.len() != 44 {
-        return Err(corrupt());
-    }
-    let hash: Hash = v[..32].try_into().expect("length checked");
-    let (h, i) = (be_u64(&v[32..40], "state root location")?, u32::from_be_bytes(v[40..].try_into().expect("length checked")));
-    match (hash == EMPTY, h) {
-        (true, 0) if i == 0 => Ok(Child::EMPTY),
-        (false, h) if h > 0 && h <= height => Ok(Child { hash, at: Some(NodeAt { height: h, index: i }) }),
-        _ => Err(corrupt()),
-    }
+    Child::decode(v, NodeAt { height, index: u32::MAX })
+        .map_err(|e| StoreError::Corrupt { what: "state root", detail: format!("height {height}, {} bytes: {e}", v.len()) })
 }
 
 const META_GENESIS: &[u8] = b"genesis";
@@ -407,20 +389,7 @@ impl Store {
         }
         assert_eq!(c.state_root.is_some(), !c.state_values.is_empty(), "a block that wrote state names its root");
         assert!(c.state_nodes.is_empty() || c.state_root.is_some(), "new nodes come with their root");
-        let mut chunks = Vec::with_capacity(c.state_nodes.len().div_ceil(NODE_CHUNK));
-        for (i, nodes) in c.state_nodes.chunks(NODE_CHUNK).enumerate() {
-            let mut bytes = Vec::with_capacity(NODE_BYTES * nodes.len());
-            for n in nodes {
-                bytes.extend_from_slice(&n.encode());
-            }
-            let key = (c.height, i as u32);
-            let value = fjall::Slice::from(bytes);
-            b.insert(&self.state_chunks, chunk_key_of(key.0, key.1), value.clone());
-            chunks.push((key, value));
-        }
-        if let Some(root) = &c.state_root {
-            b.insert(&self.state_roots, c.height.to_be_bytes(), encode_root(root));
-        }
+        let chunks = self.put_tree(&mut b, c.height, &c.state_nodes, c.state_root.as_ref());
         for (key, value) in &c.state_values {
             let mut latest = Vec::with_capacity(9 + value.as_ref().map_or(0, Vec::len));
             latest.extend_from_slice(&c.height.to_be_bytes());
@@ -441,6 +410,20 @@ impl Store {
         // Cached only once durable: what the cache holds is always on disk too.
         self.nodes.insert(chunks);
         Ok(())
+    }
+
+    /// A block's new tree nodes, in chunks under its height, and its root: into `b`. Answers the
+    /// chunks, for the cache once the batch is durable.
+    fn put_tree(&self, b: &mut fjall::OwnedWriteBatch, height: u64, nodes: &[Node], root: Option<&Child>) -> Vec<((u64, u32), fjall::Slice)> {
+        let chunks: Vec<_> =
+            nodes.chunks(NODE_CHUNK).enumerate().map(|(i, n)| ((height, i as u32), fjall::Slice::from(cairn_state::encode_nodes(n)))).collect();
+        for ((h, i), value) in &chunks {
+            b.insert(&self.state_chunks, chunk_key_of(*h, *i), value.clone());
+        }
+        if let Some(root) = root {
+            b.insert(&self.state_roots, height.to_be_bytes(), root.encode());
+        }
+        chunks
     }
 
     /// The latest block at or below `height` that has a block leaf: (height, leaf index).
@@ -505,11 +488,7 @@ impl Store {
             let update = cairn_state::apply(suite, &cairn_state::StoreNodes(self), height, root, &updates)
                 .map_err(|e| StoreError::Corrupt { what: "state while rebuilding", detail: e.to_string() })?;
             let mut b = self.db.batch();
-            for (i, nodes) in update.nodes.chunks(NODE_CHUNK).enumerate() {
-                let bytes: Vec<u8> = nodes.iter().flat_map(|n| n.encode()).collect();
-                b.insert(&self.state_chunks, chunk_key_of(height, i as u32), bytes);
-            }
-            b.insert(&self.state_roots, height.to_be_bytes(), encode_root(&update.root));
+            self.put_tree(&mut b, height, &update.nodes, Some(&update.root));
             b.commit()?;
             root = update.root;
             roots.push((height, root.hash));
@@ -863,7 +842,7 @@ mod tests {
     /// Blocks of state writes committed through an overlay, as a node does: (heights, roots).
     fn commit_state_blocks(s: &Store, suite: Suite, blocks: u64) -> Vec<Hash> {
         let mut roots = Vec::new();
-        let mut root = EMPTY;
+        let mut root = cairn_state::EMPTY;
         for height in 1..=blocks {
             let mut state = cairn_state::BlockState::new(suite, s, height - 1, root, None, height - 1).unwrap();
             for i in 0..300u64 {

@@ -15,23 +15,24 @@ use cairn_types::log::{LogEntry, ModuleLeaf, TxEntry, encode_block_leaf, encode_
 use cairn_types::tx::{Call, Transaction, TxBody};
 use serde_json::{Value, json};
 
+/// The evidence record every vector that carries one uses.
+fn vector_record(suite: Suite) -> RecordInput {
+    RecordInput {
+        digest_alg: DigestAlg::for_suite(suite),
+        digest: DigestAlg::for_suite(suite).digest(b"hello evidence"),
+        size: 14,
+        media_type: "text/plain".into(),
+        title: "contract scan".into(),
+        reference: Some("(2026) Zhe 0192 Min Chu 1".into()),
+        metadata: BTreeMap::from([("court".to_string(), "Hangzhou Internet Court".to_string())]),
+    }
+}
+
 fn vectors() -> Value {
     let mut out = Vec::new();
     for suite in Suite::ALL {
         let key = KeyPair::from_secret_bytes(suite, &[0x11; 32]).unwrap();
-        let mut metadata = BTreeMap::new();
-        metadata.insert("court".to_string(), "Hangzhou Internet Court".to_string());
-        let args = DepositArgs {
-            records: vec![RecordInput {
-                digest_alg: DigestAlg::for_suite(suite),
-                digest: DigestAlg::for_suite(suite).digest(b"hello evidence"),
-                size: 14,
-                media_type: "text/plain".into(),
-                title: "contract scan".into(),
-                reference: Some("(2026) Zhe 0192 Min Chu 1".into()),
-                metadata,
-            }],
-        };
+        let args = DepositArgs { records: vec![vector_record(suite)] };
         let tx = TxBody {
             chain_id: "vector-chain".into(),
             signer: key.public_key(),
@@ -169,15 +170,7 @@ fn encoding_vectors() -> Value {
         g.validate().unwrap();
         let canonical = serde_json::to_string(&g).unwrap();
         let submitter = KeyPair::from_secret_bytes(suite, &[0x21; 32]).unwrap();
-        let record = RecordInput {
-            digest_alg: DigestAlg::for_suite(suite),
-            digest: DigestAlg::for_suite(suite).digest(b"hello evidence"),
-            size: 14,
-            media_type: "text/plain".into(),
-            title: "contract scan".into(),
-            reference: Some("(2026) Zhe 0192 Min Chu 1".into()),
-            metadata: BTreeMap::from([("court".to_string(), "Hangzhou Internet Court".to_string())]),
-        };
+        let record = vector_record(suite);
         let evidence = EvidenceEntry {
             tx_id: suite.hash(b"tx"),
             index_in_tx: 3,
