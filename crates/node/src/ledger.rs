@@ -1,12 +1,11 @@
-//! The single-node ledger: admission into the mempool, block production, durable commit,
-//! checkpoint signing and the queries the API serves.
+//! The ledger: opening a data folder (with its checks against what was signed), admission
+//! into the mempool, transaction status, and the parts the block pipeline (`crate::pipeline`)
+//! works on: the store, the durable log, the final state. Queries are in `queries.rs`.
 //!
-//! One producer thread owns block production; readers take short locks. A block is fsync'd
-//! (with its leaves, indexes and signed checkpoint, in one batch) before any waiter hears that
-//! its transaction committed. A storage failure while committing stops the process: the
-//! in-memory log may then be ahead of disk, and a restart rebuilds it from disk.
+//! A block is fsync'd (with its leaves, indexes and state, in one batch) before any waiter
+//! hears that its transaction committed. A storage failure while committing stops the node:
+//! the in-memory log may then be ahead of disk, and a restart rebuilds it from disk.
 
-use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -15,7 +14,7 @@ use cairn_crypto::{Hash, KeyPair};
 use cairn_exec::{Executor, TxError};
 use cairn_merkle::{MerkleLog, leaf_hash};
 use cairn_note::{Checkpoint, SignedNote};
-use cairn_store::{BlockCommit, Store, TxLocation};
+use cairn_store::{Store, TxLocation};
 use cairn_types::block::Block;
 use cairn_types::genesis::Genesis;
 use cairn_types::tx::Transaction;
@@ -25,10 +24,9 @@ use crate::config::NodeConfig;
 use crate::error::{Error, IoContext, Result};
 use crate::mempool::{InsertError, Mempool};
 use crate::metrics::Metrics;
+use crate::pipeline::{ChainState, consensus, cosign, solo};
 
-mod execute;
 mod queries;
-mod replica;
 
 pub use queries::{CertificateProof, CertifiedLink, ConsensusStatus, ConsistencyProof, LeafQueryError, NotYetSigned, StateQueryError};
 
@@ -82,41 +80,34 @@ pub enum TxStatus {
     Unknown,
 }
 
-#[derive(Clone, Debug)]
-struct Tip {
-    height: u64,
-    hash: Hash,
-    time_ms: u64,
-    state_root: Hash,
-    /// The tip block's state writes until they are durable.
-    overlay: Option<Arc<cairn_state::Overlay>>,
-}
-
 pub struct Ledger {
-    exec: Executor,
-    store: Store,
+    pub(crate) exec: Executor,
+    pub(crate) store: Store,
     genesis_hash: Hash,
-    validator: KeyPair,
+    pub(crate) validator: KeyPair,
     validator_name: String,
-    log: RwLock<MerkleLog>,
-    tip: Mutex<Tip>,
-    checkpoint: RwLock<Option<(u64, String)>>,
-    mempool: Mempool,
+    /// The durable log (leaf hashes); extended only by the commit stage.
+    pub(crate) log: RwLock<MerkleLog>,
+    /// The state after the last durable block; written only by the commit stage.
+    pub(crate) final_state: Mutex<ChainState>,
+    pub(crate) mempool: Mempool,
     /// Signatures checked while verifying proposals (consensus mode).
-    signatures: crate::sigcache::SignatureCache,
+    pub(crate) signatures: crate::sigcache::SignatureCache,
     /// The notification stage: waiters, recent rejections, the live feed (`notify.rs`).
-    notifier: crate::notify::Notifier,
+    pub(crate) notifier: crate::notify::Notifier,
+    /// The checkpoint stage: signing, collecting a quorum, serving (`pipeline/cosign.rs`).
+    pub(crate) cosign: cosign::Cosigner,
     pub metrics: Metrics,
     pub config: NodeConfig,
-    shutdown: AtomicBool,
+    pub(crate) shutdown: AtomicBool,
     /// Set by a stage that cannot go on; the node then stops (see `fatal.rs`).
     fatal: crate::fatal::Fatal,
     started: Instant,
-    /// Ids of transactions in blocks built but not yet durable.
-    pending: Mutex<BTreeSet<Hash>>,
-    committed_height: AtomicU64,
-    /// Consensus state when the chain has a validator set (`None`: a single node).
-    replica: Option<replica::Replica>,
+    pub(crate) committed_height: AtomicU64,
+    /// The solo sequencer's blocks in flight (a single node: `replica` is `None`).
+    pub(crate) solo: solo::Solo,
+    /// The consensus sequencer, when the chain has a validator set.
+    pub(crate) replica: Option<consensus::Replica>,
 }
 
 /// What a live view hears about each committed block.
@@ -128,14 +119,6 @@ pub struct BlockEvent {
     pub tx_count: usize,
     pub records: usize,
     pub log_size: u64,
-}
-
-/// A block executed and signed, on its way to disk.
-struct BuiltBlock {
-    height: u64,
-    time_ms: u64,
-    commit: BlockCommit,
-    started: Instant,
 }
 
 pub fn now_ms() -> u64 {
@@ -187,8 +170,8 @@ impl Ledger {
         })?;
         let genesis_hash = genesis.hash();
         let tip_height = store.tip_height()?;
-        let tip = if tip_height == 0 {
-            Tip { height: 0, hash: genesis_hash, time_ms: genesis.genesis_time_ms, state_root: cairn_state::EMPTY, overlay: None }
+        let (tip_hash, tip_time_ms, tip_state_root) = if tip_height == 0 {
+            (genesis_hash, genesis.genesis_time_ms, cairn_state::EMPTY)
         } else {
             let header = Block::decode_header(&store.block(tip_height)?.ok_or_else(|| Error::Corrupt("tip block missing".into()))?)?;
             if header.log_size_after() != log.size() || log.root_at(header.log_size)? != header.log_root {
@@ -207,7 +190,7 @@ impl Ledger {
             if store.state_root_at(tip_height)?.hash != state_root {
                 return Err(Error::Inconsistent(format!("the state root of tip block {tip_height} is not stored")));
             }
-            Tip { height: tip_height, hash: header.hash(suite), time_ms: header.time_ms, state_root, overlay: None }
+            (header.hash(suite), header.time_ms, state_root)
         };
         // Indexes are derived from blocks: after a crash they may lag; re-execute what they miss.
         let indexed = store.indexed_height()?;
@@ -228,44 +211,45 @@ impl Ledger {
         }
 
         let replicated = genesis.validators.iter().any(|v| v.consensus_key.is_some());
-        let replica = if replicated {
-            let index = genesis.validators.iter().position(|v| v.name == config.validator_name).expect("checked above");
-            let verifiers = genesis
-                .validators
-                .iter()
-                .map(|v| {
-                    let pk = cairn_crypto::PublicKey::from_hex(suite, &v.public_key).expect("validated genesis");
-                    cairn_note::NoteVerifier::new(&genesis.key_name(&v.name), pk).expect("valid key name")
-                })
-                .collect();
-            let digest = if tip.height == 0 {
-                cairn_consensus::genesis_digest()
-            } else {
-                let record = store
-                    .consensus_record(tip.height)?
-                    .ok_or_else(|| Error::Corrupt("tip block has no consensus record; was this database made by a single node?".into()))?;
-                replica::decode_record(&record).ok_or_else(|| Error::Corrupt("malformed consensus record".into()))?.digest
-            };
-            let state = execute::ChainState {
-                height: tip.height,
-                digest,
-                hash: tip.hash,
-                time_ms: tip.time_ms,
-                frontier: log.frontier(),
-                state_root: tip.state_root,
-                overlay: None,
-            };
-            Some(replica::Replica::new(index, genesis.quorum(), verifiers, state))
+        let index = genesis.validators.iter().position(|v| v.name == config.validator_name).expect("checked above");
+        let digest = if !replicated {
+            [0; 32]
+        } else if tip_height == 0 {
+            cairn_consensus::genesis_digest()
         } else {
-            None
+            let record = store
+                .consensus_record(tip_height)?
+                .ok_or_else(|| Error::Corrupt("tip block has no consensus record; was this database made by a single node?".into()))?;
+            consensus::decode_record(&record).ok_or_else(|| Error::Corrupt("malformed consensus record".into()))?.digest
         };
+        let final_state = ChainState {
+            height: tip_height,
+            digest,
+            hash: tip_hash,
+            time_ms: tip_time_ms,
+            frontier: log.frontier(),
+            state_root: tip_state_root,
+            overlay: None,
+        };
+        let verifiers = genesis
+            .validators
+            .iter()
+            .map(|v| {
+                let pk = cairn_crypto::PublicKey::from_hex(suite, &v.public_key).expect("validated genesis");
+                cairn_note::NoteVerifier::new(&genesis.key_name(&v.name), pk).expect("valid key name")
+            })
+            .collect();
+        // A single node signs its checkpoints alone: it is its own quorum.
+        let quorum = if replicated { genesis.quorum() } else { 1 };
+        let cosign = cosign::Cosigner::new(index, quorum, verifiers, checkpoint);
+        let replica = replicated.then(|| consensus::Replica::new(index, genesis.validators.len()));
 
         let p = &genesis.params;
         let mempool = Mempool::new(config.limits.mempool_max_txs, config.limits.mempool_max_bytes, p.max_block_txs as usize);
         let metrics = Metrics::default();
-        metrics.height.set(tip.height as i64);
+        metrics.height.set(tip_height as i64);
         metrics.log_size.set(log.size() as i64);
-        tracing::info!(chain = %genesis.chain_id, suite = %suite, height = tip.height, log_size = log.size(), "ledger opened");
+        tracing::info!(chain = %genesis.chain_id, suite = %suite, height = tip_height, log_size = log.size(), "ledger opened");
         Ok(Arc::new(Ledger {
             exec,
             store,
@@ -273,8 +257,7 @@ impl Ledger {
             validator,
             validator_name: config.validator_name.clone(),
             log: RwLock::new(log),
-            tip: Mutex::new(tip),
-            checkpoint: RwLock::new(checkpoint),
+            final_state: Mutex::new(final_state),
             mempool,
             signatures: crate::sigcache::SignatureCache::new(crate::sigcache::SIGNATURE_CACHE_TXS),
             notifier: crate::notify::Notifier::default(),
@@ -283,8 +266,9 @@ impl Ledger {
             shutdown: AtomicBool::new(false),
             fatal: crate::fatal::Fatal::default(),
             started: Instant::now(),
-            pending: Mutex::new(BTreeSet::new()),
             committed_height: AtomicU64::new(tip_height),
+            solo: solo::Solo::default(),
+            cosign,
             replica,
         }))
     }
@@ -375,7 +359,7 @@ impl Ledger {
 
     /// Whether the latest served checkpoint covers a transaction's leaves.
     fn covered(&self, loc: &TxLocation) -> bool {
-        self.replica.is_none() || self.log_size() >= loc.first_leaf + loc.leaf_count as u64
+        self.log_size() >= loc.first_leaf + loc.leaf_count as u64
     }
 
     /// Stops waiting for `id` (a waiter timed out).
@@ -383,7 +367,7 @@ impl Ledger {
         self.notifier.unwatch(id);
     }
 
-    fn notify(&self, id: Hash, outcome: TxOutcome) {
+    pub(crate) fn notify(&self, id: Hash, outcome: TxOutcome) {
         self.notifier.notify(&id, &outcome);
     }
 
@@ -391,7 +375,7 @@ impl Ledger {
         if let Ok(Some(loc)) = self.store.tx(id) {
             return TxStatus::Committed(loc);
         }
-        if self.mempool.contains(id) || self.pending.lock().unwrap().contains(id) {
+        if self.mempool.contains(id) || self.solo.contains(id) {
             return TxStatus::Pending;
         }
         if let Some(e) = self.notifier.rejection(id) {
@@ -400,68 +384,12 @@ impl Ledger {
         TxStatus::Unknown
     }
 
-    fn remember_rejection(&self, id: Hash, e: TxError) {
+    pub(crate) fn remember_rejection(&self, id: Hash, e: TxError) {
         self.metrics.rejected(e.code());
         self.notifier.reject(id, e);
     }
 
-    // ---- block production ----
-
-    /// Runs block production until [`Ledger::stop`], as a two-stage pipeline: the producer
-    /// thread executes block N+1 while the committer thread makes block N durable. A channel of
-    /// one bounds the work in flight; transactions of blocks not yet durable are remembered in
-    /// `pending` so that a replay cannot slip in between the stages.
-    pub fn spawn_producer(self: &Arc<Self>) -> std::thread::JoinHandle<()> {
-        let (to_committer, from_producer) = std::sync::mpsc::sync_channel::<BuiltBlock>(1);
-        let committer = {
-            let ledger = Arc::clone(self);
-            std::thread::Builder::new()
-                .name("cairn-committer".into())
-                .spawn(move || {
-                    crate::fatal::on_panic(&ledger, "the block committer", || {
-                        for block in from_producer {
-                            if let Err(e) = ledger.commit_built(block) {
-                                // The in-memory log is ahead of disk now; only a restart is safe.
-                                ledger.fail(format!("committing a block failed: {}", e.report()));
-                                break;
-                            }
-                        }
-                    })
-                })
-                .expect("spawn committer thread")
-        };
-        let ledger = Arc::clone(self);
-        std::thread::Builder::new()
-            .name("cairn-producer".into())
-            .spawn(move || {
-                let interval = Duration::from_millis(ledger.genesis().params.block_interval_ms);
-                let mut deadline = Instant::now() + interval;
-                crate::fatal::on_panic(&ledger, "the block producer", || {
-                    while !ledger.shutdown.load(Ordering::Acquire) {
-                        ledger.mempool.wait_until(deadline);
-                        if ledger.shutdown.load(Ordering::Acquire) {
-                            break;
-                        }
-                        match ledger.build_block() {
-                            Ok(Some(block)) => {
-                                if to_committer.send(block).is_err() {
-                                    break;
-                                }
-                            }
-                            Ok(None) => {}
-                            Err(e) => {
-                                ledger.fail(format!("building a block failed: {}", e.report()));
-                                break;
-                            }
-                        }
-                        deadline = Instant::now() + interval;
-                    }
-                });
-                drop(to_committer);
-                let _ = committer.join();
-            })
-            .expect("spawn producer thread")
-    }
+    // ---- the pipeline's stops ----
 
     pub fn stop(&self) {
         self.shutdown.store(true, Ordering::Release);
@@ -481,112 +409,13 @@ impl Ledger {
         self.fatal.reason()
     }
 
-    /// Resolves with the reason once a stage fails.
-    pub async fn failed(&self) -> String {
-        self.fatal.wait().await
-    }
-
-    /// Executes a block from the mempool, extends the in-memory log and signs its checkpoint.
-    /// `Ok(None)`: nothing to include.
-    fn build_block(&self) -> Result<Option<BuiltBlock>> {
-        let p = &self.genesis().params;
-        let batch = self.mempool.take(p.max_block_txs as usize, p.max_block_bytes as usize);
-        if batch.is_empty() {
-            return Ok(None);
-        }
-        let started = Instant::now();
-        let mut tip = self.tip.lock().unwrap();
-        let height = tip.height + 1;
-        let time_ms = now_ms().max(tip.time_ms);
-        let parent = execute::ChainState {
-            height: tip.height,
-            digest: [0; 32],
-            hash: tip.hash,
-            time_ms: tip.time_ms,
-            frontier: self.log.read().unwrap().frontier(),
-            state_root: tip.state_root,
-            overlay: tip.overlay.clone(),
-        };
-        let executed = {
-            // Transactions in blocks built but not yet durable are replays too.
-            let pending = self.pending.lock().unwrap();
-            self.execute_on(&parent, height, time_ms, batch, &|id| pending.contains(id), false)?
-        };
-        let Ok(execute::Executed { mut commit, leaf_hashes, rejected, state, .. }) = executed else {
-            unreachable!("non-strict execution leaves failing transactions out")
-        };
-        for (id, e) in rejected {
-            self.remember_rejection(id, e);
-        }
-        if commit.txs.is_empty() {
-            return Ok(None);
-        }
-        {
-            let mut log = self.log.write().unwrap();
-            assert_eq!(log.size(), commit.first_leaf, "only the producer appends");
-            for h in leaf_hashes {
-                log.push_leaf_hash(h);
-            }
-        }
-        let (log_size, log_root) = (state.frontier.size(), state.frontier.root());
-        let note = self.sign_checkpoint(log_size, log_root);
-        commit.checkpoint = Some((log_size, note));
-        *tip = Tip { height, hash: commit.block_hash, time_ms, state_root: state.state_root, overlay: state.overlay };
-        self.pending.lock().unwrap().extend(commit.txs.iter().map(|(id, _)| *id));
-        Ok(Some(BuiltBlock { height, time_ms, commit, started }))
-    }
-
-    /// Makes a built block durable, publishes its checkpoint and tells the waiters.
-    fn commit_built(&self, b: BuiltBlock) -> Result<()> {
-        let BuiltBlock { height, time_ms, commit, started } = b;
-        self.store.commit_block(&commit).map_err(|source| Error::CommitBlock { height, source })?;
-        let (log_size, note) = commit.checkpoint.clone().expect("built blocks carry a checkpoint");
-        *self.checkpoint.write().unwrap() = Some((log_size, note));
-        self.committed_height.store(height, Ordering::Release);
-        {
-            let mut pending = self.pending.lock().unwrap();
-            for (id, _) in &commit.txs {
-                pending.remove(id);
-            }
-        }
-        self.metrics.block_commit_seconds.observe(started.elapsed().as_secs_f64());
-        for (id, loc) in &commit.txs {
-            self.notify(*id, TxOutcome::Committed(*loc));
-        }
-        self.publish_block(&commit, time_ms, log_size);
-        Ok(())
-    }
-
-    /// Metrics and live views for a durable block (single node or final under consensus).
-    fn publish_block(&self, commit: &BlockCommit, time_ms: u64, log_size: u64) {
-        let m = &self.metrics;
-        m.blocks.inc();
-        m.tx_committed.inc_by(commit.txs.len() as u64);
-        m.records_committed.inc_by(commit.leaves.len() as u64);
-        m.height.set(commit.height as i64);
-        m.log_size.set(log_size as i64);
-        m.mempool_txs.set(self.mempool.len() as i64);
-        m.block_txs.observe(commit.txs.len() as f64);
-        self.notifier.publish(BlockEvent {
-            height: commit.height,
-            hash: hex::encode(commit.block_hash),
-            time_ms,
-            tx_count: commit.txs.len(),
-            records: commit.leaves.len(),
-            log_size,
-        });
-        tracing::debug!(height = commit.height, txs = commit.txs.len(), leaves = commit.leaves.len(), "block committed");
-    }
-
     pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<BlockEvent> {
         self.notifier.subscribe()
     }
 
-    fn sign_checkpoint(&self, size: u64, root: Hash) -> String {
-        let cp = Checkpoint { origin: self.genesis().origin(), size, root, extensions: vec![] };
-        let mut note = SignedNote::new(cp.to_text());
-        note.sign(&self.genesis().key_name(&self.validator_name), &self.validator).expect("valid key name");
-        note.to_text()
+    /// Resolves with the reason once a stage fails.
+    pub async fn failed(&self) -> String {
+        self.fatal.wait().await
     }
 }
 

@@ -14,6 +14,7 @@ pub mod ledger;
 pub mod mempool;
 pub mod metrics;
 pub mod notify;
+mod pipeline;
 pub mod replay;
 pub mod sigcache;
 
@@ -100,7 +101,7 @@ impl RunningNode {
             let net = network_config(&ledger)?;
             (None, Some(ledger.start_replica(net)?))
         } else {
-            (Some(ledger.spawn_producer()), None)
+            (Some(ledger.spawn_producer()?), None)
         };
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let app = api::router(Arc::clone(&ledger))?;

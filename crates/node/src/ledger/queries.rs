@@ -10,8 +10,9 @@ use cairn_store::Store;
 use cairn_types::block::{Block, BlockHeader};
 use cairn_types::state_receipt::{STATE_RECEIPT_FORMAT, StateReceipt};
 
-use super::{Ledger, replica};
+use super::Ledger;
 use crate::error::{Error, Result};
+use crate::pipeline::consensus as replica;
 
 impl Ledger {
     /// Height of the last durable block.
@@ -34,7 +35,7 @@ impl Ledger {
     }
 
     pub fn latest_checkpoint(&self) -> Option<(u64, String)> {
-        self.checkpoint.read().unwrap().clone()
+        self.cosign.served()
     }
 
     pub fn block(&self, height: u64) -> Result<Option<Block>> {
@@ -252,7 +253,7 @@ impl Ledger {
             validator_index: r.index,
             validators: self.genesis().validators.len(),
             quorum: self.genesis().quorum(),
-            finalized_height: r.finalized_height(),
+            finalized_height: self.height(),
             peers_connected: peers,
             faults: self.store.fault_count().unwrap_or(0),
         })

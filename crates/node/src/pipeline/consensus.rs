@@ -4,16 +4,19 @@
 //! - **propose** builds a Cairn block from the mempool on top of the parent's state;
 //! - **verify** re-executes a proposal (every signature, replay, parent, time, size, the
 //!   transaction root and the log root) before this validator votes for it;
-//! - **finalized** makes a final block durable, signs its checkpoint and gossips the signature;
-//!   a checkpoint signed by a quorum is stored and served, and only then do waiting clients
-//!   hear "committed".
+//! - **finalized** hands a final block to the commit stage (`pipeline/mod.rs`), shared with the
+//!   single node; the checkpoint stage (`cosign.rs`) then gossips this validator's signature,
+//!   and only a checkpoint signed by a quorum is served and tells waiting clients "committed".
 //!
 //! Blocks not yet final are executed speculatively: each keeps the state after it (tip, log
 //! frontier) by consensus digest, so children can be proposed and verified on any notarized
 //! parent without touching the durable log.
+//!
+//! Owner: [`Replica`] (the speculative blocks, the peers' liveness, late certificates, the
+//! gossip handle and the queues to the admission and commit threads).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, SyncSender};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
@@ -22,24 +25,23 @@ use cairn_consensus::network::Gossip;
 use cairn_consensus::{Ack, BlockInfo, BlockLogic, FinalizedBlock, Topic};
 use cairn_crypto::Hash;
 use cairn_exec::TxError;
-use cairn_note::{Checkpoint, NoteSignature, NoteVerifier, SignedNote};
-use cairn_store::{BlockCommit, TxLocation};
+use cairn_store::BlockCommit;
 use cairn_types::block::Block;
 
 use super::execute::{ChainState, Executed, Invalid};
-use super::{Ledger, TxOutcome, now_ms};
+use super::{Final, ToCommit};
 use crate::error::{Error, IoContext, Result};
+use crate::ledger::{Ledger, now_ms};
 
+/// How far ahead of a validator's clock a block's time may be.
 /// How far ahead of a validator's clock a block's time may be.
 const MAX_CLOCK_DRIFT_MS: u64 = 10_000;
 /// Blocks executed but not final that are kept (forks are rare; this bounds memory).
 const MAX_SPECULATIVE: usize = 512;
-/// Checkpoint sizes for which signatures are collected at once.
-const MAX_COSIGN_SIZES: usize = 4096;
-/// Final blocks queued for the committer.
-const COMMIT_QUEUE: usize = 64;
+/// Late finalization certificates kept until their blocks are durable.
+const MAX_LATE_CERTIFICATES: usize = 4096;
 /// Gossiped transaction batches queued for admission.
-const ADMISSION_QUEUE: usize = 256;
+pub(crate) const ADMISSION_QUEUE: usize = 256;
 /// Transactions in one gossip message.
 pub(crate) const GOSSIP_BATCH: usize = 1000;
 /// A peer heard from within this is counted as connected.
@@ -54,67 +56,36 @@ struct Speculative {
     commit: Mutex<Option<(BlockCommit, Vec<Hash>)>>,
 }
 
-/// Signatures collected for one checkpoint size: the text each validator signed, by index.
-#[derive(Default)]
-struct Cosignatures {
-    by_validator: BTreeMap<usize, (String, NoteSignature)>,
-    /// Set once stored with a quorum.
-    done: bool,
-}
-
 pub(crate) struct Replica {
     /// This validator's index in genesis.
     pub index: usize,
-    quorum: usize,
-    /// Checkpoint verifiers, by validator index.
-    verifiers: Vec<NoteVerifier>,
-    finalized: Mutex<ChainState>,
     speculative: Mutex<HashMap<[u8; 32], Arc<Speculative>>>,
-    cosignatures: Mutex<BTreeMap<u64, Cosignatures>>,
-    /// Final transactions whose clients wait for a quorum checkpoint, by the log size that
-    /// covers them.
-    awaiting: Mutex<BTreeMap<u64, Vec<(Hash, TxLocation)>>>,
     gossip: OnceLock<Gossip>,
-    committer: OnceLock<SyncSender<(FinalizedBlock, Ack)>>,
+    committer: OnceLock<SyncSender<ToCommit>>,
     admission: OnceLock<SyncSender<Vec<u8>>>,
     /// Certificates found after their block was delivered, until the block is durable.
     late_certificates: Mutex<BTreeMap<u64, Vec<u8>>>,
-    /// A quorum-signed checkpoint heard for a log this node has not reached yet.
-    pending_cosigned: Mutex<Option<(u64, String)>>,
-    /// When this node last re-sent its latest quorum checkpoint to a validator behind.
-    /// The final height at which this node last re-sent its quorum checkpoint (a height, not a
-    /// clock, so simulated runs replay exactly).
-    last_shared: Mutex<Option<u64>>,
-    /// The final height at which the newest quorum checkpoint was served.
-    served_at: AtomicU64,
     /// Per validator: when last heard from, and whether counted as connected.
     peers_seen: Mutex<Vec<(Option<Instant>, bool)>>,
 }
 
 impl Replica {
-    pub(crate) fn new(index: usize, quorum: usize, verifiers: Vec<NoteVerifier>, finalized: ChainState) -> Self {
-        let n = verifiers.len();
+    pub(crate) fn new(index: usize, validators: usize) -> Self {
         Replica {
             index,
-            quorum,
-            verifiers,
-            finalized: Mutex::new(finalized),
             speculative: Mutex::new(HashMap::new()),
-            cosignatures: Mutex::new(BTreeMap::new()),
-            awaiting: Mutex::new(BTreeMap::new()),
             gossip: OnceLock::new(),
             committer: OnceLock::new(),
             admission: OnceLock::new(),
             late_certificates: Mutex::new(BTreeMap::new()),
-            pending_cosigned: Mutex::new(None),
-            last_shared: Mutex::new(None),
-            served_at: AtomicU64::new(0),
-            peers_seen: Mutex::new(vec![(None, false); n]),
+            peers_seen: Mutex::new(vec![(None, false); validators]),
         }
     }
 
-    pub(crate) fn finalized_height(&self) -> u64 {
-        self.finalized.lock().unwrap().height
+    /// The commit stage made block `height` durable: blocks at or below it are no longer
+    /// speculative.
+    pub(crate) fn committed(&self, height: u64) {
+        self.speculative.lock().unwrap().retain(|_, s| s.state.height > height);
     }
 
     /// Validators (this one excluded) heard from recently; logs those that fell silent.
@@ -213,7 +184,7 @@ impl Ledger {
         // Lock order: speculative, then finalized. The committer updates the final state
         // before it drops speculative entries, so a chain seen here always reaches it.
         let spec = r.speculative.lock().unwrap();
-        let fin = r.finalized.lock().unwrap().clone();
+        let fin = self.final_state.lock().unwrap().clone();
         if parent.digest == fin.digest {
             return Some((fin, HashSet::new()));
         }
@@ -363,7 +334,10 @@ impl Ledger {
     }
 
     /// Makes a final block durable (the committer thread, in height order).
-    fn commit_final(&self, fb: FinalizedBlock) -> Result<()> {
+    /// The commit stage's consensus side: a final block becomes a [`Final`] (the speculative
+    /// execution verified earlier, or an execution now when it was fetched while catching up),
+    /// is made durable, and late certificates of durable blocks are attached.
+    pub(crate) fn commit_finalized(&self, fb: FinalizedBlock) -> Result<()> {
         let r = self.replica();
         let info = &fb.info;
         let committed = self.committed_height.load(Ordering::Acquire);
@@ -377,212 +351,51 @@ impl Ledger {
                 info.height
             )));
         }
+        let started = Instant::now();
         let spec = r.speculative.lock().unwrap().get(&info.digest).cloned();
         let executed = spec.and_then(|s| s.commit.lock().unwrap().take().map(|(c, hashes)| (s.state.clone(), c, hashes)));
         let (state, mut commit, leaf_hashes) = match executed {
             Some(x) => x,
-            None => {
-                // Not verified here (fetched while catching up): execute it now. A quorum
-                // finalized it, so a failure means this node's state diverged.
-                self.metrics.blocks_fetched.inc();
-                tracing::info!(height = info.height, "catching up: applying a final block fetched from peers");
-                let fin = r.finalized.lock().unwrap().clone();
-                if info.parent != fin.digest {
-                    return Err(Error::Consensus(format!("final block {} does not extend final block {}", info.height, fin.height)));
-                }
-                let block = Block::decode(&info.payload).map_err(Error::FinalBlockDecode)?;
-                let txs = self
-                    .exec
-                    .admit_many(&block.txs, None)
-                    .into_iter()
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(|e| Error::Consensus(format!("final block {}: {e}", info.height)))?;
-                let mut executed = self
-                    .execute_on(&fin, info.height, block.header.time_ms, txs, &|_| false, true)?
-                    .map_err(|e| Error::Consensus(format!("final block {} fails re-execution: {}", info.height, e.0)))?;
-                if executed.header != block.header {
-                    return Err(Error::Consensus(format!("final block {}: re-execution gives another header; this node's state diverged", info.height)));
-                }
-                executed.state.digest = info.digest;
-                (executed.state, executed.commit, executed.leaf_hashes)
-            }
+            None => self.execute_fetched(info)?,
         };
-        // The durable log follows; its root must be the one the block commits to.
-        {
-            let mut log = self.log.write().unwrap();
-            assert_eq!(log.size(), commit.first_leaf, "final blocks extend the log in order");
-            for h in leaf_hashes {
-                log.push_leaf_hash(h);
-            }
-            if log.root() != state.frontier.root() {
-                return Err(Error::Consensus(format!("log root after block {} differs from the block's", info.height)));
-            }
-        }
         commit.consensus = Some(encode_record(&info.digest, &info.parent, fb.certificate.as_deref()));
-        self.store.commit_block(&commit).map_err(|source| Error::CommitBlock { height: info.height, source })?;
-
-        let height = info.height;
-        let log_size = state.frontier.size();
-        let log_root = state.frontier.root();
         let time_ms = state.time_ms;
-        *self.tip.lock().unwrap() = super::Tip { height, hash: state.hash, time_ms, state_root: state.state_root, overlay: None };
-        *r.finalized.lock().unwrap() = state;
-        self.committed_height.store(height, Ordering::Release);
-        r.speculative.lock().unwrap().retain(|_, s| s.state.height > height);
-        let ids: Vec<Hash> = commit.txs.iter().map(|(id, _)| *id).collect();
-        self.mempool.remove(&ids);
-
+        self.commit_final(Final { state, commit, leaf_hashes, started })?;
         self.metrics.finalization_seconds.observe(now_ms().saturating_sub(time_ms) as f64 / 1000.0);
-        self.publish_block(&commit, time_ms, log_size);
-
         self.metrics.peers_connected.set(r.peers_connected() as i64);
-        if commit.leaves.is_empty() {
-            if log_size > 0 && self.latest_checkpoint().is_none_or(|(served, _)| served < log_size) {
-                // No quorum checkpoint covers the log yet: a signature of ours (or of peers)
-                // may have been lost on the way. Sign again, once per final block until one
-                // does, so an idle chain still completes its last checkpoint.
-                let note = self.sign_checkpoint(log_size, log_root);
-                r.gossip(Topic::Cosignatures, note.clone().into_bytes());
-                self.add_cosignature(r.index, &note)?;
-            } else {
-                // A heartbeat, so peers know this validator is alive between checkpoints.
-                r.gossip(Topic::Cosignatures, Vec::new());
-            }
-        } else {
-            r.awaiting.lock().unwrap().entry(log_size).or_default().extend(commit.txs.iter().copied());
-            // A quorum checkpoint for this size may have been adopted from peers already (the
-            // log was extended above): then nobody else will wake these waiters.
-            if let Some((served, _)) = self.latest_checkpoint()
-                && served >= log_size
-            {
-                self.notify_covered(served);
-            }
-            let note = self.sign_checkpoint(log_size, log_root);
-            r.gossip(Topic::Cosignatures, note.clone().into_bytes());
-            self.add_cosignature(r.index, &note)?;
-        }
-        self.attach_late_certificates()?;
-        // A quorum checkpoint heard while behind may be servable now.
-        let pending = {
-            let mut p = r.pending_cosigned.lock().unwrap();
-            if p.as_ref().is_some_and(|(s, _)| *s <= log_size) { p.take() } else { None }
-        };
-        if let Some((_, note)) = pending {
-            self.add_cosignature(r.index, &note)?;
-        }
-        Ok(())
+        self.attach_late_certificates()
     }
 
-    /// Records a validator's signature over a checkpoint; stores and serves the checkpoint once
-    /// a quorum signed the same text this node computed.
-    fn add_cosignature(&self, from: usize, note: &str) -> Result<()> {
-        let r = self.replica();
-        let Ok(parsed) = SignedNote::parse(note) else { return Ok(()) };
-        let Ok(cp) = Checkpoint::parse(&parsed.text) else { return Ok(()) };
-        if cp.origin != self.genesis().origin() {
-            return Ok(());
+    /// Executes a final block this node did not verify (fetched while catching up). A quorum
+    /// finalized it, so a failure means this node's state diverged.
+    fn execute_fetched(&self, info: &BlockInfo) -> Result<(ChainState, BlockCommit, Vec<Hash>)> {
+        self.metrics.blocks_fetched.inc();
+        tracing::info!(height = info.height, "catching up: applying a final block fetched from peers");
+        let fin = self.final_state.lock().unwrap().clone();
+        if info.parent != fin.digest {
+            return Err(Error::Consensus(format!("final block {} does not extend final block {}", info.height, fin.height)));
         }
-        if parsed.signatures.len() > 1 {
-            return self.adopt_cosigned(&parsed, &cp);
+        let block = Block::decode(&info.payload).map_err(Error::FinalBlockDecode)?;
+        let txs = self
+            .exec
+            .admit_many(&block.txs, None)
+            .into_iter()
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| Error::Consensus(format!("final block {}: {e}", info.height)))?;
+        let mut executed = self
+            .execute_on(&fin, info.height, block.header.time_ms, txs, &|_| false, true)?
+            .map_err(|e| Error::Consensus(format!("final block {} fails re-execution: {}", info.height, e.0)))?;
+        if executed.header != block.header {
+            return Err(Error::Consensus(format!("final block {}: re-execution gives another header; this node's state diverged", info.height)));
         }
-        let Some(verifier) = r.verifiers.get(from) else { return Ok(()) };
-        let Some(sig) = parsed.signatures.iter().find(|s| s.name == verifier.name && s.key_id == verifier.key_id) else { return Ok(()) };
-        if verifier.public_key.verify_raw(parsed.text.as_bytes(), &sig.signature).is_err() {
-            tracing::warn!(validator = from, "invalid checkpoint signature gossiped; ignored");
-            return Ok(());
-        }
-        let size = cp.size;
-        if from != r.index && self.latest_checkpoint().is_some_and(|(s, _)| size <= s) {
-            // The sender is behind (catching up): it needs a quorum checkpoint, not ours alone.
-            self.share_latest_cosigned();
-        }
-        let ready = {
-            let mut all = r.cosignatures.lock().unwrap();
-            if all.len() >= MAX_COSIGN_SIZES && !all.contains_key(&size) {
-                let (&lowest, _) = all.first_key_value().expect("non-empty");
-                if size < lowest {
-                    return Ok(());
-                }
-                all.pop_first();
-            }
-            let entry = all.entry(size).or_default();
-            if entry.done {
-                drop(all);
-                self.share_latest_cosigned();
-                return Ok(());
-            }
-            entry.by_validator.insert(from, (parsed.text.clone(), sig.clone()));
-            // Only this node's own text counts: it is what this node computed for the size.
-            let Some((mine, _)) = entry.by_validator.get(&r.index) else { return Ok(()) };
-            let agreeing: Vec<NoteSignature> = entry.by_validator.values().filter(|(text, _)| text == mine).map(|(_, s)| s.clone()).collect();
-            for (v, (text, _)) in &entry.by_validator {
-                if text != mine {
-                    tracing::warn!(validator = v, size, "validator signed a different checkpoint at this size");
-                }
-            }
-            if agreeing.len() < r.quorum {
-                return Ok(());
-            }
-            entry.done = true;
-            Some(SignedNote { text: mine.clone(), signatures: agreeing }.to_text())
-        };
-        match ready {
-            Some(cosigned) => self.serve_cosigned(size, cosigned),
-            None => Ok(()),
-        }
+        executed.state.digest = info.digest;
+        Ok((executed.state, executed.commit, executed.leaf_hashes))
     }
 
-    /// A checkpoint that arrived already signed by a quorum (re-sent to a node catching up):
-    /// served once this node's own log has the same root at that size.
-    fn adopt_cosigned(&self, note: &SignedNote, cp: &Checkpoint) -> Result<()> {
-        let r = self.replica();
-        // Stale ones first: peers re-send their latest quorum checkpoint often, and checking
-        // its signatures again costs a quorum of verifications (dear with SM2).
-        if self.latest_checkpoint().is_some_and(|(s, _)| cp.size <= s) {
-            return Ok(());
-        }
-        if let Err(e) = note.verify_quorum(&r.verifiers, r.quorum) {
-            tracing::warn!(error = %e, "gossiped checkpoint lacks a valid quorum; ignored");
-            return Ok(());
-        }
-        let root = {
-            let log = self.log.read().unwrap();
-            (cp.size <= log.size()).then(|| log.root_at(cp.size)).transpose()?
-        };
-        match root {
-            None => {
-                let mut pending = r.pending_cosigned.lock().unwrap();
-                if pending.as_ref().is_none_or(|(s, _)| cp.size > *s) {
-                    *pending = Some((cp.size, note.to_text()));
-                }
-                Ok(())
-            }
-            Some(root) if root == cp.root => self.serve_cosigned(cp.size, note.to_text()),
-            Some(_) => {
-                tracing::error!(size = cp.size, "a quorum signed a checkpoint with another root than this node's log; this node diverged");
-                Ok(())
-            }
-        }
-    }
-
-    /// Tells the clients waiting for transactions that a quorum checkpoint of `size` covers.
-    fn notify_covered(&self, size: u64) {
-        let covered: Vec<(Hash, TxLocation)> = {
-            let mut awaiting = self.replica().awaiting.lock().unwrap();
-            let rest = awaiting.split_off(&(size + 1));
-            std::mem::replace(&mut *awaiting, rest).into_values().flatten().collect()
-        };
-        for (id, loc) in covered {
-            self.notify(id, TxOutcome::Committed(loc));
-        }
-    }
-
-    /// Keeps a certificate found after its block was delivered; attached once the block is
-    /// durable.
     fn late_certificate(&self, height: u64, certificate: Vec<u8>) -> Result<()> {
         {
             let mut late = self.replica().late_certificates.lock().unwrap();
-            if late.len() >= MAX_COSIGN_SIZES {
+            if late.len() >= MAX_LATE_CERTIFICATES {
                 late.pop_first();
             }
             late.insert(height, certificate);
@@ -602,56 +415,6 @@ impl Ledger {
             let Some(record) = self.store.consensus_record(height)?.as_deref().and_then(decode_record) else { continue };
             if record.certificate.is_none() {
                 self.store.put_consensus_record(height, &encode_record(&record.digest, &record.parent, Some(&certificate)))?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Re-sends this node's latest quorum checkpoint, at most once per final block, and not in
-    /// the block it was served in or the next: a signature arriving then is the slowest
-    /// validator's, sent before it could have the checkpoint (answering each of those re-sent
-    /// the checkpoint to everyone after every block). A validator that still lacks it later re-signs
-    /// on an idle chain, and is answered then.
-    fn share_latest_cosigned(&self) {
-        let r = self.replica();
-        {
-            let height = self.height();
-            if height < r.served_at.load(Ordering::Acquire) + 2 {
-                return;
-            }
-            let mut last = r.last_shared.lock().unwrap();
-            if last.is_some_and(|h| h >= height) {
-                return;
-            }
-            *last = Some(height);
-        }
-        if let Some((_, note)) = self.latest_checkpoint() {
-            r.gossip(Topic::Cosignatures, note.into_bytes());
-        }
-    }
-
-    /// Stores a quorum checkpoint and, when it is the newest, serves it and tells the clients
-    /// whose transactions it covers.
-    fn serve_cosigned(&self, size: u64, cosigned: String) -> Result<()> {
-        let r = self.replica();
-        self.store.put_checkpoint(size, &cosigned)?;
-        let newer = {
-            let mut cp = self.checkpoint.write().unwrap();
-            let newer = cp.as_ref().is_none_or(|(s, _)| size > *s);
-            if newer {
-                *cp = Some((size, cosigned));
-            }
-            newer
-        };
-        if newer {
-            r.served_at.store(self.height(), Ordering::Release);
-            self.metrics.cosigned_log_size.set(size as i64);
-            self.notify_covered(size);
-            let mut all = r.cosignatures.lock().unwrap();
-            // Sizes below a served checkpoint no longer matter to clients.
-            all.retain(|s, c| *s > size || !c.done);
-            while all.len() > MAX_COSIGN_SIZES / 2 && all.first_key_value().is_some_and(|(s, _)| *s < size) {
-                all.pop_first();
             }
         }
         Ok(())
@@ -686,15 +449,11 @@ impl Ledger {
     /// The receiver fires if the p2p network stops (see `cairn_consensus::network::NetworkStopped`).
     pub fn start_replica(self: &Arc<Self>, net: cairn_consensus::network::NetworkConfig) -> Result<cairn_consensus::network::NetworkStopped> {
         let r = self.replica();
-        let (commit_tx, commit_rx) = std::sync::mpsc::sync_channel::<(FinalizedBlock, Ack)>(COMMIT_QUEUE);
+        let (commit_tx, commit_rx) = std::sync::mpsc::sync_channel::<ToCommit>(super::CONSENSUS_COMMIT_QUEUE);
         let (admit_tx, admit_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(ADMISSION_QUEUE);
         let _ = r.committer.set(commit_tx);
         let _ = r.admission.set(admit_tx);
-        let ledger = Arc::clone(self);
-        std::thread::Builder::new()
-            .name("cairn-committer".into())
-            .spawn(move || committer(ledger, commit_rx))
-            .io_context(|| "starting the committer thread".into())?;
+        super::spawn_committer(Arc::clone(self), commit_rx)?;
         let ledger = Arc::clone(self);
         std::thread::Builder::new()
             .name("cairn-admission".into())
@@ -722,24 +481,6 @@ impl Ledger {
     }
 }
 
-fn committer(ledger: Arc<Ledger>, rx: Receiver<(FinalizedBlock, Ack)>) {
-    crate::fatal::on_panic(&ledger, "the final-block committer", || {
-        for (block, ack) in rx {
-            if ledger.fatal().is_some() {
-                // Stopped after a fault: nothing more is made durable or acknowledged.
-                return;
-            }
-            let height = block.info.height;
-            if let Err(e) = ledger.commit_final(block) {
-                // The node cannot follow the chain any more; a restart replays from disk and peers.
-                ledger.fail(format!("committing final block {height} failed: {}", e.report()));
-                return;
-            }
-            ack.acknowledge();
-        }
-    });
-}
-
 /// The ledger as consensus sees it.
 struct ReplicaLogic {
     ledger: Arc<Ledger>,
@@ -755,7 +496,7 @@ impl BlockLogic for ReplicaLogic {
 
     fn has_state(&self, block: &BlockInfo) -> bool {
         let r = self.ledger.replica();
-        let final_height = r.finalized.lock().unwrap().height;
+        let final_height = self.ledger.final_state.lock().unwrap().height;
         // At or below the final height: known, or a fork of final history (refused later).
         block.height <= final_height || r.speculative.lock().unwrap().contains_key(&block.digest)
     }
@@ -789,7 +530,7 @@ impl BlockLogic for ReplicaLogic {
     fn finalized(&self, block: FinalizedBlock, ack: Ack) {
         if self.inline_commit {
             let height = block.info.height;
-            if let Err(e) = self.ledger.commit_final(block) {
+            if let Err(e) = self.ledger.commit_finalized(block) {
                 panic!("committing final block {height}: {}", e.report());
             }
             ack.acknowledge();
@@ -798,7 +539,7 @@ impl BlockLogic for ReplicaLogic {
         let r = self.ledger.replica();
         if let Some(c) = r.committer.get() {
             // Blocks the consensus task while the committer is busy: back-pressure.
-            let _ = c.send((block, ack));
+            let _ = c.send(ToCommit::Finalized(block, ack));
         }
     }
 

@@ -1,0 +1,111 @@
+//! The solo sequencer: a single node orders blocks itself. Its producer thread takes
+//! transactions from the mempool, executes a block on the state after the last block it built
+//! (durable or still queued for the committer) and hands it to the commit stage, final at once.
+//!
+//! Owner: the producer thread (the last block built lives on its stack) and [`Solo`] (ids of
+//! transactions built into blocks not yet durable, so a replay cannot slip in between the
+//! stages, and a client asking hears "pending").
+
+use std::collections::BTreeSet;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::SyncSender;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use cairn_crypto::Hash;
+
+use super::execute::Executed;
+use super::{ChainState, Final, ToCommit};
+use crate::error::{IoContext, Result};
+use crate::ledger::{Ledger, now_ms};
+
+#[derive(Default)]
+pub(crate) struct Solo {
+    /// Transactions in blocks built but not yet durable (at most `SOLO_COMMIT_QUEUE + 1`
+    /// blocks' worth).
+    in_flight: Mutex<BTreeSet<Hash>>,
+}
+
+impl Solo {
+    pub(crate) fn contains(&self, id: &Hash) -> bool {
+        self.in_flight.lock().unwrap().contains(id)
+    }
+
+    /// The commit stage made these durable.
+    pub(crate) fn committed(&self, ids: &[Hash]) {
+        let mut in_flight = self.in_flight.lock().unwrap();
+        for id in ids {
+            in_flight.remove(id);
+        }
+    }
+}
+
+impl Ledger {
+    /// Runs block production until [`Ledger::stop`]: the producer thread sequences and executes,
+    /// the committer thread makes blocks durable, with [`super::SOLO_COMMIT_QUEUE`] between them.
+    pub fn spawn_producer(self: &Arc<Self>) -> Result<std::thread::JoinHandle<()>> {
+        let (to_committer, from_producer) = std::sync::mpsc::sync_channel::<ToCommit>(super::SOLO_COMMIT_QUEUE);
+        let committer = super::spawn_committer(Arc::clone(self), from_producer)?;
+        let ledger = Arc::clone(self);
+        std::thread::Builder::new()
+            .name("cairn-producer".into())
+            .spawn(move || {
+                crate::fatal::on_panic(&ledger, "the block producer", || ledger.produce(&to_committer));
+                drop(to_committer);
+                let _ = committer.join();
+            })
+            .io_context(|| "starting the producer thread".into())
+    }
+
+    fn produce(&self, to_committer: &SyncSender<ToCommit>) {
+        let interval = Duration::from_millis(self.genesis().params.block_interval_ms);
+        let mut last: ChainState = self.final_state.lock().unwrap().clone();
+        let mut deadline = Instant::now() + interval;
+        while !self.shutdown.load(Ordering::Acquire) {
+            self.mempool.wait_until(deadline);
+            if self.shutdown.load(Ordering::Acquire) {
+                break;
+            }
+            match self.build_block(&last) {
+                Ok(Some(block)) => {
+                    last = block.state.clone();
+                    if to_committer.send(ToCommit::Built(Box::new(block))).is_err() {
+                        break; // the committer stopped after a fault
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    self.fail(format!("building a block failed: {}", e.report()));
+                    break;
+                }
+            }
+            deadline = Instant::now() + interval;
+        }
+    }
+
+    /// Executes a block from the mempool on `parent`. `Ok(None)`: nothing to include.
+    fn build_block(&self, parent: &ChainState) -> Result<Option<Final>> {
+        let p = &self.genesis().params;
+        let batch = self.mempool.take(p.max_block_txs as usize, p.max_block_bytes as usize);
+        if batch.is_empty() {
+            return Ok(None);
+        }
+        let started = Instant::now();
+        let height = parent.height + 1;
+        let time_ms = now_ms().max(parent.time_ms);
+        let executed = {
+            // Transactions in blocks built but not yet durable are replays too.
+            let in_flight = self.solo.in_flight.lock().unwrap();
+            self.execute_on(parent, height, time_ms, batch, &|id| in_flight.contains(id), false)?
+        };
+        let Ok(Executed { commit, leaf_hashes, rejected, state, .. }) = executed else { unreachable!("non-strict execution leaves failing transactions out") };
+        for (id, e) in rejected {
+            self.remember_rejection(id, e);
+        }
+        if commit.txs.is_empty() {
+            return Ok(None);
+        }
+        self.solo.in_flight.lock().unwrap().extend(commit.txs.iter().map(|(id, _)| *id));
+        Ok(Some(Final { state, commit, leaf_hashes, started }))
+    }
+}
