@@ -29,4 +29,4 @@ cargo test --workspace --locked "$@"
 # The browser tests drive the debug `cairn` binary that the Rust tests just built (a separate
 # `cargo build` would recompile dependencies with other features and cost minutes).
 [ -x target/debug/cairn ] || cargo build --locked -p cairn
-(cd tests/e2e && CAIRN_BIN="$PWD/../../target/debug/cairn" node --test --test-concurrency=1)
+(cd tests/e2e && CAIRN_BIN="$PWD/../../target/debug/cairn" node --import ./console-paths.mjs --test --test-concurrency=1)

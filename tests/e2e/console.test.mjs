@@ -270,7 +270,7 @@ test('the in-browser verifier and cairn verify agree on a shared set of valid an
   for (const c of cases) {
     const cliResult = cliVerify(c.path, c.trust, c.file).valid;
     const browserResult = await page.evaluate(async ({ text, trust, file }) => {
-      const m = await import('/console/verify.js');
+      const m = await import('/console/modules/evidence/receipt.js');
       const r = await m.verifyReceipt(text, trust, file ? new Uint8Array(file) : null);
       return r.valid;
     }, { text: c.text, trust: fs.readFileSync(c.trust, 'utf8'), file: c.file ? [...fs.readFileSync(c.file)] : null });

@@ -8,7 +8,7 @@ import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { verifyReceipt } from '../../crates/node/console/verify.js';
+import { verifyReceipt } from '/console/modules/evidence/receipt.js';
 import { CAIRN, tempDir, removeDir, sleep } from './helpers.mjs';
 
 async function waitFor(what, f, ms = 60000) {

@@ -10,8 +10,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { verifyReceipt, verifyLeafReceipt } from '../../crates/node/console/verify.js';
-import { verifyStateProof, blockLeaf } from '../../crates/node/console/state-proof.js';
+import { verifyLeafReceipt } from '../../crates/node/console/verify.js';
+import { verifyStateProof as verifyWith, blockLeaf } from '../../crates/node/console/state-proof.js';
+import { verifyReceipt, stateView } from '/console/modules/evidence/receipt.js';
+
+// The console's verifier as the Verify page runs it: with the evidence module's state view.
+const verifyStateProof = (text, trust, file = null) => verifyWith(text, trust, file, { evidence: stateView });
 import { fromHex, toHex } from '../../crates/node/console/encoding.js';
 import { ROOT } from './helpers.mjs';
 

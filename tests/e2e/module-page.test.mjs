@@ -209,6 +209,28 @@ test('a module page from the test kit crate: listed, served, routed, translated,
   assert.match(await page.textContent('#verify-reason'), /inclusion/);
   assert.equal(await page.$('#leaf-module'), null, 'an INVALID leaf receipt shows no summary');
 
+  // The module's page lends the Verify page the view of its state values (`verify.state`): a
+  // state proof of the put's key is VALID and said in the module's words; one whose view lies
+  // about the value is INVALID at the readable-value step.
+  const sp = await getReceipt(node, `/v1/state/proof?module=testkit&key=${Buffer.from(key).toString('hex')}`);
+  assert.equal(sp.status, 200, sp.text);
+  const spPath = path.join(node.dir, 'testkit.state-proof.json');
+  fs.writeFileSync(spPath, sp.text);
+  await page.setInputFiles('#receipt-file', spPath);
+  await page.click('#verify-button');
+  await page.waitForSelector('#verdict');
+  assert.equal(await page.textContent('#verdict'), 'VALID', await page.textContent('#verify-result'));
+  assert.equal(await page.textContent('#testkit-state-value'), value);
+  const lying = JSON.parse(sp.text);
+  lying.view = { ...lying.view, value: 'not what was written' };
+  const lyingPath = path.join(node.dir, 'testkit-lying.state-proof.json');
+  fs.writeFileSync(lyingPath, JSON.stringify(lying, null, 2));
+  await page.setInputFiles('#receipt-file', lyingPath);
+  await page.click('#verify-button');
+  await page.waitForSelector('#verdict');
+  assert.equal(await page.textContent('#verdict'), 'INVALID');
+  assert.match(await page.textContent('#verify-reason'), /view does not match its testkit value/);
+
   // An evidence record's leaf is not a module envelope: no leaf receipt for it (its own
   // receipt is at /v1/evidence/<id>/receipt).
   const er = await getReceipt(node, `/v1/evidence/${id}/receipt`);

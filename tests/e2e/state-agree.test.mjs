@@ -14,7 +14,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { SUITES, fromHex, toHex, toBase64, concat } from '../../crates/node/console/encoding.js';
 import { sha256 } from '../../crates/node/console/sm.js';
-import { verifyStateProof, blockLeaf } from '../../crates/node/console/state-proof.js';
+import { verifyStateProof as verifyWith, blockLeaf } from '../../crates/node/console/state-proof.js';
+import { stateView } from '/console/modules/evidence/receipt.js';
+
+// The console's verifier as the Verify page runs it: with the evidence module's state view.
+const verifyStateProof = (text, trust, file = null) => verifyWith(text, trust, file, { evidence: stateView });
 import { verifyLeafReceipt } from '../../crates/node/console/verify.js';
 import { ROOT, startDevNode, stopNodes, runCairn, removeDir } from './helpers.mjs';
 

@@ -9,7 +9,11 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { SUITES, fromHex, toHex } from '../../crates/node/console/encoding.js';
-import { verifyStateProof, verifyStateProofBytes, stateRoot, stateKey, decodeProof } from '../../crates/node/console/state-proof.js';
+import { verifyStateProof as verifyWith, verifyStateProofBytes, stateRoot, stateKey, decodeProof } from '../../crates/node/console/state-proof.js';
+import { stateView } from '/console/modules/evidence/receipt.js';
+
+// The console's verifier as the Verify page runs it: with the evidence module's state view.
+const verifyStateProof = (text, trust, file = null) => verifyWith(text, trust, file, { evidence: stateView });
 import { stateTree, makeValidators, trustFile, makeChain, evidenceFixture, headerV2, stateKeyOf } from './state-fixture.mjs';
 import { ROOT } from './helpers.mjs';
 

@@ -97,6 +97,14 @@ impl App {
         rt.child("verify").shared(true).spawn(move |_| async move { logic.verify(&parent, height, &payload, now_ms) }).await.unwrap_or(false)
     }
 
+    /// Builds a block (`BlockLogic::propose`, which executes it) on a blocking-friendly thread,
+    /// for the same reason as [`App::verify_off_workers`].
+    async fn propose_off_workers<E: Spawner>(&self, rt: &E, parent: &BlockInfo, height: u64, now_ms: u64, allow_empty: bool) -> Option<Vec<u8>> {
+        let logic = Arc::clone(&self.logic);
+        let parent = parent.clone();
+        rt.child("propose").shared(true).spawn(move |_| async move { logic.propose(&parent, height, now_ms, allow_empty) }).await.ok().flatten()
+    }
+
     /// Pulls ancestors until one whose state the logic knows, then replays the unknown ones
     /// (oldest first) through `verify`. `first` is the block the chain starts from.
     async fn ensure_state<E: Spawner>(&self, rt: &E, first: BlockInfo, ancestry: &mut impl Ancestry<ConsensusBlock>, now_ms: u64) -> bool {
@@ -146,7 +154,7 @@ impl<E: Clock + Spawner> Application<E> for App {
         let started = rt.current();
         let payload = loop {
             let waited = rt.current().duration_since(started).unwrap_or_default();
-            if let Some(p) = self.logic.propose(&parent_info, height.get(), millis(&rt), waited >= IDLE_PROPOSE) {
+            if let Some(p) = self.propose_off_workers(&rt, &parent_info, height.get(), millis(&rt), waited >= IDLE_PROPOSE).await {
                 break p;
             }
             if waited >= IDLE_PROPOSE {

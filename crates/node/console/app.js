@@ -5,9 +5,9 @@
 // binary. No framework, no network calls beyond the node itself.
 
 import { t, tn, getLang, setLang, addStrings } from './i18n.js';
-import { verifyReceipt, verifyLeafReceipt, LEAF_RECEIPT_FORMAT, parseTrust } from './verify.js';
+import { verifyLeafReceipt, LEAF_RECEIPT_FORMAT, parseTrust } from './verify.js';
 import { verifyStateProof } from './state-proof.js';
-import { $, esc, short, timeHtml, msOf, sizeHtml, idHtml, fillHtml, api, card, cardHtml, scrollBox, notFound, hashFile, Stale, newContext } from './kit.js';
+import { $, esc, short, timeHtml, msOf, sizeHtml, idHtml, fillHtml, api, card, cardHtml, scrollBox, notFound, hashFile, Stale, newContext, stepHtml, verdictHtml } from './kit.js';
 
 const state = { status: null, genesis: null, trust: null, chart: [] };
 
@@ -16,7 +16,7 @@ const state = { status: null, genesis: null, trust: null, chart: [] };
 /** The shell's own first path segments: a module cannot take them. */
 const SHELL_ROUTES = new Set(['', 'blocks', 'block', 'tx', 'search', 'verify']);
 /** What the modules' pages added (kit.js describes a page): routes, links and searches. */
-const modules = { pages: new Map(), nav: [], search: [] };
+const modules = { pages: new Map(), nav: [], search: [], verify: [] };
 let ready = false;
 
 /** Loads the page of every module that has one (GET /v1/modules); one that fails is logged and left out. */
@@ -45,11 +45,12 @@ async function loadModules() {
 
 function installModule(name, page) {
   if (!page || typeof page !== 'object') throw new Error('its default export is not an object');
-  const { strings, nav = [], pages = {}, search } = page;
+  const { strings, nav = [], pages = {}, search, verify } = page;
   // Check the whole shape before taking anything, so a faulty page adds nothing at all.
   if (!Array.isArray(nav) || !nav.every((n) => typeof n?.hash === 'string' && n.hash.startsWith('#/') && typeof n.key === 'string')) throw new Error('nav must be a list of { hash: "#/…", key }');
   if (!pages || typeof pages !== 'object' || !Object.values(pages).every((f) => typeof f === 'function')) throw new Error('pages must map path segments to functions');
   if (search != null && typeof search !== 'function') throw new Error('search must be a function');
+  checkVerify(verify);
   addStrings(name, strings);
   for (const [segment, render] of Object.entries(pages)) {
     if (SHELL_ROUTES.has(segment)) console.warn(`console: module ${name}: #/${segment} is the console's own page; the module's is left out`);
@@ -58,6 +59,17 @@ function installModule(name, page) {
   }
   modules.nav.push(...nav.map((n) => [n.hash, n.key]));
   if (search) modules.search.push({ module: name, search });
+  if (verify) modules.verify.push({ module: name, ...verify });
+}
+
+/** A page's `verify` hooks (kit.js): every part optional, each of the right shape. */
+function checkVerify(verify) {
+  if (verify == null) return;
+  const fns = (o, names) => o == null || (typeof o === 'object' && names.every((n) => typeof o[n] === 'function'));
+  if (typeof verify !== 'object') throw new Error('verify must be an object');
+  if (!fns(verify.receipt, ['accepts', 'verify', 'html'])) throw new Error('verify.receipt must have accepts, verify and html functions');
+  if (!fns(verify.state, ['view'])) throw new Error('verify.state must have a view function');
+  if (verify.preload != null && typeof verify.preload !== 'function') throw new Error('verify.preload must be a function');
 }
 
 // ---------- chrome ----------
@@ -331,51 +343,32 @@ async function runVerify(run, source) {
     const of = $('#original-file').files[0];
     const file = of ? fileSource(run, of) : null;
     const format = formatOf(text);
-    if (format === 'cairn-state-proof-v1') show(run, stateResultHtml(await verifyStateProof(text, trust, file)));
+    const own = modules.verify.find((v) => v.receipt?.accepts(text, format));
+    if (format === 'cairn-state-proof-v1') show(run, stateResultHtml(await verifyStateProof(text, trust, file, stateViews())));
     else if (format === LEAF_RECEIPT_FORMAT) show(run, leafResultHtml(await verifyLeafReceipt(text, trust, file)));
-    else show(run, receiptResultHtml(await verifyReceipt(text, trust, file)));
+    else if (own) show(run, own.receipt.html(await own.receipt.verify(text, trust, file)));
+    else show(run, verdictHtml({ valid: false, reason: t('unknown_receipt', { format: format ?? '—' }) }));
   } catch (e) {
     if (!(e instanceof Superseded)) show(run, `<div class="verdict invalid" id="verdict">${esc(t('invalid'))}</div><p id="verify-reason">${esc(e.message)}</p>`);
   }
 }
 
-function stepHtml(key, s, detailHtml = null) {
-  const mark = s.ok === true ? ['ok', '✓'] : s.ok === false ? ['bad', '✗'] : ['skip-step', '–'];
-  return `<li><span class="${mark[0]}">${mark[1]}</span> <strong>${esc(t(key))}</strong>: ${s.ok === true && detailHtml ? detailHtml : esc(s.detail || t('not_checked'))}</li>`;
-}
+/** The state views of the modules whose pages read them (state-proof.js's `views`). */
+const stateViews = () => Object.fromEntries(modules.verify.filter((v) => v.state).map((v) => [v.module, v.state]));
 
-function verdictHtml(res) {
-  return `<div class="verdict ${res.valid ? 'valid' : 'invalid'}" id="verdict">${esc(res.valid ? t('valid') : t('invalid'))}</div>
-      ${res.valid ? '' : `<p id="verify-reason">${esc(res.reason)}</p>`}`;
-}
-
-function receiptResultHtml(res) {
-  const r = res.record;
-  // The record's time in the viewer's zone (verify.js writes UTC, as `cairn verify` does).
-  const recordDetail = r && `${esc(r.title)} · ${esc(r.organisation)} · ${timeHtml(r.time_ms, true)} · ${esc(t('block'))} ${r.block_height}`;
-  return `${verdictHtml(res)}
-      <ol class="steps">${stepHtml('step_file', res.steps.file)}${stepHtml('step_record', res.steps.record, recordDetail)}${stepHtml('step_inclusion', res.steps.inclusion)}${stepHtml('step_checkpoint', res.steps.checkpoint)}${stepHtml('step_signatures', res.steps.signatures)}</ol>
-      ${r ? `<p><a href="#/record/${esc(r.id)}">${esc(r.title)}</a></p>` : ''}`;
-}
-
-/** What a valid state proof says, in words: for evidence, whether and where the content was deposited. */
+/** What a valid state proof says, in words: the module's own (evidence: whether and where the content was deposited), else the key and its value. */
 function stateSummaryHtml(res) {
-  const v = res.view;
+  const own = modules.verify.find((v) => v.module === res.module)?.state?.summaryHtml?.(res);
+  if (own) return own;
   const block = (h) => `<a href="#/block/${h}">${h}</a>`;
-  if (res.module === 'evidence' && v.deposited) {
-    return fillHtml('evidence_first', {
-      record: `<a href="#/record/${esc(v.first_record)}">${idHtml(v.first_record)}</a>`, first: block(v.first_height),
-      time: timeHtml(v.first_time_ms), deposits: esc(tn('n_deposits', v.deposits)), height: block(res.height), last: block(v.last_height),
-    });
-  }
-  if (res.module === 'evidence') return fillHtml('evidence_none', { height: block(res.height) });
   const parts = { height: block(res.height), module: esc(res.module), key: idHtml(res.key), value: res.value === null ? '' : idHtml(res.value) };
   return fillHtml(res.value === null ? 'state_no_value' : 'state_has_value', parts);
 }
 
 function stateResultHtml(res) {
   const s = res.steps;
-  const digest = res.view?.digest ? `<p id="state-digest"><span class="muted">${esc(t('digest'))}:</span> <span class="mono">${esc(res.view.digest_alg)} ${esc(res.view.digest)}</span></p>` : '';
+  const content = res.view && modules.verify.find((v) => v.module === res.module)?.state?.content?.(res.view);
+  const digest = content ? `<p id="state-digest"><span class="muted">${esc(t('digest'))}:</span> <span class="mono">${esc(content.digest_alg)} ${esc(content.digest)}</span></p>` : '';
   const headerDetail = res.height !== null && `${esc(t('block'))} ${res.height} · ${timeHtml(res.time_ms, true)}`;
   return `<h2>${esc(t('verify_state_title'))}</h2>${verdictHtml(res)}
       ${res.valid ? `<p id="state-summary">${stateSummaryHtml(res)}</p>${digest}` : ''}

@@ -1,6 +1,7 @@
-// Cairn's canonical encoding (docs/encoding.md) in JavaScript: building and signing deposit
-// transactions, and decoding log leaves. Kept byte-for-byte with the Rust codec; the
-// end-to-end tests deposit through it and verify with `cairn verify`.
+// Cairn's canonical encoding (docs/encoding.md) in JavaScript: its readers and writers, and
+// building and signing transactions. Kept byte-for-byte with the Rust codec; the end-to-end
+// tests deposit through it and verify with `cairn verify`. A module's own wire types live in
+// its console files (evidence: /console/modules/evidence/wire.js).
 
 import { sha256, sm3, sm2Sign, sm2PublicFromSecret } from './sm.js';
 
@@ -77,38 +78,11 @@ export class Reader {
   finish() { if (this.o !== this.b.length) throw new Error(`${this.b.length - this.o} bytes left over after the value`); }
 }
 
-function byteOrder(a, b) {
+/** The order of strings by their UTF-8 bytes (canonical map keys). */
+export function byteOrder(a, b) {
   const x = enc.encode(a), y = enc.encode(b);
   for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i] - y[i];
   return x.length - y.length;
-}
-
-export function encodeRecord(w, r) {
-  w.u8(DIGEST_ALGS[r.digest_alg].code).fixed(fromHex(r.digest)).u64(r.size).str(r.media_type).str(r.title).optStr(r.reference ?? null);
-  const keys = Object.keys(r.metadata ?? {}).sort(byteOrder);
-  w.u32(keys.length);
-  for (const k of keys) w.str(k).str(r.metadata[k]);
-}
-
-function decodeRecord(rd) {
-  const alg = { 1: 'sha-256', 2: 'sm3' }[rd.u8('digest_alg')];
-  if (!alg) throw new Error('invalid digest_alg: unknown digest algorithm');
-  const digest = toHex(rd.fixed(32, 'digest'));
-  const size = rd.u64('size');
-  const media_type = rd.str('media_type', 128);
-  const title = rd.str('title', 512);
-  const reference = rd.optStr('reference', 256);
-  const n = rd.u32('metadata');
-  if (n > 32) throw new Error('metadata has too many entries');
-  const metadata = {};
-  let last = null;
-  for (let i = 0; i < n; i++) {
-    const k = rd.str('metadata key', 64), v = rd.str('metadata value', 1024);
-    if (last !== null && byteOrder(last, k) >= 0) throw new Error('invalid metadata: keys must be unique and sorted');
-    last = k;
-    metadata[k] = v;
-  }
-  return { digest_alg: alg, digest, size, media_type, title, reference, metadata };
 }
 
 /** RFC 3339 UTC with milliseconds, as the node writes it. */
@@ -116,53 +90,27 @@ export function formatTime(ms) {
   return new Date(ms).toISOString();
 }
 
-/** Decodes an evidence-record leaf into the record view the node serves (EvidenceView). */
-export function decodeEvidenceLeaf(leaf, suite) {
-  const rd = new Reader(leaf);
-  if (rd.u8('leaf version') !== 1) throw new Error('unsupported leaf version');
-  if (rd.u8('leaf kind') !== 1) throw new Error('the leaf is not an evidence record');
-  const txId = toHex(rd.fixed(32, 'tx_id'));
-  const index = rd.u32('index_in_tx');
-  const height = rd.u64('height');
-  const timeMs = rd.u64('time_ms');
-  const organisation = rd.str('organisation', 128);
-  const submitter = rd.bytes('submitter', 128);
-  if (submitter.length !== SUITES[suite].keyLen) throw new Error('invalid submitter: not a valid public key');
-  const record = decodeRecord(rd);
-  rd.finish();
-  return {
-    id: `${txId}-${index}`,
-    ...record,
-    organisation,
-    submitter: toHex(submitter),
-    tx_id: txId,
-    index_in_tx: index,
-    block_height: height,
-    time_ms: timeMs,
-    time: formatTime(timeMs),
-  };
-}
-
 const SIG_PREFIX = enc.encode('CAIRN-SIG-V1\0transaction\0');
 
-/** Builds and signs an `evidence.deposit` transaction; returns {bytes, id, recordIds}. */
-export async function signDeposit({ suite, secret, chainId, records, ttlMs = 600000 }) {
+/**
+ * Builds and signs a transaction calling `module.method` with `args` (its canonical bytes);
+ * returns {bytes, id}. A module's page encodes its own arguments (docs/encoding.md,
+ * "Transactions").
+ */
+export async function signTx({ suite, secret, chainId, module, method, args, ttlMs = 600000 }) {
   const s = SUITES[suite];
   const signer = await publicKeyOf(suite, secret);
   const nonce = new Uint8Array(8);
   globalThis.crypto.getRandomValues(nonce);
-  const args = new Writer().u32(records.length);
-  for (const r of records) encodeRecord(args, r);
   const body = new Writer()
     .u8(1).str(chainId).u8(s.code).bytes(signer)
     .fixed(nonce).u64(Date.now() + ttlMs)
-    .str('evidence').str('deposit').bytes(args.finish())
+    .str(module).str(method).bytes(args)
     .finish();
   const message = concat(SIG_PREFIX, enc.encode(chainId), new Uint8Array([0]), body);
   const signature = await sign(suite, secret, message);
   const bytes = new Writer().fixed(body).bytes(signature).finish();
-  const id = toHex(s.hash(body));
-  return { bytes, id, recordIds: records.map((_, i) => `${id}-${i}`) };
+  return { bytes, id: toHex(s.hash(body)) };
 }
 
 const ED25519_PKCS8_PREFIX = fromHex('302e020100300506032b657004220420');

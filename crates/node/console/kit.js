@@ -29,6 +29,21 @@
 //     // (nothing found), an HTML section of results, or { go: '#/…' } to open a page at once.
 //     // Sections of several modules are shown in registration order.
 //     search: async (ctx, q) => null | '<p>…</p>' | { go: '#/record/…' },
+//     // Optional: what the shell's Verify page (#/verify) needs to check this module's proofs.
+//     verify: {
+//       // Receipts in the module's own formats. accepts(text, format) says whether a receipt
+//       // file is one (format: its JSON `format`, or null); verify(text, trust, file) checks it
+//       // offline (trust: a parsed trust file; file: the original file as a source object
+//       // {size, digest(alg)} or null) and never throws; html(res) words the result, built
+//       // with verdictHtml and stepHtml below.
+//       receipt: { accepts, verify, html },
+//       // The readable view of the module's state values, for state proofs (state-proof.js's
+//       // `views`: view(key, value), detail(view), content(view)), and summaryHtml(res): the
+//       // words for a valid proof, or null for the shell's.
+//       state: { view, detail, content, summaryHtml },
+//       // For '#/verify?…' links: the URL of a receipt to fetch and check at once, or null.
+//       preload: (params) => null | '/v1/…',
+//     },
 //   };
 //
 // Every key is optional. A page that fails to load or has the wrong shape is logged and left
@@ -120,4 +135,18 @@ export function newContext() {
     render(html) { if (mine !== routeSeq) throw new Stale(); $('#main').innerHTML = html; },
     current: () => mine === routeSeq,
   };
+}
+
+// ---------- verdicts (the Verify page's results) ----------
+
+/** One checked step: ✓, ✗ or –, its name (a string key) and what was found. */
+export function stepHtml(key, s, detailHtml = null) {
+  const mark = s.ok === true ? ['ok', '✓'] : s.ok === false ? ['bad', '✗'] : ['skip-step', '–'];
+  return `<li><span class="${mark[0]}">${mark[1]}</span> <strong>${esc(t(key))}</strong>: ${s.ok === true && detailHtml ? detailHtml : esc(s.detail || t('not_checked'))}</li>`;
+}
+
+/** VALID or INVALID, with the reason when invalid. */
+export function verdictHtml(res) {
+  return `<div class="verdict ${res.valid ? 'valid' : 'invalid'}" id="verdict">${esc(res.valid ? t('valid') : t('invalid'))}</div>
+      ${res.valid ? '' : `<p id="verify-reason">${esc(res.reason)}</p>`}`;
 }

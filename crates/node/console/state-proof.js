@@ -1,7 +1,8 @@
 // Offline verification of state receipts (cairn-state-proof-v1) in the browser: "at block H,
 // this module's key had this value" or "had no value", checked from the validators' keys alone.
-// Written from docs/encoding.md ("Block", "Authenticated state", "State receipts", "Evidence
-// state"); the receipt plumbing (trust file, signed note, quorum, RFC 9162) is verify.js's.
+// Written from docs/encoding.md ("Block", "Authenticated state", "State receipts"); the receipt
+// plumbing (trust file, signed note, quorum, RFC 9162) is verify.js's; a module's values are
+// read by its own console files (evidence: /console/modules/evidence/wire.js).
 
 import { SUITES, fromHex, toHex, concat, Reader } from './encoding.js';
 import { Invalid, isUint, parseTrust, checkSignedCheckpoint, verifyInclusion, sameJson, fileDigest } from './verify.js';
@@ -125,30 +126,6 @@ export function stateRoot(hash, entries) {
   return build(leaves, 0);
 }
 
-const DIGEST_CODES = { 1: 'sha-256', 2: 'sm3' };
-
-/** The evidence module's readable view of (key, value), as "Evidence state" specifies. */
-export function evidenceView(key, value) {
-  if (key.length !== 33) throw new Error(`an evidence key is 33 bytes (digest algorithm and digest), not ${key.length}`);
-  const digest_alg = DIGEST_CODES[key[0]];
-  if (!digest_alg) throw new Error(`unknown digest algorithm ${key[0]} in the evidence key`);
-  const base = { digest_alg, digest: toHex(key.subarray(1)) };
-  if (value === null) return { ...base, deposited: false };
-  const rd = new Reader(value);
-  const version = rd.u8('value version');
-  if (version !== 1) throw new Error(`evidence state version ${version} is not 1`);
-  const tx = hex32(rd, 'first tx_id');
-  const index = rd.u32('first index_in_tx');
-  const view = { ...base, deposited: true, first_record: `${tx}-${index}`, first_height: u64(rd, 'first height'), first_time_ms: u64(rd, 'first time_ms'), deposits: u64(rd, 'deposits'), last_height: u64(rd, 'last height') };
-  rd.finish();
-  // A kept digest has been deposited at least once, and not last before first.
-  if (view.deposits === 0 || view.last_height < view.first_height) throw new Error('evidence state has no deposits, or its last before its first');
-  return view;
-}
-
-/** Modules whose values this verifier can read; the others' views are shown unchecked. */
-const VIEWS = { evidence: evidenceView };
-
 /** Parses the JSON strictly: known keys only, all present, types and lowercase hex as specified. */
 function parseReceipt(input) {
   const r = typeof input === 'string' ? JSON.parse(input) : input;
@@ -173,13 +150,16 @@ function parseReceipt(input) {
 }
 
 /**
- * Verifies a state receipt (JSON text or object) against a trust file (parsed or not), and,
- * for evidence, optionally an original file (bytes or a source as verify.js's fileDigest
- * takes) whose digest must be the proof's key. Returns {valid, step, reason, steps, module,
+ * Verifies a state receipt (JSON text or object) against a trust file (parsed or not).
+ * `views` holds, by module name, the modules whose values this verifier can read, as their
+ * console files export them (`stateView`): {view(key, value) → the readable view, or throws;
+ * detail(view) → a short text; content(view) → {digest_alg, digest} when the key names a file's
+ * content}; other modules' views are shown unchecked. A file (bytes or a source as verify.js's
+ * fileDigest takes) is checked against the content a view names. Returns {valid, step, reason, steps, module,
  * key, value, view, height, time_ms, signers}; `steps` are header, checkpoint, signatures,
  * inclusion, state, view and file, each {ok: true|false|null, detail}. Never throws.
  */
-export async function verifyStateProof(input, trustInput, file = null) {
+export async function verifyStateProof(input, trustInput, file = null, views = {}) {
   const names = ['header', 'checkpoint', 'signatures', 'inclusion', 'state', 'view', 'file'];
   const steps = Object.fromEntries(names.map((n) => [n, { ok: null, detail: '' }]));
   const out = { valid: false, step: null, reason: '', steps, module: null, key: null, value: null, view: null, height: null, time_ms: null, signers: [] };
@@ -223,25 +203,25 @@ export async function verifyStateProof(input, trustInput, file = null) {
 
     // 5. The readable view must say what the value bytes say, for modules we can read.
     current = 'view';
-    const read = VIEWS[r.module];
-    if (read) {
+    const reader = views[r.module];
+    if (reader) {
       let view;
-      try { view = read(p.key, p.value); } catch (e) { throw new Invalid('view', `the ${r.module} value does not decode: ${e.message}`); }
+      try { view = reader.view(p.key, p.value); } catch (e) { throw new Invalid('view', `the ${r.module} value does not decode: ${e.message}`); }
       if (!sameJson(view, r.view)) throw new Invalid('view', `the proof's view does not match its ${r.module} value`);
       out.view = view;
-      steps.view = { ok: true, detail: r.module === 'evidence' ? `${view.digest_alg} ${view.digest}` : r.module };
+      steps.view = { ok: true, detail: reader.detail ? reader.detail(view) : r.module };
     } else {
       steps.view = { ok: null, detail: `module ${r.module}: its view is not checked` };
     }
 
-    // 6. The file, for evidence: the proof is about this content's digest.
+    // 6. The file, for a module whose key names content by its digest (evidence).
     current = 'file';
-    if (file && r.module === 'evidence') {
-      const { got } = await fileDigest(file, out.view.digest_alg);
-      if (got !== out.view.digest) throw new Invalid('file', `the file's ${out.view.digest_alg} digest ${got} is not the proof's ${out.view.digest}`);
-      steps.file = { ok: true, detail: `${out.view.digest_alg} ${got}` };
-    } else if (file) {
-      throw new Invalid('file', `a file can only be checked against an evidence state proof, not ${r.module}`);
+    if (file) {
+      const named = reader?.content?.(out.view);
+      if (!named) throw new Invalid('file', `a file can only be checked against a state proof about a content digest (evidence), not ${r.module}`);
+      const { got } = await fileDigest(file, named.digest_alg);
+      if (got !== named.digest) throw new Invalid('file', `the file's ${named.digest_alg} digest ${got} is not the proof's ${named.digest}`);
+      steps.file = { ok: true, detail: `${named.digest_alg} ${got}` };
     }
     out.valid = true;
   } catch (e) {

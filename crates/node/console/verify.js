@@ -1,16 +1,15 @@
 // Offline receipt verification in the browser, independent of the node: the same checks as
-// `cairn verify` (crates/types/src/receipt.rs), written again from the format documents.
-// Accepts a JSON receipt (cairn-receipt-v1) or a C2SP tlog-proof@v1 text, a trust file, and
-// optionally the original file's bytes; and, by verifyLeafReceipt, a module's leaf receipt
-// (cairn-leaf-receipt-v1: any module's version 2 envelope leaf in the signed log).
+// `cairn verify` (crates/types/src/receipt.rs), written again from the format documents. What
+// every receipt checks (trust file, signed checkpoint and its quorum, RFC 9162 inclusion, a
+// file's digest), and, by verifyLeafReceipt, a module's leaf receipt (cairn-leaf-receipt-v1: any
+// module's version 2 envelope leaf in the signed log). A module's own receipt formats are
+// verified by its console files, on these parts (evidence: /console/modules/evidence/receipt.js).
 
 import { sha256, sm2Verify } from './sm.js';
-import { SUITES, DIGEST_ALGS, fromHex, fromBase64, toBase64, toHex, concat, decodeEvidenceLeaf, Reader } from './encoding.js';
+import { SUITES, DIGEST_ALGS, fromHex, fromBase64, toBase64, toHex, concat, Reader } from './encoding.js';
 
 const enc = new TextEncoder();
 const SM2_TYPE = concat(new Uint8Array([0xff]), enc.encode('cairn.dev/sm2-sm3-note-v1'));
-const RECEIPT_KEYS = ['format', 'chain_id', 'record', 'leaf_index', 'leaf', 'tree_size', 'inclusion_proof', 'checkpoint'];
-const RECORD_KEYS = ['id', 'digest_alg', 'digest', 'size', 'media_type', 'title', 'reference', 'metadata', 'organisation', 'submitter', 'tx_id', 'index_in_tx', 'block_height', 'time_ms', 'time'];
 
 /** A failed check, naming the step it failed at. */
 export class Invalid extends Error {
@@ -79,7 +78,8 @@ export function parseCheckpoint(body) {
   return { origin, size: Number(size), root: r };
 }
 
-function parseTlogProof(text) {
+/** Parses a C2SP tlog-proof@v1 text: {index, extra (the leaf bytes, or null), proof, checkpoint}. */
+export function parseTlogProof(text) {
   const header = 'c2sp.org/tlog-proof@v1\n';
   if (!text.startsWith(header)) throw new Error('missing c2sp.org/tlog-proof@v1 header');
   const rest = text.slice(header.length);
@@ -172,92 +172,6 @@ export async function checkSignedCheckpoint(note, trust, steps) {
 export async function fileDigest(file, alg) {
   if (file instanceof Uint8Array) return { got: toHex(DIGEST_ALGS[alg].hash(file)), size: file.length };
   return { got: await file.digest(alg), size: file.size };
-}
-
-/**
- * Verifies a receipt. Returns {valid, reason, steps, record, signers}; `steps` lists, in order,
- * file, record, checkpoint, signatures, inclusion, each {ok: true|false|null, detail}.
- */
-export async function verifyReceipt(text, trustInput, fileBytes = null) {
-  // `fileBytes`: a Uint8Array, or a source object as fileDigest takes.
-  const steps = { file: { ok: null, detail: '' }, record: { ok: null, detail: '' }, checkpoint: { ok: null, detail: '' }, signatures: { ok: null, detail: '' }, inclusion: { ok: null, detail: '' } };
-  const out = { valid: false, reason: '', steps, record: null, signers: [] };
-  let current = 'record';
-  try {
-    const trust = typeof trustInput === 'object' && trustInput.verifiers ? trustInput : parseTrust(trustInput);
-    const suite = trust.suite;
-    const hash = SUITES[suite].hash;
-
-    // 0. Parse either form.
-    let leaf, index, treeSize = null, proof, note, claimed = null;
-    if (text.startsWith('c2sp.org/tlog-proof@v1')) {
-      let p;
-      try { p = parseTlogProof(text); } catch (e) { throw new Invalid('record', `receipt is malformed: ${e.message}`); }
-      if (!p.extra) throw new Invalid('record', 'receipt is malformed: tlog proof has no extra line with the leaf');
-      ({ extra: leaf, index, proof, checkpoint: note } = p);
-    } else {
-      let r;
-      try {
-        r = JSON.parse(text);
-        if (typeof r !== 'object' || r === null || Array.isArray(r)) throw new Error('not an object');
-        const keys = Object.keys(r);
-        const unknown = keys.find((k) => !RECEIPT_KEYS.includes(k));
-        if (unknown) throw new Error(`unknown field \`${unknown}\``);
-        const missing = RECEIPT_KEYS.find((k) => !(k in r));
-        if (missing) throw new Error(`missing field \`${missing}\``);
-        if (typeof r.format !== 'string' || typeof r.chain_id !== 'string' || typeof r.checkpoint !== 'string') throw new Error('invalid type');
-        if (!isUint(r.leaf_index) || !isUint(r.tree_size) || !Array.isArray(r.inclusion_proof)) throw new Error('invalid type');
-        leaf = fromHex(r.leaf);
-        proof = r.inclusion_proof.map((h) => { const b = fromHex(h); if (b.length !== 32) throw new Error('expected a 32-byte hash'); return b; });
-        if (typeof r.record !== 'object' || r.record === null) throw new Error('invalid record');
-        const rk = Object.keys(r.record);
-        const bad = rk.find((k) => !RECORD_KEYS.includes(k));
-        if (bad) throw new Error(`unknown field \`${bad}\``);
-      } catch (e) {
-        throw new Invalid('record', `receipt is malformed: ${e.message}`);
-      }
-      if (r.format !== 'cairn-receipt-v1') throw new Invalid('record', `receipt is malformed: format ${JSON.stringify(r.format)} is not cairn-receipt-v1`);
-      if (r.chain_id !== trust.chainId) throw new Invalid('record', `receipt is for chain ${JSON.stringify(r.chain_id)}, the trust file is for ${JSON.stringify(trust.chainId)}`);
-      ({ leaf_index: index, tree_size: treeSize, checkpoint: note } = r);
-      claimed = { reference: null, ...r.record };
-    }
-
-    // 1. The record: the logged leaf; a JSON receipt's readable record must be exactly it.
-    let record;
-    try { record = decodeEvidenceLeaf(leaf, suite); } catch (e) { throw new Invalid('record', `the leaf bytes do not decode: ${e.message}`); }
-    if (claimed && !sameJson(claimed, record)) throw new Invalid('record', "the receipt's record does not match the logged leaf");
-    out.record = record;
-    steps.record = { ok: true, detail: `${record.title} · ${record.organisation} · ${record.time} · block ${record.block_height}` };
-
-    // 2. The file.
-    current = 'file';
-    if (fileBytes) {
-      const { got, size } = await fileDigest(fileBytes, record.digest_alg);
-      if (got !== record.digest) throw new Invalid('file', `the file's ${record.digest_alg} digest ${got} differs from the recorded ${record.digest}`);
-      if (size !== record.size) throw new Invalid('file', `the file is ${size} bytes long, the record says ${record.size}`);
-      steps.file = { ok: true, detail: `${record.digest_alg} ${got}` };
-    } else {
-      steps.file = { ok: null, detail: 'no file given' };
-    }
-
-    // 3. The checkpoint and its signatures.
-    const { cp, signers } = await checkSignedCheckpoint(note, trust, steps);
-    out.signers = signers;
-    if (treeSize !== null && treeSize !== cp.size) throw new Invalid('inclusion', `receipt says tree size ${treeSize}, its checkpoint says ${cp.size}`);
-
-    // 4. The inclusion proof.
-    current = 'inclusion';
-    try {
-      verifyInclusion(hash, index, cp.size, hash(concat(new Uint8Array([0]), leaf)), proof, cp.root);
-    } catch (e) { throw new Invalid('inclusion', `inclusion proof does not lead to the signed root: ${e.message}`); }
-    steps.inclusion = { ok: true, detail: `leaf ${index} of ${cp.size}` };
-    out.valid = true;
-  } catch (e) {
-    const step = e instanceof Invalid ? e.step : current;
-    steps[step] = { ok: false, detail: e.message };
-    out.reason = e.message;
-  }
-  return out;
 }
 
 // ---------- leaf receipts (cairn-leaf-receipt-v1) ----------

@@ -1,10 +1,14 @@
 // The evidence module's console page (kit.js describes a module page): the record page
 // (#/record/<id>), the deposit page (#/deposit: the files are hashed in the browser, the deposit
 // signed there with the user's key file and submitted) and the evidence part of the header
-// search (record ids, content digests, references). Served at /console/modules/evidence/page.js.
+// search (record ids, content digests, references), and what the shell's Verify page needs for
+// evidence receipts and digest state proofs (receipt.js checks them, this page words them).
+// Served at /console/modules/evidence/page.js.
 
-import { $, esc, short, t, tn, formatSize, timeHtml, msOf, sizeHtml, idHtml, api, scrollBox, notFound, hashFile } from '/console/kit.js';
-import { SUITES, signDeposit, publicKeyOf, toHex, fromHex } from '/console/encoding.js';
+import { $, esc, short, t, tn, formatSize, timeHtml, msOf, sizeHtml, idHtml, fillHtml, api, scrollBox, notFound, hashFile, stepHtml, verdictHtml } from '/console/kit.js';
+import { SUITES, publicKeyOf, toHex, fromHex } from '/console/encoding.js';
+import { signDeposit } from './wire.js';
+import { verifyReceipt, isEvidenceReceipt, stateView } from './receipt.js';
 
 const strings = {
   en: {
@@ -20,6 +24,9 @@ const strings = {
     deposit_done: 'Deposited and committed', need_key: 'Load a key file first', need_files: 'Choose at least one file',
     qr_label: 'QR code that opens the verification page of this record',
     n_found: { one: '{n} record found', other: '{n} records found' }, n_files: { one: '{n} file', other: '{n} files' },
+    n_deposits: { one: '{n} deposit', other: '{n} deposits' },
+    evidence_first: 'Deposited first in record {record} at block {first} ({time}); {deposits} as of block {height}, the last at block {last}.',
+    evidence_none: 'Not deposited as of block {height}.',
   },
   zh: {
     nav_deposit: '存证',
@@ -34,6 +41,9 @@ const strings = {
     deposit_done: '已存证并提交', need_key: '请先加载密钥文件', need_files: '请至少选择一个文件',
     qr_label: '打开此记录验证页面的二维码',
     n_found: { other: '找到 {n} 条记录' }, n_files: { other: '{n} 个文件' },
+    n_deposits: { other: '{n} 次存证' },
+    evidence_first: '首次存证于区块 {first}（{time}）的记录 {record}；截至区块 {height} 共 {deposits}，最近一次在区块 {last}。',
+    evidence_none: '截至区块 {height}，尚未存证。',
   },
 };
 
@@ -180,9 +190,39 @@ async function receiptCard(id, name, height) {
     <a href="#/verify?record=${id}">${esc(t('verify_this'))}</a></div></div>`;
 }
 
+// ---------- verify (hooks of the shell's Verify page) ----------
+
+function receiptResultHtml(res) {
+  const r = res.record;
+  // The record's time in the viewer's zone (receipt.js writes UTC, as `cairn verify` does).
+  const recordDetail = r && `${esc(r.title)} · ${esc(r.organisation)} · ${timeHtml(r.time_ms, true)} · ${esc(t('block'))} ${r.block_height}`;
+  return `${verdictHtml(res)}
+      <ol class="steps">${stepHtml('step_file', res.steps.file)}${stepHtml('step_record', res.steps.record, recordDetail)}${stepHtml('step_inclusion', res.steps.inclusion)}${stepHtml('step_checkpoint', res.steps.checkpoint)}${stepHtml('step_signatures', res.steps.signatures)}</ol>
+      ${r ? `<p><a href="#/record/${esc(r.id)}">${esc(r.title)}</a></p>` : ''}`;
+}
+
+/** A valid digest state proof in words: whether and where the content was deposited. */
+function stateSummaryHtml(res) {
+  const v = res.view;
+  const block = (h) => `<a href="#/block/${h}">${h}</a>`;
+  if (!v.deposited) return fillHtml('evidence_none', { height: block(res.height) });
+  return fillHtml('evidence_first', {
+    record: `<a href="#/record/${esc(v.first_record)}">${idHtml(v.first_record)}</a>`, first: block(v.first_height),
+    time: timeHtml(v.first_time_ms), deposits: esc(tn('n_deposits', v.deposits)), height: block(res.height), last: block(v.last_height),
+  });
+}
+
+const verify = {
+  receipt: { accepts: isEvidenceReceipt, verify: verifyReceipt, html: receiptResultHtml },
+  state: { ...stateView, summaryHtml: stateSummaryHtml },
+  // '#/verify?record=<id>' (the record page's link): that record's receipt.
+  preload: (params) => (params.get('record') ? `/v1/evidence/${encodeURIComponent(params.get('record'))}/receipt` : null),
+};
+
 export default {
   strings,
   nav: [{ hash: '#/deposit', key: 'nav_deposit' }],
   pages: { deposit: depositPage, record: recordPage },
   search,
+  verify,
 };

@@ -34,7 +34,14 @@ pub fn state_view(key: &[u8], value: Option<&[u8]>) -> Result<serde_json::Value,
 const OPENAPI: &str = include_str!("../openapi.json");
 
 /// The console's evidence pages (record, deposit, search).
-const CONSOLE: &[ConsoleFile] = &[ConsoleFile { name: "page.js", content_type: "text/javascript; charset=utf-8", body: include_str!("../console/page.js") }];
+/// The console page and the files it imports: the wire types (`wire.js`) and the receipt
+/// verifier (`receipt.js`) the shell's Verify page uses for evidence receipts and state proofs.
+const CONSOLE: &[ConsoleFile] = &[
+    ConsoleFile { name: "page.js", content_type: JS, body: include_str!("../console/page.js") },
+    ConsoleFile { name: "wire.js", content_type: JS, body: include_str!("../console/wire.js") },
+    ConsoleFile { name: "receipt.js", content_type: JS, body: include_str!("../console/receipt.js") },
+];
+const JS: &str = "text/javascript; charset=utf-8";
 
 /// The evidence module's own refusals (codes `evidence.<code>` in API errors).
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
