@@ -148,6 +148,9 @@ fn main() -> ExitCode {
         command = command.subcommand((m.command)());
     }
     let matches = command.get_matches();
+    if !matches!(matches.subcommand_name(), Some("dev" | "node" | "testnet" | "bench" | "bench-state")) {
+        quiet_on_closed_pipe();
+    }
     if let Some((name, sub)) = matches.subcommand()
         && let Some(m) = cairn_node::MODULE_CLIS.iter().find(|m| (m.command)().get_name() == name)
     {
@@ -170,6 +173,18 @@ fn main() -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// A command whose output is piped into a reader that stops early (`cairn verify … | head -1`)
+/// ends quietly, as other Unix tools do, instead of panicking in `println!`. Not for the
+/// commands that serve: their sockets never raise SIGPIPE (Rust sends with MSG_NOSIGNAL), but
+/// a node should not be killed by a closed terminal pipe either.
+fn quiet_on_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: called before any other thread exists; SIG_DFL is a valid disposition.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 

@@ -244,6 +244,24 @@ fn start_up_errors_say_what_to_fix() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("is not a Cairn key file"), "{}", String::from_utf8_lossy(&out.stderr));
     std::fs::write(&paths.validator_key, &key).unwrap();
+    // A key file others can read is refused, with the command that fixes it.
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&paths.validator_key, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let out = cairn(&["node", "--config", paths.config.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("chmod 600"), "{}", String::from_utf8_lossy(&out.stderr));
+        std::fs::set_permissions(&paths.validator_key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    // A zero limit is a mistake, named with its key (it used to panic).
+    let config = std::fs::read_to_string(&paths.config).unwrap();
+    let mut doc: toml::Table = toml::from_str(&config).unwrap();
+    doc.entry("limits").or_insert(toml::Value::Table(Default::default())).as_table_mut().unwrap().insert("mempool_max_txs".into(), toml::Value::Integer(0));
+    std::fs::write(&paths.config, toml::to_string(&doc).unwrap()).unwrap();
+    let out = cairn(&["node", "--config", paths.config.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("mempool_max_txs = 0"), "{}", String::from_utf8_lossy(&out.stderr));
+    std::fs::write(&paths.config, config).unwrap();
     // Start once so the database records its genesis, then change the genesis.
     drop(DevNode::start(&dir, "ed25519-sha256"));
     let mut g: Value = serde_json::from_slice(&std::fs::read(&paths.genesis).unwrap()).unwrap();

@@ -60,11 +60,57 @@ pub struct Limits {
     pub max_txs_per_request: usize,
     /// Longest a `wait=true` submit waits for its commit.
     pub max_wait_ms: u64,
+    /// Open API connections at most (also kept below the open-file limit, see `serve.rs`).
+    pub max_connections: usize,
+    /// Time a client has to send a request's headers; also how long an idle keep-alive
+    /// connection stays open.
+    pub header_timeout_ms: u64,
+    /// Time a client has to send a request's body.
+    pub body_timeout_ms: u64,
+    /// Request-body bytes being received at once, over all requests; beyond, `503 busy`.
+    pub max_inflight_request_bytes: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { mempool_max_txs: 200_000, mempool_max_bytes: 512 << 20, max_request_bytes: 64 << 20, max_txs_per_request: 10_000, max_wait_ms: 30_000 }
+        Limits {
+            mempool_max_txs: 200_000,
+            mempool_max_bytes: 512 << 20,
+            max_request_bytes: 64 << 20,
+            max_txs_per_request: 10_000,
+            max_wait_ms: 30_000,
+            max_connections: 4096,
+            header_timeout_ms: 10_000,
+            body_timeout_ms: 30_000,
+            max_inflight_request_bytes: 256 << 20,
+        }
+    }
+}
+
+impl Limits {
+    /// Every limit must let something through: a zero would refuse all work (or, for the
+    /// mempool, panic), so it is a configuration mistake, named with its key.
+    pub fn check(&self) -> std::result::Result<(), String> {
+        let zero = [
+            ("mempool_max_txs", self.mempool_max_txs as u64),
+            ("mempool_max_bytes", self.mempool_max_bytes as u64),
+            ("max_request_bytes", self.max_request_bytes as u64),
+            ("max_txs_per_request", self.max_txs_per_request as u64),
+            ("max_wait_ms", self.max_wait_ms),
+            ("max_connections", self.max_connections as u64),
+            ("header_timeout_ms", self.header_timeout_ms),
+            ("body_timeout_ms", self.body_timeout_ms),
+            ("max_inflight_request_bytes", self.max_inflight_request_bytes as u64),
+        ]
+        .into_iter()
+        .find(|(_, v)| *v == 0);
+        if let Some((key, _)) = zero {
+            return Err(format!("[limits] {key} = 0 would refuse everything; give a positive value or leave it out for the default"));
+        }
+        if self.max_inflight_request_bytes < self.max_request_bytes {
+            return Err("[limits] max_inflight_request_bytes is below max_request_bytes: the largest request could never be received".into());
+        }
+        Ok(())
     }
 }
 
@@ -83,6 +129,7 @@ impl NodeConfig {
                 *p = base.join(&*p);
             }
         }
+        c.limits.check().map_err(|why| Error::Config(format!("config {}: {why}", path.display())))?;
         Ok(c)
     }
 

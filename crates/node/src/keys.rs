@@ -34,7 +34,10 @@ pub fn write_key(path: &Path, key: &KeyPair) -> Result<()> {
     Ok(())
 }
 
+/// Reads a key file. Refused, as ssh refuses a private key others can read, when its
+/// permissions let anyone but its owner read or write it.
 pub fn read_key(path: &Path) -> Result<KeyPair> {
+    check_private(path)?;
     let bytes = std::fs::read(path).io_context(|| format!("reading key file {}", path.display()))?;
     let kf: KeyFile = serde_json::from_slice(&bytes).map_err(|source| Error::NotAKeyFile { path: path.to_path_buf(), source })?;
     if kf.format != KEY_FORMAT {
@@ -46,4 +49,42 @@ pub fn read_key(path: &Path) -> Result<KeyPair> {
         return Err(Error::Config(format!("key file {}: public_key does not belong to secret_key", path.display())));
     }
     Ok(key)
+}
+
+#[cfg(unix)]
+fn check_private(path: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = std::fs::metadata(path).io_context(|| format!("reading key file {}", path.display()))?.permissions().mode();
+    if mode & 0o077 != 0 {
+        return Err(Error::Config(format!(
+            "key file {} is readable or writable by others (mode {:o}); it holds a secret key: run `chmod 600 {}`",
+            path.display(),
+            mode & 0o777,
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_private(_path: &Path) -> Result<()> {
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn a_key_file_others_can_read_is_refused_with_the_fix() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.key");
+        write_key(&path, &KeyPair::generate(Suite::Ed25519Sha256)).unwrap();
+        read_key(&path).expect("written owner-only");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let e = read_key(&path).unwrap_err().to_string();
+        assert!(e.contains("chmod 600") && e.contains("644"), "{e}");
+    }
 }
