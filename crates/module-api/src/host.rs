@@ -17,14 +17,19 @@ use cairn_types::state_receipt::StateReceipt;
 
 /// An RFC 7807 problem response (`application/problem+json`), the one error shape of the API.
 pub fn problem(status: StatusCode, code: &str, detail: impl Into<String>) -> Response {
-    let body = serde_json::json!({
+    let body = problem_body(status, code, detail);
+    (status, [(header::CONTENT_TYPE, "application/problem+json")], body.to_string()).into_response()
+}
+
+/// The JSON of [`problem`], for a response that adds extension members.
+pub fn problem_body(status: StatusCode, code: &str, detail: impl Into<String>) -> serde_json::Value {
+    serde_json::json!({
         "type": format!("urn:cairn:problem:{code}"),
         "title": status.canonical_reason().unwrap_or("error"),
         "status": status.as_u16(),
         "code": code,
         "detail": detail.into(),
-    });
-    (status, [(header::CONTENT_TYPE, "application/problem+json")], body.to_string()).into_response()
+    })
 }
 
 /// One index entry: (key, value).

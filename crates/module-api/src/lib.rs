@@ -19,7 +19,7 @@ pub mod cli;
 pub mod host;
 
 pub use cli::{CliEnv, CliError, ModuleCli};
-pub use host::{ConsoleFile, Host, HostError, LeafProof, Query, TxLeaves, problem};
+pub use host::{ConsoleFile, Host, HostError, LeafProof, Query, TxLeaves, problem, problem_body};
 
 use cairn_crypto::Suite;
 use cairn_state::{BlockState, StateError, state_key};

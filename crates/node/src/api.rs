@@ -122,7 +122,7 @@ fn merge_fragment(doc: &mut Value, module: &str, fragment: Value) -> Result<(), 
     }
 }
 
-pub use cairn_module::problem;
+pub use cairn_module::{problem, problem_body};
 
 /// A node-side failure: logged in full (with its causes), answered without details.
 fn internal(e: Error) -> Response {
@@ -245,37 +245,35 @@ fn parse_submission(l: &Ledger, headers: &HeaderMap, body: &[u8]) -> Result<(Vec
                 return Err(too_many(txs.len()));
             }
         }
+        if txs.is_empty() {
+            return Err(problem(StatusCode::BAD_REQUEST, "malformed", "no transactions in the request"));
+        }
         return Ok((txs, false));
     }
-    let v: Value =
-        serde_json::from_slice(body).map_err(|e| problem(StatusCode::BAD_REQUEST, "malformed-json", format!("request body is not valid JSON: {e}")))?;
-    let (items, wait) = match v {
-        Value::Object(mut m) if m.contains_key("transactions") => {
-            let wait = m.get("wait").and_then(Value::as_bool).unwrap_or(false);
-            match m.remove("transactions") {
-                Some(Value::Array(a)) => (a, wait),
-                _ => return Err(problem(StatusCode::BAD_REQUEST, "malformed", "\"transactions\" must be a list")),
-            }
+    let max_tx_bytes = l.genesis().params.max_tx_bytes as usize;
+    let submission = crate::submission::parse(body, max, max_tx_bytes).map_err(|r| match r {
+        crate::submission::Refusal::NotJson(why) => problem(StatusCode::BAD_REQUEST, "malformed-json", why),
+        crate::submission::Refusal::Malformed(why) => problem(StatusCode::BAD_REQUEST, "malformed", why),
+        crate::submission::Refusal::TooMany { max } => too_many(max + 1),
+        crate::submission::Refusal::TooLarge { index, max_bytes } => {
+            problem(StatusCode::PAYLOAD_TOO_LARGE, "transaction-too-large", format!("transaction {index} is longer than the chain's {max_bytes}-byte limit"))
         }
-        Value::Array(a) => (a, false),
-        other => (vec![other], false),
-    };
-    if items.len() > max {
-        return Err(too_many(items.len()));
-    }
-    if items.is_empty() {
-        return Err(problem(StatusCode::BAD_REQUEST, "malformed", "no transactions in the request"));
-    }
-    let mut txs = Vec::with_capacity(items.len());
-    for (i, item) in items.into_iter().enumerate() {
+    })?;
+    let mut txs = Vec::with_capacity(submission.items.len());
+    for (i, item) in submission.items.into_iter().enumerate() {
         let bytes = match item {
-            Value::String(s) => hexfmt::decode_strict(&s).map_err(|e| problem(StatusCode::BAD_REQUEST, "malformed", format!("transaction {i}: {e}")))?,
-            obj @ Value::Object(_) => l.executor().tx_from_json(obj).map_err(|e| problem(tx_error_status(&e), e.code(), format!("transaction {i}: {e}")))?,
-            _ => return Err(problem(StatusCode::BAD_REQUEST, "malformed", format!("transaction {i} must be hex or an object"))),
+            crate::submission::Item::Hex(s) => {
+                hexfmt::decode_strict(s).map_err(|e| problem(StatusCode::BAD_REQUEST, "malformed", format!("transaction {i}: {e}")))?
+            }
+            crate::submission::Item::Json(raw) => {
+                // One transaction's tree at a time, from a slice the parser already bounded.
+                let obj: Value = serde_json::from_str(raw.get()).map_err(|e| problem(StatusCode::BAD_REQUEST, "malformed", format!("transaction {i}: {e}")))?;
+                l.executor().tx_from_json(obj).map_err(|e| problem(tx_error_status(&e), e.code(), format!("transaction {i}: {e}")))?
+            }
         };
         txs.push(bytes);
     }
-    Ok((txs, wait))
+    Ok((txs, submission.wait))
 }
 
 async fn submit(State(l): State<Arc<Ledger>>, Query(q): Query<SubmitQuery>, headers: HeaderMap, body: Bytes) -> Response {
@@ -299,6 +297,17 @@ async fn submit(State(l): State<Arc<Ledger>>, Query(q): Query<SubmitQuery>, head
     }
     if let Some(Err(e @ SubmitError::Stopped(_))) = verdicts.first() {
         return submit_error_response(e);
+    }
+    if verdicts.iter().all(Result::is_err) {
+        // Nothing was admitted: retrying the same request cannot help.
+        let results: Vec<Value> = verdicts
+            .iter()
+            .filter_map(|v| v.as_ref().err())
+            .map(|e| json!({"status": "rejected", "error": {"code": e.code(), "detail": e.to_string()}}))
+            .collect();
+        let mut body = problem_body(StatusCode::UNPROCESSABLE_ENTITY, "all-rejected", format!("all {} transactions were refused; see results", results.len()));
+        body["results"] = Value::Array(results);
+        return (StatusCode::UNPROCESSABLE_ENTITY, [(header::CONTENT_TYPE, "application/problem+json")], body.to_string()).into_response();
     }
     let timeout = Duration::from_millis(q.timeout_ms.unwrap_or(l.config.limits.max_wait_ms).min(l.config.limits.max_wait_ms));
     let mut results = Vec::with_capacity(verdicts.len());
