@@ -16,7 +16,9 @@ pub mod metrics;
 pub mod notify;
 mod pipeline;
 pub mod replay;
+pub mod serve;
 pub mod sigcache;
+mod submission;
 
 use std::sync::Arc;
 
@@ -105,12 +107,16 @@ impl RunningNode {
         };
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let app = api::router(Arc::clone(&ledger))?;
+        let fd_limit = serve::raise_fd_limit();
+        let limits = ledger.config.limits.clone();
+        let max_connections = serve::connection_cap(&limits, fd_limit);
+        tracing::info!(fd_limit = ?fd_limit, max_connections, "serving the API");
+        ledger.metrics.api_max_connections.set(max_connections as i64);
         let server = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await
+            serve::serve(listener, app, &limits, max_connections, async {
+                let _ = stopped.await;
+            })
+            .await
         });
         Ok(RunningNode { ledger, addr, producer, server, stop: Some(stop), network_stopped })
     }

@@ -42,6 +42,8 @@ pub struct Metrics {
     pub proposal_signatures_checked: Counter,
     /// Gossip messages dropped because a bounded queue was full.
     pub gossip_dropped: Counter,
+    /// The API's connection cap in force (configured, and kept below the open-file limit).
+    pub api_max_connections: Gauge,
 }
 
 impl Default for Metrics {
@@ -66,6 +68,7 @@ impl Default for Metrics {
             cosigned_log_size: Gauge::default(),
             proposal_signatures_checked: Counter::default(),
             gossip_dropped: Counter::default(),
+            api_max_connections: Gauge::default(),
             registry: Registry::default(),
         };
         registry.register("tx_accepted", "Transactions admitted to the mempool", m.tx_accepted.clone());
@@ -90,6 +93,7 @@ impl Default for Metrics {
         );
         registry.register("gossip_dropped", "Gossip messages dropped on a full queue", m.gossip_dropped.clone());
         registry.register("cosigned_log_size", "Leaves covered by the latest quorum-signed checkpoint", m.cosigned_log_size.clone());
+        registry.register("api_max_connections", "Open API connections allowed at once", m.api_max_connections.clone());
         Metrics { registry, ..m }
     }
 }

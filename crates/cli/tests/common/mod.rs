@@ -19,25 +19,54 @@ pub struct DevNode {
     pub url: String,
     pub port: u16,
     pub suite: String,
+    /// Open-file limit (soft and hard) the node process runs under; `None`: inherited.
+    pub fd_limit: Option<u64>,
     child: Option<Child>,
 }
 
 impl DevNode {
     pub fn start(dir: &Path, suite: &str) -> Self {
+        Self::start_with(dir, suite, None)
+    }
+
+    /// [`DevNode::start`] under an open-file limit it cannot raise.
+    pub fn start_with(dir: &Path, suite: &str, fd_limit: Option<u64>) -> Self {
         let port = free_port();
-        let mut n = DevNode { dir: dir.to_path_buf(), url: format!("http://127.0.0.1:{port}"), port, suite: suite.into(), child: None };
+        let mut n = DevNode { dir: dir.to_path_buf(), url: format!("http://127.0.0.1:{port}"), port, suite: suite.into(), fd_limit, child: None };
         n.spawn();
         n
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
+    /// Whether the process is still running.
+    pub fn alive(&mut self) -> bool {
+        self.child.as_mut().is_some_and(|c| c.try_wait().unwrap().is_none())
+    }
+
     pub fn spawn(&mut self) {
-        let child = Command::new(CAIRN)
+        let mut command = Command::new(CAIRN);
+        command
             .args(["dev", "--data-dir", self.dir.to_str().unwrap(), "--listen", &format!("127.0.0.1:{}", self.port), "--suite", &self.suite])
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start cairn dev");
+            .stderr(Stdio::inherit());
+        if let Some(limit) = self.fd_limit {
+            use std::os::unix::process::CommandExt as _;
+            // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
+            unsafe {
+                command.pre_exec(move || {
+                    let lim = libc::rlimit { rlim_cur: limit as libc::rlim_t, rlim_max: limit as libc::rlim_t };
+                    if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        }
+        let child = command.spawn().expect("start cairn dev");
         self.child = Some(child);
         let start = Instant::now();
         while start.elapsed() < Duration::from_secs(30) {

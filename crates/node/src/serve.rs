@@ -1,0 +1,209 @@
+//! Serving the API over TCP with bounds a hostile or careless client cannot exhaust: a cap on
+//! open connections (below the process's file-descriptor limit, keeping a reserve for storage
+//! and the p2p network), a time limit on reading a request's headers (which also closes idle
+//! keep-alive connections), a time limit on receiving its body, `413` before reading a body
+//! declared too long, `414` for an overlong URL, and a bound on request-body bytes in flight
+//! across all requests. Every refusal, the router's own included, is problem+json.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tower::ServiceExt as _;
+
+use crate::api::problem;
+use crate::config::Limits;
+
+/// File descriptors kept for storage (journals, segment files, compactions), the p2p network
+/// and the process itself, whatever the API's load: connections beyond
+/// `open-file limit - FD_RESERVE` wait in the kernel's accept queue instead.
+pub const FD_RESERVE: u64 = 256;
+/// The longest URL (path and query) a request may have.
+pub const MAX_URI_BYTES: usize = 8 * 1024;
+/// Bytes of a router refusal's plain-text body carried into its problem's `detail`.
+const MAX_DETAIL_BYTES: usize = 1024;
+/// How long a refused-for-load client is told to wait.
+const RETRY_AFTER_S: &str = "1";
+
+/// Raises this process's soft open-file limit to its hard limit; returns the limit now in force
+/// (`None` where it cannot be read).
+pub fn raise_fd_limit() -> Option<u64> {
+    #[cfg(unix)]
+    {
+        let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        // SAFETY: getrlimit/setrlimit write and read the struct we own.
+        unsafe {
+            if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+                return None;
+            }
+            if lim.rlim_cur < lim.rlim_max {
+                let raised = libc::rlimit { rlim_cur: lim.rlim_max, rlim_max: lim.rlim_max };
+                if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                    lim.rlim_cur = lim.rlim_max;
+                }
+            }
+        }
+        #[allow(clippy::unnecessary_cast)] // rlim_t is not u64 everywhere
+        Some(lim.rlim_cur as u64)
+    }
+    #[cfg(not(unix))]
+    None
+}
+
+/// The connection cap for a descriptor limit: the configured cap, and never more than the
+/// limit less [`FD_RESERVE`] (at least 16, so a tiny limit still serves).
+pub fn connection_cap(limits: &Limits, fd_limit: Option<u64>) -> usize {
+    let by_fds = fd_limit.map_or(u64::MAX, |l| l.saturating_sub(FD_RESERVE).max(16));
+    (limits.max_connections as u64).min(by_fds) as usize
+}
+
+/// Serves `app` on `listener` until `stop` resolves, then lets requests in progress finish.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    limits: &Limits,
+    max_connections: usize,
+    stop: impl std::future::Future<Output = ()>,
+) -> std::io::Result<()> {
+    let app = with_limits(app, limits);
+    let slots = Arc::new(Semaphore::new(max_connections));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let header_timeout = Duration::from_millis(limits.header_timeout_ms);
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder.timer(TokioTimer::new()).header_read_timeout(header_timeout).keep_alive(true);
+    tokio::pin!(stop);
+    loop {
+        // A slot first: at the cap, new connections wait in the accept queue.
+        let slot = tokio::select! {
+            s = Arc::clone(&slots).acquire_owned() => s.expect("the semaphore is never closed"),
+            () = &mut stop => break,
+        };
+        let (stream, _peer) = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(c) => c,
+                Err(e) => {
+                    // Out of descriptors or a connection reset before accept: back off, go on.
+                    tracing::warn!(error = %e, "accepting an API connection failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut stop => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let service = hyper::service::service_fn({
+            let app = app.clone();
+            move |req: hyper::Request<hyper::body::Incoming>| app.clone().oneshot(req.map(Body::new))
+        });
+        let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            // Timeouts and client resets end connections; they are not the node's errors.
+            let _ = conn.await;
+            drop(slot);
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
+}
+
+/// The router with the request bounds applied and every refusal made problem+json.
+fn with_limits(app: Router, limits: &Limits) -> Router {
+    let inflight = Arc::new(Semaphore::new(limits.max_inflight_request_bytes.min(Semaphore::MAX_PERMITS)));
+    let max_body = limits.max_request_bytes;
+    let body_timeout = Duration::from_millis(limits.body_timeout_ms);
+    app.layer(axum::middleware::from_fn(move |req: Request, next: Next| {
+        let inflight = Arc::clone(&inflight);
+        async move { bounded(req, next, max_body, body_timeout, &inflight).await }
+    }))
+    .layer(axum::middleware::map_response(as_problem))
+}
+
+/// Refuses overlong URLs and declared-overlong bodies up front, limits the time a body takes to
+/// arrive, and holds a share of the in-flight body budget while a request with a body is served.
+async fn bounded(req: Request, next: Next, max_body: usize, body_timeout: Duration, inflight: &Semaphore) -> Response {
+    if req.uri().to_string().len() > MAX_URI_BYTES {
+        return problem(StatusCode::URI_TOO_LONG, "uri-too-long", format!("the URL is longer than {MAX_URI_BYTES} bytes"));
+    }
+    let declared = match req.headers().get(header::CONTENT_LENGTH).map(|v| v.to_str().ok().and_then(|s| s.parse::<u64>().ok())) {
+        None => None,
+        Some(Some(n)) => Some(n),
+        Some(None) => return problem(StatusCode::BAD_REQUEST, "bad-request", "Content-Length is not a number"),
+    };
+    if declared.is_some_and(|n| n > max_body as u64) {
+        return problem(StatusCode::PAYLOAD_TOO_LARGE, "too-large", format!("the body is {} bytes, the limit is {max_body}", declared.unwrap_or_default()));
+    }
+    let chunked = req.headers().contains_key(header::TRANSFER_ENCODING);
+    let bytes = match declared {
+        Some(0) | None if !chunked => 0,
+        Some(n) => n as usize,
+        None => max_body, // chunked: it may grow to the limit
+    };
+    if bytes == 0 {
+        return next.run(req).await;
+    }
+    // A body that trickles in is cut off: the extractor then answers 400, not a hang.
+    let req = req.map(|b| Body::new(tower_http::timeout::TimeoutBody::new(body_timeout, b)));
+    let Ok(_permit) = inflight.try_acquire_many(bytes.min(Semaphore::MAX_PERMITS) as u32) else {
+        let mut r = problem(StatusCode::SERVICE_UNAVAILABLE, "busy", "too many request bytes are being received at once; retry shortly");
+        r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_S));
+        return r;
+    };
+    next.run(req).await
+}
+
+/// A refusal that is not yet problem+json (the router's and extractors' plain-text answers:
+/// 404, 405, 413, 415, 400 for a bad query) becomes one, keeping its status and text.
+async fn as_problem(res: Response) -> Response {
+    let status = res.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return res;
+    }
+    let is_problem = res.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    if is_problem {
+        return res;
+    }
+    let retry_after = res.headers().get(header::RETRY_AFTER).cloned();
+    let text = axum::body::to_bytes(res.into_body(), MAX_DETAIL_BYTES).await.unwrap_or_default();
+    let detail = String::from_utf8_lossy(&text).trim().to_string();
+    let code = match status {
+        StatusCode::BAD_REQUEST => "bad-request",
+        StatusCode::NOT_FOUND => "not-found",
+        StatusCode::METHOD_NOT_ALLOWED => "method-not-allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "too-large",
+        StatusCode::URI_TOO_LONG => "uri-too-long",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported-media-type",
+        StatusCode::REQUEST_TIMEOUT => "timeout",
+        StatusCode::UNPROCESSABLE_ENTITY => "unprocessable",
+        s if s.is_server_error() => "internal",
+        _ => "refused",
+    };
+    let detail = if detail.is_empty() { status.canonical_reason().unwrap_or("refused").to_string() } else { detail };
+    let mut r = problem(status, code, detail);
+    if let Some(v) = retry_after {
+        r.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    r.into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cap_keeps_a_reserve_of_descriptors() {
+        let limits = Limits::default();
+        assert_eq!(connection_cap(&limits, Some(1024)), 1024 - FD_RESERVE as usize);
+        assert_eq!(connection_cap(&limits, Some(100)), 16);
+        assert_eq!(connection_cap(&limits, None), limits.max_connections);
+        assert_eq!(connection_cap(&limits, Some(1 << 20)), limits.max_connections);
+    }
+}
