@@ -66,6 +66,10 @@ enum Command {
         /// the consensus certificate as a second, independent proof.
         #[arg(long)]
         certificate: Option<PathBuf>,
+        /// Accept a trust file whose quorum is below 2f+1 of its validators, down to K
+        /// signatures (refused otherwise: fewer validators could then sign a false log).
+        #[arg(long, value_name = "K")]
+        accept_quorum: Option<usize>,
     },
     /// A consortium of validators on this machine (local try-out, tests, benchmarks).
     #[command(subcommand)]
@@ -254,14 +258,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print!("{}", cairn_node::keys::read_key(&key)?.public_key().to_pem()?);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Verify { state_proof: Some(proof), trust, file, certificate, .. } => {
+        Command::Verify { state_proof: Some(proof), trust, file, certificate, accept_quorum, .. } => {
             if certificate.is_some() {
                 bail!("--certificate goes with --receipt: a state proof's block is under the quorum checkpoint it carries");
             }
-            verify_state(&proof, &trust, file.as_deref())
+            verify_state(&proof, &read_trust(&trust, accept_quorum)?, file.as_deref())
         }
-        Command::Verify { receipt, trust, file, certificate, .. } => {
-            verify(&receipt.context("give --receipt or --state-proof")?, &trust, file.as_deref(), certificate.as_deref())
+        Command::Verify { receipt, trust, file, certificate, accept_quorum, .. } => {
+            verify(&receipt.context("give --receipt or --state-proof")?, &read_trust(&trust, accept_quorum)?, file.as_deref(), certificate.as_deref())
         }
         Command::Testnet(TestnetCommand::Init { validators, dir, suite, p2p_port, api_port }) => {
             let g = testnet::init(&dir, &testnet::InitOptions { validators, suite, p2p_base_port: p2p_port, api_base_port: api_port })?;
@@ -308,20 +312,37 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn read_trust(trust: &std::path::Path) -> anyhow::Result<TrustFile> {
+fn read_trust(trust: &std::path::Path, accept_quorum: Option<usize>) -> anyhow::Result<TrustFile> {
     let trust_bytes = std::fs::read(trust).with_context(|| format!("reading trust file {}", trust.display()))?;
-    TrustFile::from_json(&trust_bytes).with_context(|| format!("trust file {}", trust.display()))
+    TrustFile::from_json_accepting(&trust_bytes, accept_quorum).with_context(|| format!("trust file {}", trust.display()))
+}
+
+/// Text from a receipt as the verdict prints it: control characters (line breaks, terminal
+/// escapes) are shown escaped, so a record's title cannot forge a line of the verdict.
+fn printable(text: &str) -> String {
+    text.chars().map(|c| if c.is_control() { c.escape_unicode().to_string() } else { c.to_string() }).collect()
+}
+
+/// The verdict's line for a trust file whose lowered quorum the user accepted.
+fn print_lowered_quorum(trust: &TrustFile) {
+    if trust.quorum_lowered() {
+        println!(
+            "  quorum:     {} of {} signatures, below 2f+1 = {}, accepted by --accept-quorum",
+            trust.quorum,
+            trust.validators.len(),
+            cairn_types::genesis::quorum(trust.validators.len())
+        );
+    }
 }
 
 /// `cairn verify --state-proof`: VALID with what the state said, or INVALID with why.
-fn verify_state(proof: &std::path::Path, trust: &std::path::Path, file: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
-    let trust = read_trust(trust)?;
+fn verify_state(proof: &std::path::Path, trust: &TrustFile, file: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
     let data = file.map(|f| std::fs::read(f).with_context(|| format!("reading {}", f.display()))).transpose()?;
     let Ok(text) = String::from_utf8(std::fs::read(proof).with_context(|| format!("reading state proof {}", proof.display()))?) else {
         println!("INVALID: state proof {} is not UTF-8 text", proof.display());
         return Ok(ExitCode::from(1));
     };
-    match cairn_types::state_receipt::verify_state_receipt(&text, &trust, &cairn_node::module_state_view) {
+    match cairn_types::state_receipt::verify_state_receipt(&text, trust, &cairn_node::module_state_view) {
         Ok(v) => {
             if let Some(data) = &data {
                 // The file must be the content the proof is about.
@@ -338,6 +359,7 @@ fn verify_state(proof: &std::path::Path, trust: &std::path::Path, file: Option<&
                 }
             }
             println!("VALID");
+            print_lowered_quorum(trust);
             print_state_claim(&v);
             if data.is_some() {
                 println!("  file:       matches the proven digest");
@@ -380,13 +402,7 @@ fn print_state_claim(v: &cairn_types::state_receipt::VerifiedState) {
     }
 }
 
-fn verify(
-    receipt: &std::path::Path,
-    trust: &std::path::Path,
-    file: Option<&std::path::Path>,
-    certificate: Option<&std::path::Path>,
-) -> anyhow::Result<ExitCode> {
-    let trust = read_trust(trust)?;
+fn verify(receipt: &std::path::Path, trust: &TrustFile, file: Option<&std::path::Path>, certificate: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
     let text = match std::fs::read(receipt) {
         Ok(b) => match String::from_utf8(b) {
             Ok(t) => t,
@@ -405,14 +421,14 @@ fn verify(
         if data.is_some() || certificate.is_some() {
             bail!("a leaf receipt is checked alone: --file and --certificate go with evidence receipts");
         }
-        return Ok(verify_leaf(&text, &trust));
+        return Ok(verify_leaf(&text, trust));
     }
-    match cairn_module_evidence::receipt::verify_receipt(&text, &trust, data.as_deref()) {
+    match cairn_module_evidence::receipt::verify_receipt(&text, trust, data.as_deref()) {
         Ok(v) => {
             let mut finality = None;
             if let Some(path) = certificate {
                 let text = std::fs::read_to_string(path).with_context(|| format!("reading finality proof {}", path.display()))?;
-                match cairn_node::finality::verify(&text, &trust) {
+                match cairn_node::finality::verify(&text, trust) {
                     Ok(f) if f.backs(trust.suite, v.tree_size, &v.root) => finality = Some(f),
                     Ok(f) => {
                         println!(
@@ -428,16 +444,17 @@ fn verify(
                 }
             }
             println!("VALID");
-            println!("  record:     {} ({})", v.record.id, v.record.title);
+            print_lowered_quorum(trust);
+            println!("  record:     {} ({})", v.record.id, printable(&v.record.title));
             println!(
                 "  digest:     {} {}{}",
                 v.record.digest_alg.name(),
                 hex::encode(v.record.digest),
                 if v.file_checked { " (file matches)" } else { " (file not checked)" }
             );
-            println!("  deposited:  {} by {} in block {}", v.record.time, v.record.organisation, v.record.block_height);
+            println!("  deposited:  {} by {} in block {}", v.record.time, printable(&v.record.organisation), v.record.block_height);
             println!("  log:        leaf {} of {}", v.leaf_index, v.tree_size);
-            println!("  signed by:  {} (quorum {})", v.signers.join(", "), trust.quorum);
+            println!("  signed by:  {} (quorum {})", printable(&v.signers.join(", ")), trust.quorum);
             if let Some(f) = finality {
                 println!("  finality:   certificate of block {} (view {}) by a quorum of consensus keys", f.height, f.view);
             }
@@ -460,11 +477,12 @@ fn verify_leaf(text: &str, trust: &TrustFile) -> ExitCode {
     match cairn_types::receipt::verify_leaf_receipt(text, trust) {
         Ok(v) => {
             println!("VALID");
+            print_lowered_quorum(trust);
             println!("  leaf of:    module {} (kind {}), {} payload bytes", v.module, v.kind, v.payload.len());
             // The payload is the module's; shown as hex, since its text could be anything.
             println!("  payload:    {}", hex::encode(&v.payload[..v.payload.len().min(64)]) + if v.payload.len() > 64 { "…" } else { "" });
             println!("  log:        leaf {} of {}", v.leaf_index, v.tree_size);
-            println!("  signed by:  {} (quorum {})", v.signers.join(", "), trust.quorum);
+            println!("  signed by:  {} (quorum {})", printable(&v.signers.join(", ")), trust.quorum);
             ExitCode::SUCCESS
         }
         Err(e) => {

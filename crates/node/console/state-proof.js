@@ -5,7 +5,7 @@
 // read by its own console files (evidence: /console/modules/evidence/wire.js).
 
 import { SUITES, fromHex, toHex, concat, Reader } from './encoding.js';
-import { Invalid, isUint, parseTrust, checkSignedCheckpoint, verifyInclusion, sameJson, fileDigest } from './verify.js';
+import { Invalid, isUint, parseTrust, checkSignedCheckpoint, verifyInclusion, sameJson, fileDigest, strictJson } from './verify.js';
 
 const enc = new TextEncoder();
 const FORMAT = 'cairn-state-proof-v1';
@@ -128,7 +128,7 @@ export function stateRoot(hash, entries) {
 
 /** Parses the JSON strictly: known keys only, all present, types and lowercase hex as specified. */
 function parseReceipt(input) {
-  const r = typeof input === 'string' ? JSON.parse(input) : input;
+  const r = typeof input === 'string' ? strictJson(input) : input;
   if (typeof r !== 'object' || r === null || Array.isArray(r)) throw new Error('not an object');
   const unknown = Object.keys(r).find((k) => !KEYS.includes(k));
   if (unknown) throw new Error(`unknown field \`${unknown}\``);

@@ -23,11 +23,30 @@ function keyId(name, type, key) {
 }
 
 /** Parses and checks a trust file (JSON text or object). */
-export function parseTrust(input) {
-  const t = typeof input === 'string' ? JSON.parse(input) : input;
+/** 2f+1 of n = 3f+1 validators (1 for a single node), as crates/types/src/genesis.rs computes it. */
+export const safeQuorum = (n) => Math.min(2 * Math.floor(Math.max(n - 1, 0) / 3) + 1, Math.max(n, 1));
+
+/**
+ * Parses a trust file as `cairn verify` does: refused when it lists a validator's name or key
+ * twice, or asks for fewer signatures than 2f+1 of its validators (unless `acceptQuorum` is at
+ * most its quorum, as `cairn verify --accept-quorum K`).
+ */
+export function parseTrust(input, { acceptQuorum = null } = {}) {
+  const t = typeof input === 'string' ? strictJson(input) : input;
   if (t.format !== 'cairn-trust-v1') throw new Error('not a Cairn trust file (format cairn-trust-v1)');
   if (!SUITES[t.suite]) throw new Error(`unknown suite ${t.suite}`);
   if (!Array.isArray(t.validators) || !isUint(t.quorum) || t.quorum < 1 || t.quorum > t.validators.length) throw new Error('quorum must be between 1 and the number of validators');
+  const names = new Set(), keys = new Set();
+  for (const v of t.validators) {
+    if (names.has(v.name)) throw new Error(`trust file lists validator ${v.name} twice`);
+    if (keys.has(String(v.public_key).toLowerCase())) throw new Error(`trust file lists the key of validator ${v.name} twice`);
+    names.add(v.name);
+    keys.add(String(v.public_key).toLowerCase());
+  }
+  const safe = safeQuorum(t.validators.length);
+  if (t.quorum < safe && !(acceptQuorum !== null && t.quorum >= acceptQuorum)) {
+    throw new Error(`trust file asks for ${t.quorum} of ${t.validators.length} signatures, fewer than the ${safe} (2f+1) that make a checkpoint final`);
+  }
   const verifiers = t.validators.map((v) => {
     const key = fromHex(v.public_key);
     const type = t.suite === 'ed25519-sha256' ? new Uint8Array([1]) : SM2_TYPE;
@@ -38,6 +57,72 @@ export function parseTrust(input) {
     return { name: v.name, organisation: v.organisation, key, keyId: toHex(id) };
   });
   return { chainId: t.chain_id, origin: t.origin, suite: t.suite, quorum: t.quorum, verifiers };
+}
+
+/**
+ * JSON.parse under the rule every Cairn verifier applies (crates/types/src/strict_json.rs): no
+ * object with a member named twice and no number with a fraction or exponent, so that this
+ * verifier and `cairn verify` read a file alike. Throws with the reason.
+ */
+export function strictJson(text) {
+  let i = 0;
+  const fail = (why) => { throw new Error(`${why} at offset ${i}`); };
+  const ws = () => { while (i < text.length && ' \t\n\r'.includes(text[i])) i++; };
+  const string = () => {
+    const start = i++;
+    while (i < text.length && text[i] !== '"') i += text[i] === '\\' ? 2 : 1;
+    if (i >= text.length) fail('unterminated string');
+    i++;
+    return JSON.parse(text.slice(start, i));
+  };
+  const value = (depth) => {
+    if (depth > 64) fail('nested deeper than 64');
+    ws();
+    const c = text[i];
+    if (c === '{') {
+      i++; ws();
+      const seen = new Set();
+      if (text[i] === '}') { i++; return; }
+      for (;;) {
+        ws();
+        if (text[i] !== '"') fail('expected a member name');
+        const k = string();
+        if (seen.has(k)) fail(`member ${JSON.stringify(k)} appears twice in one object`);
+        seen.add(k);
+        ws();
+        if (text[i++] !== ':') fail('expected :');
+        value(depth + 1);
+        ws();
+        if (text[i] === ',') { i++; continue; }
+        if (text[i] === '}') { i++; return; }
+        fail('expected , or }');
+      }
+    }
+    if (c === '[') {
+      i++; ws();
+      if (text[i] === ']') { i++; return; }
+      for (;;) {
+        value(depth + 1);
+        ws();
+        if (text[i] === ',') { i++; continue; }
+        if (text[i] === ']') { i++; return; }
+        fail('expected , or ]');
+      }
+    }
+    if (c === '"') return string();
+    const m = /^-?(0|[1-9][0-9]*)([.eE][-+0-9.eE]*)?/.exec(text.slice(i, i + 400));
+    if (m) {
+      if (m[2]) fail(`the number ${m[0]} is not an integer written as one (no fraction, no exponent)`);
+      i += m[0].length;
+      return;
+    }
+    for (const lit of ['true', 'false', 'null']) if (text.startsWith(lit, i)) { i += lit.length; return; }
+    fail('not JSON');
+  };
+  value(0);
+  ws();
+  if (i !== text.length) fail('trailing characters after the JSON');
+  return JSON.parse(text);
 }
 
 /** Splits a signed note into its body and signature lines (c2sp.org/signed-note). */
@@ -203,7 +288,7 @@ export function decodeEnvelope(leaf) {
 
 /** Parses a leaf receipt strictly: exactly its keys, their types, lowercase hex. */
 function parseLeafReceipt(input) {
-  const r = typeof input === 'string' ? JSON.parse(input) : input;
+  const r = typeof input === 'string' ? strictJson(input) : input;
   if (typeof r !== 'object' || r === null || Array.isArray(r)) throw new Error('not an object');
   const unknown = Object.keys(r).find((k) => !LEAF_RECEIPT_KEYS.includes(k));
   if (unknown) throw new Error(`unknown field \`${unknown}\``);

@@ -190,7 +190,9 @@ impl SignedNote {
                 }
             }
         }
-        Ok(verifiers.iter().zip(signed).filter(|(_, s)| *s).map(|(v, _)| v.name.clone()).collect())
+        // One key counts once, however many times the verifier list names it.
+        let mut keys = std::collections::BTreeSet::new();
+        Ok(verifiers.iter().zip(signed).filter(|(v, s)| *s && keys.insert(v.public_key.as_bytes().to_vec())).map(|(v, _)| v.name.clone()).collect())
     }
 
     /// Verifies and demands signatures from at least `quorum` distinct known keys.

@@ -237,9 +237,14 @@ impl Genesis {
             }
         }
         let mut names = std::collections::BTreeSet::new();
+        let mut keys = std::collections::BTreeSet::new();
         for v in &self.validators {
             if !valid_name(&v.name) || !names.insert(v.name.as_str()) {
                 return bad(format!("validator name {:?} is invalid or repeated", v.name));
+            }
+            // One key, one vote: a shared key would let one signer count as two.
+            if !keys.insert(v.public_key.to_ascii_lowercase()) {
+                return bad(format!("validator {}: public_key repeats another validator's", v.name));
             }
             if !orgs.contains(v.organisation.as_str()) {
                 return bad(format!("validator {} names unknown organisation {:?}", v.name, v.organisation));
@@ -350,16 +355,49 @@ pub struct TrustedValidator {
 }
 
 impl TrustFile {
+    /// Reads a trust file, refusing one that lists a validator (name or key) twice or asks for
+    /// fewer signatures than 2f+1 of the validators it lists.
     pub fn from_json(bytes: &[u8]) -> Result<Self, GenesisError> {
+        Self::from_json_accepting(bytes, None)
+    }
+
+    /// [`TrustFile::from_json`], also accepting a quorum below 2f+1 when it is at least
+    /// `accept_quorum` (the verifier's user said so: `cairn verify --accept-quorum K`).
+    pub fn from_json_accepting(bytes: &[u8], accept_quorum: Option<usize>) -> Result<Self, GenesisError> {
+        crate::strict_json::check(bytes).map_err(|e| GenesisError::Invalid(format!("trust file: {e}")))?;
         let t: TrustFile = serde_json::from_slice(bytes)?;
         if t.format != TRUST_FORMAT {
             return Err(GenesisError::Invalid(format!("trust file format {:?} is not {TRUST_FORMAT}", t.format)));
         }
-        if t.quorum == 0 || t.quorum > t.validators.len() {
+        let n = t.validators.len();
+        if t.quorum == 0 || t.quorum > n {
             return Err(GenesisError::Invalid("quorum must be between 1 and the number of validators".into()));
+        }
+        let mut names = std::collections::BTreeSet::new();
+        let mut keys = std::collections::BTreeSet::new();
+        for v in &t.validators {
+            if !names.insert(v.name.as_str()) {
+                return Err(GenesisError::Invalid(format!("trust file lists validator {} twice", v.name)));
+            }
+            if !keys.insert(v.public_key.to_ascii_lowercase()) {
+                return Err(GenesisError::Invalid(format!("trust file lists the key of validator {} twice", v.name)));
+            }
+        }
+        let safe = quorum(n);
+        if t.quorum < safe && accept_quorum.is_none_or(|k| t.quorum < k) {
+            return Err(GenesisError::Invalid(format!(
+                "trust file asks for {} of {n} signatures, fewer than the {safe} (2f+1) that make a checkpoint final; \
+                 a lowered quorum lets fewer validators sign a false log. If you mean it, pass --accept-quorum {}",
+                t.quorum, t.quorum
+            )));
         }
         t.verifiers()?;
         Ok(t)
+    }
+
+    /// Whether this file's quorum is below 2f+1 of its validators (accepted on request only).
+    pub fn quorum_lowered(&self) -> bool {
+        self.quorum < quorum(self.validators.len())
     }
 
     /// Note verifiers for the validators; the vkey must agree with the hex key.
@@ -420,5 +458,57 @@ mod tests {
         assert!(Genesis::from_json(not_object.as_bytes()).is_err(), "a module's parameters are an object");
         let unknown = genesis_json(r#"{"max_records":3}"#);
         assert!(Genesis::from_json(unknown.as_bytes()).is_err(), "unknown members are refused");
+    }
+
+    fn four_validators() -> Genesis {
+        let keys: Vec<String> =
+            (1..=4u8).map(|i| cairn_crypto::KeyPair::from_secret_bytes(Suite::Ed25519Sha256, &[i; 32]).unwrap().public_key().to_hex()).collect();
+        let validators: Vec<String> = keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| {
+                let ck = cairn_crypto::KeyPair::from_secret_bytes(Suite::Ed25519Sha256, &[i as u8 + 10; 32]).unwrap().public_key().to_hex();
+                format!(r#"{{"name":"v{i}","organisation":"o","public_key":"{k}","consensus_key":"{ck}","p2p_address":"127.0.0.1:{}"}}"#, 9000 + i)
+            })
+            .collect();
+        let json = format!(
+            r#"{{"chain_id":"c","suite":"ed25519-sha256","genesis_time_ms":1,"organisations":[{{"id":"o","name":"O","members":["{}"]}}],"validators":[{}],"params":{{}}}}"#,
+            keys[0],
+            validators.join(",")
+        );
+        Genesis::from_json(json.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn two_validators_may_not_share_a_key() {
+        let g = four_validators();
+        let mut json = serde_json::to_value(&g).unwrap();
+        json["validators"][1]["public_key"] = json["validators"][0]["public_key"].clone();
+        let err = Genesis::from_json(&serde_json::to_vec(&json).unwrap()).unwrap_err().to_string();
+        assert!(err.contains("repeats another validator's"), "{err}");
+    }
+
+    #[test]
+    fn a_trust_file_with_a_repeated_validator_or_a_lowered_quorum_is_refused() {
+        let t = serde_json::to_value(four_validators().trust_file()).unwrap();
+        let bytes = |v: &serde_json::Value| serde_json::to_vec(v).unwrap();
+        assert_eq!(TrustFile::from_json(&bytes(&t)).unwrap().quorum, 3);
+        let mut twice = t.clone();
+        twice["validators"].as_array_mut().unwrap().push(t["validators"][0].clone());
+        assert!(TrustFile::from_json(&bytes(&twice)).unwrap_err().to_string().contains("twice"));
+        let mut same_key = t.clone();
+        let mut other = t["validators"][0].clone();
+        other["name"] = "cairn/c/another".into();
+        same_key["validators"].as_array_mut().unwrap().push(other);
+        assert!(TrustFile::from_json(&bytes(&same_key)).unwrap_err().to_string().contains("twice"));
+        let mut lowered = t.clone();
+        lowered["quorum"] = 1.into();
+        let err = TrustFile::from_json(&bytes(&lowered)).unwrap_err().to_string();
+        assert!(err.contains("--accept-quorum 1"), "{err}");
+        assert!(TrustFile::from_json_accepting(&bytes(&lowered), Some(2)).is_err(), "accepting 2 does not accept 1");
+        let accepted = TrustFile::from_json_accepting(&bytes(&lowered), Some(1)).unwrap();
+        assert!(accepted.quorum_lowered());
+        let dup_member = String::from_utf8(bytes(&t)).unwrap().replacen("\"quorum\":", "\"quorum\":3,\"quorum\":", 1);
+        assert!(TrustFile::from_json(dup_member.as_bytes()).unwrap_err().to_string().contains("twice"));
     }
 }

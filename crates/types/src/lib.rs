@@ -9,6 +9,7 @@ pub mod hexfmt;
 pub mod log;
 pub mod receipt;
 pub mod state_receipt;
+pub mod strict_json;
 pub mod tx;
 
 pub use cairn_crypto::{Hash, Suite};

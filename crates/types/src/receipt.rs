@@ -133,6 +133,7 @@ pub struct VerifiedLeaf {
 
 /// Verifies a leaf receipt (JSON) against a trust file.
 pub fn verify_leaf_receipt(text: &str, trust: &TrustFile) -> Result<VerifiedLeaf, VerifyError> {
+    crate::strict_json::check(text.as_bytes()).map_err(VerifyError::Malformed)?;
     let r: LeafReceipt = serde_json::from_str(text).map_err(|e| VerifyError::Malformed(e.to_string()))?;
     if r.format != LEAF_RECEIPT_FORMAT {
         return Err(VerifyError::Malformed(format!("format {:?} is not {LEAF_RECEIPT_FORMAT}", r.format)));

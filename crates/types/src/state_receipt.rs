@@ -120,6 +120,7 @@ pub fn no_views(_: &str, _: &[u8], _: Option<&[u8]>) -> Option<Result<serde_json
 /// the modules the verifier knows.
 pub fn verify_state_receipt(text: &str, trust: &TrustFile, views: StateViews<'_>) -> Result<VerifiedState, StateVerifyError> {
     let suite = trust.suite;
+    crate::strict_json::check(text.as_bytes()).map_err(StateVerifyError::Malformed)?;
     let r: StateReceipt = serde_json::from_str(text).map_err(|e| StateVerifyError::Malformed(e.to_string()))?;
     if r.format != STATE_RECEIPT_FORMAT {
         return Err(StateVerifyError::Malformed(format!("format {:?} is not {STATE_RECEIPT_FORMAT}", r.format)));

@@ -5,7 +5,7 @@
 // /console/modules/evidence/receipt.js.
 
 import { SUITES, fromHex, concat } from '/console/encoding.js';
-import { Invalid, isUint, parseTrust, parseTlogProof, sameJson, checkSignedCheckpoint, verifyInclusion, fileDigest } from '/console/verify.js';
+import { Invalid, isUint, parseTrust, parseTlogProof, sameJson, checkSignedCheckpoint, verifyInclusion, fileDigest, strictJson } from '/console/verify.js';
 import { decodeEvidenceLeaf, evidenceView } from './wire.js';
 
 export const RECEIPT_FORMAT = 'cairn-receipt-v1';
@@ -49,7 +49,7 @@ export async function verifyReceipt(text, trustInput, fileBytes = null) {
     } else {
       let r;
       try {
-        r = JSON.parse(text);
+        r = strictJson(text);
         if (typeof r !== 'object' || r === null || Array.isArray(r)) throw new Error('not an object');
         const keys = Object.keys(r);
         const unknown = keys.find((k) => !RECEIPT_KEYS.includes(k));

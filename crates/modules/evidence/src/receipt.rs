@@ -66,6 +66,7 @@ pub fn verify_receipt(text: &str, trust: &TrustFile, file: Option<&[u8]>) -> Res
         let leaf = p.extra.ok_or_else(|| VerifyError::Malformed("tlog proof has no extra line with the leaf".into()))?;
         (leaf, p.index, None, p.proof, p.checkpoint, None)
     } else {
+        cairn_types::strict_json::check(text.as_bytes()).map_err(VerifyError::Malformed)?;
         let r: Receipt = serde_json::from_str(text).map_err(|e| VerifyError::Malformed(e.to_string()))?;
         if r.format != RECEIPT_FORMAT {
             return Err(VerifyError::Malformed(format!("format {:?} is not {RECEIPT_FORMAT}", r.format)));
