@@ -66,6 +66,16 @@ fn bad_inputs_get_precise_errors_and_lose_nothing() {
     let (s, v) = post_txs(url, &[b.sign(&key).encode()], false);
     assert_eq!((s, problem_code(&v)), (400, "unknown-module"), "{v}");
 
+    // A title with a line break or a terminal escape could forge lines of a printed verdict:
+    // refused at admission, naming the record and the character.
+    for bad_title in ["first line\n(file matches)", "\u{1b}[2Jcleared"] {
+        let mut r = record(b"control", "ref-ctl");
+        r.title = bad_title.into();
+        let (s, v) = post_txs(url, &[deposit_body(&key, &chain, 7, vec![r]).sign(&key).encode()], false);
+        assert_eq!((s, problem_code(&v)), (400, "evidence.control-character"), "{v}");
+        assert!(v["detail"].as_str().unwrap().contains("record 0: title"), "{v}");
+    }
+
     // Garbage bytes, truncated framing, malformed JSON, oversized.
     let (s, v) = post_txs(url, &[vec![1, 2, 3]], false);
     assert_eq!((s, problem_code(&v)), (400, "malformed"), "{v}");

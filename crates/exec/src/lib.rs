@@ -208,7 +208,12 @@ impl Executor {
         }
         let module = self.module(&body.call)?;
         self.authorize(module, &body.call.method, body.signer.as_bytes())?;
-        module.check(&body.call, g).map_err(|e| stamp(module.name(), e))
+        module.check(&body.call, g).map_err(|e| stamp(module.name(), e))?;
+        if now_ms.is_some() {
+            // A new submission (API or gossip), not a block's transaction.
+            module.admission_policy(&body.call).map_err(|e| stamp(module.name(), e))?;
+        }
+        Ok(())
     }
 
     /// Executes an admitted transaction in a block at `height`, time `time_ms`, on `state`.

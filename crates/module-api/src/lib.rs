@@ -202,6 +202,13 @@ pub trait Module: Send + Sync {
     }
     /// Stateless checks of a call's arguments (decoding, limits).
     fn check(&self, call: &Call, genesis: &Genesis) -> Result<(), TxError>;
+    /// What the node takes from now on, beyond what a block may hold: checked when a new
+    /// transaction is submitted or gossiped, never when a block is verified or replayed (so
+    /// tightening it needs no coordinated upgrade and old chains still replay). Evidence
+    /// refuses control characters in text fields here.
+    fn admission_policy(&self, _call: &Call) -> Result<(), TxError> {
+        Ok(())
+    }
     /// Effects of an admitted call. Must be deterministic: it may read and write the module's
     /// state through `ctx`; if it fails, its state writes are dropped.
     fn execute(&self, ctx: &mut ExecContext<'_, '_>, tx: &Transaction, out: &mut TxEffects) -> Result<(), ExecFailure>;

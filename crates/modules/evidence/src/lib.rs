@@ -48,18 +48,23 @@ const JS: &str = "text/javascript; charset=utf-8";
 pub enum EvidenceError {
     #[error("{count} records in one transaction, the limit is {max}")]
     TooManyRecords { count: usize, max: usize },
+    #[error(
+        "record {index}: {field} contains a control character (U+{code:04X}); text fields are printed by verifiers and must not carry line breaks or terminal escapes"
+    )]
+    ControlCharacter { index: usize, field: &'static str, code: u32 },
 }
 
 impl ModuleRefusal for EvidenceError {
     fn code(&self) -> &'static str {
         match self {
             EvidenceError::TooManyRecords { .. } => "too-many-records",
+            EvidenceError::ControlCharacter { .. } => "control-character",
         }
     }
 
     fn http_status(&self) -> u16 {
         match self {
-            EvidenceError::TooManyRecords { .. } => 400,
+            EvidenceError::TooManyRecords { .. } | EvidenceError::ControlCharacter { .. } => 400,
         }
     }
 }
@@ -194,6 +199,20 @@ impl Module for EvidenceModule {
         let max = self.params.max_records_per_tx as usize;
         if records.len() > max {
             return Err(EvidenceError::TooManyRecords { count: records.len(), max }.into());
+        }
+        Ok(())
+    }
+
+    fn admission_policy(&self, call: &Call) -> Result<(), TxError> {
+        let records = decode_deposit_in_place(&call.args).map_err(|e| TxError::InvalidArgs(e.to_string()))?;
+        for (index, r) in records.iter().enumerate() {
+            let fields = [("title", r.title), ("media_type", r.media_type), ("reference", r.reference.unwrap_or_default())];
+            let meta = r.metadata.iter().flat_map(|(k, v)| [("a metadata key", *k), ("a metadata value", *v)]);
+            for (field, text) in fields.into_iter().chain(meta) {
+                if let Some(c) = text.chars().find(|c| c.is_control()) {
+                    return Err(EvidenceError::ControlCharacter { index, field, code: c as u32 }.into());
+                }
+            }
         }
         Ok(())
     }
