@@ -18,7 +18,7 @@ mod pipeline;
 pub mod replay;
 pub mod serve;
 pub mod sigcache;
-mod submission;
+pub mod submission;
 
 use std::sync::Arc;
 
@@ -26,6 +26,25 @@ pub use config::NodeConfig;
 use error::IoContext;
 pub use error::{Error, Result};
 pub use ledger::Ledger;
+
+/// The node's decoders of peers' and clients' bytes, for the fuzz targets (`crates/fuzz`).
+#[doc(hidden)]
+pub mod decoders {
+    /// A gossiped transaction batch; `Some(count)` when it decodes.
+    pub fn gossip_batch(bytes: &[u8]) -> Option<usize> {
+        crate::pipeline::consensus::decode_batch(bytes).map(|b| b.len())
+    }
+
+    /// A stored consensus record; whether it decodes.
+    pub fn consensus_record(bytes: &[u8]) -> bool {
+        crate::pipeline::consensus::decode_record(bytes).is_some()
+    }
+
+    /// A JSON submission's body; `Ok(count)` of transactions when it parses.
+    pub fn submission(body: &[u8], max_txs: usize, max_tx_bytes: usize) -> Result<usize, crate::submission::Refusal> {
+        crate::submission::parse(body, max_txs, max_tx_bytes).map(|s| s.items.len())
+    }
+}
 
 /// The modules this node runs, one factory per module crate. Adding a module is one line here
 /// (and its crate); the executor stamps the module's name on its state, indexes and errors.

@@ -134,7 +134,7 @@ pub(crate) fn encode_batch<'a>(txs: impl ExactSizeIterator<Item = &'a [u8]>) -> 
     out
 }
 
-fn decode_batch(bytes: &[u8]) -> Option<Vec<&[u8]>> {
+pub(crate) fn decode_batch(bytes: &[u8]) -> Option<Vec<&[u8]>> {
     let n = u32::from_be_bytes(bytes.get(..4)?.try_into().ok()?) as usize;
     if n > GOSSIP_BATCH {
         return None;

@@ -1,0 +1,113 @@
+//! Fuzz targets: one function per decoder family that reads bytes from outside the node
+//! (clients, peers, files a verifier is handed). Each takes any bytes and must return, never
+//! panic, loop or allocate without bound; the result is dropped.
+//!
+//! Two drivers run them:
+//! * `tests/corpus.rs`, on stable Rust in the test command (and so in CI): every target over its
+//!   seeds (real encodings and the receipt fixtures) and a bounded, seeded set of mutations
+//!   (every bit flip of small seeds, truncations, splices, random bytes).
+//! * `fuzz/` (cargo-fuzz, nightly, outside the workspace): the same functions under libFuzzer,
+//!   for long runs where a nightly toolchain exists (`cargo +nightly fuzz run transaction`).
+
+use cairn_crypto::Suite;
+
+/// A fuzz target: any bytes in, nothing out.
+pub type Target = fn(&[u8]);
+
+/// Every target, by the name cargo-fuzz and the corpus folders use.
+pub const TARGETS: &[(&str, Target)] = &[
+    ("transaction", transaction),
+    ("block", block),
+    ("log_leaf", log_leaf),
+    ("note", note),
+    ("evidence", evidence),
+    ("state", state),
+    ("receipt", receipt),
+    ("gossip", gossip),
+    ("submission", submission),
+    ("trust_genesis", trust_genesis),
+];
+
+/// A canonical transaction (API binary framing, gossip, blocks).
+pub fn transaction(data: &[u8]) {
+    if let Ok(tx) = cairn_types::tx::Transaction::decode(data) {
+        // What decodes re-encodes to the same bytes (the encoding is canonical).
+        assert_eq!(tx.encode(), data, "a decoded transaction re-encodes to its bytes");
+    }
+}
+
+/// A block and its header (consensus payloads, blocks fetched from peers).
+pub fn block(data: &[u8]) {
+    let _ = cairn_types::block::Block::decode(data);
+    let _ = cairn_types::block::Block::decode_header(data);
+}
+
+/// A log leaf (receipts, the console, module views).
+pub fn log_leaf(data: &[u8]) {
+    let _ = cairn_types::log::LogEntry::decode(data);
+    let _ = cairn_types::log::decode_envelope(data);
+}
+
+/// Signed notes, checkpoints and C2SP tlog proofs (gossip cosignatures, receipts).
+pub fn note(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    let _ = cairn_note::SignedNote::parse(text);
+    let _ = cairn_note::Checkpoint::parse(text);
+    let _ = cairn_note::TlogProof::parse(text);
+}
+
+/// The evidence module's wire types: deposit arguments, record leaves, digest state values.
+pub fn evidence(data: &[u8]) {
+    use cairn_module_evidence::wire::{DepositArgs, DigestState, EvidenceEntry, decode_deposit_in_place};
+    let _ = DepositArgs::decode(data);
+    let _ = decode_deposit_in_place(data);
+    let _ = DigestState::decode(data);
+    for suite in [Suite::Ed25519Sha256, Suite::Sm2Sm3] {
+        let _ = EvidenceEntry::from_leaf(suite, data);
+    }
+}
+
+/// State proofs (state receipts) and stored tree nodes (a corrupt disk).
+pub fn state(data: &[u8]) {
+    let _ = cairn_state::StateProof::decode(data);
+    let at = cairn_state::NodeAt { height: 1 << 20, index: 7 };
+    let _ = cairn_state::Node::decode(data, at);
+    let _ = cairn_state::Child::decode(data, at);
+}
+
+/// Receipts a verifier is handed: evidence receipts (JSON or tlog proof), leaf receipts, state
+/// receipts, finality proofs; checked against a real trust file (four validators).
+pub fn receipt(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    let trust = trust_file();
+    let _ = cairn_module_evidence::receipt::verify_receipt(text, trust, None);
+    let _ = cairn_types::receipt::verify_leaf_receipt(text, trust);
+    let _ = cairn_types::state_receipt::verify_state_receipt(text, trust, &cairn_node::module_state_view);
+    let _ = cairn_node::finality::verify(text, trust);
+}
+
+/// Messages from peers: gossiped transaction batches and stored consensus records.
+pub fn gossip(data: &[u8]) {
+    let _ = cairn_node::decoders::gossip_batch(data);
+    let _ = cairn_node::decoders::consensus_record(data);
+}
+
+/// A JSON submission's body (`POST /v1/transactions`).
+pub fn submission(data: &[u8]) {
+    let _ = cairn_node::decoders::submission(data, 100, 1 << 16);
+}
+
+/// Trust files and genesis files (operators and verifiers load them).
+pub fn trust_genesis(data: &[u8]) {
+    let _ = cairn_types::strict_json::check(data);
+    let _ = cairn_types::genesis::TrustFile::from_json(data);
+    let _ = cairn_types::genesis::Genesis::from_json(data);
+}
+
+fn trust_file() -> &'static cairn_types::genesis::TrustFile {
+    static TRUST: std::sync::OnceLock<cairn_types::genesis::TrustFile> = std::sync::OnceLock::new();
+    TRUST.get_or_init(|| {
+        cairn_types::genesis::TrustFile::from_json(include_bytes!("../../../testdata/fixtures/receipts-v1/testnet-4/trust.json"))
+            .expect("the fixture trust file")
+    })
+}

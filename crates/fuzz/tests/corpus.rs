@@ -1,0 +1,200 @@
+//! Every fuzz target over its seeds and a bounded, seeded set of mutations, on stable Rust: the
+//! part of fuzzing the test command (and so CI) runs on every change. A panic in any target is
+//! a failure naming the target and the input (hex). Long, coverage-guided runs use `fuzz/`.
+
+use std::path::{Path, PathBuf};
+
+use cairn_crypto::{KeyPair, Suite};
+use cairn_module_evidence::wire::{DepositArgs, DigestAlg, RecordInput};
+use cairn_types::block::{Block, BlockHeader, tx_root};
+use cairn_types::tx::{Call, TxBody};
+
+/// Mutations per target (beyond the seeds themselves and their truncations).
+const MUTATIONS_PER_TARGET: usize = 20_000;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn files(dir: &str) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut stack = vec![root().join(dir)];
+    while let Some(d) = stack.pop() {
+        let mut entries: Vec<_> = std::fs::read_dir(&d).unwrap().map(|e| e.unwrap().path()).collect();
+        entries.sort();
+        for p in entries {
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|e| e == "json" || e == "tlog-proof") {
+                out.push(std::fs::read(p).unwrap());
+            }
+        }
+    }
+    out
+}
+
+fn json_hex_fields(docs: &[Vec<u8>], field: &str) -> Vec<Vec<u8>> {
+    docs.iter()
+        .filter_map(|d| serde_json::from_slice::<serde_json::Value>(d).ok())
+        .filter_map(|v| v[field].as_str().and_then(|h| (0..h.len()).step_by(2).map(|i| u8::from_str_radix(&h[i..i + 2], 16).ok()).collect()))
+        .collect()
+}
+
+fn deposit() -> (Vec<u8>, Vec<u8>) {
+    let key = KeyPair::from_secret_bytes(Suite::Ed25519Sha256, &[7; 32]).unwrap();
+    let record = RecordInput {
+        digest_alg: DigestAlg::Sha256,
+        digest: DigestAlg::Sha256.digest(b"seed"),
+        size: 4,
+        media_type: "text/plain".into(),
+        title: "seed".into(),
+        reference: Some("case-1".into()),
+        metadata: [("k".to_string(), "v".to_string())].into_iter().collect(),
+    };
+    let args = DepositArgs { records: vec![record] }.encode();
+    let body = TxBody {
+        chain_id: "fuzz".into(),
+        signer: key.public_key(),
+        nonce: 1,
+        expires_at_ms: 1 << 40,
+        call: Call { module: "evidence".into(), method: "deposit".into(), args: args.clone() },
+    };
+    (body.sign(&key).encode(), args)
+}
+
+fn seeds(target: &str) -> Vec<Vec<u8>> {
+    let receipts: Vec<Vec<u8>> = [files("testdata/fixtures/receipts-v1"), files("testdata/fixtures/state-proofs")].concat();
+    let (tx, args) = deposit();
+    let header = BlockHeader {
+        chain_id: "fuzz".into(),
+        height: 3,
+        parent: [1; 32],
+        time_ms: 1_700_000_000_000,
+        tx_count: 1,
+        tx_root: tx_root(Suite::Ed25519Sha256, &[[2; 32]]),
+        log_size: 9,
+        log_root: [3; 32],
+        state_root: Some([4; 32]),
+    };
+    let block = Block { header: header.clone(), txs: vec![tx.clone()] }.encode();
+    match target {
+        "transaction" => vec![tx],
+        "block" => vec![block],
+        "log_leaf" => [json_hex_fields(&receipts, "leaf"), vec![cairn_types::log::encode_block_leaf(&header)]].concat(),
+        "note" => receipts
+            .iter()
+            .filter_map(|r| serde_json::from_slice::<serde_json::Value>(r).ok().and_then(|v| v["checkpoint"].as_str().map(|c| c.as_bytes().to_vec())))
+            .chain(receipts.iter().filter(|r| r.starts_with(b"c2sp.org")).cloned())
+            .collect(),
+        "evidence" => [vec![args], json_hex_fields(&receipts, "leaf"), json_hex_fields(&receipts, "value")].concat(),
+        "state" => json_hex_fields(&receipts, "proof"),
+        "receipt" => receipts,
+        "gossip" => {
+            let mut batch = 1u32.to_be_bytes().to_vec();
+            batch.extend_from_slice(&(tx.len() as u32).to_be_bytes());
+            batch.extend_from_slice(&tx);
+            vec![batch, [[5u8; 64].as_slice(), b"certificate"].concat()]
+        }
+        "submission" => {
+            vec![br#"["00ff", {"chain_id": "c", "call": {}}]"#.to_vec(), br#"{"transactions": ["0011"], "wait": true}"#.to_vec(), br#""00""#.to_vec()]
+        }
+        "trust_genesis" => files("testdata/fixtures").into_iter().filter(|f| f.windows(15).any(|w| w == b"cairn-trust-v1\"")).collect(),
+        other => panic!("no seeds for target {other}"),
+    }
+}
+
+/// A small deterministic generator (xorshift64*): the same mutations on every run.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+fn mutate(rng: &mut Rng, seeds: &[Vec<u8>]) -> Vec<u8> {
+    let mut d = seeds[rng.below(seeds.len())].clone();
+    for _ in 0..1 + rng.below(4) {
+        match rng.below(6) {
+            0 if !d.is_empty() => {
+                let i = rng.below(d.len());
+                d[i] ^= 1 << rng.below(8);
+            }
+            1 if !d.is_empty() => {
+                let i = rng.below(d.len());
+                d[i] = [0, 0xff, 0x7f, 0x80, b'"', b'\\', b'{', b'9'][rng.below(8)];
+            }
+            2 => d.truncate(rng.below(d.len() + 1)),
+            3 => {
+                let i = rng.below(d.len() + 1);
+                let run: Vec<u8> = (0..1 + rng.below(16)).map(|_| rng.next() as u8).collect();
+                d.splice(i..i, run);
+            }
+            4 if d.len() > 8 => {
+                // Splice in a slice of another seed (length prefixes meet other data).
+                let other = &seeds[rng.below(seeds.len())];
+                let (a, b) = (rng.below(d.len()), rng.below(other.len()));
+                let n = rng.below(32).min(other.len() - b);
+                d.splice(a..a, other[b..b + n].iter().copied());
+            }
+            _ => {
+                // Big-endian lengths set to extremes.
+                if d.len() >= 4 {
+                    let i = rng.below(d.len() - 3);
+                    d[i..i + 4].copy_from_slice(&[0xff, 0xff, 0xff, 0xff]);
+                }
+            }
+        }
+    }
+    d
+}
+
+fn run(name: &str, target: cairn_fuzz::Target, input: &[u8]) {
+    if std::panic::catch_unwind(|| target(input)).is_err() {
+        panic!("fuzz target {name} panicked on input {}", input.iter().map(|b| format!("{b:02x}")).collect::<String>());
+    }
+}
+
+#[test]
+fn every_target_survives_its_seeds_and_their_mutations() {
+    for (name, target) in cairn_fuzz::TARGETS {
+        let seeds = seeds(name);
+        let least = match *name {
+            "receipt" => 14, // every fixture: receipts of both suites and the testnet, JSON and tlog proofs, state receipts
+            "note" | "log_leaf" | "state" => 6,
+            _ => 1,
+        };
+        assert!(seeds.len() >= least, "target {name} has {} seeds, fewer than {least}", seeds.len());
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ name.len() as u64);
+        for s in &seeds {
+            run(name, *target, s);
+            // Every truncation of a small seed: length prefixes that end early.
+            if s.len() <= 600 {
+                for n in 0..s.len() {
+                    run(name, *target, &s[..n]);
+                }
+            }
+        }
+        for _ in 0..MUTATIONS_PER_TARGET {
+            run(name, *target, &mutate(&mut rng, &seeds));
+        }
+        for n in [0, 1, 3, 64, 4096] {
+            let noise: Vec<u8> = (0..n).map(|_| rng.next() as u8).collect();
+            run(name, *target, &noise);
+        }
+    }
+}
+
+#[test]
+fn the_seed_transaction_round_trips() {
+    // The transaction target asserts canonical re-encoding: make sure it is exercised.
+    let (tx, _) = deposit();
+    assert!(cairn_types::tx::Transaction::decode(&tx).is_ok());
+    cairn_fuzz::transaction(&tx);
+}
