@@ -239,3 +239,50 @@ fn a_closed_output_pipe_ends_cairn_verify_quietly() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(out.status.signal(), Some(libc::SIGPIPE), "ended by the closed pipe, as other tools are: {:?}", out.status);
 }
+
+#[test]
+fn a_ledger_that_lost_acknowledged_blocks_refuses_to_sign_again() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let mut node = DevNode::start(&dir, "ed25519-sha256");
+    let key = node.submitter();
+    let chain = node.status()["chain_id"].as_str().unwrap().to_string();
+    for nonce in 1..=6 {
+        let (s, v) = post_txs(&node.url, &[deposit_tx(&key, &chain, nonce, records(nonce, 2))], true);
+        assert_eq!(s, 200, "{v}");
+    }
+    let signed_size = node.status()["checkpoint_size"].as_u64().unwrap();
+    node.kill9();
+    // Half of the ledger's journal is lost (a disk that dropped writes, a careless copy).
+    let mut journals: Vec<_> =
+        std::fs::read_dir(dir.join("db/ledger")).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "jnl")).collect();
+    journals.sort();
+    let journal = journals.last().expect("a ledger journal");
+    // The journal is preallocated: cut half of what was written into it.
+    let written = std::fs::read(journal).unwrap().iter().rposition(|b| *b != 0).expect("a written journal") as u64 + 1;
+    std::fs::OpenOptions::new().write(true).open(journal).unwrap().set_len(written / 2).unwrap();
+
+    let mut child = std::process::Command::new(CAIRN)
+        .args(["dev", "--data-dir", dir.to_str().unwrap(), "--listen", &format!("127.0.0.1:{}", free_port())])
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if start.elapsed() > Duration::from_secs(30) {
+            child.kill().unwrap();
+            panic!("the node started on a ledger that lost acknowledged blocks");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    assert!(!status.success());
+    assert!(stderr.contains(&format!("signed a checkpoint of {signed_size} leaves")), "{stderr}");
+    assert!(stderr.contains("restore the data folder"), "{stderr}");
+}

@@ -104,6 +104,8 @@ pub struct Ledger {
     fatal: crate::fatal::Fatal,
     started: Instant,
     pub(crate) committed_height: AtomicU64,
+    /// The last checkpoint this validator signed, kept beside the ledger (`signed.rs`).
+    pub(crate) signed: crate::signed::SignedMark,
     /// The solo sequencer's blocks in flight (a single node: `replica` is `None`).
     pub(crate) solo: solo::Solo,
     /// The consensus sequencer, when the chain has a validator set.
@@ -210,6 +212,25 @@ impl Ledger {
                 return Err(Error::Inconsistent(format!("checkpoint at size {size} does not match the stored log")));
             }
         }
+        // Paired with the commit stage's record: the ledger reaches every checkpoint this
+        // validator ever signed, with the root it signed. Otherwise it lost acknowledged blocks,
+        // and going on would sign a second root for a size already signed.
+        let (signed, last_signed) = crate::signed::SignedMark::open(&config.db)?;
+        if let Some((size, root)) = last_signed
+            && (size > log.size() || log.root_at(size)? != root)
+        {
+            let replicated = genesis.validators.iter().any(|v| v.consensus_key.is_some());
+            let fix = if replicated {
+                "stop this validator, move its db/ and consensus data folders aside and start it again to fetch the chain from its peers"
+            } else {
+                "restore the data folder from a backup; do not delete the mark to go on, clients hold receipts for the lost blocks"
+            };
+            return Err(Error::Inconsistent(format!(
+                "this validator signed a checkpoint of {size} leaves, but its ledger {}: it lost blocks it had acknowledged (a truncated or older database). \
+                 It will not sign another root for that size: {fix}",
+                if size > log.size() { format!("has only {} leaves", log.size()) } else { "has another root at that size".to_string() }
+            )));
+        }
 
         let replicated = genesis.validators.iter().any(|v| v.consensus_key.is_some());
         let index = genesis.validators.iter().position(|v| v.name == config.validator_name).expect("checked above");
@@ -268,6 +289,7 @@ impl Ledger {
             fatal: crate::fatal::Fatal::default(),
             started: Instant::now(),
             committed_height: AtomicU64::new(tip_height),
+            signed,
             solo: solo::Solo::default(),
             cosign,
             replica,

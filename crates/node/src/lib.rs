@@ -18,6 +18,7 @@ mod pipeline;
 pub mod replay;
 pub mod serve;
 pub mod sigcache;
+mod signed;
 pub mod submission;
 
 use std::sync::Arc;

@@ -121,6 +121,11 @@ impl Ledger {
             commit.checkpoint = own.clone().map(|note| (log_size, note));
         }
         self.store.commit_block(&commit).map_err(|source| Error::CommitBlock { height, source })?;
+        if own.is_some() {
+            // Before anyone sees this signature: a restart on a ledger that lost this block then
+            // refuses to sign another root for this size (`signed.rs`).
+            self.signed.record(log_size, &log_root)?;
+        }
         // Durable now: children read it from the store, not from its overlay.
         *self.final_state.lock().unwrap() = ChainState { overlay: None, ..state };
         self.committed_height.store(height, Ordering::Release);
