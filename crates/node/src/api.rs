@@ -514,17 +514,16 @@ async fn consistency(State(l): State<Arc<Ledger>>, Query(q): Query<ConsistencyQu
     }
 }
 
-fn block_json(l: &Ledger, b: &cairn_types::block::Block, with_txs: bool) -> Value {
+fn block_json(l: &Ledger, h: &cairn_types::block::BlockHeader, txs: Option<&[Vec<u8>]>) -> Value {
     let suite = l.genesis().suite;
-    let h = &b.header;
     let mut j = json!({
         "height": h.height, "hash": hex::encode(h.hash(suite)), "parent": hex::encode(h.parent),
         "time_ms": h.time_ms, "time": cairn_types::format_time_ms(h.time_ms), "tx_count": h.tx_count,
         "tx_root": hex::encode(h.tx_root), "log_size": h.log_size, "log_root": hex::encode(h.log_root),
         "state_root": h.state_root.map(hex::encode), "version": h.version(),
     });
-    if with_txs {
-        j["transactions"] = b.txs.iter().map(|t| hex::encode(suite.hash(tx_body(t)))).collect();
+    if let Some(txs) = txs {
+        j["transactions"] = txs.iter().map(|t| hex::encode(suite.hash(tx_body(t)))).collect();
     }
     j
 }
@@ -545,18 +544,25 @@ struct BlocksQuery {
 
 async fn blocks(State(l): State<Arc<Ledger>>, Query(q): Query<BlocksQuery>) -> Response {
     let limit = q.limit.unwrap_or(20).clamp(1, 100);
-    let top = q.before.map_or(l.height(), |b| b.saturating_sub(1).min(l.height()));
-    let mut out = Vec::new();
-    let mut h = top;
-    while h >= 1 && (out.len() as u64) < limit {
-        match l.block(h) {
-            Ok(Some(b)) => out.push(block_json(&l, &b, false)),
-            Ok(None) => break,
-            Err(e) => return internal(e),
+    // Storage reads: off the async workers, so /healthz answers while large blocks are listed.
+    let listed = tokio::task::spawn_blocking(move || -> Result<Value> {
+        let top = q.before.map_or(l.height(), |b| b.saturating_sub(1).min(l.height()));
+        let mut out = Vec::new();
+        let mut h = top;
+        while h >= 1 && (out.len() as u64) < limit {
+            // Headers only: a listing never decodes a block's transactions.
+            let Some(header) = l.block_header(h)? else { break };
+            out.push(block_json(&l, &header, None));
+            h -= 1;
         }
-        h -= 1;
+        Ok(json!({"height": l.height(), "blocks": out}))
+    })
+    .await;
+    match listed {
+        Ok(Ok(v)) => axum::Json(v).into_response(),
+        Ok(Err(e)) => internal(e),
+        Err(source) => internal(Error::Task { what: "listing blocks", source }),
     }
-    axum::Json(json!({"height": l.height(), "blocks": out})).into_response()
 }
 
 async fn block(State(l): State<Arc<Ledger>>, Path(id): Path<String>) -> Response {
@@ -573,10 +579,12 @@ async fn block(State(l): State<Arc<Ledger>>, Path(id): Path<String>) -> Response
             Err(_) => return problem(StatusCode::BAD_REQUEST, "bad-id", "a block is named by height or 64-hex hash"),
         }
     };
-    match l.block(height) {
-        Ok(Some(b)) => axum::Json(block_json(&l, &b, true)).into_response(),
-        Ok(None) => problem(StatusCode::NOT_FOUND, "unknown-block", format!("no block at height {height}")),
-        Err(e) => internal(e),
+    let found = tokio::task::spawn_blocking(move || l.block(height).map(|b| b.map(|b| block_json(&l, &b.header, Some(&b.txs))))).await;
+    match found {
+        Ok(Ok(Some(v))) => axum::Json(v).into_response(),
+        Ok(Ok(None)) => problem(StatusCode::NOT_FOUND, "unknown-block", format!("no block at height {height}")),
+        Ok(Err(e)) => internal(e),
+        Err(source) => internal(Error::Task { what: "reading a block", source }),
     }
 }
 

@@ -45,6 +45,14 @@ impl Ledger {
         })
     }
 
+    /// A durable block's header alone (the body is not decoded).
+    pub fn block_header(&self, height: u64) -> Result<Option<BlockHeader>> {
+        Ok(match self.store.block(height)? {
+            Some(b) => Some(Block::decode_header(&b)?),
+            None => None,
+        })
+    }
+
     pub fn block_height_by_hash(&self, hash: &Hash) -> Result<Option<u64>> {
         Ok(self.store.block_height_by_hash(hash)?)
     }
