@@ -154,6 +154,11 @@ fn submit_error_response(e: &SubmitError) -> Response {
             r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             r
         }
+        SubmitError::OrgShare => {
+            let mut r = problem(StatusCode::TOO_MANY_REQUESTS, e.code(), e.to_string());
+            r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            r
+        }
         SubmitError::Tx(t) => problem(tx_error_status(t), e.code(), e.to_string()),
         SubmitError::Stopped(_) => problem(StatusCode::SERVICE_UNAVAILABLE, e.code(), e.to_string()),
     }
@@ -292,8 +297,11 @@ async fn submit(State(l): State<Arc<Ledger>>, Query(q): Query<SubmitQuery>, head
     if single && let Err(e) = &verdicts[0] {
         return submit_error_response(e);
     }
-    if verdicts.iter().all(|v| matches!(v, Err(SubmitError::MempoolFull))) {
-        return submit_error_response(&SubmitError::MempoolFull);
+    if let Some(Err(e @ (SubmitError::MempoolFull | SubmitError::OrgShare))) = verdicts.first()
+        && verdicts.iter().all(|v| matches!(v, Err(SubmitError::MempoolFull | SubmitError::OrgShare)))
+    {
+        // Nothing taken, and retrying later can help.
+        return submit_error_response(e);
     }
     if let Some(Err(e @ SubmitError::Stopped(_))) = verdicts.first() {
         return submit_error_response(e);

@@ -69,6 +69,9 @@ pub struct Limits {
     pub body_timeout_ms: u64,
     /// Request-body bytes being received at once, over all requests; beyond, `503 busy`.
     pub max_inflight_request_bytes: usize,
+    /// Share of the mempool one organisation may hold, in percent, when genesis has more than
+    /// one; beyond, `429 organisation-share` (its own transactions must drain first).
+    pub mempool_max_org_percent: u8,
 }
 
 impl Default for Limits {
@@ -83,6 +86,7 @@ impl Default for Limits {
             header_timeout_ms: 10_000,
             body_timeout_ms: 30_000,
             max_inflight_request_bytes: 256 << 20,
+            mempool_max_org_percent: 50,
         }
     }
 }
@@ -101,11 +105,15 @@ impl Limits {
             ("header_timeout_ms", self.header_timeout_ms),
             ("body_timeout_ms", self.body_timeout_ms),
             ("max_inflight_request_bytes", self.max_inflight_request_bytes as u64),
+            ("mempool_max_org_percent", u64::from(self.mempool_max_org_percent)),
         ]
         .into_iter()
         .find(|(_, v)| *v == 0);
         if let Some((key, _)) = zero {
             return Err(format!("[limits] {key} = 0 would refuse everything; give a positive value or leave it out for the default"));
+        }
+        if self.mempool_max_org_percent > 100 {
+            return Err("[limits] mempool_max_org_percent is a percentage: 1 to 100".into());
         }
         if self.max_inflight_request_bytes < self.max_request_bytes {
             return Err("[limits] max_inflight_request_bytes is below max_request_bytes: the largest request could never be received".into());

@@ -40,6 +40,8 @@ pub enum TxOutcome {
 pub enum SubmitError {
     Tx(TxError),
     MempoolFull,
+    /// The signer's organisation holds its share of the mempool already.
+    OrgShare,
     /// The node stopped after a fault ([`Ledger::fatal`]): it takes nothing more until restarted.
     Stopped(String),
 }
@@ -49,6 +51,7 @@ impl std::fmt::Display for SubmitError {
         match self {
             SubmitError::Tx(e) => e.fmt(f),
             SubmitError::MempoolFull => f.write_str("the mempool is full; retry later"),
+            SubmitError::OrgShare => f.write_str("your organisation's transactions fill its share of the mempool; retry once they are in blocks"),
             SubmitError::Stopped(why) => write!(f, "the node stopped after a fault and must be restarted: {why}"),
         }
     }
@@ -59,6 +62,7 @@ impl SubmitError {
         match self {
             SubmitError::Tx(e) => e.code(),
             SubmitError::MempoolFull => "mempool-full",
+            SubmitError::OrgShare => "organisation-share",
             SubmitError::Stopped(_) => "node-stopped",
         }
     }
@@ -267,7 +271,20 @@ impl Ledger {
         let replica = replicated.then(|| consensus::Replica::new(index, genesis.validators.len()));
 
         let p = &genesis.params;
-        let mempool = Mempool::new(config.limits.mempool_max_txs, config.limits.mempool_max_bytes, p.max_block_txs as usize);
+        let mut mempool = Mempool::new(config.limits.mempool_max_txs, config.limits.mempool_max_bytes, p.max_block_txs as usize);
+        if genesis.organisations.len() > 1 {
+            // No organisation's member can fill the pool for everyone else.
+            let share = (config.limits.mempool_max_txs * usize::from(config.limits.mempool_max_org_percent) / 100).max(1);
+            let org_of: std::collections::BTreeMap<Vec<u8>, u32> = genesis
+                .organisations
+                .iter()
+                .enumerate()
+                .flat_map(|(i, o)| {
+                    o.members.iter().filter_map(move |m| Some((cairn_crypto::PublicKey::from_hex(suite, m).ok()?.as_bytes().to_vec(), i as u32)))
+                })
+                .collect();
+            mempool = mempool.with_shares(share, Box::new(move |tx| org_of.get(tx.body.signer.as_bytes()).copied().unwrap_or(u32::MAX)));
+        }
         let metrics = Metrics::default();
         metrics.height.set(tip_height as i64);
         metrics.log_size.set(log.size() as i64);
@@ -349,6 +366,7 @@ impl Ledger {
                 }
                 Err(InsertError::Duplicate) => verdicts[slot] = Err(SubmitError::Tx(TxError::Replay(hex::encode(id)))),
                 Err(InsertError::Full) => verdicts[slot] = Err(SubmitError::MempoolFull),
+                Err(InsertError::OrgShare) => verdicts[slot] = Err(SubmitError::OrgShare),
             }
         }
         self.replica_gossip_txs(&gossip);

@@ -16,7 +16,12 @@ use cairn_types::tx::Transaction;
 pub enum InsertError {
     Full,
     Duplicate,
+    /// The signer's organisation already holds its share of the pool.
+    OrgShare,
 }
+
+/// Which organisation a transaction's signer belongs to (an index; the pool counts per index).
+pub type OrgOf = Box<dyn Fn(&Transaction) -> u32 + Send + Sync>;
 
 struct Inner {
     /// Arrival order → transaction.
@@ -24,15 +29,28 @@ struct Inner {
     ids: HashMap<Hash, u64>,
     next_seq: u64,
     bytes: usize,
+    /// Transactions queued per organisation (only with shares).
+    per_org: HashMap<u32, usize>,
 }
 
 impl Inner {
-    fn remove_seq(&mut self, seq: u64) -> Option<Transaction> {
+    fn remove_seq(&mut self, seq: u64, shares: Option<&Shares>) -> Option<Transaction> {
         let tx = self.queue.remove(&seq)?;
         self.ids.remove(&tx.id);
         self.bytes -= tx.encoded_len();
+        if let Some(s) = shares
+            && let Some(n) = self.per_org.get_mut(&(s.org_of)(&tx))
+        {
+            *n -= 1;
+        }
         Some(tx)
     }
+}
+
+/// At most `max_per_org` transactions of one organisation, so one member cannot fill the pool.
+struct Shares {
+    max_per_org: usize,
+    org_of: OrgOf,
 }
 
 pub struct Mempool {
@@ -42,18 +60,28 @@ pub struct Mempool {
     max_bytes: usize,
     /// Wake the block producer early once this many transactions wait (a full block).
     full_block: usize,
+    shares: Option<Shares>,
 }
 
 impl Mempool {
     pub fn new(max_txs: usize, max_bytes: usize, full_block: usize) -> Self {
         assert!(max_txs > 0 && max_bytes > 0 && full_block > 0);
         Mempool {
-            inner: Mutex::new(Inner { queue: BTreeMap::new(), ids: HashMap::new(), next_seq: 0, bytes: 0 }),
+            inner: Mutex::new(Inner { queue: BTreeMap::new(), ids: HashMap::new(), next_seq: 0, bytes: 0, per_org: HashMap::new() }),
             ready: Condvar::new(),
             max_txs,
             max_bytes,
             full_block,
+            shares: None,
         }
+    }
+
+    /// Caps each organisation at `max_per_org` queued transactions (`org_of` names a
+    /// transaction's organisation).
+    pub fn with_shares(mut self, max_per_org: usize, org_of: OrgOf) -> Self {
+        assert!(max_per_org > 0);
+        self.shares = Some(Shares { max_per_org, org_of });
+        self
     }
 
     /// Adds transactions in order; each gets its own verdict.
@@ -66,6 +94,17 @@ impl Mempool {
                 out.push(Err(InsertError::Duplicate));
             } else if g.queue.len() >= self.max_txs || g.bytes + len > self.max_bytes {
                 out.push(Err(InsertError::Full));
+            } else if let Some(s) = &self.shares
+                && {
+                    let n = g.per_org.entry((s.org_of)(&tx)).or_default();
+                    let over = *n >= s.max_per_org;
+                    if !over {
+                        *n += 1;
+                    }
+                    over
+                }
+            {
+                out.push(Err(InsertError::OrgShare));
             } else {
                 let seq = g.next_seq;
                 g.next_seq += 1;
@@ -127,7 +166,7 @@ impl Mempool {
             if !out.is_empty() && bytes + len > max_bytes {
                 break;
             }
-            let tx = g.remove_seq(seq).expect("first exists");
+            let tx = g.remove_seq(seq, self.shares.as_ref()).expect("first exists");
             bytes += len;
             out.push(tx);
         }
@@ -162,8 +201,41 @@ impl Mempool {
         let mut g = self.inner.lock().unwrap();
         for id in ids {
             if let Some(seq) = g.ids.get(id).copied() {
-                g.remove_seq(seq);
+                g.remove_seq(seq, self.shares.as_ref());
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cairn_crypto::{KeyPair, Suite};
+    use cairn_types::tx::{Call, TxBody};
+
+    fn tx(key: &KeyPair, nonce: u64) -> Transaction {
+        let body = TxBody {
+            chain_id: "c".into(),
+            signer: key.public_key(),
+            nonce,
+            expires_at_ms: 1,
+            call: Call { module: "m".into(), method: "x".into(), args: vec![] },
+        };
+        Transaction::decode(&body.sign(key).encode()).unwrap()
+    }
+
+    #[test]
+    fn one_organisation_cannot_fill_the_pool() {
+        let (a, b) = (KeyPair::generate(Suite::Ed25519Sha256), KeyPair::generate(Suite::Ed25519Sha256));
+        let a_bytes = a.public_key().as_bytes().to_vec();
+        let pool = Mempool::new(10, 1 << 20, 5).with_shares(4, Box::new(move |t: &Transaction| u32::from(t.body.signer.as_bytes() != a_bytes)));
+        let verdicts = pool.insert_many((0..6).map(|n| tx(&a, n)).collect());
+        assert_eq!(verdicts.iter().filter(|v| v.is_ok()).count(), 4);
+        assert_eq!(verdicts[4], Err(InsertError::OrgShare));
+        // The other organisation still gets in.
+        assert!(pool.insert_many(vec![tx(&b, 0)])[0].is_ok());
+        // Taken into a block, the share frees up again.
+        assert_eq!(pool.take(2, 1 << 20).len(), 2);
+        assert_eq!(pool.insert_many((10..13).map(|n| tx(&a, n)).collect()).iter().filter(|v| v.is_ok()).count(), 2);
     }
 }
