@@ -286,3 +286,38 @@ fn a_ledger_that_lost_acknowledged_blocks_refuses_to_sign_again() {
     assert!(stderr.contains(&format!("signed a checkpoint of {signed_size} leaves")), "{stderr}");
     assert!(stderr.contains("restore the data folder"), "{stderr}");
 }
+
+#[test]
+fn a_corrupt_index_is_set_aside_and_rebuilt_from_the_blocks() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let mut node = DevNode::start(&dir, "ed25519-sha256");
+    let key = node.submitter();
+    let chain = node.status()["chain_id"].as_str().unwrap().to_string();
+    for nonce in 1..=4 {
+        let (s, v) = post_txs(&node.url, &[deposit_tx(&key, &chain, nonce, records(nonce, 3))], true);
+        assert_eq!(s, 200, "{v}");
+    }
+    node.kill9();
+    // Garbage over the middle of what the evidence index's journal holds.
+    let index = dir.join("db/index/evidence");
+    let journal = std::fs::read_dir(&index).unwrap().map(|e| e.unwrap().path()).find(|p| p.extension().is_some_and(|e| e == "jnl")).expect("an index journal");
+    let mut bytes = std::fs::read(&journal).unwrap();
+    let written = bytes.iter().rposition(|b| *b != 0).unwrap() + 1;
+    for b in &mut bytes[written / 3..written / 3 + 64] {
+        *b = 0xab;
+    }
+    std::fs::write(&journal, &bytes).unwrap();
+    // And its version marker, so that the database does not open at all.
+    std::fs::write(index.join("version"), b"garbage").unwrap();
+
+    let node = DevNode::start(&dir, "ed25519-sha256");
+    let folders: Vec<String> = std::fs::read_dir(dir.join("db/index")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert!(folders.iter().any(|f| f.starts_with("evidence.corrupt-")), "the corrupt index is kept aside for inspection: {folders:?}");
+    use cairn_module_evidence::wire::DigestAlg;
+    for nonce in 1..=4u64 {
+        let digest = hex::encode(DigestAlg::Sha256.digest(&[nonce.to_be_bytes(), 2u64.to_be_bytes()].concat()));
+        let v: Value = client().get(format!("{}/v1/evidence?digest={digest}", node.url)).send().unwrap().json().unwrap();
+        assert_eq!(v["records"].as_array().map(Vec::len), Some(1), "deposit {nonce} found by digest after the rebuild: {v}");
+    }
+}

@@ -252,8 +252,22 @@ impl Store {
             let module = module_of(name);
             if !modules.contains_key(module) {
                 let dir = format!("index/{module}");
-                let mut mdb = open(&dir)?;
-                let mut meta = mdb.keyspace("meta", KeyspaceCreateOptions::default)?;
+                // An index is derived from the blocks: one that does not open (a corrupt
+                // journal or segment) is set aside and rebuilt from the blocks at start-up.
+                let opened = open(&dir).and_then(|mdb| Ok((mdb.keyspace("meta", KeyspaceCreateOptions::default)?, mdb))).map_err(StoreError::from);
+                let (mut meta, mut mdb) = match opened.and_then(|(meta, mdb)| Self::indexed_height_of(&meta).map(|_| (meta, mdb))) {
+                    Ok(x) => x,
+                    Err(e) => {
+                        let aside = path.join(format!("index/{module}.corrupt-{}", std::process::id()));
+                        tracing::warn!(index = %dir, error = %e, aside = %aside.display(), "a module index does not open; it is set aside and rebuilt from the blocks");
+                        std::fs::rename(path.join(&dir), &aside).map_err(|e| StoreError::Corrupt {
+                            what: "corrupt index",
+                            detail: format!("moving {dir} aside: {e}; remove it by hand, it is rebuilt from the blocks"),
+                        })?;
+                        let mdb = open(&dir)?;
+                        (mdb.keyspace("meta", KeyspaceCreateOptions::default)?, mdb)
+                    }
+                };
                 if Self::indexed_height_of(&meta)? > tip {
                     // Entries of a block that never became durable (a crash between the two
                     // writes): rebuilt from the blocks at start-up instead.
