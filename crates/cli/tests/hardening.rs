@@ -321,3 +321,23 @@ fn a_corrupt_index_is_set_aside_and_rebuilt_from_the_blocks() {
         assert_eq!(v["records"].as_array().map(Vec::len), Some(1), "deposit {nonce} found by digest after the rebuild: {v}");
     }
 }
+
+#[test]
+fn a_client_over_its_request_rate_is_told_to_retry() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    drop(DevNode::start(&dir, "ed25519-sha256"));
+    set_limits(&dir, &[("max_requests_per_client_per_s", 20)]);
+    let node = DevNode::start(&dir, "ed25519-sha256");
+    std::thread::sleep(Duration::from_secs(3)); // the start-up polls spent part of the burst
+    let c = client();
+    let answers: Vec<reqwest::blocking::Response> = (0..100).map(|_| c.get(format!("{}/v1/status", node.url)).send().unwrap()).collect();
+    let limited: Vec<_> = answers.into_iter().filter(|r| r.status().as_u16() == 429).collect();
+    assert!(limited.len() >= 50, "{} of 100 rapid requests limited", limited.len());
+    let r = limited.into_iter().next().unwrap();
+    assert_eq!(r.headers()["retry-after"], "1");
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    assert_eq!(r.json::<Value>().unwrap()["code"], "rate-limited");
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(c.get(format!("{}/v1/status", node.url)).send().unwrap().status().as_u16(), 200, "served again after Retry-After");
+}

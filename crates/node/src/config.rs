@@ -69,6 +69,9 @@ pub struct Limits {
     pub body_timeout_ms: u64,
     /// Request-body bytes being received at once, over all requests; beyond, `503 busy`.
     pub max_inflight_request_bytes: usize,
+    /// Requests a second from one client address (bursts of twice that); beyond, `429
+    /// rate-limited`.
+    pub max_requests_per_client_per_s: u32,
     /// Share of the mempool one organisation may hold, in percent, when genesis has more than
     /// one; beyond, `429 organisation-share` (its own transactions must drain first).
     pub mempool_max_org_percent: u8,
@@ -87,6 +90,7 @@ impl Default for Limits {
             body_timeout_ms: 30_000,
             max_inflight_request_bytes: 256 << 20,
             mempool_max_org_percent: 50,
+            max_requests_per_client_per_s: 5000,
         }
     }
 }
@@ -106,6 +110,7 @@ impl Limits {
             ("body_timeout_ms", self.body_timeout_ms),
             ("max_inflight_request_bytes", self.max_inflight_request_bytes as u64),
             ("mempool_max_org_percent", u64::from(self.mempool_max_org_percent)),
+            ("max_requests_per_client_per_s", u64::from(self.max_requests_per_client_per_s)),
         ]
         .into_iter()
         .find(|(_, v)| *v == 0);

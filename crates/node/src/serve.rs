@@ -2,8 +2,9 @@
 //! open connections (below the process's file-descriptor limit, keeping a reserve for storage
 //! and the p2p network), a time limit on reading a request's headers (which also closes idle
 //! keep-alive connections), a time limit on receiving its body, `413` before reading a body
-//! declared too long, `414` for an overlong URL, and a bound on request-body bytes in flight
-//! across all requests. Every refusal, the router's own included, is problem+json.
+//! declared too long, `414` for an overlong URL, a bound on request-body bytes in flight
+//! across all requests, and a rate limit per client address (`429 rate-limited`). Every
+//! refusal, the router's own included, is problem+json.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,6 +33,11 @@ pub const MAX_URI_BYTES: usize = 8 * 1024;
 const MAX_DETAIL_BYTES: usize = 1024;
 /// How long a refused-for-load client is told to wait.
 const RETRY_AFTER_S: &str = "1";
+/// Client addresses whose request rate is tracked at once; beyond, idle ones are forgotten,
+/// and if none is idle a new address is told to retry (`503 busy`).
+const MAX_TRACKED_CLIENTS: usize = 65_536;
+/// A client address unheard of for this long is forgotten.
+const CLIENT_IDLE: Duration = Duration::from_secs(10);
 
 /// Raises this process's soft open-file limit to its hard limit; returns the limit now in force
 /// (`None` where it cannot be read).
@@ -73,7 +79,8 @@ pub async fn serve(
     max_connections: usize,
     stop: impl std::future::Future<Output = ()>,
 ) -> std::io::Result<()> {
-    let app = with_limits(app, limits);
+    let rate = Arc::new(RateLimiter::new(limits.max_requests_per_client_per_s));
+    let app = with_limits(app, limits, rate);
     let slots = Arc::new(Semaphore::new(max_connections));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let header_timeout = Duration::from_millis(limits.header_timeout_ms);
@@ -86,7 +93,7 @@ pub async fn serve(
             s = Arc::clone(&slots).acquire_owned() => s.expect("the semaphore is never closed"),
             () = &mut stop => break,
         };
-        let (stream, _peer) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             r = listener.accept() => match r {
                 Ok(c) => c,
                 Err(e) => {
@@ -101,7 +108,10 @@ pub async fn serve(
         let _ = stream.set_nodelay(true);
         let service = hyper::service::service_fn({
             let app = app.clone();
-            move |req: hyper::Request<hyper::body::Incoming>| app.clone().oneshot(req.map(Body::new))
+            move |mut req: hyper::Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(Client(peer.ip()));
+                app.clone().oneshot(req.map(Body::new))
+            }
         });
         let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
         tokio::spawn(async move {
@@ -116,13 +126,31 @@ pub async fn serve(
 }
 
 /// The router with the request bounds applied and every refusal made problem+json.
-fn with_limits(app: Router, limits: &Limits) -> Router {
+fn with_limits(app: Router, limits: &Limits, rate: Arc<RateLimiter>) -> Router {
     let inflight = Arc::new(Semaphore::new(limits.max_inflight_request_bytes.min(Semaphore::MAX_PERMITS)));
     let max_body = limits.max_request_bytes;
     let body_timeout = Duration::from_millis(limits.body_timeout_ms);
     app.layer(axum::middleware::from_fn(move |req: Request, next: Next| {
         let inflight = Arc::clone(&inflight);
         async move { bounded(req, next, max_body, body_timeout, &inflight).await }
+    }))
+    .layer(axum::middleware::from_fn(move |req: Request, next: Next| {
+        let rate = Arc::clone(&rate);
+        async move {
+            match req.extensions().get::<Client>().map(|c| rate.admit(c.0)) {
+                Some(Admit::Limited) => {
+                    let mut r = problem(StatusCode::TOO_MANY_REQUESTS, "rate-limited", "too many requests from this address; retry shortly");
+                    r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_S));
+                    r
+                }
+                Some(Admit::Busy) => {
+                    let mut r = problem(StatusCode::SERVICE_UNAVAILABLE, "busy", "too many clients at once; retry shortly");
+                    r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_S));
+                    r
+                }
+                Some(Admit::Yes) | None => next.run(req).await,
+            }
+        }
     }))
     .layer(axum::middleware::map_response(as_problem))
 }
@@ -158,6 +186,48 @@ async fn bounded(req: Request, next: Next, max_body: usize, body_timeout: Durati
         return r;
     };
     next.run(req).await
+}
+
+/// The address a request came from (set by the accept loop).
+#[derive(Clone, Copy)]
+struct Client(std::net::IpAddr);
+
+enum Admit {
+    Yes,
+    Limited,
+    Busy,
+}
+
+/// A token bucket per client address: `per_s` requests a second, bursts of twice that.
+struct RateLimiter {
+    per_s: f64,
+    buckets: std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, (f64, std::time::Instant)>>,
+}
+
+impl RateLimiter {
+    fn new(per_s: u32) -> Self {
+        RateLimiter { per_s: f64::from(per_s), buckets: Default::default() }
+    }
+
+    fn admit(&self, ip: std::net::IpAddr) -> Admit {
+        let now = std::time::Instant::now();
+        let burst = 2.0 * self.per_s;
+        let mut buckets = self.buckets.lock().unwrap();
+        if buckets.len() >= MAX_TRACKED_CLIENTS && !buckets.contains_key(&ip) {
+            buckets.retain(|_, (_, last)| now.duration_since(*last) < CLIENT_IDLE);
+            if buckets.len() >= MAX_TRACKED_CLIENTS {
+                return Admit::Busy;
+            }
+        }
+        let (tokens, last) = buckets.entry(ip).or_insert((burst, now));
+        *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * self.per_s).min(burst);
+        *last = now;
+        if *tokens < 1.0 {
+            return Admit::Limited;
+        }
+        *tokens -= 1.0;
+        Admit::Yes
+    }
 }
 
 /// A refusal that is not yet problem+json (the router's and extractors' plain-text answers:
@@ -197,6 +267,15 @@ async fn as_problem(res: Response) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_client_over_its_rate_is_limited_and_others_are_not() {
+        let rate = RateLimiter::new(10);
+        let (a, b) = ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
+        let admitted = (0..100).filter(|_| matches!(rate.admit(a), Admit::Yes)).count();
+        assert!((20..=22).contains(&admitted), "a burst of twice the rate: {admitted}");
+        assert!(matches!(rate.admit(b), Admit::Yes));
+    }
 
     #[test]
     fn the_cap_keeps_a_reserve_of_descriptors() {
