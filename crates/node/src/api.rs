@@ -271,7 +271,10 @@ fn parse_submission(l: &Ledger, headers: &HeaderMap, body: &[u8]) -> Result<(Vec
                 hexfmt::decode_strict(s).map_err(|e| problem(StatusCode::BAD_REQUEST, "malformed", format!("transaction {i}: {e}")))?
             }
             crate::submission::Item::Json(raw) => {
-                // One transaction's tree at a time, from a slice the parser already bounded.
+                // One transaction's tree at a time in the whole node, from a slice the parser
+                // already bounded: concurrent JSON submissions cannot multiply that memory.
+                static ONE_TREE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+                let _one = ONE_TREE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                 let obj: Value = serde_json::from_str(raw.get()).map_err(|e| problem(StatusCode::BAD_REQUEST, "malformed", format!("transaction {i}: {e}")))?;
                 l.executor().tx_from_json(obj).map_err(|e| problem(tx_error_status(&e), e.code(), format!("transaction {i}: {e}")))?
             }
@@ -282,9 +285,12 @@ fn parse_submission(l: &Ledger, headers: &HeaderMap, body: &[u8]) -> Result<(Vec
 }
 
 async fn submit(State(l): State<Arc<Ledger>>, Query(q): Query<SubmitQuery>, headers: HeaderMap, body: Bytes) -> Response {
-    let (txs, body_wait) = match parse_submission(&l, &headers, &body) {
-        Ok(t) => t,
-        Err(r) => return r,
+    // Parsing is CPU work on up to max_request_bytes: off the async workers.
+    let parsing = Arc::clone(&l);
+    let (txs, body_wait) = match tokio::task::spawn_blocking(move || parse_submission(&parsing, &headers, &body)).await {
+        Ok(Ok(t)) => t,
+        Ok(Err(r)) => return r,
+        Err(source) => return internal(Error::Task { what: "parsing a submission", source }),
     };
     let wait = q.wait || body_wait;
     let single = txs.len() == 1;

@@ -117,6 +117,9 @@ impl Limits {
         if let Some((key, _)) = zero {
             return Err(format!("[limits] {key} = 0 would refuse everything; give a positive value or leave it out for the default"));
         }
+        if self.max_request_bytes > u32::MAX as usize {
+            return Err("[limits] max_request_bytes is at most 4 GiB - 1".into());
+        }
         if self.mempool_max_org_percent > 100 {
             return Err("[limits] mempool_max_org_percent is a percentage: 1 to 100".into());
         }

@@ -219,7 +219,16 @@ impl Ledger {
         // Paired with the commit stage's record: the ledger reaches every checkpoint this
         // validator ever signed, with the root it signed. Otherwise it lost acknowledged blocks,
         // and going on would sign a second root for a size already signed.
-        let (signed, last_signed) = crate::signed::SignedMark::open(&config.db)?;
+        let (signed, mut last_signed) = crate::signed::SignedMark::open(&config.db)?;
+        if let Some((size, _)) = &checkpoint
+            && last_signed.is_none_or(|(marked, _)| marked < *size)
+        {
+            // Stored with its block but the mark not yet written (a crash between the two):
+            // it may have been read, so it counts as signed from now on.
+            let root = log.root_at(*size)?;
+            signed.record(*size, &root)?;
+            last_signed = Some((*size, root));
+        }
         if let Some((size, root)) = last_signed
             && (size > log.size() || log.root_at(size)? != root)
         {
@@ -346,7 +355,8 @@ impl Ledger {
         let mut admitted = Vec::new();
         let mut slots = Vec::new();
         for checked in self.exec.admit_many(txs, Some(now)) {
-            match checked.and_then(|tx| if self.store.contains_tx(&tx.id).unwrap_or(false) { Err(TxError::Replay(hex::encode(tx.id))) } else { Ok(tx) }) {
+            let known = |id: &Hash| self.store.contains_tx(id).unwrap_or(false) || self.solo.contains(id);
+            match checked.and_then(|tx| if known(&tx.id) { Err(TxError::Replay(hex::encode(tx.id))) } else { Ok(tx) }) {
                 Ok(tx) => {
                     slots.push(verdicts.len());
                     verdicts.push(Ok(Admitted { id: tx.id, fields: self.exec.admitted_fields(&tx) }));

@@ -36,6 +36,8 @@ const RETRY_AFTER_S: &str = "1";
 /// Client addresses whose request rate is tracked at once; beyond, idle ones are forgotten,
 /// and if none is idle a new address is told to retry (`503 busy`).
 const MAX_TRACKED_CLIENTS: usize = 65_536;
+/// How long a stopping node waits for requests in progress (a live feed never ends).
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// A client address unheard of for this long is forgotten.
 const CLIENT_IDLE: Duration = Duration::from_secs(10);
 
@@ -121,7 +123,10 @@ pub async fn serve(
         });
     }
     drop(listener);
-    graceful.shutdown().await;
+    // Requests in progress finish; streams that never end (the live feed) are cut after this.
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await.is_err() {
+        tracing::info!("connections still open after {SHUTDOWN_GRACE:?} (live feeds); closing them");
+    }
     Ok(())
 }
 
@@ -178,14 +183,21 @@ async fn bounded(req: Request, next: Next, max_body: usize, body_timeout: Durati
     if bytes == 0 {
         return next.run(req).await;
     }
-    // A body that trickles in is cut off: the extractor then answers 400, not a hang.
-    let req = req.map(|b| Body::new(tower_http::timeout::TimeoutBody::new(body_timeout, b)));
-    let Ok(_permit) = inflight.try_acquire_many(bytes.min(Semaphore::MAX_PERMITS) as u32) else {
+    let Ok(permit) = inflight.try_acquire_many(bytes.min(u32::MAX as usize) as u32) else {
         let mut r = problem(StatusCode::SERVICE_UNAVAILABLE, "busy", "too many request bytes are being received at once; retry shortly");
         r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_S));
         return r;
     };
-    next.run(req).await
+    // The whole body within one deadline (a body that trickles in is cut off), received while
+    // holding its share of the in-flight budget, which is returned once it is in.
+    let (parts, body) = req.into_parts();
+    let body = match tokio::time::timeout(body_timeout, axum::body::to_bytes(body, max_body)).await {
+        Ok(Ok(b)) => b,
+        Ok(Err(_)) => return problem(StatusCode::PAYLOAD_TOO_LARGE, "too-large", format!("the body is longer than {max_body} bytes, or ended early")),
+        Err(_) => return problem(StatusCode::REQUEST_TIMEOUT, "timeout", format!("the body did not arrive within {} ms", body_timeout.as_millis())),
+    };
+    drop(permit);
+    next.run(Request::from_parts(parts, Body::from(body))).await
 }
 
 /// The address a request came from (set by the accept loop).

@@ -29,6 +29,10 @@ impl SignedMark {
         let file =
             std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).io_context(|| format!("opening {}", path.display()))?;
         let bytes = std::fs::read(&path).io_context(|| format!("reading {}", path.display()))?;
+        if bytes.is_empty() {
+            // A new file: its directory entry must survive a crash as well.
+            File::open(db).and_then(|d| d.sync_all()).io_context(|| format!("syncing {}", db.display()))?;
+        }
         let last = match bytes.len() {
             0 => None,
             LEN if &bytes[..8] == MAGIC => {

@@ -13,8 +13,9 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 use serde_json::value::RawValue;
 
 /// How much longer than its bytes a transaction's JSON may be (hex doubles every byte; the JSON
-/// form of arguments adds names and quotes).
-pub const MAX_JSON_PER_TX_BYTE: usize = 4;
+/// form of arguments adds names and quotes). The tree of one such text is built at a time
+/// (`api.rs`), so this bounds the memory a JSON submission can take.
+pub const MAX_JSON_PER_TX_BYTE: usize = 2;
 /// Members of a top-level object: `{"transactions", "wait"}` or one transaction's six fields.
 const MAX_TOP_LEVEL_KEYS: usize = 8;
 
@@ -51,7 +52,7 @@ pub enum Refusal {
 pub fn parse(body: &[u8], max_txs: usize, max_tx_bytes: usize) -> Result<Submission<'_>, Refusal> {
     let text = std::str::from_utf8(body).map_err(|e| Refusal::NotJson(format!("request body is not UTF-8: {e}")))?;
     let top: &RawValue = serde_json::from_str(text).map_err(|e| Refusal::NotJson(format!("request body is not valid JSON: {e}")))?;
-    let max_json = max_tx_bytes.saturating_mul(MAX_JSON_PER_TX_BYTE).saturating_add(1024);
+    let max_json = max_tx_bytes.saturating_mul(MAX_JSON_PER_TX_BYTE).saturating_add(4096);
     let raw = top.get();
     let submission = match raw.as_bytes().first() {
         Some(b'[') => Submission { items: list(raw, max_txs)?, wait: false },
@@ -218,7 +219,7 @@ mod tests {
         // One transaction longer than any can be.
         let long = format!("[\"{}\"]", "00".repeat(101));
         assert_eq!(parse(long.as_bytes(), 3, 100).unwrap_err(), Refusal::TooLarge { index: 0, max_bytes: 100 });
-        let big_object = format!("[{{\"a\": \"{}\"}}]", "x".repeat(100 * MAX_JSON_PER_TX_BYTE + 2048));
+        let big_object = format!("[{{\"a\": \"{}\"}}]", "x".repeat(100 * MAX_JSON_PER_TX_BYTE + 8192));
         assert!(matches!(parse(big_object.as_bytes(), 3, 100).unwrap_err(), Refusal::TooLarge { .. }));
     }
 

@@ -58,3 +58,18 @@ async fn a_failed_stage_stops_the_node_and_says_why() {
     assert!(matches!(node.ledger.status(&id), TxStatus::Committed(_)));
     node.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_stops_even_while_a_live_feed_is_open() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let (paths, _) = cairn_node::dev::init_dev(dir.path(), "127.0.0.1:0".parse().unwrap(), Suite::Ed25519Sha256).unwrap();
+    let node = RunningNode::start(NodeConfig::load(&paths.config).unwrap()).await.unwrap();
+    // A console left open: the live feed's response never ends.
+    let mut feed = tokio::net::TcpStream::connect(node.addr).await.unwrap();
+    feed.write_all(b"GET /v1/events HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+    let mut head = [0u8; 12];
+    feed.read_exact(&mut head).await.unwrap();
+    assert_eq!(&head, b"HTTP/1.1 200");
+    tokio::time::timeout(Duration::from_secs(20), node.shutdown()).await.expect("shutdown does not wait for the feed for ever").unwrap();
+}

@@ -95,6 +95,11 @@ impl Ledger {
     /// Consistency proof between two signed tree sizes, with both signed checkpoints.
     /// The outer error is the node's (storage); the inner one the caller's (sizes it cannot prove).
     pub fn consistency(&self, first: u64, second: u64) -> Result<Result<ConsistencyProof, String>> {
+        // Only what is served: a checkpoint stored with its block is answered once the node
+        // recorded it as signed (`signed.rs`) and serves it.
+        if second > self.log_size() {
+            return Ok(Err(format!("size {second} is beyond the latest served checkpoint ({})", self.log_size())));
+        }
         let (Some(from_checkpoint), Some(to_checkpoint)) = (self.store.checkpoint(first)?, self.store.checkpoint(second)?) else {
             return Ok(Err(format!("no signed checkpoint at size {first} and {second}; sizes must be ones this node signed")));
         };

@@ -93,6 +93,7 @@ impl Ledger {
                     // may have been lost on the way. Sign again, once per final block until one
                     // does, so an idle chain still completes its last checkpoint.
                     let note = self.sign_checkpoint(log_size, log_root);
+                    self.signed.record(log_size, &log_root)?;
                     self.gossip(Topic::Cosignatures, note.clone().into_bytes());
                     self.add_cosignature(c.index, &note)?;
                 } else {

@@ -104,23 +104,24 @@ impl Ledger {
         let Final { state, mut commit, leaf_hashes, started } = f;
         let height = state.height;
         assert_eq!(height, self.committed_height.load(Ordering::Acquire) + 1, "blocks become durable in height order");
-        // The durable log follows; its root must be the one the block commits to.
-        {
-            let mut log = self.log.write().unwrap();
-            assert_eq!(log.size(), commit.first_leaf, "final blocks extend the log in order");
-            for h in leaf_hashes {
-                log.push_leaf_hash(h);
-            }
-            if log.root() != state.frontier.root() {
-                return Err(Error::Consensus(format!("log root after block {height} differs from the block's")));
-            }
-        }
         let (log_size, log_root, time_ms) = (state.frontier.size(), state.frontier.root(), state.time_ms);
         let own = (!commit.leaves.is_empty()).then(|| self.sign_checkpoint(log_size, log_root));
         if self.cosign.alone() {
             commit.checkpoint = own.clone().map(|note| (log_size, note));
         }
         self.store.commit_block(&commit).map_err(|source| Error::CommitBlock { height, source })?;
+        // The in-memory log follows the durable one (a quorum checkpoint adopted from peers is
+        // compared with it, so it must not run ahead of disk); its root is the block's.
+        {
+            let mut log = self.log.write().unwrap();
+            assert_eq!(log.size(), commit.first_leaf, "final blocks extend the log in order");
+            for h in leaf_hashes {
+                log.push_leaf_hash(h);
+            }
+            if log.root() != log_root {
+                return Err(Error::Consensus(format!("log root after block {height} differs from the block's")));
+            }
+        }
         if own.is_some() {
             // Before anyone sees this signature: a restart on a ledger that lost this block then
             // refuses to sign another root for this size (`signed.rs`).

@@ -100,7 +100,11 @@ impl Ledger {
         };
         let Ok(Executed { commit, leaf_hashes, rejected, state, .. }) = executed else { unreachable!("non-strict execution leaves failing transactions out") };
         for (id, e) in rejected {
-            self.remember_rejection(id, e);
+            // A copy of a transaction already in a block is not news to its submitter (whose
+            // waiter hears "committed" from that block).
+            if !matches!(e, cairn_exec::TxError::Replay(_)) {
+                self.remember_rejection(id, e);
+            }
         }
         if commit.txs.is_empty() {
             return Ok(None);
