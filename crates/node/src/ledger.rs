@@ -354,8 +354,11 @@ impl Ledger {
         let mut verdicts: Vec<Result<Admitted, SubmitError>> = Vec::with_capacity(txs.len());
         let mut admitted = Vec::new();
         let mut slots = Vec::new();
-        for checked in self.exec.admit_many(txs, Some(now)) {
-            let known = |id: &Hash| self.store.contains_tx(id).unwrap_or(false) || self.solo.contains(id);
+        let checked_txs = self.exec.admit_many(txs, Some(now));
+        // One look at the solo pipeline's blocks in flight for the whole batch.
+        let in_flight = self.solo.in_flight_of(checked_txs.iter().filter_map(|c| c.as_ref().ok()).map(|t| t.id));
+        for checked in checked_txs {
+            let known = |id: &Hash| in_flight.contains(id) || self.store.contains_tx(id).unwrap_or(false);
             match checked.and_then(|tx| if known(&tx.id) { Err(TxError::Replay(hex::encode(tx.id))) } else { Ok(tx) }) {
                 Ok(tx) => {
                     slots.push(verdicts.len());

@@ -6,7 +6,7 @@
 //! transactions built into blocks not yet durable, so a replay cannot slip in between the
 //! stages, and a client asking hears "pending").
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, VecDeque};
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::SyncSender;
 use std::sync::{Arc, Mutex};
@@ -29,6 +29,15 @@ pub(crate) struct Solo {
 impl Solo {
     pub(crate) fn contains(&self, id: &Hash) -> bool {
         self.in_flight.lock().unwrap().contains(id)
+    }
+
+    /// Which of `ids` are in flight, looked up under one lock.
+    pub(crate) fn in_flight_of(&self, ids: impl Iterator<Item = Hash>) -> BTreeSet<Hash> {
+        let in_flight = self.in_flight.lock().unwrap();
+        if in_flight.is_empty() {
+            return BTreeSet::new();
+        }
+        ids.filter(|id| in_flight.contains(id)).collect()
     }
 
     /// The commit stage made these durable.
@@ -60,15 +69,22 @@ impl Ledger {
     fn produce(&self, to_committer: &SyncSender<ToCommit>) {
         let interval = Duration::from_millis(self.genesis().params.block_interval_ms);
         let mut last: ChainState = self.final_state.lock().unwrap().clone();
+        // Ids of the last blocks built, which may not be durable yet (the one being written and
+        // the one queued: `SOLO_COMMIT_QUEUE + 1`); older ones are in the store.
+        let mut recent: VecDeque<BTreeSet<Hash>> = VecDeque::with_capacity(super::SOLO_COMMIT_QUEUE + 2);
         let mut deadline = Instant::now() + interval;
         while !self.shutdown.load(Ordering::Acquire) {
             self.mempool.wait_until(deadline);
             if self.shutdown.load(Ordering::Acquire) {
                 break;
             }
-            match self.build_block(&last) {
+            match self.build_block(&last, &recent) {
                 Ok(Some(block)) => {
                     last = block.state.clone();
+                    recent.push_back(block.commit.txs.iter().map(|(id, _)| *id).collect());
+                    if recent.len() > super::SOLO_COMMIT_QUEUE + 1 {
+                        recent.pop_front();
+                    }
                     if to_committer.send(ToCommit::Built(Box::new(block))).is_err() {
                         break; // the committer stopped after a fault
                     }
@@ -83,22 +99,24 @@ impl Ledger {
         }
     }
 
-    /// Executes a block from the mempool on `parent`. `Ok(None)`: nothing to include.
-    fn build_block(&self, parent: &ChainState) -> Result<Option<Final>> {
+    /// Executes a block from the mempool on `parent`; `recent` holds the ids of the blocks
+    /// built before it that may not be durable. `Ok(None)`: nothing to include.
+    fn build_block(&self, parent: &ChainState, recent: &VecDeque<BTreeSet<Hash>>) -> Result<Option<Final>> {
         let p = &self.genesis().params;
         let batch = self.mempool.take(p.max_block_txs as usize, p.max_block_bytes as usize);
         if batch.is_empty() {
             return Ok(None);
         }
+        // In flight from now: a client resubmitting one of these hears "replay" at admission.
+        self.solo.in_flight.lock().unwrap().extend(batch.iter().map(|t| t.id));
         let started = Instant::now();
         let height = parent.height + 1;
         let time_ms = now_ms().max(parent.time_ms);
-        let executed = {
-            // Transactions in blocks built but not yet durable are replays too.
-            let in_flight = self.solo.in_flight.lock().unwrap();
-            self.execute_on(parent, height, time_ms, batch, &|id| in_flight.contains(id), false)?
-        };
+        // Transactions in blocks built but not yet durable are replays too (the store has the
+        // older ones). The producer's own list: no lock shared with admission.
+        let executed = self.execute_on(parent, height, time_ms, batch, &|id| recent.iter().any(|b| b.contains(id)), false)?;
         let Ok(Executed { commit, leaf_hashes, rejected, state, .. }) = executed else { unreachable!("non-strict execution leaves failing transactions out") };
+        let left_out: Vec<Hash> = rejected.iter().map(|(id, _)| *id).collect();
         for (id, e) in rejected {
             // A copy of a transaction already in a block is not news to its submitter (whose
             // waiter hears "committed" from that block).
@@ -106,10 +124,12 @@ impl Ledger {
                 self.remember_rejection(id, e);
             }
         }
+        // Left out of the block: no longer in flight (a replay's original stays, by its block).
+        let replayed: BTreeSet<Hash> = left_out.iter().filter(|id| recent.iter().any(|b| b.contains(*id))).copied().collect();
+        self.solo.committed(&left_out.into_iter().filter(|id| !replayed.contains(id)).collect::<Vec<_>>());
         if commit.txs.is_empty() {
             return Ok(None);
         }
-        self.solo.in_flight.lock().unwrap().extend(commit.txs.iter().map(|(id, _)| *id));
         Ok(Some(Final { state, commit, leaf_hashes, started }))
     }
 }
