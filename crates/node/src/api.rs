@@ -285,21 +285,20 @@ fn parse_submission(l: &Ledger, headers: &HeaderMap, body: &[u8]) -> Result<(Vec
 }
 
 async fn submit(State(l): State<Arc<Ledger>>, Query(q): Query<SubmitQuery>, headers: HeaderMap, body: Bytes) -> Response {
-    // Parsing is CPU work on up to max_request_bytes: off the async workers.
-    let parsing = Arc::clone(&l);
-    let (txs, body_wait) = match tokio::task::spawn_blocking(move || parse_submission(&parsing, &headers, &body)).await {
-        Ok(Ok(t)) => t,
-        Ok(Err(r)) => return r,
-        Err(source) => return internal(Error::Task { what: "parsing a submission", source }),
-    };
-    let wait = q.wait || body_wait;
-    let single = txs.len() == 1;
+    // Parsing and admission (signature checks) are CPU work: one task off the async workers.
     let ledger = Arc::clone(&l);
-    // Signature checks are CPU work: keep them off the async workers.
-    let verdicts = match tokio::task::spawn_blocking(move || ledger.submit(&txs)).await {
-        Ok(v) => v,
+    let admitted = tokio::task::spawn_blocking(move || {
+        let (txs, body_wait) = parse_submission(&ledger, &headers, &body)?;
+        drop(body);
+        Ok::<_, Response>((txs.len() == 1, body_wait, ledger.submit(&txs)))
+    })
+    .await;
+    let (single, body_wait, verdicts) = match admitted {
+        Ok(Ok(a)) => a,
+        Ok(Err(r)) => return r,
         Err(source) => return internal(Error::Task { what: "admission task failed", source }),
     };
+    let wait = q.wait || body_wait;
     if single && let Err(e) = &verdicts[0] {
         return submit_error_response(e);
     }
