@@ -50,6 +50,29 @@ fn raw(port: u16, request: &[u8]) -> (String, String) {
     (status, body)
 }
 
+/// A dev node in `dir` with `blocks` deposits committed, one block each.
+fn with_deposits(dir: &std::path::Path, blocks: u64, records_per_block: usize) -> DevNode {
+    let node = DevNode::start(dir, "ed25519-sha256");
+    let key = node.submitter();
+    let chain = node.status()["chain_id"].as_str().unwrap().to_string();
+    for nonce in 1..=blocks {
+        let (s, v) = post_txs(&node.url, &[deposit_tx(&key, &chain, nonce, records(nonce, records_per_block))], true);
+        assert_eq!(s, 200, "{v}");
+    }
+    node
+}
+
+/// The newest journal of a fjall database folder, and how many of its bytes were written (the
+/// file is preallocated with zeros).
+fn journal(folder: &std::path::Path) -> (std::path::PathBuf, usize, Vec<u8>) {
+    let mut journals: Vec<_> = std::fs::read_dir(folder).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "jnl")).collect();
+    journals.sort();
+    let path = journals.pop().expect("a journal");
+    let bytes = std::fs::read(&path).unwrap();
+    let written = bytes.iter().rposition(|b| *b != 0).expect("a written journal") + 1;
+    (path, written, bytes)
+}
+
 fn healthz_ok(url: &str) -> bool {
     reqwest::blocking::Client::builder()
         .timeout(Duration::from_secs(20))
@@ -244,23 +267,12 @@ fn a_closed_output_pipe_ends_cairn_verify_quietly() {
 fn a_ledger_that_lost_acknowledged_blocks_refuses_to_sign_again() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("data");
-    let mut node = DevNode::start(&dir, "ed25519-sha256");
-    let key = node.submitter();
-    let chain = node.status()["chain_id"].as_str().unwrap().to_string();
-    for nonce in 1..=6 {
-        let (s, v) = post_txs(&node.url, &[deposit_tx(&key, &chain, nonce, records(nonce, 2))], true);
-        assert_eq!(s, 200, "{v}");
-    }
+    let mut node = with_deposits(&dir, 6, 2);
     let signed_size = node.status()["checkpoint_size"].as_u64().unwrap();
     node.kill9();
-    // Half of the ledger's journal is lost (a disk that dropped writes, a careless copy).
-    let mut journals: Vec<_> =
-        std::fs::read_dir(dir.join("db/ledger")).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "jnl")).collect();
-    journals.sort();
-    let journal = journals.last().expect("a ledger journal");
-    // The journal is preallocated: cut half of what was written into it.
-    let written = std::fs::read(journal).unwrap().iter().rposition(|b| *b != 0).expect("a written journal") as u64 + 1;
-    std::fs::OpenOptions::new().write(true).open(journal).unwrap().set_len(written / 2).unwrap();
+    // Half of what the ledger's journal holds is lost (a disk that dropped writes, a careless copy).
+    let (path, written, _) = journal(&dir.join("db/ledger"));
+    std::fs::OpenOptions::new().write(true).open(&path).unwrap().set_len(written as u64 / 2).unwrap();
 
     let mut child = std::process::Command::new(CAIRN)
         .args(["dev", "--data-dir", dir.to_str().unwrap(), "--listen", &format!("127.0.0.1:{}", free_port())])
@@ -291,23 +303,14 @@ fn a_ledger_that_lost_acknowledged_blocks_refuses_to_sign_again() {
 fn a_corrupt_index_is_set_aside_and_rebuilt_from_the_blocks() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("data");
-    let mut node = DevNode::start(&dir, "ed25519-sha256");
-    let key = node.submitter();
-    let chain = node.status()["chain_id"].as_str().unwrap().to_string();
-    for nonce in 1..=4 {
-        let (s, v) = post_txs(&node.url, &[deposit_tx(&key, &chain, nonce, records(nonce, 3))], true);
-        assert_eq!(s, 200, "{v}");
-    }
-    node.kill9();
+    with_deposits(&dir, 4, 3).kill9();
     // Garbage over the middle of what the evidence index's journal holds.
     let index = dir.join("db/index/evidence");
-    let journal = std::fs::read_dir(&index).unwrap().map(|e| e.unwrap().path()).find(|p| p.extension().is_some_and(|e| e == "jnl")).expect("an index journal");
-    let mut bytes = std::fs::read(&journal).unwrap();
-    let written = bytes.iter().rposition(|b| *b != 0).unwrap() + 1;
+    let (path, written, mut bytes) = journal(&index);
     for b in &mut bytes[written / 3..written / 3 + 64] {
         *b = 0xab;
     }
-    std::fs::write(&journal, &bytes).unwrap();
+    std::fs::write(&path, &bytes).unwrap();
     // And its version marker, so that the database does not open at all.
     std::fs::write(index.join("version"), b"garbage").unwrap();
 

@@ -71,6 +71,9 @@ export class Reader {
   u8(w) { this.need(1, w); return this.b[this.o++]; }
   u32(w) { this.need(4, w); const v = this.dv.getUint32(this.o); this.o += 4; return v; }
   u64(w) { this.need(8, w); const v = this.dv.getBigUint64(this.o); this.o += 8; return Number(v); }
+  /** A u64 as a Number; refuses what a Number cannot hold exactly (it would compare falsely). */
+  u64Exact(w) { this.need(8, w); const v = this.dv.getBigUint64(this.o); if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new Error(`${w} is too large`); this.o += 8; return Number(v); }
+  hex32(w) { return toHex(this.fixed(32, w)); }
   fixed(n, w) { this.need(n, w); const v = this.b.subarray(this.o, this.o + n); this.o += n; return v; }
   bytes(w, max) { const n = this.u32(w); if (n > max) throw new Error(`${w} is ${n} long, the limit is ${max}`); return this.fixed(n, w); }
   str(w, max) { try { return dec.decode(this.bytes(w, max)); } catch (e) { throw new Error(`invalid ${w}: ${e.message}`); } }

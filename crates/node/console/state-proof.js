@@ -16,15 +16,6 @@ const MAX_MODULE = 64, MAX_KEY = 1024;
 export const EMPTY = new Uint8Array(32);
 const PROOF_KINDS = { 0: 'present', 1: 'empty', 2: 'other' };
 
-/** A u64 as a Number; refuses what a Number cannot hold exactly (it would compare falsely). */
-function u64(rd, what) {
-  const b = rd.fixed(8, what);
-  const v = new DataView(b.buffer, b.byteOffset, 8).getBigUint64(0);
-  if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new Error(`${what} is too large`);
-  return Number(v);
-}
-
-const hex32 = (rd, what) => toHex(rd.fixed(32, what));
 
 /** Decodes a block header (v2 only: v1 headers carry no state root). */
 export function decodeHeader(bytes) {
@@ -32,8 +23,8 @@ export function decodeHeader(bytes) {
   const version = rd.u8('header version');
   if (version !== 2) throw new Error(`header version ${version} is not 2 (only version 2 headers carry a state root)`);
   const h = {
-    version, chain_id: rd.str('chain_id', 128), height: u64(rd, 'height'), parent: hex32(rd, 'parent'), time_ms: u64(rd, 'time_ms'),
-    tx_count: rd.u32('tx_count'), tx_root: hex32(rd, 'tx_root'), log_size: u64(rd, 'log_size'), log_root: hex32(rd, 'log_root'),
+    version, chain_id: rd.str('chain_id', 128), height: rd.u64Exact('height'), parent: rd.hex32('parent'), time_ms: rd.u64Exact('time_ms'),
+    tx_count: rd.u32('tx_count'), tx_root: rd.hex32('tx_root'), log_size: rd.u64Exact('log_size'), log_root: rd.hex32('log_root'),
     state_root: rd.fixed(32, 'state_root'),
   };
   rd.finish();

@@ -145,7 +145,6 @@ impl NodeConfig {
                 *p = base.join(&*p);
             }
         }
-        c.limits.check().map_err(|why| Error::Config(format!("config {}: {why}", path.display())))?;
         Ok(c)
     }
 

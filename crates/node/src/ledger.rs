@@ -140,6 +140,7 @@ impl Ledger {
     /// [`Ledger::open`] running the modules of `modules` (a binary built with other modules
     /// than `cairn`'s, such as the test kit's).
     pub fn open_with(config: NodeConfig, modules: &[cairn_exec::ModuleFactory]) -> Result<Arc<Ledger>> {
+        // The one place limits are checked: configs loaded from files and built in code alike.
         config.limits.check().map_err(Error::Config)?;
         let genesis_bytes = std::fs::read(&config.genesis).io_context(|| format!("reading genesis {}", config.genesis.display()))?;
         let genesis = Genesis::from_json(&genesis_bytes).map_err(|source| Error::GenesisFile { path: config.genesis.clone(), source })?;

@@ -163,7 +163,8 @@ fn with_limits(app: Router, limits: &Limits, rate: Arc<RateLimiter>) -> Router {
 /// Refuses overlong URLs and declared-overlong bodies up front, limits the time a body takes to
 /// arrive, and holds a share of the in-flight body budget while a request with a body is served.
 async fn bounded(req: Request, next: Next, max_body: usize, body_timeout: Duration, inflight: &Semaphore) -> Response {
-    if req.uri().to_string().len() > MAX_URI_BYTES {
+    let uri = req.uri();
+    if uri.path().len() + uri.query().map_or(0, |q| q.len() + 1) > MAX_URI_BYTES {
         return problem(StatusCode::URI_TOO_LONG, "uri-too-long", format!("the URL is longer than {MAX_URI_BYTES} bytes"));
     }
     let declared = match req.headers().get(header::CONTENT_LENGTH).map(|v| v.to_str().ok().and_then(|s| s.parse::<u64>().ok())) {

@@ -69,15 +69,6 @@ export async function signDeposit({ suite, secret, chainId, records, ttlMs = 600
   return { bytes, id, recordIds: records.map((_, i) => `${id}-${i}`) };
 }
 
-/** A u64 as a Number; refuses what a Number cannot hold exactly (it would compare falsely). */
-function u64(rd, what) {
-  const b = rd.fixed(8, what);
-  const v = new DataView(b.buffer, b.byteOffset, 8).getBigUint64(0);
-  if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new Error(`${what} is too large`);
-  return Number(v);
-}
-
-const hex32 = (rd, what) => toHex(rd.fixed(32, what));
 
 const DIGEST_CODES = { 1: 'sha-256', 2: 'sm3' };
 
@@ -91,9 +82,9 @@ export function evidenceView(key, value) {
   const rd = new Reader(value);
   const version = rd.u8('value version');
   if (version !== 1) throw new Error(`evidence state version ${version} is not 1`);
-  const tx = hex32(rd, 'first tx_id');
+  const tx = rd.hex32('first tx_id');
   const index = rd.u32('first index_in_tx');
-  const view = { ...base, deposited: true, first_record: `${tx}-${index}`, first_height: u64(rd, 'first height'), first_time_ms: u64(rd, 'first time_ms'), deposits: u64(rd, 'deposits'), last_height: u64(rd, 'last height') };
+  const view = { ...base, deposited: true, first_record: `${tx}-${index}`, first_height: rd.u64Exact('first height'), first_time_ms: rd.u64Exact('first time_ms'), deposits: rd.u64Exact('deposits'), last_height: rd.u64Exact('last height') };
   rd.finish();
   // A kept digest has been deposited at least once, and not last before first.
   if (view.deposits === 0 || view.last_height < view.first_height) throw new Error('evidence state has no deposits, or its last before its first');
