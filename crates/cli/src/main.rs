@@ -19,8 +19,44 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 #[derive(Parser)]
 #[command(name = "cairn", version, about = "Cairn: a tokenless consortium ledger with offline-verifiable receipts")]
 struct Cli {
+    #[command(flatten)]
+    connection: ConnectionArgs,
     #[command(subcommand)]
     command: Command,
+}
+
+/// How every command that talks to a node reaches it.
+#[derive(clap::Args)]
+struct ConnectionArgs {
+    /// A PEM certificate (or bundle) to trust beside the system's roots, for a node whose TLS
+    /// certificate a consortium CA issued.
+    #[arg(long, global = true, env = "CAIRN_CA_CERT", value_name = "FILE")]
+    ca_cert: Option<PathBuf>,
+    /// Sign reads with this member key (RFC 9421), for a node that serves members only.
+    #[arg(long, global = true, env = "CAIRN_AUTH_KEY", value_name = "KEY", conflicts_with = "token")]
+    auth_key: Option<PathBuf>,
+    /// Send this access token with reads (`cairn token issue`).
+    #[arg(long, global = true, env = "CAIRN_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+    token: Option<String>,
+}
+
+impl ConnectionArgs {
+    fn from_matches(m: &clap::ArgMatches) -> Self {
+        ConnectionArgs { ca_cert: m.get_one("ca_cert").cloned(), auth_key: m.get_one("auth_key").cloned(), token: m.get_one("token").cloned() }
+    }
+
+    fn http_env(&self) -> anyhow::Result<cairn_module::cli::HttpEnv> {
+        let ca_certs = match &self.ca_cert {
+            Some(p) => vec![std::fs::read(p).with_context(|| format!("reading --ca-cert {}", p.display()))?],
+            None => vec![],
+        };
+        let credential = match (&self.auth_key, &self.token) {
+            (Some(k), _) => Some(cairn_module::cli::Credential::Key(Box::new(cairn_node::keys::read_key(k)?))),
+            (None, Some(t)) => Some(cairn_module::cli::Credential::Token(t.clone())),
+            (None, None) => None,
+        };
+        Ok(cairn_module::cli::HttpEnv { ca_certs, credential })
+    }
 }
 
 #[derive(Subcommand)]
@@ -77,6 +113,9 @@ enum Command {
     /// Trust files for offline verification.
     #[command(subcommand)]
     Trust(TrustCommand),
+    /// Access tokens for services that read a members-only node.
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// Load generator: signs transactions ahead, drives the HTTP API, reports throughput and latency.
     Bench(bench::BenchArgs),
     /// The authenticated state alone: blocks of state writes with a root per block, proofs
@@ -125,6 +164,26 @@ enum KeysCommand {
 }
 
 #[derive(Subcommand)]
+enum TokenCommand {
+    /// Issue a token for a service, signed with an admin's member key (a member of its
+    /// organisation with the `org.admin` role, or with no roles listed). Prints the token.
+    Issue {
+        /// The admin's member key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// The chain's genesis file (the key must be a member in it).
+        #[arg(long)]
+        genesis: PathBuf,
+        /// The service the token is for (shown in the node's logs).
+        #[arg(long)]
+        service: String,
+        /// Days the token is valid (at most 92).
+        #[arg(long, default_value_t = 30)]
+        days: u64,
+    },
+}
+
+#[derive(Subcommand)]
 enum TrustCommand {
     /// Write the trust file of a chain, from a node or a genesis file.
     Export {
@@ -158,7 +217,14 @@ fn main() -> ExitCode {
     if let Some((name, sub)) = matches.subcommand()
         && let Some(m) = cairn_node::MODULE_CLIS.iter().find(|m| (m.command)().get_name() == name)
     {
-        let env = cairn_module::CliEnv { read_key: |path| cairn_node::keys::read_key(path).map_err(|e| e.report().to_string()) };
+        let http = match ConnectionArgs::from_matches(&matches).http_env() {
+            Ok(h) => h,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                return ExitCode::from(2);
+            }
+        };
+        let env = cairn_module::CliEnv { read_key: |path| cairn_node::keys::read_key(path).map_err(|e| e.report().to_string()), http };
         return match (m.run)(sub, &env) {
             Ok(code) => code,
             Err(e) => {
@@ -285,9 +351,27 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             testnet::up(&dir)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Token(TokenCommand::Issue { key, genesis, service, days }) => {
+            let key = cairn_node::keys::read_key(&key)?;
+            let bytes = std::fs::read(&genesis).with_context(|| format!("reading {}", genesis.display()))?;
+            let genesis = Genesis::from_json(&bytes)?;
+            let members = cairn_access::Members::from_genesis(&genesis, &[]).map_err(anyhow::Error::msg)?;
+            let organisation = members.issuer_organisation(key.public_key().as_bytes())?.to_string();
+            let issued_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as u64;
+            let claims = cairn_access::token::Claims {
+                chain_id: genesis.chain_id.clone(),
+                organisation,
+                issuer: key.public_key().to_hex(),
+                service,
+                issued_ms,
+                expires_ms: issued_ms.saturating_add(days.saturating_mul(86_400_000)),
+            };
+            println!("{}", cairn_access::token::issue(&key, &claims).map_err(anyhow::Error::msg)?);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Trust(TrustCommand::Export { node, genesis, out }) => {
             let trust: TrustFile = match (node, genesis) {
-                (Some(url), None) => runtime()?.block_on(client::fetch_trust(&url))?,
+                (Some(url), None) => runtime()?.block_on(client::fetch_trust(&url, &cli.connection.http_env()?.ca_certs))?,
                 (None, Some(path)) => {
                     let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
                     Genesis::from_json(&bytes)?.trust_file()

@@ -80,6 +80,8 @@ pub fn init(dir: &Path, o: &InitOptions) -> anyhow::Result<Genesis> {
             validator_key: "keys/validator.key".into(),
             db: "db".into(),
             limits: Limits::default(),
+            access: Default::default(),
+            tls: None,
             consensus: Some(ConsensusConfig {
                 key: "keys/consensus.key".into(),
                 listen: SocketAddr::new(localhost, o.p2p_base_port + i as u16 - 1),

@@ -12,6 +12,62 @@ pub struct CliEnv {
     /// Reads a key file (refusing unsafe permissions and wrong formats), as every `cairn`
     /// command does.
     pub read_key: fn(&Path) -> Result<KeyPair, String>,
+    /// How requests reach the node (`cairn --ca-cert`, `--auth-key`, `--token`).
+    pub http: HttpEnv,
+}
+
+/// A read's credential for a node that serves members only.
+pub enum Credential {
+    /// A member key: each request is signed (RFC 9421, see `cairn-access`).
+    Key(Box<KeyPair>),
+    /// An access token an organisation's admin issued (`cairn token issue`).
+    Token(String),
+}
+
+/// What every `cairn` command that talks to a node shares: extra trusted TLS roots and the
+/// credential reads are made with.
+#[derive(Default)]
+pub struct HttpEnv {
+    /// PEM certificates trusted beside the system's roots (a consortium's own CA).
+    pub ca_certs: Vec<Vec<u8>>,
+    pub credential: Option<Credential>,
+}
+
+impl HttpEnv {
+    /// A blocking HTTP client trusting the extra roots, with a whole-request timeout.
+    pub fn client(&self, timeout: std::time::Duration) -> Result<reqwest::blocking::Client, CliError> {
+        let mut b = reqwest::blocking::Client::builder().timeout(timeout);
+        for pem in &self.ca_certs {
+            for cert in reqwest::Certificate::from_pem_bundle(pem).context("reading a --ca-cert file")? {
+                b = b.add_root_certificate(cert);
+            }
+        }
+        b.build().context("making the HTTP client")
+    }
+
+    /// `req` with its credential: the configured one, else `fallback` (a command's own signing
+    /// key, such as `evidence submit --key`), else none.
+    pub fn authorize(&self, req: reqwest::blocking::RequestBuilder, fallback: Option<&KeyPair>) -> reqwest::blocking::RequestBuilder {
+        let credential = match (&self.credential, fallback) {
+            (Some(c), _) => Some(c),
+            (None, Some(_)) => None,
+            (None, None) => return req,
+        };
+        match credential {
+            Some(Credential::Token(t)) => req.bearer_auth(t),
+            Some(Credential::Key(k)) => sign(req, k),
+            None => sign(req, fallback.expect("matched above")),
+        }
+    }
+}
+
+/// Signs a request under Cairn's RFC 9421 profile, at the local clock.
+fn sign(req: reqwest::blocking::RequestBuilder, key: &KeyPair) -> reqwest::blocking::RequestBuilder {
+    let Some(built) = req.try_clone().and_then(|r| r.build().ok()) else { return req };
+    let url = built.url();
+    let now_s = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let h = cairn_access::httpsig::sign(key, built.method().as_str(), url.path(), url.query(), now_s);
+    req.header("signature-input", h.signature_input).header("signature", h.signature)
 }
 
 /// A module's subcommand, and what `cairn verify` needs of the module offline.

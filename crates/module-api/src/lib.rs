@@ -18,6 +18,7 @@
 pub mod cli;
 pub mod host;
 
+pub use cairn_access::{Caller, Policy};
 pub use cli::{CliEnv, CliError, ModuleCli};
 pub use host::{ConsoleFile, Host, HostError, LeafProof, Query, TxLeaves, problem, problem_body};
 
@@ -233,6 +234,15 @@ pub trait Module: Send + Sync {
     /// are relative to it; `/` is `/v1/<module>` itself). Handlers read through [`Query`].
     fn routes(&self) -> axum::Router<Query> {
         axum::Router::new()
+    }
+
+    /// Who may call one of its routes when the node serves members only (`method` upper case,
+    /// `path` relative to `/v1/<module>` as in [`Module::routes`]). `Members` unless the module
+    /// says otherwise; a `Parties` route's handler reads the request's [`Caller`] (an
+    /// `Option<axum::Extension<Caller>>`: absent in `open` mode) and answers only what
+    /// concerns the caller's organisation.
+    fn read_policy(&self, _method: &str, _path: &str) -> Policy {
+        Policy::Members
     }
 
     /// The module's OpenAPI 3.1 fragment, `{"paths": {..}, "components": {"schemas": {..}}}`,

@@ -42,6 +42,8 @@ pub fn router(ledger: Arc<Ledger>) -> Result<Router> {
         .collect();
     let modules = Bytes::from(json!({ "modules": modules }).to_string());
     let host: Arc<dyn cairn_module::Host> = ledger.clone();
+    let guard = Arc::new(crate::access::Guard::new(&ledger.config.access, ledger.genesis(), Some(Arc::clone(&ledger)))?);
+    let access = Bytes::from(access_document(&guard, ledger.genesis().suite));
     let mut app = Router::new()
         .route("/", get(crate::console::index))
         .route("/console/{name}", get(crate::console::asset))
@@ -52,6 +54,7 @@ pub fn router(ledger: Arc<Ledger>) -> Result<Router> {
         .route("/metrics", get(metrics))
         .route("/v1/openapi.json", get(move || async move { ([(header::CONTENT_TYPE, "application/json")], openapi) }))
         .route("/v1/modules", get(move || async move { ([(header::CONTENT_TYPE, "application/json")], modules) }))
+        .route("/v1/access", get(move || async move { ([(header::CONTENT_TYPE, "application/json")], access) }))
         .route("/v1/status", get(status))
         .route("/v1/genesis", get(genesis))
         .route("/v1/trust", get(trust))
@@ -72,7 +75,23 @@ pub fn router(ledger: Arc<Ledger>) -> Result<Router> {
     }
     Ok(app
         .fallback(|| async { problem(StatusCode::NOT_FOUND, "not-found", "no such endpoint; see /v1/openapi.json") })
+        .layer(axum::middleware::from_fn_with_state(guard, crate::access::guard))
         .layer(DefaultBodyLimit::max(body_limit)))
+}
+
+/// What `GET /v1/access` answers: the mode and how to authenticate (for the console and
+/// clients to know before a `401`).
+fn access_document(guard: &crate::access::Guard, suite: cairn_crypto::Suite) -> String {
+    let mode = match guard.mode() {
+        crate::config::AccessMode::Open => "open",
+        crate::config::AccessMode::Members => "members",
+    };
+    json!({
+        "mode": mode,
+        "signature": {"label": cairn_access::httpsig::LABEL, "components": cairn_access::httpsig::REQUIRED_COMPONENTS, "alg": cairn_access::httpsig::alg_name(suite), "max_age_s": cairn_access::httpsig::MAX_AGE_S},
+        "bearer": {"prefix": cairn_access::token::PREFIX},
+    })
+    .to_string()
 }
 
 /// The core's OpenAPI document with every module's fragment merged in. A module's paths must

@@ -22,9 +22,51 @@ pub struct NodeConfig {
     pub db: PathBuf,
     #[serde(default)]
     pub limits: Limits,
+    /// Who may read what (`open` unless set).
+    #[serde(default, skip_serializing_if = "AccessConfig::is_default")]
+    pub access: AccessConfig,
+    /// TLS for the API; without it the API is plain HTTP (fine on loopback, as `cairn dev`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsConfig>,
     /// Consensus settings; required when genesis has more than one validator.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consensus: Option<ConsensusConfig>,
+}
+
+/// Who may read the API.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AccessConfig {
+    pub mode: AccessMode,
+    /// Member keys (hex) this node refuses at once, before governance removes them chain-wide
+    /// (a leaked key): their signatures and every token they issued.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub deny_keys: Vec<String>,
+}
+
+impl AccessConfig {
+    fn is_default(&self) -> bool {
+        *self == AccessConfig::default()
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AccessMode {
+    /// Anyone who reaches the port reads everything (the `cairn dev` default).
+    #[default]
+    Open,
+    /// Reads need a member's signature or an access token, except the public routes (health,
+    /// trust file, checkpoints, consistency proofs, the console's files).
+    Members,
+}
+
+/// The API's certificate chain and private key, PEM files.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    pub cert: PathBuf,
+    pub key: PathBuf,
 }
 
 /// This validator's place in the consensus network.
@@ -136,6 +178,10 @@ impl NodeConfig {
         let mut c: NodeConfig = toml::from_str(&text).map_err(|source| Error::ConfigSyntax { path: path.to_path_buf(), source })?;
         let base = path.parent().unwrap_or(Path::new("."));
         let mut paths = vec![&mut c.genesis, &mut c.validator_key, &mut c.db];
+        if let Some(tls) = c.tls.as_mut() {
+            paths.push(&mut tls.cert);
+            paths.push(&mut tls.key);
+        }
         if let Some(cc) = c.consensus.as_mut() {
             paths.push(&mut cc.key);
             paths.push(&mut cc.data);

@@ -96,6 +96,8 @@ pub fn init_dev(dir: &Path, listen: SocketAddr, suite: Suite) -> Result<(DevPath
         validator_key: "keys/validator.key".into(),
         db: "db".into(),
         limits: Limits::default(),
+        access: Default::default(),
+        tls: None,
         consensus: None,
     };
     // The config is written last: its presence marks a complete data folder.

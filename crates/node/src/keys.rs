@@ -52,7 +52,7 @@ pub fn read_key(path: &Path) -> Result<KeyPair> {
 }
 
 #[cfg(unix)]
-fn check_private(path: &Path) -> Result<()> {
+pub fn check_private(path: &Path) -> Result<()> {
     use std::os::unix::fs::PermissionsExt as _;
     let mode = std::fs::metadata(path).io_context(|| format!("reading key file {}", path.display()))?.permissions().mode();
     if mode & 0o077 != 0 {
@@ -67,7 +67,7 @@ fn check_private(path: &Path) -> Result<()> {
 }
 
 #[cfg(not(unix))]
-fn check_private(_path: &Path) -> Result<()> {
+pub fn check_private(_path: &Path) -> Result<()> {
     Ok(())
 }
 

@@ -1,6 +1,7 @@
 //! A Cairn node: the ledger (admission, block production, durable commit, checkpoints) and
 //! its HTTP API. The CLI (`cairn`) is a thin shell over this crate.
 
+pub mod access;
 pub mod api;
 pub mod config;
 pub mod console;
@@ -125,15 +126,19 @@ impl RunningNode {
         } else {
             (Some(ledger.spawn_producer()?), None)
         };
+        let tls = match ledger.config.tls.as_ref() {
+            Some(t) => Some(serve::tls_acceptor(&t.cert, &t.key).map_err(Error::Config)?),
+            None => None,
+        };
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let app = api::router(Arc::clone(&ledger))?;
         let fd_limit = serve::raise_fd_limit();
         let limits = ledger.config.limits.clone();
         let max_connections = serve::connection_cap(&limits, fd_limit);
-        tracing::info!(fd_limit = ?fd_limit, max_connections, "serving the API");
+        tracing::info!(fd_limit = ?fd_limit, max_connections, tls = tls.is_some(), access = ?ledger.config.access.mode, "serving the API");
         ledger.metrics.api_max_connections.set(max_connections as i64);
         let server = tokio::spawn(async move {
-            serve::serve(listener, app, &limits, max_connections, async {
+            serve::serve(listener, app, &limits, max_connections, tls, async {
                 let _ = stopped.await;
             })
             .await

@@ -73,12 +73,36 @@ pub fn connection_cap(limits: &Limits, fd_limit: Option<u64>) -> usize {
     (limits.max_connections as u64).min(by_fds) as usize
 }
 
+/// The API's TLS settings from its PEM certificate chain and key (TLS 1.2 and 1.3, HTTP/1.1).
+pub fn tls_acceptor(cert: &std::path::Path, key: &std::path::Path) -> Result<tokio_rustls::TlsAcceptor, String> {
+    use rustls_pki_types::pem::PemObject as _;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let certs =
+        CertificateDer::pem_file_iter(cert).and_then(|it| it.collect::<Result<Vec<_>, _>>()).map_err(|e| format!("[tls] cert {}: {e}", cert.display()))?;
+    if certs.is_empty() {
+        return Err(format!("[tls] cert {} holds no certificate", cert.display()));
+    }
+    crate::keys::check_private(key).map_err(|e| e.to_string())?;
+    let key_der = PrivateKeyDer::from_pem_file(key).map_err(|e| format!("[tls] key {}: {e}", key.display()))?;
+    let provider = std::sync::Arc::new(tokio_rustls::rustls::crypto::aws_lc_rs::default_provider());
+    let mut config = tokio_rustls::rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("[tls]: {e}"))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key_der)
+        .map_err(|e| format!("[tls] cert {} and key {} do not make a server identity: {e}", cert.display(), key.display()))?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config)))
+}
+
 /// Serves `app` on `listener` until `stop` resolves, then lets requests in progress finish.
+/// With `tls`, every connection is TLS; its handshake shares the header timeout.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     limits: &Limits,
     max_connections: usize,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     stop: impl std::future::Future<Output = ()>,
 ) -> std::io::Result<()> {
     let rate = Arc::new(RateLimiter::new(limits.max_requests_per_client_per_s));
@@ -115,12 +139,30 @@ pub async fn serve(
                 app.clone().oneshot(req.map(Body::new))
             }
         });
-        let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
-        tokio::spawn(async move {
-            // Timeouts and client resets end connections; they are not the node's errors.
-            let _ = conn.await;
-            drop(slot);
-        });
+        match &tls {
+            None => {
+                let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+                tokio::spawn(async move {
+                    // Timeouts and client resets end connections; they are not the node's errors.
+                    let _ = conn.await;
+                    drop(slot);
+                });
+            }
+            Some(acceptor) => {
+                let handshake = acceptor.accept(stream);
+                let (builder, watcher) = (builder.clone(), graceful.watcher());
+                tokio::spawn(async move {
+                    // The handshake within the header timeout: a client that opens and stalls
+                    // holds its slot no longer than one that sends half a header.
+                    let Ok(Ok(stream)) = tokio::time::timeout(header_timeout, handshake).await else {
+                        drop(slot);
+                        return;
+                    };
+                    let _ = watcher.watch(builder.serve_connection(TokioIo::new(stream), service)).await;
+                    drop(slot);
+                });
+            }
+        }
     }
     drop(listener);
     // Requests in progress finish; streams that never end (the live feed) are cut after this.

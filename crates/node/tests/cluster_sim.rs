@@ -90,6 +90,8 @@ fn open(dir: &Path, i: usize) -> Arc<Ledger> {
         validator_key: vdir.join("validator.key"),
         db: vdir.join("db"),
         limits: Limits::default(),
+        access: Default::default(),
+        tls: None,
         consensus: None,
     })
     .unwrap()

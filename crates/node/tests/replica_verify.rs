@@ -57,6 +57,8 @@ fn fixture(suite: Suite) -> Fixture {
         validator_key: tmp.path().join("v0.key"),
         db: tmp.path().join("db"),
         limits: Limits::default(),
+        access: Default::default(),
+        tls: None,
         consensus: None,
     };
     let ledger = Ledger::open(config).unwrap();
@@ -196,6 +198,8 @@ fn other_ledger(f: &Fixture) -> Arc<Ledger> {
         validator_key: dir.join("v0.key"),
         db: dir.join("db-other"),
         limits: Limits::default(),
+        access: Default::default(),
+        tls: None,
         consensus: None,
     })
     .unwrap()

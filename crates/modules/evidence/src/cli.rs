@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use crate::wire::{DepositArgs, DigestAlg, RecordInput};
 use cairn_crypto::{KeyPair, Suite};
-use cairn_module::cli::{CliEnv, CliError, Context, ModuleCli};
+use cairn_module::cli::{CliEnv, CliError, Context, HttpEnv, ModuleCli};
 use cairn_types::tx::{Call, Transaction, TxBody};
 use clap::{Args, FromArgMatches, Subcommand};
 use serde_json::Value;
@@ -108,10 +108,10 @@ fn run(matches: &clap::ArgMatches, env: &CliEnv) -> Result<ExitCode, CliError> {
         EvidenceCommand::Submit { node, key, wait, title, reference, media_type, metadata, out, files } => {
             let key = (env.read_key)(&key).map_err(CliError)?;
             let opts = DepositOptions { title, reference, media_type, metadata: metadata.into_iter().collect() };
-            submit_files(&node, &key, &files, &opts, wait, out.as_deref())?;
+            submit_files(&env.http, &node, &key, &files, &opts, wait, out.as_deref())?;
         }
-        EvidenceCommand::Get { node, id, digest, file, reference, receipt } => get(&node, id, digest, file, reference, receipt)?,
-        EvidenceCommand::Prove { node, digest, file, height, out } => prove(&node, digest, file, height, out.as_deref())?,
+        EvidenceCommand::Get { node, id, digest, file, reference, receipt } => get(&env.http, &node, id, digest, file, reference, receipt)?,
+        EvidenceCommand::Prove { node, digest, file, height, out } => prove(&env.http, &node, digest, file, height, out.as_deref())?,
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -123,8 +123,26 @@ pub struct DepositOptions {
     pub metadata: BTreeMap<String, String>,
 }
 
-fn http() -> Result<reqwest::blocking::Client, CliError> {
-    reqwest::blocking::Client::builder().timeout(Duration::from_secs(HTTP_TIMEOUT_S)).build().context("making the HTTP client")
+/// The node's API as this command reaches it: TLS roots and the credential its reads carry
+/// (the global `--auth-key`/`--token`, else the command's own `--key`).
+struct Http<'a> {
+    client: reqwest::blocking::Client,
+    env: &'a HttpEnv,
+    key: Option<&'a KeyPair>,
+}
+
+impl<'a> Http<'a> {
+    fn new(env: &'a HttpEnv, key: Option<&'a KeyPair>) -> Result<Self, CliError> {
+        Ok(Http { client: env.client(Duration::from_secs(HTTP_TIMEOUT_S))?, env, key })
+    }
+
+    fn get(&self, url: impl reqwest::IntoUrl) -> reqwest::blocking::RequestBuilder {
+        self.env.authorize(self.client.get(url), self.key)
+    }
+
+    fn post(&self, url: impl reqwest::IntoUrl) -> reqwest::blocking::RequestBuilder {
+        self.env.authorize(self.client.post(url), self.key)
+    }
 }
 
 /// An error answer as one line: status, problem code and detail.
@@ -137,7 +155,7 @@ fn read_problem(resp: reqwest::blocking::Response) -> CliError {
     }
 }
 
-fn get_json(client: &reqwest::blocking::Client, url: &str) -> Result<Value, CliError> {
+fn get_json(client: &Http<'_>, url: &str) -> Result<Value, CliError> {
     let resp = client.get(url).send().with_context(|| format!("GET {url}"))?;
     if !resp.status().is_success() {
         return Err(read_problem(resp));
@@ -146,7 +164,7 @@ fn get_json(client: &reqwest::blocking::Client, url: &str) -> Result<Value, CliE
 }
 
 /// Chain id and suite of the node at `node`.
-fn chain_info(client: &reqwest::blocking::Client, node: &str) -> Result<(String, Suite), CliError> {
+fn chain_info(client: &Http<'_>, node: &str) -> Result<(String, Suite), CliError> {
     let s = get_json(client, &format!("{node}/v1/status"))?;
     let chain = s["chain_id"].as_str().ok_or_else(|| CliError::new("the node's status lacks chain_id"))?.to_string();
     let suite: Suite = s["suite"].as_str().ok_or_else(|| CliError::new("the node's status lacks suite"))?.parse().context("the node's suite")?;
@@ -204,8 +222,8 @@ fn write(path: &Path, bytes: impl AsRef<[u8]>) -> Result<(), CliError> {
     std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))
 }
 
-fn submit_files(node: &str, key: &KeyPair, files: &[PathBuf], opts: &DepositOptions, wait: bool, out: Option<&Path>) -> Result<(), CliError> {
-    let client = http()?;
+fn submit_files(env: &HttpEnv, node: &str, key: &KeyPair, files: &[PathBuf], opts: &DepositOptions, wait: bool, out: Option<&Path>) -> Result<(), CliError> {
+    let client = Http::new(env, Some(key))?;
     let (chain_id, suite) = chain_info(&client, node)?;
     if key.suite() != suite {
         return Err(CliError(format!("the key is {}, the chain uses {suite}", key.suite())));
@@ -274,8 +292,16 @@ fn submit_files(node: &str, key: &KeyPair, files: &[PathBuf], opts: &DepositOpti
     Ok(())
 }
 
-fn get(node: &str, id: Option<String>, digest: Option<String>, file: Option<PathBuf>, reference: Option<String>, receipt: bool) -> Result<(), CliError> {
-    let client = http()?;
+fn get(
+    env: &HttpEnv,
+    node: &str,
+    id: Option<String>,
+    digest: Option<String>,
+    file: Option<PathBuf>,
+    reference: Option<String>,
+    receipt: bool,
+) -> Result<(), CliError> {
+    let client = Http::new(env, None)?;
     let url = match (id, digest, file, reference) {
         (Some(id), None, None, None) if receipt => format!("{node}/v1/evidence/{id}/receipt"),
         (Some(id), None, None, None) => format!("{node}/v1/evidence/{id}"),
@@ -299,8 +325,8 @@ fn get(node: &str, id: Option<String>, digest: Option<String>, file: Option<Path
 
 /// `cairn evidence prove`: fetches the state receipt for a digest (or a file's digest) and
 /// writes it to `out` (or prints it).
-fn prove(node: &str, digest: Option<String>, file: Option<PathBuf>, height: Option<u64>, out: Option<&Path>) -> Result<(), CliError> {
-    let client = http()?;
+fn prove(env: &HttpEnv, node: &str, digest: Option<String>, file: Option<PathBuf>, height: Option<u64>, out: Option<&Path>) -> Result<(), CliError> {
+    let client = Http::new(env, None)?;
     let digest = match (digest, file) {
         (Some(d), None) => d,
         (None, Some(f)) => {
