@@ -46,7 +46,20 @@ impl DevNode {
         self.child.as_mut().is_some_and(|c| c.try_wait().unwrap().is_none())
     }
 
+    /// Starts the node; if it exits before serving (its port was taken meanwhile by another
+    /// program), starts it again on another free port.
     pub fn spawn(&mut self) {
+        for _attempt in 0..5 {
+            if self.try_spawn() {
+                return;
+            }
+            self.port = free_port();
+            self.url = format!("http://127.0.0.1:{}", self.port);
+        }
+        panic!("node did not come up (5 ports tried, last {})", self.url);
+    }
+
+    fn try_spawn(&mut self) -> bool {
         let mut command = Command::new(CAIRN);
         command
             .args(["dev", "--data-dir", self.dir.to_str().unwrap(), "--listen", &format!("127.0.0.1:{}", self.port), "--suite", &self.suite])
@@ -73,7 +86,11 @@ impl DevNode {
             if let Ok(r) = client().get(format!("{}/healthz", self.url)).send()
                 && r.status().is_success()
             {
-                return;
+                return true;
+            }
+            if !self.alive() {
+                self.child = None;
+                return false;
             }
             std::thread::sleep(Duration::from_millis(20));
         }
