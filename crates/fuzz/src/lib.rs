@@ -26,6 +26,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("gossip", gossip),
     ("submission", submission),
     ("trust_genesis", trust_genesis),
+    ("access", access),
 ];
 
 /// A canonical transaction (API binary framing, gossip, blocks).
@@ -102,6 +103,33 @@ pub fn trust_genesis(data: &[u8]) {
     let _ = cairn_types::strict_json::check(data);
     let _ = cairn_types::genesis::TrustFile::from_json(data);
     let _ = cairn_types::genesis::Genesis::from_json(data);
+}
+
+/// Credentials a client shows a members-only node: RFC 9421 signature headers (the input is
+/// `Signature-Input`, `Signature`, path and query, one per line) and bearer tokens (the whole
+/// input), checked against a fixed member key.
+pub fn access(data: &[u8]) {
+    use cairn_access::{AuthError, httpsig, token};
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    let key = access_key().public_key();
+    let mut lines = text.split('\n');
+    let (input, signature) = (lines.next().unwrap_or("").to_string(), lines.next().unwrap_or("").to_string());
+    let (path, query) = (lines.next().unwrap_or("/"), lines.next());
+    let header = |name: &str| match name {
+        "signature-input" => Some(input.clone()),
+        "signature" => Some(signature.clone()),
+        "host" | "date" => Some("node.example".to_string()),
+        _ => None,
+    };
+    let request = httpsig::Request { method: "GET", authority: Some("node.example"), path, query, header: &header };
+    let lookup = |k: &[u8]| if k == key.as_bytes() { Ok(key.clone()) } else { Err(AuthError::NotAMember(String::new())) };
+    let _ = httpsig::verify(&request, Suite::Ed25519Sha256, 1_764_620_000, &httpsig::REQUIRED_COMPONENTS, lookup);
+    let _ = token::verify(text, Suite::Ed25519Sha256, "fuzz", 1_764_620_000_000, lookup);
+}
+
+/// The member key the `access` target's seeds are signed with.
+pub fn access_key() -> cairn_crypto::KeyPair {
+    cairn_crypto::KeyPair::from_secret_bytes(Suite::Ed25519Sha256, &[9; 32]).expect("a valid secret")
 }
 
 fn trust_file() -> &'static cairn_types::genesis::TrustFile {

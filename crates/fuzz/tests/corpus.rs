@@ -99,6 +99,22 @@ fn seeds(target: &str) -> Vec<Vec<u8>> {
             vec![br#"["00ff", {"chain_id": "c", "call": {}}]"#.to_vec(), br#"{"transactions": ["0011"], "wait": true}"#.to_vec(), br#""00""#.to_vec()]
         }
         "trust_genesis" => files("testdata/fixtures").into_iter().filter(|f| f.windows(15).any(|w| w == b"cairn-trust-v1\"")).collect(),
+        "access" => {
+            let key = cairn_fuzz::access_key();
+            let h = cairn_access::httpsig::sign(&key, "GET", "/v1/evidence", Some("reference=x"), 1_764_620_000);
+            let claims = cairn_access::token::Claims {
+                chain_id: "fuzz".into(),
+                organisation: "org".into(),
+                issuer: key.public_key().to_hex(),
+                service: "svc".into(),
+                issued_ms: 1_764_000_000_000,
+                expires_ms: 1_765_000_000_000,
+            };
+            vec![
+                format!("{}\n{}\n/v1/evidence\nreference=x", h.signature_input, h.signature).into_bytes(),
+                cairn_access::token::issue(&key, &claims).unwrap().into_bytes(),
+            ]
+        }
         other => panic!("no seeds for target {other}"),
     }
 }
@@ -189,6 +205,25 @@ fn every_target_survives_its_seeds_and_their_mutations() {
             run(name, *target, &noise);
         }
     }
+}
+
+#[test]
+fn the_access_seeds_are_accepted_credentials() {
+    // Mutations must start from credentials that pass, or they only ever test the first check.
+    use cairn_access::{AuthError, httpsig, token};
+    let key = cairn_fuzz::access_key().public_key();
+    let lookup = |k: &[u8]| if k == key.as_bytes() { Ok(key.clone()) } else { Err(AuthError::NotAMember(String::new())) };
+    let seeds = seeds("access");
+    let sig = String::from_utf8(seeds[0].clone()).unwrap();
+    let lines: Vec<&str> = sig.split('\n').collect();
+    let header = |name: &str| match name {
+        "signature-input" => Some(lines[0].to_string()),
+        "signature" => Some(lines[1].to_string()),
+        _ => None,
+    };
+    let request = httpsig::Request { method: "GET", authority: None, path: lines[2], query: Some(lines[3]), header: &header };
+    assert!(httpsig::verify(&request, Suite::Ed25519Sha256, 1_764_620_000, &httpsig::REQUIRED_COMPONENTS, lookup).is_ok());
+    assert!(token::verify(std::str::from_utf8(&seeds[1]).unwrap(), Suite::Ed25519Sha256, "fuzz", 1_764_620_000_000, lookup).is_ok());
 }
 
 #[test]
