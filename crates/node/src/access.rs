@@ -116,12 +116,32 @@ fn refusal(e: &AuthError, suite: cairn_crypto::Suite) -> Response {
 mod tests {
     use super::*;
 
-    #[test]
-    fn public_routes_are_exactly_the_listed_ones() {
+    fn members_guard() -> Guard {
         let dir = tempfile::tempdir().unwrap();
         let (paths, _) = crate::dev::init_dev(dir.path(), "127.0.0.1:0".parse().unwrap(), cairn_crypto::Suite::Ed25519Sha256).unwrap();
         let genesis = cairn_types::genesis::Genesis::from_json(&std::fs::read(&paths.genesis).unwrap()).unwrap();
-        let guard = Guard::new(&AccessConfig { mode: AccessMode::Members, deny_keys: vec![] }, &genesis, None).unwrap();
+        Guard::new(&AccessConfig { mode: AccessMode::Members, deny_keys: vec![] }, &genesis, None).unwrap()
+    }
+
+    /// The OpenAPI document marks public exactly the operations the guard lets through.
+    #[test]
+    fn the_openapi_document_states_the_policies_the_guard_enforces() {
+        let guard = members_guard();
+        let doc: serde_json::Value = serde_json::from_str(crate::api::OPENAPI).unwrap();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            let concrete = path.replace("{id}", "ab").replace("{index}", "1");
+            for (method, op) in item.as_object().unwrap() {
+                let method: Method = method.to_uppercase().parse().unwrap();
+                let documented_public = op["security"] == serde_json::json!([{}]);
+                let public = guard.policy(&method, &concrete) == Policy::Public;
+                assert_eq!(documented_public, public, "{method} {path}: the document and the guard disagree");
+            }
+        }
+    }
+
+    #[test]
+    fn public_routes_are_exactly_the_listed_ones() {
+        let guard = members_guard();
         for p in ["/", "/healthz", "/v1/trust", "/v1/checkpoint", "/v1/consistency", "/console/app.js", "/console/modules/evidence/page.js"] {
             assert_eq!(guard.policy(&Method::GET, p), Policy::Public, "{p}");
         }
