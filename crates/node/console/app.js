@@ -7,9 +7,9 @@
 import { t, tn, getLang, setLang, addStrings } from './i18n.js';
 import { verifyLeafReceipt, LEAF_RECEIPT_FORMAT, parseTrust } from './verify.js';
 import { verifyStateProof } from './state-proof.js';
-import { $, esc, short, timeHtml, msOf, sizeHtml, idHtml, fillHtml, api, card, cardHtml, scrollBox, notFound, hashFile, Stale, newContext, stepHtml, verdictHtml } from './kit.js';
+import { $, esc, short, timeHtml, msOf, sizeHtml, idHtml, fillHtml, api, authFetch, openEvents, setCredential, hasCredential, readKeyFile, card, cardHtml, scrollBox, notFound, hashFile, Stale, newContext, stepHtml, verdictHtml } from './kit.js';
 
-const state = { status: null, genesis: null, trust: null, chart: [] };
+const state = { status: null, genesis: null, trust: null, chart: [], access: 'open' };
 
 // ---------- module pages ----------
 
@@ -86,6 +86,8 @@ function chrome() {
   $('#search').placeholder = t('search_label');
   $('#search-button').textContent = t('search');
   $('#lang').textContent = t('language');
+  $('#signout').textContent = t('signout');
+  $('#signout').hidden = !(state.access === 'members' && hasCredential());
   const here = location.hash.split('?')[0] || '#/';
   $('#nav').innerHTML = routes().map(([href, key]) => {
     const current = here === href || (href !== '#/' && here.startsWith(href));
@@ -180,10 +182,10 @@ function drawChart() {
 }
 
 function startEvents() {
-  const es = new EventSource('/v1/events');
-  es.addEventListener('block', (e) => onBlock(JSON.parse(e.data)));
-  es.onerror = () => { const l = $('#live'); if (l) l.textContent = t('reconnecting'); };
-  es.onopen = () => { const l = $('#live'); if (l) l.textContent = t('live'); };
+  openEvents((event, data) => { if (event === 'block') onBlock(JSON.parse(data)); }, (up) => {
+    const l = $('#live');
+    if (l) l.textContent = t(up ? 'live' : 'reconnecting');
+  });
   setInterval(drawChart, 5000);
 }
 
@@ -309,7 +311,7 @@ async function verifyPage(ctx, params) {
   if (record) {
     const run = ++verifySeq;
     showChecking(run);
-    const r = await fetch(`/v1/evidence/${encodeURIComponent(record)}/receipt`);
+    const r = await authFetch(`/v1/evidence/${encodeURIComponent(record)}/receipt`);
     if (!r.ok) return show(run, `<p>${esc(t('not_found'))}</p>`);
     preloaded = await r.text();
     await runVerify(run, preloaded);
@@ -440,10 +442,59 @@ $('#search-form').addEventListener('submit', (e) => {
   const q = $('#search').value.trim();
   if (q) location.hash = `#/search/${encodeURIComponent(q)}`;
 });
-$('#lang').addEventListener('click', () => { setLang(getLang() === 'zh' ? 'en' : 'zh'); if (ready) route(); });
-window.addEventListener('hashchange', () => { if (ready) route(); });
-// The first page waits for the modules' pages (its route may be one of theirs) and the trust file.
-await Promise.all([loadTrust(), loadModules()]);
-ready = true;
-startEvents();
-route();
+$('#lang').addEventListener('click', () => { setLang(getLang() === 'zh' ? 'en' : 'zh'); if (signingIn) signIn(); else if (ready) route(); });
+window.addEventListener('hashchange', () => { if (ready && !signingIn) route(); });
+
+// ---------- access: a node that serves members only ----------
+
+let signingIn = false;
+let started = false;
+
+/** The sign-in page: a member key file or an access token, checked against GET /v1/status. */
+function signIn(message = '') {
+  signingIn = true;
+  chrome();
+  newContext().render(`<h1>${esc(t('signin_title'))}</h1><p>${esc(t('signin_help'))}</p>
+    <p><label for="signin-key">${esc(t('signin_key'))}</label><br><input type="file" id="signin-key" accept=".key,.json,application/json"></p>
+    <p><label for="signin-token">${esc(t('signin_token'))}</label><br><input type="password" id="signin-token" autocomplete="off" size="60"></p>
+    <p><button type="button" id="signin-button">${esc(t('signin_button'))}</button></p>
+    <p id="signin-status" role="status">${esc(message)}</p>`);
+  $('#signin-button').addEventListener('click', async () => {
+    const out = $('#signin-status');
+    try {
+      const file = $('#signin-key').files[0];
+      const token = $('#signin-token').value.trim();
+      if (file) setCredential({ key: await readKeyFile(await file.text()) });
+      else if (token) setCredential({ token });
+      else { out.textContent = t('signin_need'); return; }
+      const r = await api('/v1/status');
+      if (!r.ok) { setCredential(null); out.textContent = `${t('signin_refused')}: ${r.body?.detail ?? r.status}`; return; }
+      signingIn = false;
+      start();
+    } catch (e) {
+      setCredential(null);
+      out.textContent = e.message;
+    }
+  });
+}
+
+/** Loads the modules' pages and the trust file, opens the live feed, shows the page (once). */
+async function start() {
+  if (started) { route(); return; }
+  started = true;
+  // The first page waits for the modules' pages (its route may be one of theirs) and the trust file.
+  await Promise.all([loadTrust(), loadModules()]);
+  ready = true;
+  startEvents();
+  route();
+}
+
+$('#signout').addEventListener('click', () => { setCredential(null); signIn(); });
+// A refused call (a token that expired, a key removed) brings the sign-in page back.
+globalThis.addEventListener('cairn-unauthorized', () => { if (state.access === 'members' && !signingIn) signIn(); });
+try {
+  const r = await fetch('/v1/access');
+  if (r.ok) state.access = (await r.json()).mode;
+} catch { /* an older node: open */ }
+if (state.access === 'members' && !hasCredential()) signIn();
+else start();

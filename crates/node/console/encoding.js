@@ -129,6 +129,11 @@ export async function publicKeyOf(suite, secret) {
   return fromBase64(jwk.x.replace(/-/g, '+').replace(/_/g, '/') + '=');
 }
 
+/** Signs `message` exactly, with the suite's algorithm (Ed25519; SM2 with the default ID, DER). */
+export async function signRaw(suite, secret, message) {
+  return sign(suite, secret, message);
+}
+
 async function sign(suite, secret, message) {
   if (suite === 'sm2-sm3') return sm2Sign(secret, message);
   const key = await edKey(secret);

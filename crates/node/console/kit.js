@@ -55,7 +55,7 @@
 //   ctx.current()     whether this is still the page shown (for work done after rendering).
 
 import { t, tn, getLang, locale, formatTime, formatSize, formatNumber } from './i18n.js';
-import { toHex } from './encoding.js';
+import { toHex, fromHex, toBase64, publicKeyOf, signRaw } from './encoding.js';
 import { Sha256, Sm3 } from './sm.js';
 
 export { t, tn, getLang, locale, formatTime, formatSize, formatNumber };
@@ -81,9 +81,98 @@ export const idHtml = (h) => `<span class="mono" title="${esc(h)}">${esc(short(h
 /** Fills `{name}` in an escaped text with ready HTML (links, times). */
 export const fillHtml = (key, parts) => esc(t(key)).replace(/\{(\w+)\}/g, (m, k) => parts[k] ?? m);
 
+// ---------- access (a node that serves members only) ----------
+
+/**
+ * The reader's credential, sent with every call to the node: a member key (each request is
+ * signed, RFC 9421: label `cairn`, ("@method" "@path" "@query")) or an access token
+ * (`Authorization: Bearer`). The token is kept for this tab's session; a key only in memory
+ * (a reload asks for it again).
+ */
+let credential = null;
+const TOKEN_KEY = 'cairn.token';
+try { const tok = sessionStorage.getItem(TOKEN_KEY); if (tok) credential = { token: tok }; } catch { /* no storage */ }
+
+/** Sets (or, with null, forgets) the credential: { token } or { key: { suite, secret, pub } }. */
+export function setCredential(c) {
+  credential = c;
+  try { if (c?.token) sessionStorage.setItem(TOKEN_KEY, c.token); else sessionStorage.removeItem(TOKEN_KEY); } catch { /* no storage */ }
+}
+export const hasCredential = () => credential !== null;
+
+/** Reads a `cairn-key-v1` key file's text: { suite, secret, pub }, or throws why not. */
+export async function readKeyFile(text) {
+  const k = JSON.parse(text);
+  if (k.format !== 'cairn-key-v1') throw new Error('not a Cairn key file');
+  const secret = fromHex(k.secret_key);
+  const pub = toHex(await publicKeyOf(k.suite, secret));
+  if (pub !== k.public_key) throw new Error('public_key does not belong to secret_key');
+  return { suite: k.suite, secret, pub };
+}
+
+const ALG = { 'ed25519-sha256': 'ed25519', 'sm2-sm3': 'sm2-sm3' };
+
+/** The headers that carry the credential for `method` on `path` (with its query). */
+async function authHeaders(method, path) {
+  if (!credential) return {};
+  if (credential.token) return { authorization: `Bearer ${credential.token}` };
+  const url = new URL(path, location.href);
+  const { suite, secret, pub } = credential.key;
+  const params = `("@method" "@path" "@query");created=${Math.floor(Date.now() / 1000)};keyid="${pub}";alg="${ALG[suite]}"`;
+  const base = `"@method": ${method}\n"@path": ${url.pathname}\n"@query": ${url.search || '?'}\n"@signature-params": ${params}`;
+  const signature = await signRaw(suite, secret, new TextEncoder().encode(base));
+  return { 'signature-input': `cairn=${params}`, signature: `cairn=:${toBase64(signature)}:` };
+}
+
+/** `fetch` with the reader's credential; a `401` tells the shell (event `cairn-unauthorized`). */
+export async function authFetch(path, opts = {}) {
+  const method = (opts.method || 'GET').toUpperCase();
+  const headers = { ...(opts.headers || {}), ...(await authHeaders(method, path)) };
+  const r = await fetch(path, { ...opts, headers });
+  if (r.status === 401) globalThis.dispatchEvent(new CustomEvent('cairn-unauthorized', { detail: r.clone() }));
+  return r;
+}
+
+/**
+ * The node's live feed (`GET /v1/events`, server-sent events) read with `fetch`, so it carries
+ * the credential as every other call does (an EventSource cannot). Calls `on(event, data)` per
+ * event and `onState(true|false)` as it connects and drops; reconnects after a drop.
+ */
+export function openEvents(on, onState) {
+  const run = async () => {
+    try {
+      const r = await authFetch('/v1/events', { headers: { accept: 'text/event-stream' } });
+      if (!r.ok || !r.body) throw new Error(`HTTP ${r.status}`);
+      onState(true);
+      const reader = r.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buf = '';
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buf += value;
+        let end;
+        while ((end = buf.indexOf('\n\n')) >= 0) {
+          const frame = buf.slice(0, end);
+          buf = buf.slice(end + 2);
+          let event = 'message';
+          const data = [];
+          for (const line of frame.split('\n')) {
+            if (line.startsWith('event:')) event = line.slice(6).trim();
+            else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
+          }
+          if (data.length) on(event, data.join('\n'));
+        }
+      }
+    } catch { /* dropped: reconnect below */ }
+    onState(false);
+    setTimeout(run, 2000);
+  };
+  run();
+}
+
 /** A call to the node's API: { ok, status, body } with body parsed when JSON, else text. */
 export async function api(path, opts) {
-  const r = await fetch(path, opts);
+  const r = await authFetch(path, opts);
   const type = r.headers.get('content-type') || '';
   const body = type.includes('json') ? await r.json() : await r.text();
   return { ok: r.ok, status: r.status, body };
