@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 
 need=()
 command -v openssl >/dev/null 2>&1 || need+=(openssl)            # SM2 interoperability test
+command -v curl >/dev/null 2>&1 || need+=(curl)                  # the schemathesis run waits for its node
 command -v chromium >/dev/null 2>&1 || need+=(chromium)          # browser tests
 fc-list 2>/dev/null | grep -qi "wenquanyi\|noto sans cjk" || need+=(fonts-wqy-microhei)  # Chinese text in screenshots
 if ((${#need[@]})); then
@@ -30,3 +31,7 @@ cargo test --workspace --locked "$@"
 # `cargo build` would recompile dependencies with other features and cost minutes).
 [ -x target/debug/cairn ] || cargo build --locked -p cairn
 (cd tests/e2e && CAIRN_BIN="$PWD/../../target/debug/cairn" node --import ./console-paths.mjs --test --test-concurrency=1)
+
+# Schemathesis against a live node's OpenAPI document (installs schemathesis from PyPI into
+# target/schemathesis-venv on first use).
+bash scripts/schemathesis.sh "$PWD/target/debug/cairn"

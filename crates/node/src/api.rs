@@ -518,7 +518,11 @@ struct FaultsQuery {
 
 /// Misbehaviour evidence consensus reported (conflicting votes), newest first.
 async fn faults(State(l): State<Arc<Ledger>>, Query(q): Query<FaultsQuery>) -> Response {
-    match l.faults(q.limit.unwrap_or(100).min(1000)) {
+    let limit = match bounded_limit(q.limit, 100, 1000) {
+        Ok(n) => n,
+        Err(r) => return r,
+    };
+    match l.faults(limit) {
         Ok(list) => axum::Json(json!({
             "faults": list.into_iter().map(|(seq, evidence)| json!({"seq": seq, "evidence": evidence})).collect::<Vec<_>>(),
         }))
@@ -571,11 +575,24 @@ fn tx_body(tx: &[u8]) -> &[u8] {
 #[derive(Deserialize)]
 struct BlocksQuery {
     before: Option<u64>,
-    limit: Option<u64>,
+    limit: Option<usize>,
+}
+
+/// A `?limit=`: `default` when absent; 1 to `max`, else `400 bad-query` (as the OpenAPI
+/// document says: a server looser than its document hides client mistakes).
+fn bounded_limit(limit: Option<usize>, default: usize, max: usize) -> Result<usize, Response> {
+    match limit {
+        None => Ok(default),
+        Some(n) if (1..=max).contains(&n) => Ok(n),
+        Some(n) => Err(problem(StatusCode::BAD_REQUEST, "bad-query", format!("limit {n} is outside 1 to {max}"))),
+    }
 }
 
 async fn blocks(State(l): State<Arc<Ledger>>, Query(q): Query<BlocksQuery>) -> Response {
-    let limit = q.limit.unwrap_or(20).clamp(1, 100);
+    let limit = match bounded_limit(q.limit, 20, 100) {
+        Ok(n) => n as u64,
+        Err(r) => return r,
+    };
     // Storage reads: off the async workers, so /healthz answers while large blocks are listed.
     let listed = tokio::task::spawn_blocking(move || -> Result<Value> {
         let top = q.before.map_or(l.height(), |b| b.saturating_sub(1).min(l.height()));

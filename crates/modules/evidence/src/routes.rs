@@ -126,7 +126,11 @@ struct SearchQuery {
 }
 
 async fn search(State(q): State<Query>, UrlQuery(p): UrlQuery<SearchQuery>) -> Response {
-    let limit = p.limit.unwrap_or(DEFAULT_SEARCH_RESULTS).clamp(1, MAX_SEARCH_RESULTS);
+    let limit = match p.limit {
+        None => DEFAULT_SEARCH_RESULTS,
+        Some(n) if (1..=MAX_SEARCH_RESULTS).contains(&n) => n,
+        Some(n) => return problem(StatusCode::BAD_REQUEST, "bad-query", format!("limit {n} is outside 1 to {MAX_SEARCH_RESULTS}")),
+    };
     let found = match (&p.digest, &p.reference) {
         (Some(d), None) => match parse_hash(d, "digest") {
             Ok(d) => records_by_digest(&q, &d, limit),
