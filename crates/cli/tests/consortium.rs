@@ -340,6 +340,48 @@ fn a_validator_with_a_wiped_data_folder_resyncs_from_its_peers() {
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
 }
 
+/// A validator whose ledger lost blocks it had acknowledged (half its journal gone) does not
+/// sign a second root: it sets its ledger and consensus data aside, fetches the chain from its
+/// peers, checks it against the checkpoint it signed, and serves the same history again.
+#[test]
+fn a_validator_whose_ledger_lost_blocks_heals_from_its_peers() {
+    let _turn = ONE_CLUSTER_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut c = Consortium::start(4, "ed25519-sha256");
+    c.wait_all_at(1, Duration::from_secs(60));
+    let key = c.submitter(0);
+    let mut ids = Vec::new();
+    for n in 0..6u64 {
+        let (status, body) = post_txs(&c.nodes[n as usize % 4].url, &[deposit_tx(&key, &c.chain, n, records(200 + n, 2))], true);
+        assert_eq!(status, 200, "{body}");
+        ids.push(body["results"][0]["record_ids"][0].as_str().unwrap().to_string());
+    }
+    let signed = c.status(1).unwrap()["checkpoint_size"].as_u64().unwrap();
+    c.kill9(1);
+    let dir = c.nodes[1].dir.clone();
+    let (path, written, _) = journal(&dir.join("db/ledger"));
+    std::fs::OpenOptions::new().write(true).open(&path).unwrap().set_len(written as u64 / 2).unwrap();
+    let top = (0..4).filter(|i| *i != 1).map(|i| c.height(i)).max().unwrap();
+    c.spawn(1);
+    c.wait_all_at(top, Duration::from_secs(120));
+    c.assert_same_history(top);
+    for id in &ids {
+        c.verified_receipt(1, id);
+    }
+    assert!(c.status(1).unwrap()["checkpoint_size"].as_u64().unwrap() >= signed);
+    let aside: Vec<String> =
+        std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).filter(|n| n.contains(".lost-")).collect();
+    assert!(aside.iter().any(|n| n.starts_with("db.lost-")) && aside.iter().any(|n| n.starts_with("consensus.lost-")), "{aside:?}");
+    let log = std::fs::read_to_string(dir.join("node.log")).unwrap();
+    // The mark may be a little past the checkpoint served before the kill (signed, not yet cosigned).
+    let marked: u64 = log
+        .split("signed a checkpoint of ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("the loss is reported: {log}"));
+    assert!(marked >= signed && log.contains("fetching the chain from the peers"), "{log}");
+}
+
 /// Mistakes in a validator's set-up stop it at start-up with a message that says what to fix.
 #[test]
 fn start_up_errors_name_the_fix() {

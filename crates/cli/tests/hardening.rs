@@ -62,17 +62,6 @@ fn with_deposits(dir: &std::path::Path, blocks: u64, records_per_block: usize) -
     node
 }
 
-/// The newest journal of a fjall database folder, and how many of its bytes were written (the
-/// file is preallocated with zeros).
-fn journal(folder: &std::path::Path) -> (std::path::PathBuf, usize, Vec<u8>) {
-    let mut journals: Vec<_> = std::fs::read_dir(folder).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "jnl")).collect();
-    journals.sort();
-    let path = journals.pop().expect("a journal");
-    let bytes = std::fs::read(&path).unwrap();
-    let written = bytes.iter().rposition(|b| *b != 0).expect("a written journal") + 1;
-    (path, written, bytes)
-}
-
 fn healthz_ok(url: &str) -> bool {
     reqwest::blocking::Client::builder()
         .timeout(Duration::from_secs(20))

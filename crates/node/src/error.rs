@@ -110,6 +110,10 @@ pub enum Error {
     /// The stored chain disagrees with itself (found when opening the database).
     #[error("database is inconsistent: {0}")]
     Inconsistent(String),
+    /// A validator's ledger lost blocks it had acknowledged; `open_with` sets it aside and
+    /// fetches the chain from the peers.
+    #[error("{detail}")]
+    LostBlocks { size: u64, root: cairn_crypto::Hash, detail: String },
     /// The database lacks or garbles something it must hold.
     #[error("{0}")]
     Corrupt(String),

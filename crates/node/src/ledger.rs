@@ -127,6 +127,29 @@ pub struct BlockEvent {
     pub log_size: u64,
 }
 
+/// Moves a validator's ledger and consensus data aside (`<folder>.lost-<unix ms>`), for it to
+/// start over; returns where they went.
+fn set_aside(config: &NodeConfig) -> Result<String> {
+    let stamp = now_ms();
+    let mut moved = Vec::new();
+    let folders = std::iter::once(&config.db).chain(config.consensus.as_ref().map(|c| &c.data));
+    for folder in folders {
+        if !folder.exists() {
+            continue;
+        }
+        let mut name = folder.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+        name.push(format!(".lost-{stamp}"));
+        let to = folder.with_file_name(name);
+        std::fs::rename(folder, &to).io_context(|| format!("moving {} aside to {}", folder.display(), to.display()))?;
+        moved.push(to.display().to_string());
+    }
+    Ok(moved.join(" and "))
+}
+
+fn dir_is_empty(dir: &std::path::Path) -> bool {
+    std::fs::read_dir(dir).map_or(true, |mut d| d.next().is_none())
+}
+
 pub fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
@@ -138,8 +161,29 @@ impl Ledger {
     }
 
     /// [`Ledger::open`] running the modules of `modules` (a binary built with other modules
-    /// than `cairn`'s, such as the test kit's).
+    /// than `cairn`'s, such as the test kit's). A validator whose ledger lost blocks it had
+    /// acknowledged sets its ledger and consensus data aside and starts over, fetching the chain
+    /// from its peers; it keeps the mark of what it signed, so it never signs another root for
+    /// those sizes (`signed.rs`).
     pub fn open_with(config: NodeConfig, modules: &[cairn_exec::ModuleFactory]) -> Result<Arc<Ledger>> {
+        match Self::open_once(&config, modules) {
+            Err(Error::LostBlocks { size, root, detail }) => {
+                let aside = set_aside(&config)?;
+                tracing::warn!(
+                    "{detail}; set aside as {aside}; starting over and fetching the chain from the peers. This validator signs nothing that contradicts its checkpoint of {size} leaves"
+                );
+                std::fs::create_dir_all(&config.db).io_context(|| format!("creating {}", config.db.display()))?;
+                let (mark, _) = crate::signed::SignedMark::open(&config.db)?;
+                mark.record(size, &root)?;
+                drop(mark);
+                Self::open_once(&config, modules)
+            }
+            other => other,
+        }
+    }
+
+    fn open_once(config: &NodeConfig, modules: &[cairn_exec::ModuleFactory]) -> Result<Arc<Ledger>> {
+        let config = config.clone();
         // The one place limits are checked: configs loaded from files and built in code alike.
         config.limits.check().map_err(Error::Config)?;
         let genesis_bytes = std::fs::read(&config.genesis).io_context(|| format!("reading genesis {}", config.genesis.display()))?;
@@ -234,16 +278,21 @@ impl Ledger {
             && (size > log.size() || log.root_at(size)? != root)
         {
             let replicated = genesis.validators.iter().any(|v| v.consensus_key.is_some());
-            let fix = if replicated {
-                "stop this validator, move its db/ and consensus data folders aside and start it again to fetch the chain from its peers"
-            } else {
-                "restore the data folder from a backup; do not delete the mark to go on, clients hold receipts for the lost blocks"
-            };
-            return Err(Error::Inconsistent(format!(
-                "this validator signed a checkpoint of {size} leaves, but its ledger {}: it lost blocks it had acknowledged (a truncated or older database). \
-                 It will not sign another root for that size: {fix}",
-                if size > log.size() { format!("has only {} leaves", log.size()) } else { "has another root at that size".to_string() }
-            )));
+            let found = if size > log.size() { format!("has only {} leaves", log.size()) } else { "has another root at that size".to_string() };
+            let detail = format!(
+                "this validator signed a checkpoint of {size} leaves, but its ledger {found}: it lost blocks it had acknowledged (a truncated or older database)"
+            );
+            let fresh = log.size() == 0 && config.consensus.as_ref().is_none_or(|c| dir_is_empty(&c.data));
+            if replicated && !fresh {
+                drop(store);
+                return Err(Error::LostBlocks { size, root, detail });
+            }
+            if !replicated {
+                return Err(Error::Inconsistent(format!(
+                    "{detail}. It will not sign another root for that size: restore the data folder from a backup; do not delete the mark to go on, clients hold receipts for the lost blocks"
+                )));
+            }
+            // A fresh ledger after a loss: it fetches the chain, checked at the mark.
         }
 
         let replicated = genesis.validators.iter().any(|v| v.consensus_key.is_some());

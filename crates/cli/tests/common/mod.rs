@@ -202,3 +202,14 @@ pub fn wait_for<T>(timeout: Duration, what: &str, mut f: impl FnMut() -> Option<
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// The newest journal of a fjall database folder, and how many of its bytes were written (the
+/// file is preallocated with zeros).
+pub fn journal(folder: &std::path::Path) -> (std::path::PathBuf, usize, Vec<u8>) {
+    let mut journals: Vec<_> = std::fs::read_dir(folder).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "jnl")).collect();
+    journals.sort();
+    let path = journals.pop().expect("a journal");
+    let bytes = std::fs::read(&path).unwrap();
+    let written = bytes.iter().rposition(|b| *b != 0).expect("a written journal") + 1;
+    (path, written, bytes)
+}

@@ -121,6 +121,9 @@ impl Ledger {
             if log.root() != log_root {
                 return Err(Error::Consensus(format!("log root after block {height} differs from the block's")));
             }
+            // A validator catching up after a loss: the chain must reach what it signed before
+            // (this block's own signature has not left the node yet).
+            self.signed.check_reached(commit.first_leaf, log_size, |size| Ok(log.root_at(size)?))?;
         }
         if own.is_some() {
             // Before anyone sees this signature: a restart on a ledger that lost this block then
