@@ -380,6 +380,27 @@ fn a_validator_whose_ledger_lost_blocks_heals_from_its_peers() {
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("the loss is reported: {log}"));
     assert!(marked >= signed && log.contains("fetching the chain from the peers"), "{log}");
+
+    // A second process started with this validator's keys (a copied config, other ports and
+    // folders) finds it running and refuses to join.
+    let twin = tempfile::tempdir().unwrap();
+    let mut doc: toml::Table = toml::from_str(&std::fs::read_to_string(dir.join("config.toml")).unwrap()).unwrap();
+    for key in ["genesis", "validator_key"] {
+        let p = dir.join(doc[key].as_str().unwrap());
+        doc.insert(key.into(), p.to_str().unwrap().into());
+    }
+    doc.insert("listen".into(), format!("127.0.0.1:{}", free_port()).into());
+    doc.insert("db".into(), twin.path().join("db").to_str().unwrap().into());
+    let consensus = doc.get_mut("consensus").unwrap().as_table_mut().unwrap();
+    let key = dir.join(consensus["key"].as_str().unwrap());
+    consensus.insert("key".into(), key.to_str().unwrap().into());
+    consensus.insert("listen".into(), format!("127.0.0.1:{}", free_port()).into());
+    consensus.insert("data".into(), twin.path().join("consensus").to_str().unwrap().into());
+    let config = twin.path().join("config.toml");
+    std::fs::write(&config, toml::to_string(&doc).unwrap()).unwrap();
+    let out = Command::new(CAIRN).args(["node", "--config", config.to_str().unwrap()]).env("RUST_LOG", "error").output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("is already running at"), "{stderr}");
 }
 
 /// Mistakes in a validator's set-up stop it at start-up with a message that says what to fix.

@@ -197,7 +197,20 @@ async fn metrics(State(l): State<Arc<Ledger>>) -> impl IntoResponse {
 /// `ok` while the node does its job; a `503` problem naming the fault once a stage failed.
 async fn healthz(State(l): State<Arc<Ledger>>) -> Response {
     match l.fatal() {
-        None => "ok\n".into_response(),
+        None => {
+            // Who answers: a validator starting under the same name asks (`twin.rs`).
+            let who = [
+                (header::HeaderName::from_static(crate::twin::VALIDATOR_HEADER), l.config.validator_name.clone()),
+                (header::HeaderName::from_static(crate::twin::INSTANCE_HEADER), format!("{:016x}", l.instance)),
+            ];
+            let mut r = "ok\n".into_response();
+            for (name, value) in who {
+                if let Ok(v) = HeaderValue::from_str(&value) {
+                    r.headers_mut().insert(name, v);
+                }
+            }
+            r
+        }
         Some(why) => problem(StatusCode::SERVICE_UNAVAILABLE, "node-stopped", format!("the node stopped after a fault and must be restarted: {why}")),
     }
 }

@@ -107,6 +107,9 @@ pub struct Ledger {
     /// Set by a stage that cannot go on; the node then stops (see `fatal.rs`).
     fatal: crate::fatal::Fatal,
     started: Instant,
+    /// A random id of this process, answered in `/healthz` (`cairn-instance`), so a validator
+    /// can tell another process running under its name from itself.
+    pub(crate) instance: u64,
     pub(crate) committed_height: AtomicU64,
     /// The last checkpoint this validator signed, kept beside the ledger (`signed.rs`).
     pub(crate) signed: crate::signed::SignedMark,
@@ -364,6 +367,7 @@ impl Ledger {
             shutdown: AtomicBool::new(false),
             fatal: crate::fatal::Fatal::default(),
             started: Instant::now(),
+            instance: rand::random(),
             committed_height: AtomicU64::new(tip_height),
             signed,
             solo: solo::Solo::default(),

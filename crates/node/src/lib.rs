@@ -21,6 +21,7 @@ pub mod serve;
 pub mod sigcache;
 mod signed;
 pub mod submission;
+pub mod twin;
 
 use std::sync::Arc;
 
@@ -122,6 +123,8 @@ impl RunningNode {
         let addr = listener.local_addr().io_context(|| format!("reading the address the API is bound to ({listen})"))?;
         let (producer, network_stopped) = if ledger.is_replicated() {
             let net = network_config(&ledger)?;
+            let addresses = ledger.genesis().validators.iter().filter_map(|v| v.address.clone()).filter(|a| !twin::is_own(a, addr)).collect();
+            twin::check_no_twin(&ledger.config.validator_name, ledger.instance, addresses).await?;
             (None, Some(ledger.start_replica(net)?))
         } else {
             (Some(ledger.spawn_producer()?), None)
