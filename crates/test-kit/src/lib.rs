@@ -12,7 +12,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use cairn_module::{ConsoleFile, ExecContext, ExecFailure, Module, ModuleRefusal, Query, TxEffects, TxError, problem};
+use cairn_module::{Caller, ConsoleFile, ExecContext, ExecFailure, Module, ModuleRefusal, Policy, Query, TxEffects, TxError, problem};
 use cairn_types::codec::{Reader, Writer};
 use cairn_types::genesis::Genesis;
 use cairn_types::tx::{Call, Transaction};
@@ -138,12 +138,32 @@ impl Module for Testkit {
     }
 
     fn routes(&self) -> Router<Query> {
-        Router::new().route("/values/{key}", get(value))
+        Router::new().route("/values/{key}", get(value)).route("/about", get(about)).route("/mine", get(mine))
+    }
+
+    /// `/about` is public, `/mine` answers only about the caller's organisation, the rest is
+    /// for members (when the node serves members only).
+    fn read_policy(&self, _method: &str, path: &str) -> Policy {
+        match path {
+            "/about" => Policy::Public,
+            "/mine" => Policy::Parties,
+            _ => Policy::Members,
+        }
     }
 
     fn openapi(&self) -> serde_json::Value {
         json!({
-            "paths": {"/v1/testkit/values/{key}": {"get": {
+            "paths": {
+            "/v1/testkit/about": {"get": {
+                "summary": "What this module is (public)",
+                "security": [{}],
+                "responses": {"200": {"description": "The module", "content": {"application/json": {"schema": {"type": "object"}}}}}
+            }},
+            "/v1/testkit/mine": {"get": {
+                "summary": "The caller's organisation, as the node authenticated it (parties only)",
+                "responses": {"200": {"description": "The caller", "content": {"application/json": {"schema": {"type": "object", "required": ["organisation"], "properties": {"organisation": {"type": ["string", "null"]}}}}}}}
+            }},
+            "/v1/testkit/values/{key}": {"get": {
                 "summary": "The value last put under a key",
                 "parameters": [{"name": "key", "in": "path", "required": true, "schema": {"type": "string"}}],
                 "responses": {
@@ -161,6 +181,16 @@ impl Module for Testkit {
     fn console(&self) -> &'static [ConsoleFile] {
         &[ConsoleFile { name: "page.js", content_type: "text/javascript; charset=utf-8", body: include_str!("../console/page.js") }]
     }
+}
+
+async fn about() -> Response {
+    axum::Json(json!({"module": NAME, "about": "the platform's test module"})).into_response()
+}
+
+/// A `parties` route: the caller's own organisation (`null` in `open` mode, where no caller is
+/// authenticated).
+async fn mine(caller: Option<axum::Extension<Caller>>) -> Response {
+    axum::Json(json!({"organisation": caller.map(|c| c.0.organisation)})).into_response()
 }
 
 async fn value(State(q): State<Query>, Path(key): Path<String>) -> Response {

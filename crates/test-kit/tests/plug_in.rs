@@ -183,6 +183,33 @@ async fn a_module_from_its_own_crate_executes_answers_and_documents_itself() {
     node.shutdown().await.unwrap();
 }
 
+/// A module declares its routes' read policies: in `members` mode its public route stays
+/// public, its members route needs a member's signature, and its parties route sees who the
+/// node authenticated (the caller's organisation).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_module_declares_who_may_read_its_routes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (paths, _) = cairn_node::dev::init_dev(dir.path(), "127.0.0.1:0".parse().unwrap(), Suite::Ed25519Sha256).unwrap();
+    let mut config = NodeConfig::load(&paths.config).unwrap();
+    config.access.mode = cairn_node::config::AccessMode::Members;
+    let node = RunningNode::start_with(config, MODULES).await.unwrap();
+    let base = format!("http://{}", node.addr);
+    let client = reqwest::Client::new();
+    let key = cairn_node::keys::read_key(&paths.submitter_key).unwrap();
+    let signed = |path: &str| {
+        let now_s = now_ms() / 1000;
+        let h = cairn_access::httpsig::sign(&key, "GET", path, None, now_s);
+        client.get(format!("{base}{path}")).header("signature-input", h.signature_input).header("signature", h.signature)
+    };
+    assert_eq!(get(&client, &format!("{base}/v1/{NAME}/about")).await.0, 200);
+    assert_eq!(get(&client, &format!("{base}/v1/{NAME}/values/x")).await.0, 401);
+    assert_eq!(get(&client, &format!("{base}/v1/{NAME}/mine")).await.0, 401);
+    assert_eq!(signed(&format!("/v1/{NAME}/values/x")).send().await.unwrap().status().as_u16(), 404);
+    let mine: Value = signed(&format!("/v1/{NAME}/mine")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(mine["organisation"], "dev-org");
+    node.shutdown().await.unwrap();
+}
+
 #[test]
 fn the_test_module_passes_the_conformance_harness() {
     use cairn_exec::conformance::{Sample, check};
