@@ -406,6 +406,8 @@ fn a_validator_whose_ledger_lost_blocks_heals_from_its_peers() {
 /// Mistakes in a validator's set-up stop it at start-up with a message that says what to fix.
 #[test]
 fn start_up_errors_name_the_fix() {
+    // It runs a validator too: not beside a cluster whose ports it could take (or lose to).
+    let _turn = ONE_CLUSTER_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("net");
     let (p2p, api) = free_ports(4);
