@@ -1,0 +1,347 @@
+//! The decision core of governance: who votes on an action, how many must approve, and a
+//! proposal's tally. Pure and deterministic (ordered maps, integer arithmetic, heights instead
+//! of clocks): block execution drives it, and every validator reaches the same outcome.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Organisations eligible to vote on a proposal at most (a bound on a tally's size).
+pub const MAX_ELECTORATE: usize = 1024;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PolicyError {
+    #[error("a threshold is n/d with 0 < n <= d <= 1000, not {0:?}")]
+    BadThreshold(String),
+    #[error("no organisation may vote on this action")]
+    EmptyElectorate,
+    #[error("more than {MAX_ELECTORATE} organisations would vote")]
+    ElectorateTooLarge,
+    #[error("organisation {0} is not a current organisation")]
+    UnknownOrganisation(String),
+    #[error("validator-set changes are not supported yet (they will use consensus epochs)")]
+    Unsupported,
+    #[error("organisation {0} may not vote on this proposal")]
+    NotEligible(String),
+    #[error("the proposal is closed ({0})")]
+    Closed(&'static str),
+    #[error("the proposal expired at height {0}")]
+    Expired(u64),
+}
+
+/// A share of an electorate: met when `approvals / eligible >= num / den`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Threshold {
+    pub num: u32,
+    pub den: u32,
+}
+
+impl Threshold {
+    pub const TWO_THIRDS: Threshold = Threshold { num: 2, den: 3 };
+    pub const ONE: Threshold = Threshold { num: 1, den: 1 };
+
+    /// `"n/d"` as genesis writes it.
+    pub fn parse(s: &str) -> Result<Self, PolicyError> {
+        let bad = || PolicyError::BadThreshold(s.to_string());
+        let (n, d) = s.split_once('/').ok_or_else(bad)?;
+        let (num, den): (u32, u32) = (n.trim().parse().map_err(|_| bad())?, d.trim().parse().map_err(|_| bad())?);
+        if num == 0 || num > den || den > 1000 {
+            return Err(bad());
+        }
+        Ok(Threshold { num, den })
+    }
+
+    /// Whether `approvals` of `eligible` meet it (exact: no rounding).
+    pub fn met(self, approvals: usize, eligible: usize) -> bool {
+        approvals as u64 * u64::from(self.den) >= u64::from(self.num) * eligible as u64
+    }
+}
+
+/// The kinds of action a proposal may take; each has its electorate and threshold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ActionKind {
+    AddOrganisation,
+    /// Removing this organisation: it does not vote on its own removal.
+    RemoveOrganisation(String),
+    Parameters,
+    /// Keys and roles within one organisation: decided by its own admins.
+    WithinOrganisation(String),
+    ValidatorSet,
+}
+
+/// The thresholds genesis sets (defaults: 2/3 for consortium-wide actions, one approval of the
+/// organisation's admins for its own keys and roles).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    pub add_organisation: Threshold,
+    pub remove_organisation: Threshold,
+    pub parameters: Threshold,
+    pub within_organisation: Threshold,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            add_organisation: Threshold::TWO_THIRDS,
+            remove_organisation: Threshold::TWO_THIRDS,
+            parameters: Threshold::TWO_THIRDS,
+            within_organisation: Threshold::ONE,
+        }
+    }
+}
+
+impl Policy {
+    /// Who votes on `kind` among the current `organisations`, and the share that must approve.
+    pub fn electorate(&self, kind: &ActionKind, organisations: &BTreeSet<String>) -> Result<(BTreeSet<String>, Threshold), PolicyError> {
+        let known = |o: &String| if organisations.contains(o) { Ok(()) } else { Err(PolicyError::UnknownOrganisation(o.clone())) };
+        let (voters, threshold) = match kind {
+            ActionKind::AddOrganisation => (organisations.clone(), self.add_organisation),
+            ActionKind::Parameters => (organisations.clone(), self.parameters),
+            ActionKind::RemoveOrganisation(o) => {
+                known(o)?;
+                (organisations.iter().filter(|x| *x != o).cloned().collect(), self.remove_organisation)
+            }
+            ActionKind::WithinOrganisation(o) => {
+                known(o)?;
+                (BTreeSet::from([o.clone()]), self.within_organisation)
+            }
+            ActionKind::ValidatorSet => return Err(PolicyError::Unsupported),
+        };
+        if voters.is_empty() {
+            return Err(PolicyError::EmptyElectorate);
+        }
+        if voters.len() > MAX_ELECTORATE {
+            return Err(PolicyError::ElectorateTooLarge);
+        }
+        Ok((voters, threshold))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Vote {
+    Approve,
+    Reject,
+}
+
+/// Where a proposal stands; the height is the block that decided it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Open,
+    Passed { at: u64 },
+    Rejected { at: u64 },
+    Expired { at: u64 },
+}
+
+impl Status {
+    fn closed_reason(self) -> Option<&'static str> {
+        match self {
+            Status::Open => None,
+            Status::Passed { .. } => Some("passed"),
+            Status::Rejected { .. } => Some("rejected"),
+            Status::Expired { .. } => Some("expired"),
+        }
+    }
+}
+
+/// A proposal's votes: one per eligible organisation, fixed electorate and threshold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tally {
+    electorate: BTreeSet<String>,
+    threshold: Threshold,
+    expires_height: u64,
+    votes: BTreeMap<String, Vote>,
+    status: Status,
+}
+
+impl Tally {
+    /// A new open tally; `expires_height` is the last height at which votes count.
+    pub fn new(electorate: BTreeSet<String>, threshold: Threshold, expires_height: u64) -> Result<Self, PolicyError> {
+        if electorate.is_empty() {
+            return Err(PolicyError::EmptyElectorate);
+        }
+        if electorate.len() > MAX_ELECTORATE {
+            return Err(PolicyError::ElectorateTooLarge);
+        }
+        Ok(Tally { electorate, threshold, expires_height, votes: BTreeMap::new(), status: Status::Open })
+    }
+
+    pub fn status(&self) -> Status {
+        self.status
+    }
+
+    pub fn votes(&self) -> &BTreeMap<String, Vote> {
+        &self.votes
+    }
+
+    pub fn approvals(&self) -> usize {
+        self.votes.values().filter(|v| **v == Vote::Approve).count()
+    }
+
+    /// Records `organisation`'s vote at `height` (replacing its earlier one) and decides the
+    /// proposal if the vote settles it: passed once the approvals meet the threshold, rejected
+    /// once they can no longer meet it.
+    pub fn vote(&mut self, organisation: &str, vote: Vote, height: u64) -> Result<Status, PolicyError> {
+        if let Some(why) = self.status.closed_reason() {
+            return Err(PolicyError::Closed(why));
+        }
+        if height > self.expires_height {
+            return Err(PolicyError::Expired(self.expires_height));
+        }
+        if !self.electorate.contains(organisation) {
+            return Err(PolicyError::NotEligible(organisation.to_string()));
+        }
+        self.votes.insert(organisation.to_string(), vote);
+        let eligible = self.electorate.len();
+        let approvals = self.approvals();
+        let undecided = eligible - self.votes.len();
+        if self.threshold.met(approvals, eligible) {
+            self.status = Status::Passed { at: height };
+        } else if !self.threshold.met(approvals + undecided, eligible) {
+            self.status = Status::Rejected { at: height };
+        }
+        Ok(self.status)
+    }
+
+    /// Closes an open tally at the end of block `height` if that is its expiry height or later;
+    /// answers whether it expired now.
+    pub fn expire(&mut self, height: u64) -> bool {
+        if self.status == Status::Open && height >= self.expires_height {
+            self.status = Status::Expired { at: height };
+            return true;
+        }
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn orgs(n: usize) -> BTreeSet<String> {
+        (1..=n).map(|i| format!("org-{i}")).collect()
+    }
+
+    #[test]
+    fn thresholds_are_exact_fractions() {
+        let t = Threshold::parse("2/3").unwrap();
+        assert!(t.met(3, 4) && !t.met(2, 4));
+        assert!(t.met(2, 3) && !t.met(1, 3));
+        assert!(t.met(4, 6) && !t.met(3, 6));
+        assert!(Threshold::ONE.met(1, 1));
+        for bad in ["0/3", "4/3", "2", "a/b", "1/1001", "", "/3"] {
+            assert!(Threshold::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    /// Issue 10's first case: of four organisations, three admit a fifth; two are not enough.
+    #[test]
+    fn three_of_four_admit_and_two_do_not() {
+        let (voters, t) = Policy::default().electorate(&ActionKind::AddOrganisation, &orgs(4)).unwrap();
+        let mut tally = Tally::new(voters, t, 100).unwrap();
+        assert_eq!(tally.vote("org-1", Vote::Approve, 10).unwrap(), Status::Open);
+        assert_eq!(tally.vote("org-2", Vote::Approve, 11).unwrap(), Status::Open);
+        assert_eq!(tally.vote("org-3", Vote::Approve, 12).unwrap(), Status::Passed { at: 12 });
+        assert_eq!(tally.vote("org-4", Vote::Reject, 13), Err(PolicyError::Closed("passed")));
+    }
+
+    #[test]
+    fn a_proposal_is_rejected_once_it_can_no_longer_pass_and_never_reopens() {
+        let (voters, t) = Policy::default().electorate(&ActionKind::Parameters, &orgs(4)).unwrap();
+        let mut tally = Tally::new(voters, t, 100).unwrap();
+        assert_eq!(tally.vote("org-1", Vote::Reject, 5).unwrap(), Status::Open);
+        // Two rejections of four: at most 2 approvals, below 2/3.
+        assert_eq!(tally.vote("org-2", Vote::Reject, 6).unwrap(), Status::Rejected { at: 6 });
+        assert_eq!(tally.vote("org-2", Vote::Approve, 7), Err(PolicyError::Closed("rejected")));
+        assert!(!tally.expire(100));
+    }
+
+    #[test]
+    fn a_later_vote_replaces_the_earlier_one_while_open() {
+        let (voters, t) = Policy::default().electorate(&ActionKind::AddOrganisation, &orgs(4)).unwrap();
+        let mut tally = Tally::new(voters, t, 100).unwrap();
+        tally.vote("org-1", Vote::Reject, 1).unwrap();
+        tally.vote("org-1", Vote::Approve, 2).unwrap();
+        tally.vote("org-1", Vote::Approve, 3).unwrap(); // the same vote again counts once
+        assert_eq!(tally.approvals(), 1);
+        assert_eq!(tally.votes().len(), 1);
+        tally.vote("org-2", Vote::Approve, 4).unwrap();
+        assert_eq!(tally.vote("org-3", Vote::Approve, 5).unwrap(), Status::Passed { at: 5 });
+    }
+
+    #[test]
+    fn the_organisation_removed_does_not_vote_and_others_decide() {
+        let kind = ActionKind::RemoveOrganisation("org-4".into());
+        let (voters, t) = Policy::default().electorate(&kind, &orgs(4)).unwrap();
+        assert!(!voters.contains("org-4"));
+        let mut tally = Tally::new(voters, t, 100).unwrap();
+        assert_eq!(tally.vote("org-4", Vote::Reject, 1), Err(PolicyError::NotEligible("org-4".into())));
+        tally.vote("org-1", Vote::Approve, 2).unwrap();
+        // 2 of the 3 eligible meet 2/3.
+        assert_eq!(tally.vote("org-2", Vote::Approve, 3).unwrap(), Status::Passed { at: 3 });
+        let unknown = ActionKind::RemoveOrganisation("org-9".into());
+        assert_eq!(Policy::default().electorate(&unknown, &orgs(4)).err(), Some(PolicyError::UnknownOrganisation("org-9".into())));
+    }
+
+    #[test]
+    fn an_organisations_own_keys_and_roles_are_its_admins_alone() {
+        let kind = ActionKind::WithinOrganisation("org-2".into());
+        let (voters, t) = Policy::default().electorate(&kind, &orgs(4)).unwrap();
+        assert_eq!(voters, BTreeSet::from(["org-2".to_string()]));
+        let mut tally = Tally::new(voters, t, 100).unwrap();
+        assert_eq!(tally.vote("org-1", Vote::Approve, 1), Err(PolicyError::NotEligible("org-1".into())));
+        assert_eq!(tally.vote("org-2", Vote::Approve, 1).unwrap(), Status::Passed { at: 1 });
+    }
+
+    #[test]
+    fn proposals_expire_at_their_height_and_refuse_later_votes() {
+        let (voters, t) = Policy::default().electorate(&ActionKind::AddOrganisation, &orgs(4)).unwrap();
+        let mut tally = Tally::new(voters, t, 20).unwrap();
+        tally.vote("org-1", Vote::Approve, 20).unwrap(); // the expiry height itself still counts
+        assert!(!tally.expire(19));
+        assert!(tally.expire(20));
+        assert_eq!(tally.status(), Status::Expired { at: 20 });
+        assert!(!tally.expire(21));
+        assert_eq!(tally.vote("org-2", Vote::Approve, 20), Err(PolicyError::Closed("expired")));
+        let (voters, t) = Policy::default().electorate(&ActionKind::AddOrganisation, &orgs(4)).unwrap();
+        let mut late = Tally::new(voters, t, 20).unwrap();
+        assert_eq!(late.vote("org-1", Vote::Approve, 21), Err(PolicyError::Expired(20)));
+    }
+
+    #[test]
+    fn validator_set_changes_are_refused_until_epochs_land() {
+        assert_eq!(Policy::default().electorate(&ActionKind::ValidatorSet, &orgs(4)).err(), Some(PolicyError::Unsupported));
+    }
+
+    /// The same votes in any order decide the same way: every order of three approvals and one
+    /// rejection among four passes, at the vote that reaches the threshold.
+    #[test]
+    fn every_order_of_the_same_votes_reaches_the_same_outcome() {
+        let votes = [("org-1", Vote::Approve), ("org-2", Vote::Approve), ("org-3", Vote::Reject), ("org-4", Vote::Approve)];
+        // All 24 orders of the four votes.
+        let mut orders = Vec::new();
+        for a in 0..4 {
+            for b in 0..4 {
+                for c in 0..4 {
+                    for d in 0..4 {
+                        let o = [a, b, c, d];
+                        if BTreeSet::from_iter(o.iter()).len() == 4 {
+                            orders.push(o);
+                        }
+                    }
+                }
+            }
+        }
+        assert_eq!(orders.len(), 24);
+        for order in orders {
+            let (voters, t) = Policy::default().electorate(&ActionKind::AddOrganisation, &orgs(4)).unwrap();
+            let mut tally = Tally::new(voters, t, 100).unwrap();
+            let mut outcome = Status::Open;
+            for (h, i) in order.iter().enumerate() {
+                match tally.vote(votes[*i].0, votes[*i].1, h as u64) {
+                    Ok(s) => outcome = s,
+                    Err(PolicyError::Closed(_)) => {}
+                    Err(e) => panic!("{e}"),
+                }
+            }
+            assert!(matches!(outcome, Status::Passed { .. }), "{order:?}: {outcome:?}");
+        }
+    }
+}
