@@ -86,15 +86,16 @@ fn idle_and_slow_connections_under_a_1024_descriptor_limit_do_not_stop_the_node(
     assert!(cap < 1024, "the connection cap {cap} leaves no descriptors for storage");
 
     // 1,100 idle connections (fewer if this process cannot open that many) and 300 slow ones
-    // that send a header one byte per second.
+    // that send a header one byte per second, from addresses of their own (each below the
+    // per-address cap, so together they press on the node's whole connection cap).
     let idle_n = 1100.min(own.saturating_sub(500) as usize);
     let mut idle = Vec::with_capacity(idle_n);
-    for _ in 0..idle_n {
-        if let Ok(s) = TcpStream::connect(("127.0.0.1", node.port)) {
+    for i in 0..idle_n {
+        if let Ok(s) = connect_from([127, 0, 1, (i / 400) as u8 + 1], node.port) {
             idle.push(s);
         }
     }
-    let slow: Vec<TcpStream> = (0..300).filter_map(|_| TcpStream::connect(("127.0.0.1", node.port)).ok()).collect();
+    let slow: Vec<TcpStream> = (0..300).filter_map(|_| connect_from([127, 0, 2, 1], node.port).ok()).collect();
     let trickle = std::thread::spawn({
         let mut slow: Vec<TcpStream> = slow.iter().map(|s| s.try_clone().unwrap()).collect();
         move || {
@@ -135,6 +136,36 @@ fn idle_and_slow_connections_under_a_1024_descriptor_limit_do_not_stop_the_node(
     assert!(healthz_ok(&node.url));
     assert!(node.alive(), "the node did not exit");
     drop(idle);
+}
+
+/// One address cannot take every connection: beyond its cap it is answered `429
+/// too-many-connections` and closed, while other addresses are served; closing its connections
+/// gives the slots back.
+#[test]
+fn one_client_address_cannot_take_every_connection() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    drop(DevNode::start(&dir, "ed25519-sha256"));
+    set_limits(&dir, &[("max_connections_per_client", 20)]);
+    let node = DevNode::start(&dir, "ed25519-sha256");
+    let held: Vec<TcpStream> = (0..20).map(|_| connect_from([127, 0, 3, 1], node.port).unwrap()).collect();
+    // Give the accept loop time to count them (it accepts in order).
+    std::thread::sleep(Duration::from_millis(300));
+    let mut over = connect_from([127, 0, 3, 1], node.port).unwrap();
+    over.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut answer = String::new();
+    let _ = over.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 429"), "{answer}");
+    assert!(answer.contains("\"code\":\"too-many-connections\"") && answer.contains("retry-after: 1"), "{answer}");
+    assert!(healthz_ok(&node.url), "another address is served");
+    drop(held);
+    wait_for(Duration::from_secs(10), "the slots to come back", || {
+        let mut s = connect_from([127, 0, 3, 1], node.port).ok()?;
+        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").ok()?;
+        let mut out = String::new();
+        s.read_to_string(&mut out).ok()?;
+        out.starts_with("HTTP/1.1 200").then_some(())
+    });
 }
 
 #[test]

@@ -171,6 +171,17 @@ fn mutate(rng: &mut Rng, seeds: &[Vec<u8>]) -> Vec<u8> {
     d
 }
 
+/// With `CAIRN_FUZZ_SEEDS=<dir>`, writes each target's seeds to `<dir>/<target>/`, the corpus
+/// folders cargo-fuzz starts from (`cargo fuzz run <target> <dir>/<target>`).
+fn dump_seeds(name: &str, seeds: &[Vec<u8>]) {
+    let Some(dir) = std::env::var_os("CAIRN_FUZZ_SEEDS") else { return };
+    let dir = Path::new(&dir).join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    for (i, s) in seeds.iter().enumerate() {
+        std::fs::write(dir.join(format!("seed-{i}")), s).unwrap();
+    }
+}
+
 fn run(name: &str, target: cairn_fuzz::Target, input: &[u8]) {
     if std::panic::catch_unwind(|| target(input)).is_err() {
         panic!("fuzz target {name} panicked on input {}", input.iter().map(|b| format!("{b:02x}")).collect::<String>());
@@ -181,6 +192,7 @@ fn run(name: &str, target: cairn_fuzz::Target, input: &[u8]) {
 fn every_target_survives_its_seeds_and_their_mutations() {
     for (name, target) in cairn_fuzz::TARGETS {
         let seeds = seeds(name);
+        dump_seeds(name, &seeds);
         let least = match *name {
             "receipt" => 14, // every fixture: receipts of both suites and the testnet, JSON and tlog proofs, state receipts
             "note" | "log_leaf" | "state" => 6,

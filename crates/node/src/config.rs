@@ -104,6 +104,9 @@ pub struct Limits {
     pub max_wait_ms: u64,
     /// Open API connections at most (also kept below the open-file limit, see `serve.rs`).
     pub max_connections: usize,
+    /// Open API connections from one client address at most; beyond, the connection is
+    /// answered `429 too-many-connections` and closed (one client cannot take every slot).
+    pub max_connections_per_client: usize,
     /// Time a client has to send a request's headers; also how long an idle keep-alive
     /// connection stays open.
     pub header_timeout_ms: u64,
@@ -128,6 +131,7 @@ impl Default for Limits {
             max_txs_per_request: 10_000,
             max_wait_ms: 30_000,
             max_connections: 4096,
+            max_connections_per_client: 512,
             header_timeout_ms: 10_000,
             body_timeout_ms: 30_000,
             max_inflight_request_bytes: 256 << 20,
@@ -148,6 +152,7 @@ impl Limits {
             ("max_txs_per_request", self.max_txs_per_request as u64),
             ("max_wait_ms", self.max_wait_ms),
             ("max_connections", self.max_connections as u64),
+            ("max_connections_per_client", self.max_connections_per_client as u64),
             ("header_timeout_ms", self.header_timeout_ms),
             ("body_timeout_ms", self.body_timeout_ms),
             ("max_inflight_request_bytes", self.max_inflight_request_bytes as u64),

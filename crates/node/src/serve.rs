@@ -108,6 +108,7 @@ pub async fn serve(
     let rate = Arc::new(RateLimiter::new(limits.max_requests_per_client_per_s));
     let app = with_limits(app, limits, rate);
     let slots = Arc::new(Semaphore::new(max_connections));
+    let per_client = Arc::new(ClientConnections::new(limits.max_connections_per_client));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let header_timeout = Duration::from_millis(limits.header_timeout_ms);
     let mut builder = hyper::server::conn::http1::Builder::new();
@@ -132,6 +133,11 @@ pub async fn serve(
             () = &mut stop => break,
         };
         let _ = stream.set_nodelay(true);
+        let Some(held) = per_client.admit(peer.ip()) else {
+            tokio::spawn(refuse_connection(stream, slot));
+            continue;
+        };
+        let slot = (slot, held);
         let service = hyper::service::service_fn({
             let app = app.clone();
             move |mut req: hyper::Request<hyper::body::Incoming>| {
@@ -241,6 +247,63 @@ async fn bounded(req: Request, next: Next, max_body: usize, body_timeout: Durati
     };
     drop(permit);
     next.run(Request::from_parts(parts, Body::from(body))).await
+}
+
+/// Open connections per client address, bounded: the table holds only addresses with a
+/// connection open, so it never outgrows the connection cap.
+struct ClientConnections {
+    max_per_client: usize,
+    open: std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>,
+}
+
+/// One connection counted against its address; uncounted when dropped (the connection ended).
+struct ClientSlot {
+    table: Arc<ClientConnections>,
+    ip: std::net::IpAddr,
+}
+
+impl ClientConnections {
+    fn new(max_per_client: usize) -> Self {
+        ClientConnections { max_per_client, open: Default::default() }
+    }
+
+    fn admit(self: &Arc<Self>, ip: std::net::IpAddr) -> Option<ClientSlot> {
+        let mut open = self.open.lock().unwrap();
+        let n = open.entry(ip).or_insert(0);
+        if *n >= self.max_per_client {
+            return None;
+        }
+        *n += 1;
+        Some(ClientSlot { table: Arc::clone(self), ip })
+    }
+}
+
+impl Drop for ClientSlot {
+    fn drop(&mut self) {
+        let mut open = self.table.open.lock().unwrap();
+        if let Some(n) = open.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// A connection over its address's cap: one `429` problem, then closed (within the header
+/// timeout's spirit: a short write deadline, so a client that does not read holds nothing).
+async fn refuse_connection(mut stream: tokio::net::TcpStream, slot: tokio::sync::OwnedSemaphorePermit) {
+    use tokio::io::AsyncWriteExt as _;
+    let body =
+        cairn_module::problem_body(StatusCode::TOO_MANY_REQUESTS, "too-many-connections", "too many open connections from this address; close some and retry")
+            .to_string();
+    let response = format!(
+        "HTTP/1.1 429 Too Many Requests\r\ncontent-type: application/problem+json\r\nretry-after: {RETRY_AFTER_S}\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = tokio::time::timeout(Duration::from_secs(1), stream.write_all(response.as_bytes())).await;
+    let _ = stream.shutdown().await;
+    drop(slot);
 }
 
 /// The address a request came from (set by the accept loop).

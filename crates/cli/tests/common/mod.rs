@@ -213,3 +213,12 @@ pub fn journal(folder: &std::path::Path) -> (std::path::PathBuf, usize, Vec<u8>)
     let written = bytes.iter().rposition(|b| *b != 0).expect("a written journal") + 1;
     (path, written, bytes)
 }
+
+/// A TCP connection to 127.0.0.1:`port` from the loopback address `from` (127.0.0.2 and up:
+/// another client, as far as per-address limits go).
+pub fn connect_from(from: [u8; 4], port: u16) -> std::io::Result<std::net::TcpStream> {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)?;
+    socket.bind(&std::net::SocketAddr::from((from, 0)).into())?;
+    socket.connect(&std::net::SocketAddr::from(([127, 0, 0, 1], port)).into())?;
+    Ok(socket.into())
+}
