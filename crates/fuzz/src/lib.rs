@@ -27,6 +27,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("submission", submission),
     ("trust_genesis", trust_genesis),
     ("access", access),
+    ("governance", governance),
 ];
 
 /// A canonical transaction (API binary framing, gossip, blocks).
@@ -125,6 +126,15 @@ pub fn access(data: &[u8]) {
     let lookup = |k: &[u8]| if k == key.as_bytes() { Ok(key.clone()) } else { Err(AuthError::NotAMember(String::new())) };
     let _ = httpsig::verify(&request, Suite::Ed25519Sha256, 1_764_620_000, &httpsig::REQUIRED_COMPONENTS, lookup);
     let _ = token::verify(text, Suite::Ed25519Sha256, "fuzz", 1_764_620_000_000, lookup);
+}
+
+/// Governance actions (the arguments of proposals): what decodes re-encodes to its bytes.
+pub fn governance(data: &[u8]) {
+    for suite in [Suite::Ed25519Sha256, Suite::Sm2Sm3] {
+        if let Ok(action) = cairn_module_governance::action::Action::decode(data, suite) {
+            assert_eq!(action.encode(), data, "a decoded action re-encodes to its bytes");
+        }
+    }
 }
 
 /// The member key the `access` target's seeds are signed with.

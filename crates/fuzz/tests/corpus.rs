@@ -99,6 +99,22 @@ fn seeds(target: &str) -> Vec<Vec<u8>> {
             vec![br#"["00ff", {"chain_id": "c", "call": {}}]"#.to_vec(), br#"{"transactions": ["0011"], "wait": true}"#.to_vec(), br#""00""#.to_vec()]
         }
         "trust_genesis" => files("testdata/fixtures").into_iter().filter(|f| f.windows(15).any(|w| w == b"cairn-trust-v1\"")).collect(),
+        "governance" => {
+            use cairn_module_governance::action::{Action, Member};
+            let key = |seed: u8| KeyPair::from_secret_bytes(Suite::Ed25519Sha256, &[seed; 32]).unwrap().public_key();
+            let admin = Member { key: key(1), roles: vec!["admin".into(), "evidence.depositor".into()] };
+            [
+                Action::AddOrganisation { id: "court-5".into(), name: "Court 5".into(), members: vec![admin.clone()] },
+                Action::RemoveOrganisation { id: "bank-2".into() },
+                Action::AddMember { organisation: "court-5".into(), member: admin },
+                Action::SetRoles { organisation: "court-5".into(), key: key(2), roles: vec!["admin".into()] },
+                Action::RotateKey { organisation: "court-5".into(), old: key(1), new: key(3) },
+                Action::SetParameter { name: "max_tx_bytes".into(), value: 1 << 20 },
+            ]
+            .iter()
+            .map(Action::encode)
+            .collect()
+        }
         "access" => {
             let key = cairn_fuzz::access_key();
             let h = cairn_access::httpsig::sign(&key, "GET", "/v1/evidence", Some("reference=x"), 1_764_620_000);
