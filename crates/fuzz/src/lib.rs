@@ -128,12 +128,21 @@ pub fn access(data: &[u8]) {
     let _ = token::verify(text, Suite::Ed25519Sha256, "fuzz", 1_764_620_000_000, lookup);
 }
 
-/// Governance actions (the arguments of proposals): what decodes re-encodes to its bytes.
+/// Governance actions (the arguments of proposals) and tallies (in proposals' state values,
+/// which state receipts carry): what decodes re-encodes to its bytes.
 pub fn governance(data: &[u8]) {
     for suite in [Suite::Ed25519Sha256, Suite::Sm2Sm3] {
         if let Ok(action) = cairn_module_governance::action::Action::decode(data, suite) {
             assert_eq!(action.encode(), data, "a decoded action re-encodes to its bytes");
         }
+    }
+    let mut r = cairn_types::codec::Reader::new(data);
+    if let Ok(tally) = cairn_module_governance::policy::Tally::decode(&mut r)
+        && r.finish().is_ok()
+    {
+        let mut w = cairn_types::codec::Writer::new();
+        tally.encode(&mut w);
+        assert_eq!(w.into_bytes(), data, "a decoded tally re-encodes to its bytes");
     }
 }
 

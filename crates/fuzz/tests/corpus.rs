@@ -113,6 +113,20 @@ fn seeds(target: &str) -> Vec<Vec<u8>> {
             ]
             .iter()
             .map(Action::encode)
+            .chain({
+                use cairn_module_governance::policy::{ActionKind, Policy, Tally, Vote};
+                let orgs = ["a", "b", "c", "d"].map(String::from).into_iter().collect();
+                let (voters, t) = Policy::default().electorate(&ActionKind::AddOrganisation, &orgs).unwrap();
+                let mut tally = Tally::new(voters, t, 40).unwrap();
+                let mut out = Vec::new();
+                for (org, vote) in [("a", Vote::Approve), ("b", Vote::Reject), ("c", Vote::Approve), ("d", Vote::Approve)] {
+                    tally.vote(org, vote, 7).unwrap();
+                    let mut w = cairn_types::codec::Writer::new();
+                    tally.encode(&mut w);
+                    out.push(w.into_bytes());
+                }
+                out
+            })
             .collect()
         }
         "access" => {

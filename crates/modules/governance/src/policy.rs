@@ -4,6 +4,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use cairn_types::codec::{DecodeError, Reader, Writer};
+
 /// Organisations eligible to vote on a proposal at most (a bound on a tally's size).
 pub const MAX_ELECTORATE: usize = 1024;
 
@@ -211,6 +213,98 @@ impl Tally {
     }
 }
 
+impl Tally {
+    /// The tally's canonical bytes (a proposal's state value carries it):
+    /// `list<str org> electorate | u32 num | u32 den | u64 expires_height |
+    /// list<(str org, u8 vote: 1 approve, 2 reject)> votes | u8 status (0 open, 1 passed, 2
+    /// rejected, 3 expired) | u64 height (absent when open)`. Lists are sorted, as the ordered
+    /// maps hold them.
+    pub fn encode(&self, w: &mut Writer) {
+        w.u32(self.electorate.len() as u32);
+        for o in &self.electorate {
+            w.str(o);
+        }
+        w.u32(self.threshold.num).u32(self.threshold.den).u64(self.expires_height);
+        w.u32(self.votes.len() as u32);
+        for (o, v) in &self.votes {
+            w.str(o).u8(match v {
+                Vote::Approve => 1,
+                Vote::Reject => 2,
+            });
+        }
+        match self.status {
+            Status::Open => w.u8(0),
+            Status::Passed { at } => w.u8(1).u64(at),
+            Status::Rejected { at } => w.u8(2).u64(at),
+            Status::Expired { at } => w.u8(3).u64(at),
+        };
+    }
+
+    /// Reads a tally strictly: sorted unique organisations, votes only by the electorate, a
+    /// valid threshold, and a status its votes agree with (a passed tally meets its threshold,
+    /// an open one is undecided).
+    pub fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let bad = |field, reason| DecodeError::Invalid { field, reason };
+        let n = r.count("electorate", MAX_ELECTORATE)?;
+        let mut electorate = BTreeSet::new();
+        let mut last: Option<String> = None;
+        for _ in 0..n {
+            let o = r.str("organisation", 64)?.to_string();
+            if last.as_ref().is_some_and(|l| *l >= o) {
+                return Err(bad("electorate", "must be sorted and unique"));
+            }
+            last = Some(o.clone());
+            electorate.insert(o);
+        }
+        let (num, den) = (r.u32("threshold")?, r.u32("threshold")?);
+        let threshold = Threshold::parse(&format!("{num}/{den}")).map_err(|_| bad("threshold", "must be n/d with 0 < n <= d <= 1000"))?;
+        let expires_height = r.u64("expires height")?;
+        let m = r.count("votes", MAX_ELECTORATE)?;
+        let mut votes = BTreeMap::new();
+        let mut last: Option<String> = None;
+        for _ in 0..m {
+            let o = r.str("organisation", 64)?.to_string();
+            if last.as_ref().is_some_and(|l| *l >= o) {
+                return Err(bad("votes", "must be sorted and unique"));
+            }
+            if !electorate.contains(&o) {
+                return Err(bad("votes", "a vote by an organisation outside the electorate"));
+            }
+            let v = match r.u8("vote")? {
+                1 => Vote::Approve,
+                2 => Vote::Reject,
+                _ => return Err(bad("vote", "must be 1 (approve) or 2 (reject)")),
+            };
+            last = Some(o.clone());
+            votes.insert(o, v);
+        }
+        let status = match r.u8("status")? {
+            0 => Status::Open,
+            1 => Status::Passed { at: r.u64("status height")? },
+            2 => Status::Rejected { at: r.u64("status height")? },
+            3 => Status::Expired { at: r.u64("status height")? },
+            _ => return Err(bad("status", "unknown status")),
+        };
+        if electorate.is_empty() {
+            return Err(bad("electorate", "empty"));
+        }
+        let tally = Tally { electorate, threshold, expires_height, votes, status };
+        let approvals = tally.approvals();
+        let eligible = tally.electorate.len();
+        let undecided = eligible - tally.votes.len();
+        let agrees = match status {
+            Status::Open => !threshold.met(approvals, eligible) && threshold.met(approvals + undecided, eligible),
+            Status::Passed { .. } => threshold.met(approvals, eligible),
+            Status::Rejected { .. } => !threshold.met(approvals + undecided, eligible),
+            Status::Expired { .. } => !threshold.met(approvals, eligible),
+        };
+        if !agrees {
+            return Err(bad("status", "does not agree with the votes"));
+        }
+        Ok(tally)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -303,6 +397,60 @@ mod tests {
         let (voters, t) = Policy::default().electorate(&ActionKind::AddOrganisation, &orgs(4)).unwrap();
         let mut late = Tally::new(voters, t, 20).unwrap();
         assert_eq!(late.vote("org-1", Vote::Approve, 21), Err(PolicyError::Expired(20)));
+    }
+
+    fn bytes_of(t: &Tally) -> Vec<u8> {
+        let mut w = Writer::new();
+        t.encode(&mut w);
+        w.into_bytes()
+    }
+
+    fn decode(bytes: &[u8]) -> Result<Tally, DecodeError> {
+        let mut r = Reader::new(bytes);
+        let t = Tally::decode(&mut r)?;
+        r.finish()?;
+        Ok(t)
+    }
+
+    #[test]
+    fn tallies_round_trip_in_every_status_and_refuse_inconsistent_bytes() {
+        let (voters, t) = Policy::default().electorate(&ActionKind::AddOrganisation, &orgs(4)).unwrap();
+        let mut tally = Tally::new(voters, t, 50).unwrap();
+        let mut seen = vec![bytes_of(&tally)];
+        tally.vote("org-2", Vote::Reject, 3).unwrap();
+        seen.push(bytes_of(&tally));
+        tally.vote("org-1", Vote::Approve, 4).unwrap();
+        tally.vote("org-3", Vote::Approve, 5).unwrap();
+        seen.push(bytes_of(&tally));
+        tally.vote("org-4", Vote::Approve, 6).unwrap();
+        assert!(matches!(tally.status(), Status::Passed { at: 6 }));
+        seen.push(bytes_of(&tally));
+        let (voters, t) = Policy::default().electorate(&ActionKind::Parameters, &orgs(3)).unwrap();
+        let mut gone = Tally::new(voters, t, 9).unwrap();
+        gone.expire(9);
+        seen.push(bytes_of(&gone));
+        for b in &seen {
+            let back = decode(b).unwrap();
+            assert_eq!(bytes_of(&back), *b);
+            for n in 0..b.len() {
+                assert!(decode(&b[..n]).is_err(), "cut at {n}");
+            }
+        }
+        // A passed status that its votes do not bear out.
+        let mut forged = seen[2].clone();
+        let at = forged.len() - 1;
+        forged[at] = 1;
+        forged.extend_from_slice(&7u64.to_be_bytes());
+        assert!(matches!(decode(&forged), Err(DecodeError::Invalid { field: "status", .. })));
+        // A vote by an organisation outside the electorate.
+        let (voters, t) = Policy::default().electorate(&ActionKind::RemoveOrganisation("org-4".into()), &orgs(4)).unwrap();
+        let mut w = Writer::new();
+        w.u32(voters.len() as u32);
+        for o in &voters {
+            w.str(o);
+        }
+        w.u32(t.num).u32(t.den).u64(10).u32(1).str("org-4").u8(1).u8(0);
+        assert!(matches!(decode(&w.into_bytes()), Err(DecodeError::Invalid { field: "votes", .. })));
     }
 
     #[test]
