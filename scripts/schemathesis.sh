@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 CAIRN="${1:-$PWD/target/debug/cairn}"
 SCHEMATHESIS_VERSION=4.32.5
-VENV=target/schemathesis-venv
+VENV="$PWD/target/schemathesis-venv"
 
 if [ ! -x "$VENV/bin/schemathesis" ] || ! "$VENV/bin/schemathesis" --version | grep -q "$SCHEMATHESIS_VERSION"; then
   python3 -m venv "$VENV"
@@ -41,7 +41,8 @@ for i in 1 2 3; do
   "$CAIRN" evidence submit --node "http://127.0.0.1:$port" --key "$dir/data/keys/submitter.key" --reference "case-$i" --wait "$dir/doc-$i.txt" >/dev/null
 done
 
-timeout 300 "$VENV/bin/schemathesis" run "http://127.0.0.1:$port/v1/openapi.json" \
+# From the temporary folder: schemathesis keeps its cache (.schemathesis/) in the working folder.
+(cd "$dir" && timeout 300 "$VENV/bin/schemathesis" run "http://127.0.0.1:$port/v1/openapi.json" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance,negative_data_rejection \
-  --max-examples 50 --generation-deterministic --request-timeout 20 --no-color
+  --max-examples 50 --generation-deterministic --request-timeout 20 --no-color)
 kill -0 "$node_pid" || { cat "$dir/node.log"; echo "schemathesis: the node died during the run"; exit 1; }
