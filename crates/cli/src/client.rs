@@ -26,16 +26,11 @@ pub async fn get_json(client: &reqwest::Client, url: &str) -> anyhow::Result<Val
     Ok(resp.json().await?)
 }
 
-/// The trust file a node serves (public in every access mode), trusting `ca_certs` (PEM) beside
-/// the system's TLS roots.
-pub async fn fetch_trust(node: &str, ca_certs: &[Vec<u8>]) -> anyhow::Result<TrustFile> {
-    let mut b = reqwest::Client::builder();
-    for pem in ca_certs {
-        for cert in reqwest::Certificate::from_pem_bundle(pem).context("reading --ca-cert")? {
-            b = b.add_root_certificate(cert);
-        }
-    }
-    let v = get_json(&b.build()?, &format!("{node}/v1/trust")).await?;
+/// The trust file a node serves (public in every access mode), trusting `roots` beside the
+/// system's TLS roots.
+pub async fn fetch_trust(node: &str, roots: Vec<reqwest::Certificate>) -> anyhow::Result<TrustFile> {
+    let client = roots.into_iter().fold(reqwest::Client::builder(), |b, cert| b.add_root_certificate(cert)).build()?;
+    let v = get_json(&client, &format!("{node}/v1/trust")).await?;
     let t = TrustFile::from_json(&serde_json::to_vec(&v)?)?;
     Ok(t)
 }

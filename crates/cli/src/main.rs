@@ -357,7 +357,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let genesis = Genesis::from_json(&bytes)?;
             let members = cairn_access::Members::from_genesis(&genesis, &[]).map_err(anyhow::Error::msg)?;
             let organisation = members.issuer_organisation(key.public_key().as_bytes())?.to_string();
-            let issued_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as u64;
+            let issued_ms = cairn_node::ledger::now_ms();
             let claims = cairn_access::token::Claims {
                 chain_id: genesis.chain_id.clone(),
                 organisation,
@@ -371,7 +371,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Trust(TrustCommand::Export { node, genesis, out }) => {
             let trust: TrustFile = match (node, genesis) {
-                (Some(url), None) => runtime()?.block_on(client::fetch_trust(&url, &cli.connection.http_env()?.ca_certs))?,
+                (Some(url), None) => runtime()?.block_on(client::fetch_trust(&url, cli.connection.http_env()?.root_certificates()?))?,
                 (None, Some(path)) => {
                     let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
                     Genesis::from_json(&bytes)?.trust_file()

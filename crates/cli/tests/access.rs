@@ -16,13 +16,12 @@ use serde_json::Value;
 
 /// Sets `[access]` in a dev data folder's config (the node must be stopped).
 fn set_access(dir: &Path, mode: &str, deny: &[String]) {
-    let path = dir.join("config.toml");
-    let mut doc: toml::Table = toml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    let mut access = toml::Table::new();
-    access.insert("mode".into(), toml::Value::String(mode.into()));
-    access.insert("deny_keys".into(), toml::Value::Array(deny.iter().map(|k| toml::Value::String(k.clone())).collect()));
-    doc.insert("access".into(), toml::Value::Table(access));
-    std::fs::write(&path, toml::to_string(&doc).unwrap()).unwrap();
+    edit_config(dir, |doc| {
+        let mut access = toml::Table::new();
+        access.insert("mode".into(), toml::Value::String(mode.into()));
+        access.insert("deny_keys".into(), toml::Value::Array(deny.iter().map(|k| toml::Value::String(k.clone())).collect()));
+        doc.insert("access".into(), toml::Value::Table(access));
+    });
 }
 
 fn now_s() -> u64 {

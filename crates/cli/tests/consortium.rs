@@ -97,6 +97,18 @@ impl Consortium {
         }
     }
 
+    /// `rounds` deposits of `per_tx` records (seeds from `seed`), each to the next of the first
+    /// `nodes` validators and waited for; the result of each.
+    fn deposit_rounds(&self, key: &KeyPair, rounds: u64, nodes: usize, seed: u64, per_tx: usize) -> Vec<Value> {
+        (0..rounds)
+            .map(|n| {
+                let (status, body) = post_txs(&self.nodes[n as usize % nodes].url, &[deposit_tx(key, &self.chain, n, records(seed + n, per_tx))], true);
+                assert_eq!(status, 200, "{body}");
+                body["results"][0].clone()
+            })
+            .collect()
+    }
+
     fn submitter(&self, i: usize) -> KeyPair {
         cairn_node::keys::read_key(&self.nodes[i].dir.join("keys/submitter.key")).unwrap()
     }
@@ -284,13 +296,8 @@ fn a_validator_with_a_wiped_data_folder_resyncs_from_its_peers() {
     let _turn = ONE_CLUSTER_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let mut c = Consortium::start(4, "sm2-sm3");
     c.wait_all_at(1, Duration::from_secs(60));
-    let key = c.submitter(2);
-    let mut ids = Vec::new();
-    for n in 0..5u64 {
-        let (status, body) = post_txs(&c.nodes[n as usize % 3].url, &[deposit_tx(&key, &c.chain, n, records(100 + n, 3))], true);
-        assert_eq!(status, 200, "{body}");
-        ids.push(body["results"][0]["record_ids"][1].as_str().unwrap().to_string());
-    }
+    let results = c.deposit_rounds(&c.submitter(2), 5, 3, 100, 3);
+    let ids: Vec<String> = results.iter().map(|r| r["record_ids"][1].as_str().unwrap().to_string()).collect();
     c.kill9(1);
     let dir: &Path = &c.nodes[1].dir;
     std::fs::remove_dir_all(dir.join("db")).unwrap();
@@ -348,18 +355,12 @@ fn a_validator_whose_ledger_lost_blocks_heals_from_its_peers() {
     let _turn = ONE_CLUSTER_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let mut c = Consortium::start(4, "ed25519-sha256");
     c.wait_all_at(1, Duration::from_secs(60));
-    let key = c.submitter(0);
-    let mut ids = Vec::new();
-    for n in 0..6u64 {
-        let (status, body) = post_txs(&c.nodes[n as usize % 4].url, &[deposit_tx(&key, &c.chain, n, records(200 + n, 2))], true);
-        assert_eq!(status, 200, "{body}");
-        ids.push(body["results"][0]["record_ids"][0].as_str().unwrap().to_string());
-    }
+    let results = c.deposit_rounds(&c.submitter(0), 6, 4, 200, 2);
+    let ids: Vec<String> = results.iter().map(|r| r["record_ids"][0].as_str().unwrap().to_string()).collect();
     let signed = c.status(1).unwrap()["checkpoint_size"].as_u64().unwrap();
     c.kill9(1);
     let dir = c.nodes[1].dir.clone();
-    let (path, written, _) = journal(&dir.join("db/ledger"));
-    std::fs::OpenOptions::new().write(true).open(&path).unwrap().set_len(written as u64 / 2).unwrap();
+    lose_half_the_journal(&dir.join("db/ledger"));
     let top = (0..4).filter(|i| *i != 1).map(|i| c.height(i)).max().unwrap();
     c.spawn(1);
     c.wait_all_at(top, Duration::from_secs(120));

@@ -26,17 +26,6 @@ fn raise_own_fd_limit() -> u64 {
     cur
 }
 
-/// Sets `[limits]` keys in a dev data folder's config (the node must be stopped).
-fn set_limits(dir: &std::path::Path, pairs: &[(&str, i64)]) {
-    let path = dir.join("config.toml");
-    let mut doc: toml::Table = toml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    let limits = doc.entry("limits").or_insert(toml::Value::Table(Default::default())).as_table_mut().unwrap();
-    for (k, v) in pairs {
-        limits.insert((*k).into(), toml::Value::Integer(*v));
-    }
-    std::fs::write(&path, toml::to_string(&doc).unwrap()).unwrap();
-}
-
 /// A raw HTTP/1.1 exchange: sends `request`, returns the status line and the body.
 fn raw(port: u16, request: &[u8]) -> (String, String) {
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
@@ -144,10 +133,7 @@ fn idle_and_slow_connections_under_a_1024_descriptor_limit_do_not_stop_the_node(
 #[test]
 fn one_client_address_cannot_take_every_connection() {
     let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("data");
-    drop(DevNode::start(&dir, "ed25519-sha256"));
-    set_limits(&dir, &[("max_connections_per_client", 20)]);
-    let node = DevNode::start(&dir, "ed25519-sha256");
+    let node = dev_node_with_limits(&tmp.path().join("data"), &[("max_connections_per_client", 20)]);
     let held: Vec<TcpStream> = (0..20).map(|_| connect_from([127, 0, 3, 1], node.port).unwrap()).collect();
     // Give the accept loop time to count them (it accepts in order).
     std::thread::sleep(Duration::from_millis(300));
@@ -291,8 +277,7 @@ fn a_ledger_that_lost_acknowledged_blocks_refuses_to_sign_again() {
     let signed_size = node.status()["checkpoint_size"].as_u64().unwrap();
     node.kill9();
     // Half of what the ledger's journal holds is lost (a disk that dropped writes, a careless copy).
-    let (path, written, _) = journal(&dir.join("db/ledger"));
-    std::fs::OpenOptions::new().write(true).open(&path).unwrap().set_len(written as u64 / 2).unwrap();
+    lose_half_the_journal(&dir.join("db/ledger"));
 
     let mut child = std::process::Command::new(CAIRN)
         .args(["dev", "--data-dir", dir.to_str().unwrap(), "--listen", &format!("127.0.0.1:{}", free_port())])
@@ -348,10 +333,7 @@ fn a_corrupt_index_is_set_aside_and_rebuilt_from_the_blocks() {
 #[test]
 fn a_client_over_its_request_rate_is_told_to_retry() {
     let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("data");
-    drop(DevNode::start(&dir, "ed25519-sha256"));
-    set_limits(&dir, &[("max_requests_per_client_per_s", 20)]);
-    let node = DevNode::start(&dir, "ed25519-sha256");
+    let node = dev_node_with_limits(&tmp.path().join("data"), &[("max_requests_per_client_per_s", 20)]);
     std::thread::sleep(Duration::from_secs(3)); // the start-up polls spent part of the burst
     let c = client();
     let answers: Vec<reqwest::blocking::Response> = (0..100).map(|_| c.get(format!("{}/v1/status", node.url)).send().unwrap()).collect();

@@ -34,29 +34,30 @@ pub struct HttpEnv {
 }
 
 impl HttpEnv {
+    /// The extra roots as certificates, for any HTTP client (`cairn trust export` builds an
+    /// async one).
+    pub fn root_certificates(&self) -> Result<Vec<reqwest::Certificate>, CliError> {
+        let mut out = Vec::new();
+        for pem in &self.ca_certs {
+            out.extend(reqwest::Certificate::from_pem_bundle(pem).context("reading a --ca-cert file")?);
+        }
+        Ok(out)
+    }
+
     /// A blocking HTTP client trusting the extra roots, with a whole-request timeout.
     pub fn client(&self, timeout: std::time::Duration) -> Result<reqwest::blocking::Client, CliError> {
-        let mut b = reqwest::blocking::Client::builder().timeout(timeout);
-        for pem in &self.ca_certs {
-            for cert in reqwest::Certificate::from_pem_bundle(pem).context("reading a --ca-cert file")? {
-                b = b.add_root_certificate(cert);
-            }
-        }
-        b.build().context("making the HTTP client")
+        let b = reqwest::blocking::Client::builder().timeout(timeout);
+        self.root_certificates()?.into_iter().fold(b, |b, cert| b.add_root_certificate(cert)).build().context("making the HTTP client")
     }
 
     /// `req` with its credential: the configured one, else `fallback` (a command's own signing
     /// key, such as `evidence submit --key`), else none.
     pub fn authorize(&self, req: reqwest::blocking::RequestBuilder, fallback: Option<&KeyPair>) -> reqwest::blocking::RequestBuilder {
-        let credential = match (&self.credential, fallback) {
-            (Some(c), _) => Some(c),
-            (None, Some(_)) => None,
-            (None, None) => return req,
-        };
-        match credential {
-            Some(Credential::Token(t)) => req.bearer_auth(t),
-            Some(Credential::Key(k)) => sign(req, k),
-            None => sign(req, fallback.expect("matched above")),
+        match (&self.credential, fallback) {
+            (Some(Credential::Token(t)), _) => req.bearer_auth(t),
+            (Some(Credential::Key(k)), _) => sign(req, k),
+            (None, Some(k)) => sign(req, k),
+            (None, None) => req,
         }
     }
 }

@@ -50,16 +50,13 @@ impl Guard {
         if path == "/v1/transactions" && method == Method::POST {
             return Policy::Public;
         }
-        let modules = self.ledger.iter().flat_map(|l| l.executor().modules());
-        for m in modules {
-            let prefix = format!("/v1/{}", m.name());
-            if let Some(rest) = path.strip_prefix(&prefix)
-                && (rest.is_empty() || rest.starts_with('/'))
-            {
-                return m.read_policy(method.as_str(), if rest.is_empty() { "/" } else { rest });
-            }
+        // `/v1/<module>[/rest]`: the module's own policy for `/rest` (or `/`).
+        let Some(rest) = path.strip_prefix("/v1/") else { return Policy::Members };
+        let (name, sub) = rest.find('/').map_or((rest, "/"), |i| (&rest[..i], &rest[i..]));
+        match self.ledger.iter().flat_map(|l| l.executor().modules()).find(|m| m.name() == name) {
+            Some(m) => m.read_policy(method.as_str(), sub),
+            None => Policy::Members,
         }
-        Policy::Members
     }
 
     /// The caller of a request, from its signature or bearer token.
@@ -68,7 +65,7 @@ impl Guard {
         if let Some(auth) = headers.get(header::AUTHORIZATION) {
             let value = auth.to_str().map_err(|_| AuthError::Malformed("Authorization is not text".into()))?;
             let token = value.strip_prefix("Bearer ").ok_or_else(|| AuthError::Malformed("Authorization takes a Bearer token".into()))?;
-            return self.members.check_token(token.trim(), now_ms());
+            return self.members.check_token(token.trim(), crate::ledger::now_ms());
         }
         let field = |name: &str| {
             let values: Vec<&str> = headers.get_all(name).iter().filter_map(|v| v.to_str().ok()).collect();
@@ -77,13 +74,9 @@ impl Guard {
         let uri = req.uri();
         let authority = headers.get(header::HOST).and_then(|h| h.to_str().ok());
         let request = httpsig::Request { method: req.method().as_str(), authority, path: uri.path(), query: uri.query(), header: &field };
-        self.members.check_signature(&request, now_ms() / 1000)
+        // The HTTP layer's clock (credential lifetimes), never consensus's.
+        self.members.check_signature(&request, crate::ledger::now_ms() / 1000)
     }
-}
-
-fn now_ms() -> u64 {
-    // The HTTP layer's clock (credential lifetimes), never consensus's.
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
 /// The middleware: public routes and `open` mode pass; otherwise the credential must check, and

@@ -82,12 +82,8 @@ pub fn router(ledger: Arc<Ledger>) -> Result<Router> {
 /// What `GET /v1/access` answers: the mode and how to authenticate (for the console and
 /// clients to know before a `401`).
 fn access_document(guard: &crate::access::Guard, suite: cairn_crypto::Suite) -> String {
-    let mode = match guard.mode() {
-        crate::config::AccessMode::Open => "open",
-        crate::config::AccessMode::Members => "members",
-    };
     json!({
-        "mode": mode,
+        "mode": guard.mode(),
         "signature": {"label": cairn_access::httpsig::LABEL, "components": cairn_access::httpsig::REQUIRED_COMPONENTS, "alg": cairn_access::httpsig::alg_name(suite), "max_age_s": cairn_access::httpsig::MAX_AGE_S},
         "bearer": {"prefix": cairn_access::token::PREFIX},
     })

@@ -222,3 +222,35 @@ pub fn connect_from(from: [u8; 4], port: u16) -> std::io::Result<std::net::TcpSt
     socket.connect(&std::net::SocketAddr::from(([127, 0, 0, 1], port)).into())?;
     Ok(socket.into())
 }
+
+/// Edits a data folder's `config.toml` (the node must be stopped).
+pub fn edit_config(dir: &Path, edit: impl FnOnce(&mut toml::Table)) {
+    let path = dir.join("config.toml");
+    let mut doc: toml::Table = toml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    edit(&mut doc);
+    std::fs::write(&path, toml::to_string(&doc).unwrap()).unwrap();
+}
+
+/// Sets `[limits]` keys in a dev data folder's config (the node must be stopped).
+pub fn set_limits(dir: &Path, pairs: &[(&str, i64)]) {
+    edit_config(dir, |doc| {
+        let limits = doc.entry("limits").or_insert(toml::Value::Table(Default::default())).as_table_mut().unwrap();
+        for (k, v) in pairs {
+            limits.insert((*k).into(), toml::Value::Integer(*v));
+        }
+    });
+}
+
+/// A dev node in `dir` (new) running with these `[limits]`: made once, stopped, configured, started.
+pub fn dev_node_with_limits(dir: &Path, pairs: &[(&str, i64)]) -> DevNode {
+    drop(DevNode::start(dir, "ed25519-sha256"));
+    set_limits(dir, pairs);
+    DevNode::start(dir, "ed25519-sha256")
+}
+
+/// Loses the second half of what the newest journal of a fjall folder holds (a disk that
+/// dropped writes, a careless copy).
+pub fn lose_half_the_journal(folder: &Path) {
+    let (path, written, _) = journal(folder);
+    std::fs::OpenOptions::new().write(true).open(&path).unwrap().set_len(written as u64 / 2).unwrap();
+}

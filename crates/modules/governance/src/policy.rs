@@ -40,15 +40,16 @@ impl Threshold {
     pub const TWO_THIRDS: Threshold = Threshold { num: 2, den: 3 };
     pub const ONE: Threshold = Threshold { num: 1, den: 1 };
 
+    /// `num/den`, refused unless 0 < num <= den <= 1000.
+    pub fn new(num: u32, den: u32) -> Option<Self> {
+        (num > 0 && num <= den && den <= 1000).then_some(Threshold { num, den })
+    }
+
     /// `"n/d"` as genesis writes it.
     pub fn parse(s: &str) -> Result<Self, PolicyError> {
         let bad = || PolicyError::BadThreshold(s.to_string());
         let (n, d) = s.split_once('/').ok_or_else(bad)?;
-        let (num, den): (u32, u32) = (n.trim().parse().map_err(|_| bad())?, d.trim().parse().map_err(|_| bad())?);
-        if num == 0 || num > den || den > 1000 {
-            return Err(bad());
-        }
-        Ok(Threshold { num, den })
+        Threshold::new(n.trim().parse().map_err(|_| bad())?, d.trim().parse().map_err(|_| bad())?).ok_or_else(bad)
     }
 
     /// Whether `approvals` of `eligible` meet it (exact: no rounding).
@@ -247,24 +248,20 @@ impl Tally {
         let bad = |field, reason| DecodeError::Invalid { field, reason };
         let n = r.count("electorate", MAX_ELECTORATE)?;
         let mut electorate = BTreeSet::new();
-        let mut last: Option<String> = None;
         for _ in 0..n {
             let o = r.str("organisation", 64)?.to_string();
-            if last.as_ref().is_some_and(|l| *l >= o) {
+            if electorate.last().is_some_and(|l| *l >= o) {
                 return Err(bad("electorate", "must be sorted and unique"));
             }
-            last = Some(o.clone());
             electorate.insert(o);
         }
-        let (num, den) = (r.u32("threshold")?, r.u32("threshold")?);
-        let threshold = Threshold::parse(&format!("{num}/{den}")).map_err(|_| bad("threshold", "must be n/d with 0 < n <= d <= 1000"))?;
+        let threshold = Threshold::new(r.u32("threshold")?, r.u32("threshold")?).ok_or(bad("threshold", "must be n/d with 0 < n <= d <= 1000"))?;
         let expires_height = r.u64("expires height")?;
         let m = r.count("votes", MAX_ELECTORATE)?;
         let mut votes = BTreeMap::new();
-        let mut last: Option<String> = None;
         for _ in 0..m {
             let o = r.str("organisation", 64)?.to_string();
-            if last.as_ref().is_some_and(|l| *l >= o) {
+            if votes.last_key_value().is_some_and(|(l, _): (&String, _)| *l >= o) {
                 return Err(bad("votes", "must be sorted and unique"));
             }
             if !electorate.contains(&o) {
@@ -275,7 +272,6 @@ impl Tally {
                 2 => Vote::Reject,
                 _ => return Err(bad("vote", "must be 1 (approve) or 2 (reject)")),
             };
-            last = Some(o.clone());
             votes.insert(o, v);
         }
         let status = match r.u8("status")? {
