@@ -81,6 +81,14 @@ impl AuthError {
     }
 }
 
+/// A member key as [`Members::from_entries`] takes it.
+pub struct MemberEntry {
+    pub key: PublicKey,
+    pub organisation: String,
+    /// `None`: no roles listed (every right).
+    pub roles: Option<Vec<String>>,
+}
+
 struct Member {
     key: PublicKey,
     organisation: String,
@@ -102,14 +110,24 @@ impl Members {
     /// that takes a leaked key out at once, before governance removes it chain-wide).
     pub fn from_genesis(genesis: &Genesis, deny: &[String]) -> Result<Self, String> {
         let suite = genesis.suite;
-        let mut by_key = BTreeMap::new();
+        let mut entries = Vec::new();
         for org in &genesis.organisations {
             for hex_key in &org.members {
                 let key = PublicKey::from_hex(suite, hex_key).map_err(|e| format!("member key {hex_key}: {e}"))?;
-                let roles = org.roles.get(hex_key).cloned();
-                by_key.insert(key.as_bytes().to_vec(), Member { key, organisation: org.id.clone(), roles });
+                entries.push(MemberEntry { key, organisation: org.id.clone(), roles: org.roles.get(hex_key).cloned() });
             }
         }
+        Self::from_entries(genesis, entries, deny)
+    }
+
+    /// The current members of a chain whose membership is state (governance): `entries` are
+    /// the keys that may sign now (neither frozen nor removed), less the keys in `deny`.
+    pub fn from_entries(genesis: &Genesis, entries: impl IntoIterator<Item = MemberEntry>, deny: &[String]) -> Result<Self, String> {
+        let suite = genesis.suite;
+        let by_key = entries
+            .into_iter()
+            .map(|e| (e.key.as_bytes().to_vec(), Member { key: e.key, organisation: e.organisation, roles: e.roles }))
+            .collect();
         let mut denied = BTreeSet::new();
         for hex_key in deny {
             let key = PublicKey::from_hex(suite, hex_key).map_err(|e| format!("[access] deny_keys: {hex_key}: {e}"))?;

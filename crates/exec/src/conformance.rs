@@ -97,6 +97,7 @@ fn run_block(exec: &Executor, module: &str, txs: &[Result<Vec<u8>, TxError>]) ->
     let store = MemStore::default();
     let mut state = BlockState::new(exec.suite(), &store, HEIGHT - 1, EMPTY, None, HEIGHT - 1).expect("an empty parent");
     let mut first_leaf = 0;
+    exec.begin_block(HEIGHT, TIME_MS, first_leaf, &mut state).expect("state in memory does not fail");
     let mut outcomes = Vec::new();
     for tx in txs {
         let admitted: Result<Transaction, TxError> = tx.clone().and_then(|bytes| exec.admit(&bytes, TIME_MS));
@@ -115,6 +116,7 @@ fn run_block(exec: &Executor, module: &str, txs: &[Result<Vec<u8>, TxError>]) ->
         };
         outcomes.push(outcome);
     }
+    exec.end_block(HEIGHT, TIME_MS, first_leaf, &mut state).expect("state in memory does not fail");
     let overlay = state.finish(HEIGHT).expect("state in memory does not fail");
     (outcomes, overlay.root, overlay.values)
 }

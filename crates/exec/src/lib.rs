@@ -13,20 +13,50 @@
 pub mod conformance;
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
 
 use cairn_crypto::Suite;
-pub use cairn_module::{ExecContext, ExecFailure, IndexEntry, Module, ModuleError, ModuleRefusal, TxEffects, TxError};
-use cairn_state::{BlockState, StateError};
+pub use cairn_module::{
+    BlockRead, ExecContext, ExecFailure, IndexEntry, MemberStatus, MemberView, Module, ModuleError, ModuleRefusal, StoreRead, TxEffects, TxError,
+};
+use cairn_state::{BlockState, StateError, StateStore};
 use cairn_types::genesis::Genesis;
 use cairn_types::tx::{Call, Transaction, TxBody};
 
+/// Member keys (raw bytes) → who they are: the membership admission checks against.
+pub type Members = BTreeMap<Vec<u8>, MemberView>;
+
 pub struct Executor {
     genesis: Genesis,
-    /// Member public key bytes → (parsed key, organisation id).
-    members: BTreeMap<Vec<u8>, (cairn_crypto::PublicKey, String)>,
-    /// Member public key bytes → roles, for members whose roles genesis lists.
-    roles: BTreeMap<Vec<u8>, Vec<String>>,
+    /// The membership of the latest durable block (genesis's until a block changes it):
+    /// admission's view. Execution reads the block's own state instead when a module keeps
+    /// membership ([`Module::keeps_membership`]); otherwise genesis's membership never changes.
+    members: RwLock<Arc<Members>>,
+    /// The module that keeps membership on this chain, if any.
+    keeper: Option<&'static str>,
     modules: BTreeMap<&'static str, Box<dyn Module>>,
+}
+
+/// Genesis's membership: every member key with its organisation and listed roles.
+pub fn genesis_members(genesis: &Genesis) -> Members {
+    let mut members = BTreeMap::new();
+    for org in &genesis.organisations {
+        for m in &org.members {
+            let key = cairn_crypto::PublicKey::from_hex(genesis.suite, m).expect("validated genesis");
+            let view = MemberView { key: key.clone(), organisation: org.id.clone(), roles: org.roles.get(m).cloned(), status: MemberStatus::Active };
+            members.insert(key.as_bytes().to_vec(), view);
+        }
+    }
+    members
+}
+
+/// Why a member may not sign, if it may not.
+fn signer_refusal(member: Option<&MemberView>, signer: &cairn_crypto::PublicKey) -> Option<TxError> {
+    match member.map(|m| m.status) {
+        Some(MemberStatus::Active) => None,
+        Some(MemberStatus::Frozen) => Some(TxError::FrozenSigner(signer.to_hex())),
+        Some(MemberStatus::Removed) | None => Some(TxError::UnknownSigner(signer.to_hex())),
+    }
 }
 
 /// Makes a module for a chain (its parameters come from genesis). The binary lists the
@@ -54,22 +84,17 @@ impl Executor {
     /// Registers the modules, each made with its genesis parameters. Refuses parameters a
     /// module rejects, and parameters for a module this executor does not run.
     pub fn try_new(genesis: Genesis, modules: &[ModuleFactory]) -> Result<Self, String> {
-        let mut members = BTreeMap::new();
-        let mut roles_of = BTreeMap::new();
-        for org in &genesis.organisations {
-            for m in &org.members {
-                let key = cairn_crypto::PublicKey::from_hex(genesis.suite, m).expect("validated genesis");
-                if let Some(roles) = org.roles.get(m) {
-                    roles_of.insert(key.as_bytes().to_vec(), roles.clone());
-                }
-                members.insert(key.as_bytes().to_vec(), (key, org.id.clone()));
-            }
-        }
-        let mut ex = Executor { genesis, members, roles: roles_of, modules: BTreeMap::new() };
+        let members = RwLock::new(Arc::new(genesis_members(&genesis)));
+        let mut ex = Executor { genesis, members, keeper: None, modules: BTreeMap::new() };
         for make in modules {
             let module = make(&ex.genesis)?;
             ex.register(module);
         }
+        let keepers: Vec<&'static str> = ex.modules.values().filter(|m| m.keeps_membership()).map(|m| m.name()).collect();
+        if keepers.len() > 1 {
+            return Err(format!("modules {keepers:?} each keep membership; at most one may"));
+        }
+        ex.keeper = keepers.first().copied();
         if let Some(name) = ex.genesis.params.modules.keys().find(|m| !ex.modules.contains_key(m.as_str())) {
             return Err(format!("genesis params.modules names {name:?}, a module this node does not run"));
         }
@@ -114,15 +139,39 @@ impl Executor {
         self.genesis.suite
     }
 
-    /// The permissions hook: a member whose roles genesis lists may call a method only with
-    /// the role the module names for it.
-    fn authorize(&self, module: &dyn Module, method: &str, signer: &[u8]) -> Result<(), TxError> {
-        let (Some(role), Some(held)) = (module.required_role(method), self.roles.get(signer)) else { return Ok(()) };
-        if held.iter().any(|r| r == role) { Ok(()) } else { Err(TxError::Forbidden { role: role.into() }) }
+    /// The permissions hook: a member whose roles are listed may call a method only with the
+    /// role the module names for it.
+    fn authorize(module: &dyn Module, method: &str, member: &MemberView) -> Result<(), TxError> {
+        match module.required_role(method) {
+            Some(role) if !member.holds(role) => Err(TxError::Forbidden { role: role.into() }),
+            _ => Ok(()),
+        }
     }
 
-    pub fn organisation_of(&self, key: &[u8]) -> Option<&str> {
-        self.members.get(key).map(|(_, org)| org.as_str())
+    /// The membership admission checks against (the latest durable block's).
+    pub fn members(&self) -> Arc<Members> {
+        self.members.read().expect("membership lock").clone()
+    }
+
+    /// The module that keeps membership in its state on this chain, if any: a block that
+    /// writes its state may change who may sign, so the node calls
+    /// [`Executor::refresh_members`] after it is durable.
+    pub fn membership_keeper(&self) -> Option<&'static str> {
+        self.keeper
+    }
+
+    /// Reloads admission's membership from durable state after block `height`. Returns
+    /// whether the state held a membership (before block 1 it holds none: genesis's stands).
+    pub fn refresh_members(&self, store: &dyn StateStore, height: u64) -> Result<bool, StateError> {
+        let Some(keeper) = self.keeper.and_then(|k| self.modules.get(k)) else { return Ok(false) };
+        let Some(list) = keeper.members(&StoreRead { module: keeper.name(), store, height })? else { return Ok(false) };
+        let members: Members = list.into_iter().map(|m| (m.key.as_bytes().to_vec(), m)).collect();
+        *self.members.write().expect("membership lock") = Arc::new(members);
+        Ok(true)
+    }
+
+    pub fn organisation_of(&self, key: &[u8]) -> Option<String> {
+        self.members().get(key).map(|m| m.organisation.clone())
     }
 
     fn module(&self, call: &Call) -> Result<&dyn Module, TxError> {
@@ -133,7 +182,9 @@ impl Executor {
     /// block whose transactions were admitted before: see the mempool's signature cache).
     pub fn decode_member(&self, bytes: &[u8]) -> Result<Transaction, TxError> {
         let suite = self.genesis.suite;
-        Ok(Transaction::decode_with_keys(bytes, &|s, k| if s == suite { self.members.get(k).map(|(key, _)| key.clone()) } else { None })?)
+        let members = self.members();
+        // Known keys come parsed; any other is parsed from its bytes (and refused by the checks).
+        Ok(Transaction::decode_with_keys(bytes, &|s, k| if s == suite { members.get(k).map(|m| m.key.clone()) } else { None })?)
     }
 
     /// Every check that needs no ledger state; the signature last, as it costs the most.
@@ -160,8 +211,9 @@ impl Executor {
         now_ms: Option<u64>,
         verified: &dyn Fn(&Transaction) -> bool,
     ) -> Vec<Result<(), TxError>> {
+        let members = self.members();
         let mut verdicts: Vec<Result<(), TxError>> =
-            txs.iter().map(|(tx, len)| self.check_size(*len).and_then(|()| self.check_body(&tx.body, now_ms))).collect();
+            txs.iter().map(|(tx, len)| self.check_size(*len).and_then(|()| self.check_body(&tx.body, now_ms, &members))).collect();
         let to_verify: Vec<usize> = (0..txs.len()).filter(|i| verdicts[*i].is_ok() && !verified(txs[*i].0)).collect();
         let items: Vec<cairn_crypto::SignedMessage<'_>> = to_verify.iter().map(|i| txs[*i].0.signed_message()).collect();
         for (i, ok) in to_verify.into_iter().zip(cairn_crypto::verify_batch(&items)) {
@@ -192,7 +244,7 @@ impl Executor {
         Ok(())
     }
 
-    fn check_body(&self, body: &TxBody, now_ms: Option<u64>) -> Result<(), TxError> {
+    fn check_body(&self, body: &TxBody, now_ms: Option<u64>, members: &Members) -> Result<(), TxError> {
         let g = &self.genesis;
         if body.chain_id != g.chain_id {
             return Err(TxError::WrongChain { got: body.chain_id.clone(), want: g.chain_id.clone() });
@@ -200,14 +252,24 @@ impl Executor {
         if body.signer.suite() != g.suite {
             return Err(TxError::WrongSuite { got: body.signer.suite(), want: g.suite });
         }
-        if !self.members.contains_key(body.signer.as_bytes()) {
-            return Err(TxError::UnknownSigner(body.signer.to_hex()));
-        }
+        // A block's transaction on a chain whose membership is state: its block may be built on
+        // blocks that changed membership since the snapshot, so execution alone decides.
+        let member = if now_ms.is_some() || self.keeper.is_none() {
+            let member = members.get(body.signer.as_bytes());
+            if let Some(refusal) = signer_refusal(member, &body.signer) {
+                return Err(refusal);
+            }
+            member
+        } else {
+            None
+        };
         if let Some(now_ms) = now_ms {
             check_expiry(body.expires_at_ms, now_ms, g.params.max_tx_ttl_ms)?;
         }
         let module = self.module(&body.call)?;
-        self.authorize(module, &body.call.method, body.signer.as_bytes())?;
+        if let Some(member) = member {
+            Self::authorize(module, &body.call.method, member)?;
+        }
         module.check(&body.call, g).map_err(|e| stamp(module.name(), e))?;
         if now_ms.is_some() {
             // A new submission (API or gossip), not a block's transaction.
@@ -257,11 +319,15 @@ impl Executor {
         if tx.body.expires_at_ms < time_ms {
             return Err(TxError::Expired { expires_at_ms: tx.body.expires_at_ms, now_ms: time_ms }.into());
         }
-        let organisation = self.organisation_of(tx.body.signer.as_bytes()).ok_or_else(|| TxError::UnknownSigner(tx.body.signer.to_hex()))?;
+        let member = self.member_at(tx.body.signer.as_bytes(), state)?;
+        if let Some(refusal) = signer_refusal(member.as_ref(), &tx.body.signer) {
+            return Err(refusal.into());
+        }
+        let member = member.expect("an active member");
         let module = self.module(&tx.body.call)?;
         // Again at execution: with governance, roles are state and may change between the two.
-        self.authorize(module, &tx.body.call.method, tx.body.signer.as_bytes())?;
-        let mut ctx = ExecContext::new(self.genesis.suite, height, time_ms, organisation, first_leaf, module.name(), state);
+        Self::authorize(module, &tx.body.call.method, &member)?;
+        let mut ctx = ExecContext::new(self.genesis.suite, height, time_ms, &member.organisation, first_leaf, module.name(), state);
         match module.execute(&mut ctx, tx, out) {
             Err(ExecFailure::Refused(e)) => return Err(ExecFailure::Refused(stamp(module.name(), e))),
             other => other?,
@@ -272,6 +338,44 @@ impl Executor {
         }
         for leaf in &out.leaves {
             assert!(leaf_is_of(leaf, module.name()), "module {} emitted a leaf outside its envelope", module.name());
+        }
+        Ok(())
+    }
+
+    /// The member holding `key` as the block's state says (genesis's when no module keeps
+    /// membership).
+    fn member_at(&self, key: &[u8], state: &BlockState<'_>) -> Result<Option<MemberView>, StateError> {
+        match self.keeper.and_then(|k| self.modules.get(k)) {
+            None => Ok(self.members().get(key).cloned()),
+            Some(keeper) => keeper.member(&BlockRead { module: keeper.name(), state }, key),
+        }
+    }
+
+    /// Runs every module's [`Module::begin_block`] on `state`, before a block's transactions.
+    pub fn begin_block(&self, height: u64, time_ms: u64, first_leaf: u64, state: &mut BlockState<'_>) -> Result<(), StateError> {
+        self.block_hook(height, time_ms, first_leaf, state, |m, ctx| m.begin_block(ctx))
+    }
+
+    /// Runs every module's [`Module::end_block`] on `state`, after a block's transactions.
+    pub fn end_block(&self, height: u64, time_ms: u64, first_leaf: u64, state: &mut BlockState<'_>) -> Result<(), StateError> {
+        self.block_hook(height, time_ms, first_leaf, state, |m, ctx| m.end_block(ctx))
+    }
+
+    fn block_hook(
+        &self,
+        height: u64,
+        time_ms: u64,
+        first_leaf: u64,
+        state: &mut BlockState<'_>,
+        hook: impl Fn(&dyn Module, &mut ExecContext<'_, '_>) -> Result<(), StateError>,
+    ) -> Result<(), StateError> {
+        for module in self.modules.values() {
+            let mut ctx = ExecContext::new(self.genesis.suite, height, time_ms, "", first_leaf, module.name(), state);
+            if let Err(e) = hook(module.as_ref(), &mut ctx) {
+                state.abort_tx();
+                return Err(e);
+            }
+            state.commit_tx();
         }
         Ok(())
     }

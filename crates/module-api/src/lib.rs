@@ -22,8 +22,8 @@ pub use cairn_access::{Caller, Policy};
 pub use cli::{CliEnv, CliError, ModuleCli};
 pub use host::{ConsoleFile, Host, HostError, LeafProof, Query, TxLeaves, problem, problem_body};
 
-use cairn_crypto::Suite;
-use cairn_state::{BlockState, StateError, state_key};
+use cairn_crypto::{PublicKey, Suite};
+use cairn_state::{BlockState, StateError, StateStore, state_key};
 use cairn_types::codec::DecodeError;
 use cairn_types::genesis::Genesis;
 use cairn_types::tx::{Call, Transaction};
@@ -81,8 +81,10 @@ pub enum TxError {
     WrongChain { got: String, want: String },
     #[error("transaction uses suite {got}, this chain uses {want}")]
     WrongSuite { got: Suite, want: Suite },
-    #[error("signer {0} is not a member of any organisation in genesis")]
+    #[error("signer {0} is not a member of any organisation")]
     UnknownSigner(String),
+    #[error("signer {0} is frozen by its organisation")]
+    FrozenSigner(String),
     #[error("signature does not verify")]
     BadSignature,
     #[error("transaction expired at {expires_at_ms} ms (now {now_ms} ms)")]
@@ -113,6 +115,7 @@ impl TxError {
             TxError::WrongChain { .. } => "wrong-chain",
             TxError::WrongSuite { .. } => "wrong-suite",
             TxError::UnknownSigner(_) => "unknown-signer",
+            TxError::FrozenSigner(_) => "frozen-signer",
             TxError::BadSignature => "bad-signature",
             TxError::Expired { .. } => "expired",
             TxError::ExpiryTooFar { .. } => "expiry-too-far",
@@ -176,6 +179,64 @@ impl<'a, 'b> ExecContext<'a, 'b> {
     }
 }
 
+/// Read access to one module's state keys (stamped with its name), at a block or at a durable
+/// height: what membership lookups read through.
+pub trait StateRead {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError>;
+}
+
+/// A module's keys in a block's state, as of this point in the block.
+pub struct BlockRead<'s, 'b> {
+    pub module: &'static str,
+    pub state: &'s BlockState<'b>,
+}
+
+impl StateRead for BlockRead<'_, '_> {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
+        self.state.get(&state_key(self.module, key))
+    }
+}
+
+/// A module's keys in durable state after block `height`.
+pub struct StoreRead<'s> {
+    pub module: &'static str,
+    pub store: &'s dyn StateStore,
+    pub height: u64,
+}
+
+impl StateRead for StoreRead<'_> {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
+        self.store.value_at(&state_key(self.module, key), self.height)
+    }
+}
+
+/// Whether a member key may sign now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberStatus {
+    Active,
+    /// Frozen by its organisation's admin: refused (`frozen-signer`) until removed or rotated.
+    Frozen,
+    /// Removed (with its organisation, on its own, or rotated away): refused as `unknown-signer`.
+    Removed,
+}
+
+/// One member key as the platform checks signers against it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberView {
+    pub key: PublicKey,
+    pub organisation: String,
+    /// `None`: no roles listed (a genesis member of a chain made before roles: every right).
+    pub roles: Option<Vec<String>>,
+    pub status: MemberStatus,
+}
+
+impl MemberView {
+    /// Whether the key holds `role` (or has every right).
+    pub fn holds(&self, role: &str) -> bool {
+        self.roles.as_ref().is_none_or(|r| r.iter().any(|x| x == role))
+    }
+}
+
 /// One entry of a module's secondary index (each index is its own keyspace in the store).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexEntry {
@@ -200,6 +261,34 @@ pub trait Module: Send + Sync {
     /// admission and again at execution, and refuses with `403 forbidden` naming the role.
     fn required_role(&self, _method: &str) -> Option<&'static str> {
         None
+    }
+    /// Whether this module keeps the chain's membership in its state on this chain (governance,
+    /// when genesis enables it). Then the executor asks it, through [`Module::member`], who a
+    /// signer is at execution (authoritative), and admission checks against the snapshot
+    /// [`Module::members`] gives after each block that changed the module's state. At most
+    /// one module keeps membership; otherwise membership is genesis's, fixed.
+    fn keeps_membership(&self) -> bool {
+        false
+    }
+    /// The member holding `key` (raw bytes), read from the module's state.
+    fn member(&self, _state: &dyn StateRead, _key: &[u8]) -> Result<Option<MemberView>, StateError> {
+        Ok(None)
+    }
+    /// Every member key (any status), read from the module's state; `None` while the state
+    /// holds no membership yet (before the first block: genesis's is the same).
+    fn members(&self, _state: &dyn StateRead) -> Result<Option<Vec<MemberView>>, StateError> {
+        Ok(None)
+    }
+    /// State writes before a block's first transaction (governance seeds genesis membership
+    /// in block 1). Deterministic, like `execute`; no leaves.
+    fn begin_block(&self, _ctx: &mut ExecContext<'_, '_>) -> Result<(), StateError> {
+        Ok(())
+    }
+    /// State writes after a block's last transaction (governance applies the proposals the
+    /// block passed and expires those whose height it reached). Deterministic; no leaves:
+    /// the outcome is state, provable, and covered by the block's state root.
+    fn end_block(&self, _ctx: &mut ExecContext<'_, '_>) -> Result<(), StateError> {
+        Ok(())
     }
     /// Stateless checks of a call's arguments (decoding, limits).
     fn check(&self, call: &Call, genesis: &Genesis) -> Result<(), TxError>;

@@ -5,7 +5,7 @@
 //! The guard runs inside the router, so after the rate limit and body bounds of `serve.rs`:
 //! checking a signature is work an unauthenticated client can ask for, and is bounded by them.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
@@ -21,19 +21,50 @@ use crate::error::{Error, Result};
 /// or a browser loading the console needs, and nothing about records.
 const PUBLIC_PATHS: [&str; 9] = ["/", "/healthz", "/v1/trust", "/v1/checkpoint", "/v1/consistency", "/v1/openapi.json", "/v1/access", "/v1/modules", "/v1/qr"];
 
+/// The access guard's members, and the membership snapshot they were built from.
+struct Built {
+    from: Option<Arc<cairn_exec::Members>>,
+    members: Arc<Members>,
+}
+
 /// The access guard: the mode, the members credentials are checked against, and the modules'
 /// route policies.
 pub struct Guard {
     mode: AccessMode,
-    members: Members,
+    /// The node's deny list, kept to rebuild `members` when membership changes.
+    deny_keys: Vec<String>,
+    members: RwLock<Built>,
     /// For the modules' route policies (`None` in unit tests: every module route is `Members`).
     ledger: Option<Arc<crate::ledger::Ledger>>,
 }
 
 impl Guard {
     pub fn new(config: &AccessConfig, genesis: &cairn_types::genesis::Genesis, ledger: Option<Arc<crate::ledger::Ledger>>) -> Result<Self> {
-        let members = Members::from_genesis(genesis, &config.deny_keys).map_err(Error::Config)?;
-        Ok(Guard { mode: config.mode, members, ledger })
+        let members = Arc::new(Members::from_genesis(genesis, &config.deny_keys).map_err(Error::Config)?);
+        Ok(Guard { mode: config.mode, deny_keys: config.deny_keys.clone(), members: RwLock::new(Built { from: None, members }), ledger })
+    }
+
+    /// The members credentials are checked against: rebuilt when admission's membership
+    /// changed (a block applied a governance decision), so a removed or frozen key loses read
+    /// access, and every token it issued, with the block that removed it.
+    fn members(&self) -> Arc<Members> {
+        let Some(ledger) = &self.ledger else { return self.members.read().unwrap().members.clone() };
+        let snapshot = ledger.executor().members();
+        {
+            let built = self.members.read().unwrap();
+            if built.from.as_ref().is_some_and(|f| Arc::ptr_eq(f, &snapshot)) {
+                return built.members.clone();
+            }
+        }
+        let entries = snapshot.values().filter(|m| m.status == cairn_exec::MemberStatus::Active).map(|m| cairn_access::MemberEntry {
+            key: m.key.clone(),
+            organisation: m.organisation.clone(),
+            roles: m.roles.clone(),
+        });
+        // The deny list parsed once already, when the guard was made.
+        let members = Arc::new(Members::from_entries(ledger.genesis(), entries, &self.deny_keys).expect("deny list checked at start"));
+        *self.members.write().unwrap() = Built { from: Some(snapshot), members: members.clone() };
+        members
     }
 
     pub fn mode(&self) -> AccessMode {
@@ -65,7 +96,7 @@ impl Guard {
         if let Some(auth) = headers.get(header::AUTHORIZATION) {
             let value = auth.to_str().map_err(|_| AuthError::Malformed("Authorization is not text".into()))?;
             let token = value.strip_prefix("Bearer ").ok_or_else(|| AuthError::Malformed("Authorization takes a Bearer token".into()))?;
-            return self.members.check_token(token.trim(), crate::ledger::now_ms());
+            return self.members().check_token(token.trim(), crate::ledger::now_ms());
         }
         let field = |name: &str| {
             let values: Vec<&str> = headers.get_all(name).iter().filter_map(|v| v.to_str().ok()).collect();
@@ -75,7 +106,7 @@ impl Guard {
         let authority = headers.get(header::HOST).and_then(|h| h.to_str().ok());
         let request = httpsig::Request { method: req.method().as_str(), authority, path: uri.path(), query: uri.query(), header: &field };
         // The HTTP layer's clock (credential lifetimes), never consensus's.
-        self.members.check_signature(&request, crate::ledger::now_ms() / 1000)
+        self.members().check_signature(&request, crate::ledger::now_ms() / 1000)
     }
 }
 
@@ -90,7 +121,7 @@ pub async fn guard(State(guard): State<Arc<Guard>>, mut req: Request, next: Next
             req.extensions_mut().insert(caller);
             next.run(req).await
         }
-        Err(e) => refusal(&e, guard.members.suite()),
+        Err(e) => refusal(&e, guard.members().suite()),
     }
 }
 

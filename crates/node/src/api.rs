@@ -147,7 +147,7 @@ fn internal(e: Error) -> Response {
 fn tx_error_status(e: &TxError) -> StatusCode {
     match e {
         TxError::Oversized { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-        TxError::UnknownSigner(_) | TxError::Forbidden { .. } => StatusCode::FORBIDDEN,
+        TxError::UnknownSigner(_) | TxError::FrozenSigner(_) | TxError::Forbidden { .. } => StatusCode::FORBIDDEN,
         TxError::BadSignature => StatusCode::UNAUTHORIZED,
         TxError::Replay(_) => StatusCode::CONFLICT,
         TxError::Malformed(_)

@@ -347,6 +347,8 @@ impl Ledger {
                 .collect();
             mempool = mempool.with_shares(share, Box::new(move |tx| org_of.get(tx.body.signer.as_bytes()).copied().unwrap_or(u32::MAX)));
         }
+        // Admission checks signers against the membership the durable state holds.
+        exec.refresh_members(&store, tip_height)?;
         let metrics = Metrics::default();
         metrics.height.set(tip_height as i64);
         metrics.log_size.set(log.size() as i64);
@@ -553,6 +555,9 @@ fn reindex(exec: &Executor, store: &Store, from: u64, to: u64) -> Result<()> {
             h => Block::decode_header(&store.block(h)?.ok_or_else(|| Error::Corrupt(format!("block {h} missing")))?)?.state_root.unwrap_or(cairn_state::EMPTY),
         };
         let mut state = cairn_state::BlockState::new(exec.suite(), store, height - 1, parent_root, None, height - 1)?;
+        // The block's own hooks, so its transactions read the state they read when it was made.
+        let first_leaf = crate::replay::first_leaf_of(store, &block)?;
+        exec.begin_block(height, block.header.time_ms, first_leaf, &mut state)?;
         for bytes in &block.txs {
             let tx = Transaction::decode(bytes)?;
             let loc = store.tx(&tx.id)?.ok_or_else(|| Error::Corrupt(format!("transaction of block {height} missing")))?;

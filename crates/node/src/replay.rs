@@ -38,6 +38,8 @@ pub fn replay(db: &Path, genesis: &Genesis) -> Result<ReplayReport> {
     for height in 1..=tip {
         let block = Block::decode(&store.block(height)?.ok_or_else(|| Error::Corrupt(format!("block {height} missing")))?)?;
         let mut state = BlockState::new(suite, &memory, height - 1, root, None, height - 1)?;
+        let first_leaf = first_leaf_of(&store, &block)?;
+        exec.begin_block(height, block.header.time_ms, first_leaf, &mut state)?;
         for bytes in &block.txs {
             let tx = Transaction::decode(bytes)?;
             let loc = store.tx(&tx.id)?.ok_or_else(|| Error::Corrupt(format!("transaction of block {height} missing")))?;
@@ -46,6 +48,7 @@ pub fn replay(db: &Path, genesis: &Genesis) -> Result<ReplayReport> {
                 return Ok(ReplayReport { blocks: height - 1, checked, state_root: root, mismatch });
             }
         }
+        exec.end_block(height, block.header.time_ms, first_leaf, &mut state)?;
         let overlay = state.finish(height)?;
         // Version 1 blocks (an earlier release) kept no state: the state starts at the first v2 block.
         let Some(stored) = block.header.state_root else { continue };
@@ -65,4 +68,17 @@ pub fn replay(db: &Path, genesis: &Genesis) -> Result<ReplayReport> {
         return Ok(ReplayReport { blocks: tip, checked, state_root: root, mismatch });
     }
     Ok(ReplayReport { blocks: tip, checked, state_root: root, mismatch: None })
+}
+
+/// Where a stored block's leaves start in the log: its first transaction's first leaf, or
+/// (a block without transactions) the log's size before it, which its header records.
+pub(crate) fn first_leaf_of(store: &Store, block: &Block) -> Result<u64> {
+    match block.txs.first() {
+        None => Ok(block.header.log_size),
+        Some(bytes) => {
+            let tx = Transaction::decode(bytes)?;
+            let loc = store.tx(&tx.id)?.ok_or_else(|| Error::Corrupt(format!("transaction of block {} missing", block.header.height)))?;
+            Ok(loc.first_leaf)
+        }
+    }
 }

@@ -74,6 +74,7 @@ impl Ledger {
         assert_eq!(height, parent.height + 1, "a block executes on its parent");
         let durable = self.committed_height.load(Ordering::Acquire);
         let mut state = BlockState::new(suite, &self.store, parent.height, parent.state_root, parent.overlay.clone(), durable)?;
+        self.exec.begin_block(height, time_ms, first_leaf, &mut state)?;
         for tx in txs {
             let replay = in_block.contains(&tx.id) || in_ancestry(&tx.id) || self.store.contains_tx(&tx.id)?;
             let outcome = if replay {
@@ -99,6 +100,7 @@ impl Ledger {
                 Err(e) => rejected.push((tx.id, e)),
             }
         }
+        self.exec.end_block(height, time_ms, first_leaf + commit.leaves.len() as u64, &mut state)?;
         let overlay = state.finish(height)?;
         let mut leaf_hashes: Vec<Hash> = commit.leaves.iter().map(|l| leaf_hash(suite, l)).collect();
         let mut frontier = parent.frontier.clone();

@@ -133,10 +133,23 @@ impl Ledger {
         // Durable now: children read it from the store, not from its overlay.
         *self.final_state.lock().unwrap() = ChainState { overlay: None, ..state };
         self.committed_height.store(height, Ordering::Release);
+        self.refresh_members(&commit)?;
         self.sequenced(&commit);
         self.metrics.block_commit_seconds.observe(started.elapsed().as_secs_f64());
         self.publish_block(&commit, time_ms, log_size);
         self.cosign_block(&commit, log_size, log_root, own)
+    }
+
+    /// A durable block that wrote the membership keeper's state may have changed who may sign:
+    /// admission (and the access guard, which follows it) reloads the membership.
+    fn refresh_members(&self, commit: &BlockCommit) -> Result<()> {
+        let Some(keeper) = self.exec.membership_keeper() else { return Ok(()) };
+        let prefix = cairn_state::state_key(keeper, b"");
+        let module_prefix = &prefix[..prefix.len() - 4];
+        if commit.state_values.iter().any(|(k, _)| k.starts_with(module_prefix)) {
+            self.exec.refresh_members(&self.store, commit.height)?;
+        }
+        Ok(())
     }
 
     /// Tells the sequencer that a block it sequenced is durable.
