@@ -102,12 +102,12 @@ fn seeds(target: &str) -> Vec<Vec<u8>> {
         "governance" => {
             use cairn_module_governance::action::{Action, Member};
             let key = |seed: u8| KeyPair::from_secret_bytes(Suite::Ed25519Sha256, &[seed; 32]).unwrap().public_key();
-            let admin = Member { key: key(1), roles: vec!["admin".into(), "evidence.depositor".into()] };
+            let admin = Member { key: key(1), roles: vec!["evidence.depositor".into(), "org.admin".into()] };
             [
                 Action::AddOrganisation { id: "court-5".into(), name: "Court 5".into(), members: vec![admin.clone()] },
                 Action::RemoveOrganisation { id: "bank-2".into() },
                 Action::AddMember { organisation: "court-5".into(), member: admin },
-                Action::SetRoles { organisation: "court-5".into(), key: key(2), roles: vec!["admin".into()] },
+                Action::SetRoles { organisation: "court-5".into(), key: key(2), roles: vec!["org.admin".into()] },
                 Action::RotateKey { organisation: "court-5".into(), old: key(1), new: key(3) },
                 Action::SetParameter { name: "max_tx_bytes".into(), value: 1 << 20 },
             ]

@@ -113,3 +113,77 @@ impl<T, E: std::fmt::Display> Context<T> for Result<T, E> {
         self.map_err(|e| CliError(format!("{}: {e}", what())))
     }
 }
+
+/// A blocking client for one command: the connection settings, and the command's own key as
+/// the fallback credential of its reads.
+pub struct Http<'a> {
+    pub client: reqwest::blocking::Client,
+    pub env: &'a HttpEnv,
+    pub key: Option<&'a KeyPair>,
+}
+
+impl<'a> Http<'a> {
+    pub fn new(env: &'a HttpEnv, key: Option<&'a KeyPair>, timeout: std::time::Duration) -> Result<Self, CliError> {
+        Ok(Http { client: env.client(timeout)?, env, key })
+    }
+
+    pub fn get(&self, url: impl reqwest::IntoUrl) -> reqwest::blocking::RequestBuilder {
+        self.env.authorize(self.client.get(url), self.key)
+    }
+
+    pub fn post(&self, url: impl reqwest::IntoUrl) -> reqwest::blocking::RequestBuilder {
+        self.env.authorize(self.client.post(url), self.key)
+    }
+
+    /// `GET url` as JSON; an error answer becomes its problem's one line.
+    pub fn get_json(&self, url: &str) -> Result<serde_json::Value, CliError> {
+        let resp = self.get(url).send().with_context(|| format!("GET {url}"))?;
+        if !resp.status().is_success() {
+            return Err(read_problem(resp));
+        }
+        resp.json().with_context(|| format!("GET {url}: the answer"))
+    }
+
+    /// Chain id and suite of the node at `node`.
+    pub fn chain_info(&self, node: &str) -> Result<(String, cairn_crypto::Suite), CliError> {
+        let s = self.get_json(&format!("{node}/v1/status"))?;
+        let chain = s["chain_id"].as_str().ok_or_else(|| CliError::new("the node's status lacks chain_id"))?.to_string();
+        let suite: cairn_crypto::Suite = s["suite"].as_str().ok_or_else(|| CliError::new("the node's status lacks suite"))?.parse().context("the node's suite")?;
+        Ok((chain, suite))
+    }
+
+    /// Submits one signed transaction and waits for its block: the submit answer's result
+    /// (`status` "committed"), or the refusal as one line.
+    pub fn submit_and_wait(&self, node: &str, tx: &cairn_types::tx::Transaction) -> Result<serde_json::Value, CliError> {
+        let url = format!("{node}/v1/transactions?wait=true");
+        let bytes = tx.encode();
+        let mut body = Vec::with_capacity(bytes.len() + 4);
+        body.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
+        body.extend_from_slice(&bytes);
+        let resp = self.post(&url).header("content-type", "application/octet-stream").body(body).send().with_context(|| format!("POST {url}"))?;
+        let status = resp.status();
+        let text = resp.text().context("the node's answer")?;
+        let v: serde_json::Value = serde_json::from_str(&text).map_err(|_| CliError(format!("{status}: {text}")))?;
+        let result = v["results"][0].clone();
+        if let Some(code) = result["error"]["code"].as_str() {
+            return Err(CliError(format!("refused ({code}): {}", result["error"]["detail"].as_str().unwrap_or(""))));
+        }
+        if !status.is_success() {
+            return Err(CliError(format!("{status} ({}): {}", v["code"].as_str().unwrap_or("?"), v["detail"].as_str().unwrap_or(""))));
+        }
+        match result["status"].as_str() {
+            Some("committed") => Ok(result),
+            _ => Err(CliError(format!("not committed yet: {result}"))),
+        }
+    }
+}
+
+/// An error answer as one line: status, problem code and detail.
+pub fn read_problem(resp: reqwest::blocking::Response) -> CliError {
+    let status = resp.status();
+    let text = resp.text().unwrap_or_default();
+    match serde_json::from_str::<serde_json::Value>(&text) {
+        Ok(v) if v.get("detail").is_some() => CliError(format!("{} ({}): {}", status, v["code"].as_str().unwrap_or("?"), v["detail"].as_str().unwrap_or(""))),
+        _ => CliError(format!("{status}: {text}")),
+    }
+}

@@ -18,7 +18,7 @@
 pub mod cli;
 pub mod host;
 
-pub use cairn_access::{Caller, Policy};
+pub use cairn_access::{ADMIN_ROLE, Caller, Policy};
 pub use cli::{CliEnv, CliError, ModuleCli};
 pub use host::{ConsoleFile, Host, HostError, LeafProof, Query, TxLeaves, problem, problem_body};
 

@@ -33,10 +33,18 @@ impl DevPaths {
 }
 
 /// Parameters of a chain made by `cairn dev` or `cairn testnet init`: the core's defaults and
-/// each module's own, evidence with digest state on (a dev or test chain shows everything).
+/// each module's own, evidence with digest state on (a dev or test chain shows everything) and
+/// governance on with its default policy.
 pub fn chain_params() -> Params {
     let evidence = cairn_module_evidence::EvidenceParams { digest_state: true, ..Default::default() };
-    Params::with_modules([(cairn_module_evidence::wire::MODULE.to_string(), evidence.to_json())].into())
+    let governance = cairn_module_governance::GovernanceParams::default();
+    Params::with_modules(
+        [
+            (cairn_module_evidence::wire::MODULE.to_string(), evidence.to_json()),
+            (cairn_module_governance::MODULE.to_string(), governance.to_json()),
+        ]
+        .into(),
+    )
 }
 
 /// Creates the data folder's chain on first use; returns its paths. On later runs it leaves

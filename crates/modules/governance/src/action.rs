@@ -20,8 +20,9 @@ use cairn_types::codec::{DecodeError, Reader, Writer};
 
 use crate::policy::ActionKind;
 
-/// The role that lets a member propose and vote for its organisation.
-pub const ADMIN_ROLE: &str = "admin";
+/// The role that lets a member propose and vote for its organisation (and issue access
+/// tokens: the same role `cairn-access` checks).
+pub const ADMIN_ROLE: &str = cairn_module::ADMIN_ROLE;
 /// Members an added organisation may bring at once.
 pub const MAX_MEMBERS: usize = 256;
 /// Roles one member may hold.
@@ -163,9 +164,9 @@ fn key(r: &mut Reader<'_>, suite: Suite, what: &'static str) -> Result<PublicKey
     PublicKey::from_bytes(suite, bytes).map_err(|_| invalid(what, "not a public key of the chain's suite"))
 }
 
-/// `admin`, or `<module>.<role>`.
-fn valid_role(s: &str) -> bool {
-    s == ADMIN_ROLE || s.split_once('.').is_some_and(|(m, r)| valid_id(m) && valid_id(r) && !r.contains('.'))
+/// `<module>.<role>` (`org.admin`, `evidence.depositor`), as genesis names roles.
+pub(crate) fn valid_role(s: &str) -> bool {
+    s.split_once('.').is_some_and(|(m, r)| valid_id(m) && valid_id(r) && !r.contains('.') && !m.contains('.'))
 }
 
 fn read_roles(r: &mut Reader<'_>) -> Result<Vec<String>, DecodeError> {
@@ -174,7 +175,7 @@ fn read_roles(r: &mut Reader<'_>) -> Result<Vec<String>, DecodeError> {
     for _ in 0..n {
         let role = r.str("role", MAX_ID_BYTES * 2)?;
         if !valid_role(role) {
-            return Err(invalid("role", "must be admin or <module>.<role>"));
+            return Err(invalid("role", "must be <module>.<role>"));
         }
         // Sorted and unique: one encoding per set of roles.
         if roles.last().is_some_and(|last: &String| last.as_str() >= role) {
@@ -211,7 +212,7 @@ mod tests {
     }
 
     fn every_action(suite: Suite) -> Vec<Action> {
-        let admin = Member { key: key_of(1, suite), roles: vec!["admin".into(), "evidence.depositor".into()] };
+        let admin = Member { key: key_of(1, suite), roles: vec!["evidence.depositor".into(), "org.admin".into()] };
         vec![
             Action::AddOrganisation {
                 id: "court-5".into(),
@@ -221,7 +222,7 @@ mod tests {
             Action::RemoveOrganisation { id: "bank-2".into() },
             Action::AddMember { organisation: "court-5".into(), member: Member { key: key_of(3, suite), roles: vec!["evidence.depositor".into()] } },
             Action::RemoveMember { organisation: "court-5".into(), key: key_of(3, suite) },
-            Action::SetRoles { organisation: "court-5".into(), key: key_of(2, suite), roles: vec!["admin".into()] },
+            Action::SetRoles { organisation: "court-5".into(), key: key_of(2, suite), roles: vec!["org.admin".into()] },
             Action::RotateKey { organisation: "court-5".into(), old: key_of(1, suite), new: key_of(4, suite) },
             Action::SetParameter { name: "max_tx_bytes".into(), value: 1 << 20 },
             Action::ValidatorSet,
@@ -258,10 +259,10 @@ mod tests {
         let suite = Suite::Ed25519Sha256;
         let no_admin = Action::AddOrganisation { id: "x".into(), name: "X".into(), members: vec![Member { key: key_of(1, suite), roles: vec![] }] };
         assert!(matches!(Action::decode(&no_admin.encode(), suite), Err(DecodeError::Invalid { field: "members", .. })));
-        let twice = Member { key: key_of(1, suite), roles: vec!["admin".into()] };
+        let twice = Member { key: key_of(1, suite), roles: vec!["org.admin".into()] };
         let dup = Action::AddOrganisation { id: "x".into(), name: "X".into(), members: vec![twice.clone(), twice] };
         assert!(matches!(Action::decode(&dup.encode(), suite), Err(DecodeError::Invalid { field: "members", .. })));
-        let unsorted = Action::SetRoles { organisation: "x".into(), key: key_of(1, suite), roles: vec!["evidence.depositor".into(), "admin".into()] };
+        let unsorted = Action::SetRoles { organisation: "x".into(), key: key_of(1, suite), roles: vec!["org.admin".into(), "evidence.depositor".into()] };
         assert!(matches!(Action::decode(&unsorted.encode(), suite), Err(DecodeError::Invalid { field: "roles", .. })));
         let bad_role = Action::SetRoles { organisation: "x".into(), key: key_of(1, suite), roles: vec!["root".into()] };
         assert!(matches!(Action::decode(&bad_role.encode(), suite), Err(DecodeError::Invalid { field: "role", .. })));

@@ -170,6 +170,18 @@ impl Tally {
         self.status
     }
 
+    pub fn electorate(&self) -> &BTreeSet<String> {
+        &self.electorate
+    }
+
+    pub fn threshold(&self) -> Threshold {
+        self.threshold
+    }
+
+    pub fn expires_height(&self) -> u64 {
+        self.expires_height
+    }
+
     pub fn votes(&self) -> &BTreeMap<String, Vote> {
         &self.votes
     }
