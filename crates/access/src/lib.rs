@@ -124,10 +124,7 @@ impl Members {
     /// the keys that may sign now (neither frozen nor removed), less the keys in `deny`.
     pub fn from_entries(genesis: &Genesis, entries: impl IntoIterator<Item = MemberEntry>, deny: &[String]) -> Result<Self, String> {
         let suite = genesis.suite;
-        let by_key = entries
-            .into_iter()
-            .map(|e| (e.key.as_bytes().to_vec(), Member { key: e.key, organisation: e.organisation, roles: e.roles }))
-            .collect();
+        let by_key = entries.into_iter().map(|e| (e.key.as_bytes().to_vec(), Member { key: e.key, organisation: e.organisation, roles: e.roles })).collect();
         let mut denied = BTreeSet::new();
         for hex_key in deny {
             let key = PublicKey::from_hex(suite, hex_key).map_err(|e| format!("[access] deny_keys: {hex_key}: {e}"))?;

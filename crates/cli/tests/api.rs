@@ -186,7 +186,8 @@ fn proofs_blocks_and_openapi_hold_together() {
         let p = path
             .replace("/v1/transactions/{id}", &format!("/v1/transactions/{id}"))
             .replace("/v1/evidence/{id}", &format!("/v1/evidence/{rid}"))
-            .replace("{id}", "1");
+            .replace("{id}", "1")
+            .replace("{key}", &node.submitter().public_key().to_hex());
         let p = match p.as_str() {
             "/v1/evidence" => "/v1/evidence?reference=ref".to_string(),
             "/v1/consistency" => format!("/v1/consistency?from={}&to={}", sizes[0], sizes[1]),

@@ -492,3 +492,109 @@ fn testnet_up_runs_the_network_and_stops_it_on_ctrl_c() {
         assert!(client().get(format!("{u}/healthz")).timeout(Duration::from_secs(2)).send().is_err(), "{u} still answers after Ctrl-C");
     }
 }
+
+/// `cairn gov ...` against a running validator, with `key` (a key file); its standard output
+/// as JSON.
+fn gov(c: &Consortium, node: usize, args: &[&str]) -> Value {
+    let mut all = vec!["gov"];
+    all.extend_from_slice(args);
+    let node_url = c.nodes[node].url.clone();
+    all.extend_from_slice(&["--node", &node_url]);
+    let out = cairn(&all);
+    assert!(out.status.success(), "cairn {}: {}", all.join(" "), String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("cairn {}: {e}: {}", all.join(" "), String::from_utf8_lossy(&out.stdout)))
+}
+
+fn key_file(c: &Consortium, i: usize) -> String {
+    c.nodes[i].dir.join("keys/submitter.key").to_str().unwrap().to_string()
+}
+
+#[test]
+fn four_organisations_admit_a_fifth_by_three_votes_and_remove_one() {
+    let _turn = ONE_CLUSTER_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let c = Consortium::start(4, "ed25519-sha256");
+    c.wait_all_at(1, Duration::from_secs(60));
+    // org-4 deposits while it is a member: its receipt must outlive its membership.
+    let d = c.submitter(3);
+    let (status, body) = post_txs(&c.nodes[3].url, &[deposit_tx(&d, &c.chain, 1, records(400, 1))], true);
+    assert_eq!(status, 200, "{body}");
+    let old_record = body["results"][0]["record_ids"][0].as_str().unwrap().to_string();
+    let old_receipt = c.verified_receipt(3, &old_record);
+
+    // org-5: an admin key and a clerk who deposits.
+    let (admin5, clerk5) = (KeyPair::generate(cairn_crypto::Suite::Ed25519Sha256), KeyPair::generate(cairn_crypto::Suite::Ed25519Sha256));
+    let clerk_deposit = |n: u64| deposit_tx(&clerk5, &c.chain, n, records(500 + n, 1));
+    let (status, body) = post_txs(&c.nodes[0].url, &[clerk_deposit(1)], true);
+    assert_eq!((status, body["results"][0]["error"]["code"].as_str()), (422, Some("unknown-signer")), "{body}");
+
+    let clerk_arg = format!("{}:evidence.depositor", clerk5.public_key().to_hex());
+    let admin_hex = admin5.public_key().to_hex();
+    let p = gov(
+        &c,
+        0,
+        &["propose", "--key", &key_file(&c, 0), "add-org", "--id", "org-5", "--name", "Fifth Court 第五法院", "--admin", &admin_hex, "--member", &clerk_arg],
+    );
+    assert_eq!((p["id"].as_u64(), p["status"].as_str(), p["approvals"].as_u64()), (Some(1), Some("open"), Some(1)), "{p}");
+    let p = gov(&c, 1, &["vote", "--key", &key_file(&c, 1), "--proposal", "1", "approve"]);
+    assert_eq!((p["status"].as_str(), p["approvals"].as_u64()), (Some("open"), Some(2)), "two of four are not enough: {p}");
+    let (status, _) = post_txs(&c.nodes[1].url, &[clerk_deposit(2)], true);
+    assert_eq!(status, 422, "still not a member");
+    let p = gov(&c, 2, &["vote", "--key", &key_file(&c, 2), "--proposal", "1", "approve"]);
+    assert_eq!((p["status"].as_str(), p["outcome"]["applied"].as_bool()), (Some("passed"), Some(true)), "{p}");
+    let applied_at = p["outcome"]["height"].as_u64().unwrap();
+
+    // Every validator now takes the clerk's deposit; its receipt verifies offline.
+    c.wait_all_at(applied_at, Duration::from_secs(60));
+    let (status, body) = post_txs(&c.nodes[3].url, &[clerk_deposit(3)], true);
+    assert_eq!(status, 200, "{body}");
+    let clerk_record = body["results"][0]["record_ids"][0].as_str().unwrap().to_string();
+    c.verified_receipt(0, &clerk_record);
+    let members = gov(&c, 3, &["members", "--org", "org-5"]);
+    assert_eq!(members["members"].as_array().unwrap().len(), 2, "{members}");
+
+    // A membership proof, checked offline with the trust file: as of now, and absent before.
+    let dir = tempfile::tempdir().unwrap();
+    let trust = c.root.join("trust.json");
+    for (height, expect) in [(None, "\"status\": \"active\""), (Some(applied_at - 1), "\"member\": null")] {
+        let out = dir.path().join("proof.json");
+        let mut args = vec!["prove".to_string(), "--member".to_string(), clerk5.public_key().to_hex()];
+        let h = height.map(|h: u64| h.to_string());
+        if let Some(h) = &h {
+            args.extend(["--height".to_string(), h.clone()]);
+        }
+        args.extend(["--out".to_string(), out.to_str().unwrap().to_string()]);
+        let mut all: Vec<&str> = vec!["gov"];
+        all.extend(args.iter().map(String::as_str));
+        all.extend(["--node", &c.nodes[1].url]);
+        let got = wait_for(Duration::from_secs(30), "a signed membership proof", || {
+            let o = cairn(&all);
+            o.status.success().then_some(o)
+        });
+        assert!(got.status.success());
+        let text = std::fs::read_to_string(&out).unwrap();
+        assert!(text.replace(' ', "").contains(&expect.replace(' ', "")), "{text}");
+        let v = cairn(&["verify", "--state-proof", out.to_str().unwrap(), "--trust", trust.to_str().unwrap()]);
+        assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stdout));
+    }
+
+    // Removing org-4: the other four organisations vote, 2/3 of four is three.
+    let p = gov(&c, 0, &["propose", "--key", &key_file(&c, 0), "remove-org", "--id", "org-4"]);
+    let id = p["id"].as_u64().unwrap().to_string();
+    assert_eq!(p["electorate"].as_array().unwrap().len(), 4, "org-4 does not vote on its own removal: {p}");
+    gov(&c, 1, &["vote", "--key", &key_file(&c, 1), "--proposal", &id, "approve"]);
+    let p = gov(&c, 2, &["vote", "--key", &key_file(&c, 2), "--proposal", &id, "approve"]);
+    assert_eq!(p["outcome"]["applied"].as_bool(), Some(true), "{p}");
+    c.wait_all_at(p["outcome"]["height"].as_u64().unwrap(), Duration::from_secs(60));
+    let (status, body) = post_txs(&c.nodes[3].url, &[deposit_tx(&d, &c.chain, 2, records(401, 1))], true);
+    assert_eq!((status, body["results"][0]["error"]["code"].as_str()), (422, Some("unknown-signer")), "{body}");
+    // Its old receipt still verifies offline.
+    let rp = dir.path().join("old.receipt.json");
+    std::fs::write(&rp, &old_receipt).unwrap();
+    let v = cairn(&["verify", "--receipt", rp.to_str().unwrap(), "--trust", trust.to_str().unwrap()]);
+    assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stdout));
+
+    let top = (0..4).map(|i| c.height(i)).min().unwrap();
+    c.assert_same_history(top);
+    let roots: Vec<Value> = (0..4).map(|i| c.block(i, top)["state_root"].clone()).collect();
+    assert!(roots.iter().all(|r| *r == roots[0] && !r.is_null()), "one state root at height {top}: {roots:?}");
+}

@@ -319,7 +319,7 @@ impl Executor {
         if tx.body.expires_at_ms < time_ms {
             return Err(TxError::Expired { expires_at_ms: tx.body.expires_at_ms, now_ms: time_ms }.into());
         }
-        let member = self.member_at(tx.body.signer.as_bytes(), state)?;
+        let member = self.member_at(&tx.body.signer, state)?;
         if let Some(refusal) = signer_refusal(member.as_ref(), &tx.body.signer) {
             return Err(refusal.into());
         }
@@ -344,9 +344,9 @@ impl Executor {
 
     /// The member holding `key` as the block's state says (genesis's when no module keeps
     /// membership).
-    fn member_at(&self, key: &[u8], state: &BlockState<'_>) -> Result<Option<MemberView>, StateError> {
+    fn member_at(&self, key: &cairn_crypto::PublicKey, state: &BlockState<'_>) -> Result<Option<MemberView>, StateError> {
         match self.keeper.and_then(|k| self.modules.get(k)) {
-            None => Ok(self.members().get(key).cloned()),
+            None => Ok(self.members().get(key.as_bytes()).cloned()),
             Some(keeper) => keeper.member(&BlockRead { module: keeper.name(), state }, key),
         }
     }

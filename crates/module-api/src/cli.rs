@@ -148,7 +148,8 @@ impl<'a> Http<'a> {
     pub fn chain_info(&self, node: &str) -> Result<(String, cairn_crypto::Suite), CliError> {
         let s = self.get_json(&format!("{node}/v1/status"))?;
         let chain = s["chain_id"].as_str().ok_or_else(|| CliError::new("the node's status lacks chain_id"))?.to_string();
-        let suite: cairn_crypto::Suite = s["suite"].as_str().ok_or_else(|| CliError::new("the node's status lacks suite"))?.parse().context("the node's suite")?;
+        let suite: cairn_crypto::Suite =
+            s["suite"].as_str().ok_or_else(|| CliError::new("the node's status lacks suite"))?.parse().context("the node's suite")?;
         Ok((chain, suite))
     }
 

@@ -270,8 +270,9 @@ pub trait Module: Send + Sync {
     fn keeps_membership(&self) -> bool {
         false
     }
-    /// The member holding `key` (raw bytes), read from the module's state.
-    fn member(&self, _state: &dyn StateRead, _key: &[u8]) -> Result<Option<MemberView>, StateError> {
+    /// The member holding `key`, read from the module's state (on every transaction's
+    /// execution: the key comes parsed, so the view costs no key decoding).
+    fn member(&self, _state: &dyn StateRead, _key: &PublicKey) -> Result<Option<MemberView>, StateError> {
         Ok(None)
     }
     /// Every member key (any status), read from the module's state; `None` while the state

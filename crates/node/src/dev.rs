@@ -39,11 +39,7 @@ pub fn chain_params() -> Params {
     let evidence = cairn_module_evidence::EvidenceParams { digest_state: true, ..Default::default() };
     let governance = cairn_module_governance::GovernanceParams::default();
     Params::with_modules(
-        [
-            (cairn_module_evidence::wire::MODULE.to_string(), evidence.to_json()),
-            (cairn_module_governance::MODULE.to_string(), governance.to_json()),
-        ]
-        .into(),
+        [(cairn_module_evidence::wire::MODULE.to_string(), evidence.to_json()), (cairn_module_governance::MODULE.to_string(), governance.to_json())].into(),
     )
 }
 

@@ -52,10 +52,15 @@ impl ActionJson {
             ActionJson::AddOrganisation { id, name, members } => Action::AddOrganisation {
                 id,
                 name,
-                members: members.into_iter().map(|m| Ok(Member { key: key(suite, &m.key, "member key")?, roles: roles(m.roles) })).collect::<Result<_, TxError>>()?,
+                members: members
+                    .into_iter()
+                    .map(|m| Ok(Member { key: key(suite, &m.key, "member key")?, roles: roles(m.roles) }))
+                    .collect::<Result<_, TxError>>()?,
             },
             ActionJson::RemoveOrganisation { id } => Action::RemoveOrganisation { id },
-            ActionJson::AddMember { organisation, key: k, roles: r } => Action::AddMember { organisation, member: Member { key: key(suite, &k, "key")?, roles: roles(r) } },
+            ActionJson::AddMember { organisation, key: k, roles: r } => {
+                Action::AddMember { organisation, member: Member { key: key(suite, &k, "key")?, roles: roles(r) } }
+            }
             ActionJson::RemoveMember { organisation, key: k } => Action::RemoveMember { organisation, key: key(suite, &k, "key")? },
             ActionJson::SetRoles { organisation, key: k, roles: r } => Action::SetRoles { organisation, key: key(suite, &k, "key")?, roles: roles(r) },
             ActionJson::RotateKey { organisation, old_key, new_key } => {
@@ -69,11 +74,9 @@ impl ActionJson {
 
     pub fn of(a: &Action) -> Self {
         match a.clone() {
-            Action::AddOrganisation { id, name, members } => ActionJson::AddOrganisation {
-                id,
-                name,
-                members: members.into_iter().map(|m| MemberJson { key: m.key.to_hex(), roles: m.roles }).collect(),
-            },
+            Action::AddOrganisation { id, name, members } => {
+                ActionJson::AddOrganisation { id, name, members: members.into_iter().map(|m| MemberJson { key: m.key.to_hex(), roles: m.roles }).collect() }
+            }
             Action::RemoveOrganisation { id } => ActionJson::RemoveOrganisation { id },
             Action::AddMember { organisation, member } => ActionJson::AddMember { organisation, key: member.key.to_hex(), roles: member.roles },
             Action::RemoveMember { organisation, key } => ActionJson::RemoveMember { organisation, key: key.to_hex() },
@@ -174,12 +177,8 @@ pub fn proposal_json(id: u64, p: &Proposal) -> Value {
         Outcome::Applied { at } => json!({"applied": true, "height": at}),
         Outcome::Failed { at, reason } => json!({"applied": false, "height": at, "reason": reason}),
     };
-    let votes: serde_json::Map<String, Value> = p
-        .tally
-        .votes()
-        .iter()
-        .map(|(o, v)| (o.clone(), Value::String(if *v == Vote::Approve { "approve" } else { "reject" }.into())))
-        .collect();
+    let votes: serde_json::Map<String, Value> =
+        p.tally.votes().iter().map(|(o, v)| (o.clone(), Value::String(if *v == Vote::Approve { "approve" } else { "reject" }.into()))).collect();
     let t = p.tally.threshold();
     json!({
         "id": id,

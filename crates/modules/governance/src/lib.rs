@@ -257,7 +257,8 @@ pub fn encode_freeze(key: &PublicKey) -> Vec<u8> {
 
 pub fn decode_freeze(args: &[u8], suite: Suite) -> Result<PublicKey, DecodeError> {
     let mut r = Reader::new(args);
-    let key = PublicKey::from_bytes(suite, r.bytes("key", suite.public_key_len())?).map_err(|_| DecodeError::Invalid { field: "key", reason: "not a public key of the chain's suite" })?;
+    let key = PublicKey::from_bytes(suite, r.bytes("key", suite.public_key_len())?)
+        .map_err(|_| DecodeError::Invalid { field: "key", reason: "not a public key of the chain's suite" })?;
     r.finish()?;
     Ok(key)
 }
@@ -741,10 +742,9 @@ impl Module for GovernanceModule {
         self.params.is_some()
     }
 
-    fn member(&self, state: &dyn StateRead, key: &[u8]) -> Result<Option<MemberView>, StateError> {
-        let Some(m) = (Reads { suite: self.suite, state }).member(key)? else { return Ok(None) };
-        let key = PublicKey::from_bytes(self.suite, key).map_err(|e| corrupt("key", e))?;
-        Ok(Some(m.view(key)))
+    fn member(&self, state: &dyn StateRead, key: &PublicKey) -> Result<Option<MemberView>, StateError> {
+        let Some(m) = (Reads { suite: self.suite, state }).member(key.as_bytes())? else { return Ok(None) };
+        Ok(Some(m.view(key.clone())))
     }
 
     fn members(&self, state: &dyn StateRead) -> Result<Option<Vec<MemberView>>, StateError> {
@@ -813,5 +813,9 @@ impl Module for GovernanceModule {
 
     fn openapi(&self) -> serde_json::Value {
         serde_json::from_str(include_str!("../openapi.json")).expect("the governance OpenAPI fragment is JSON")
+    }
+
+    fn console(&self) -> &'static [cairn_module::ConsoleFile] {
+        &[cairn_module::ConsoleFile { name: "page.js", content_type: "text/javascript; charset=utf-8", body: include_str!("../console/page.js") }]
     }
 }

@@ -194,7 +194,8 @@ async fn member(State(q): State<Query>, Path(key): Path<String>) -> Response {
     let run = || -> Result<Value, Response> {
         enabled(&q)?;
         let k = parse_key(&q, &key)?;
-        let rec = read_member(&q, k.as_bytes())?.ok_or_else(|| problem(StatusCode::NOT_FOUND, "governance.unknown-key", format!("{} is not and never was a member key", k.to_hex())))?;
+        let rec = read_member(&q, k.as_bytes())?
+            .ok_or_else(|| problem(StatusCode::NOT_FOUND, "governance.unknown-key", format!("{} is not and never was a member key", k.to_hex())))?;
         Ok(j::member_json(&k.to_hex(), &rec))
     };
     run().map_or_else(|r| r, json_response)

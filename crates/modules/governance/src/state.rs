@@ -240,9 +240,14 @@ impl MemberRecord {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     Pending,
-    Applied { at: u64 },
+    Applied {
+        at: u64,
+    },
     /// It passed but could not apply (another decision got there first), with why.
-    Failed { at: u64, reason: String },
+    Failed {
+        at: u64,
+        reason: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

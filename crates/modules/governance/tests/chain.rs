@@ -5,12 +5,12 @@
 
 use cairn_crypto::{KeyPair, Suite};
 use cairn_exec::{Executor, TxError};
+use cairn_module::MemberStatus;
 use cairn_module_evidence::wire::{DepositArgs, DigestAlg, RecordInput};
 use cairn_module_governance::action::{Action, Member};
 use cairn_module_governance::policy::Vote;
 use cairn_module_governance::state::{MemberRecord, Proposal, member_key, proposal_key};
 use cairn_module_governance::{encode_freeze, encode_propose, encode_vote};
-use cairn_module::MemberStatus;
 use cairn_state::{BlockState, EMPTY, MemStore, StateStore, state_key};
 use cairn_types::genesis::{Genesis, Organisation, Params, ValidatorInfo};
 use cairn_types::tx::{Call, Transaction, TxBody};
@@ -213,7 +213,10 @@ fn a_fifth_organisation_joins_by_three_votes_of_four_and_its_member_deposits() {
     // The membership proof's value: the clerk as of the block that admitted it, absent before.
     assert!(c.member(&clerk_e, 3).is_none());
     let m = c.member(&clerk_e, 4).unwrap();
-    assert_eq!((m.organisation.as_str(), m.roles.clone(), m.status, m.since), ("court-e", Some(vec!["evidence.depositor".to_string()]), MemberStatus::Active, 4));
+    assert_eq!(
+        (m.organisation.as_str(), m.roles.clone(), m.status, m.since),
+        ("court-e", Some(vec!["evidence.depositor".to_string()]), MemberStatus::Active, 4)
+    );
 }
 
 #[test]
@@ -294,8 +297,13 @@ fn freezing_applies_at_once_and_conflicting_decisions_in_one_block_apply_in_prop
     let k = c.keys.clone();
     let (a2, a3) = (key(20), key(21));
     c.block(vec![]);
-    let add2 = c.propose(&k[0], Action::AddMember { organisation: "bank-a".into(), member: Member { key: a2.public_key(), roles: vec!["org.admin".into()] } }, 5);
-    let add3 = c.propose(&k[0], Action::AddMember { organisation: "bank-a".into(), member: Member { key: a3.public_key(), roles: vec!["evidence.depositor".into()] } }, 5);
+    let add2 =
+        c.propose(&k[0], Action::AddMember { organisation: "bank-a".into(), member: Member { key: a2.public_key(), roles: vec!["org.admin".into()] } }, 5);
+    let add3 = c.propose(
+        &k[0],
+        Action::AddMember { organisation: "bank-a".into(), member: Member { key: a3.public_key(), roles: vec!["evidence.depositor".into()] } },
+        5,
+    );
     assert_eq!(c.block(vec![add2, add3]).iter().map(code).collect::<Vec<_>>(), ["ok", "ok"]);
 
     // Freeze: the frozen key's next transaction in the same block is refused.
