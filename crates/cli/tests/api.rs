@@ -172,6 +172,27 @@ fn proofs_blocks_and_openapi_hold_together() {
     let verifier = cairn_note::NoteVerifier::from_vkey(&trust.validators[0].vkey).unwrap();
     assert_eq!(cairn_note::SignedNote::parse(&note).unwrap().verify(&[verifier]).unwrap().len(), 1);
 
+    // A governance proposal to find: the dev organisation adds a key (its own admins decide:
+    // proposing passes and applies it in the same block).
+    let newcomer = KeyPair::generate(Suite::Sm2Sm3).public_key().to_hex();
+    let key_path = tmp.path().join("data/keys/submitter.key");
+    let out = cairn(&[
+        "gov",
+        "propose",
+        "--node",
+        url,
+        "--key",
+        key_path.to_str().unwrap(),
+        "add-member",
+        "--org",
+        "dev-org",
+        "--member",
+        &format!("{newcomer}:evidence.depositor"),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let p: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((p["id"].as_u64(), p["outcome"]["applied"].as_bool()), (Some(1), Some(true)), "{p}");
+
     // Every path in the OpenAPI document is served (parameters filled with real values).
     let doc: Value = client().get(format!("{url}/v1/openapi.json")).send().unwrap().json().unwrap();
     let id = by_hash["transactions"][0].as_str().unwrap().to_string();
