@@ -303,3 +303,46 @@ fn start_up_errors_say_what_to_fix() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("genesis mismatch"), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// `/v1/events` streams governance events beside blocks: a proposal its organisation decides
+/// alone is proposed, passed and applied in one block.
+#[test]
+fn governance_events_stream_beside_blocks() {
+    use std::io::BufRead as _;
+    let tmp = tempfile::tempdir().unwrap();
+    let node = DevNode::start(&tmp.path().join("data"), "ed25519-sha256");
+    let resp = reqwest::blocking::Client::new().get(format!("{}/v1/events", node.url)).send().unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let (tx, rx) = std::sync::mpsc::channel::<(String, String)>();
+    std::thread::spawn(move || {
+        let mut event = String::new();
+        for line in std::io::BufReader::new(resp).lines() {
+            let Ok(line) = line else { return };
+            if let Some(e) = line.strip_prefix("event:") {
+                event = e.trim().to_string();
+            } else if let Some(d) = line.strip_prefix("data:")
+                && tx.send((event.clone(), d.trim().to_string())).is_err()
+            {
+                return;
+            }
+        }
+    });
+    let newcomer = KeyPair::generate(Suite::Ed25519Sha256).public_key().to_hex();
+    let key_path = tmp.path().join("data/keys/submitter.key");
+    let out = cairn(&["gov", "propose", "--node", &node.url, "--key", key_path.to_str().unwrap(), "add-member", "--org", "dev-org", "--member", &newcomer]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut seen_block = false;
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let (event, data) = rx.recv_timeout(left).expect("a governance event within 30 s");
+        seen_block |= event == "block";
+        if event == "governance" {
+            let v: Value = serde_json::from_str(&data).unwrap();
+            assert_eq!(v["events"], json!(["proposed", "passed", "applied"]), "{v}");
+            assert_eq!(v["proposal"]["action"]["key"], newcomer.as_str());
+            assert!(seen_block, "the block's event comes first");
+            break;
+        }
+    }
+}

@@ -144,6 +144,38 @@ pub fn governance(data: &[u8]) {
         tally.encode(&mut w);
         assert_eq!(w.into_bytes(), data, "a decoded tally re-encodes to its bytes");
     }
+    // The module's state values (state proofs carry them) and call arguments.
+    use cairn_module_governance::{json, state};
+    for suite in [Suite::Ed25519Sha256, Suite::Sm2Sm3] {
+        if let Ok(p) = state::Proposal::decode(data, suite) {
+            assert_eq!(p.encode(), data, "a decoded proposal re-encodes to its bytes");
+        }
+        if let Ok(o) = state::OrgRecord::decode(data, suite) {
+            assert_eq!(o.encode(), data, "a decoded organisation re-encodes to its bytes");
+        }
+        if let Ok((a, h)) = cairn_module_governance::decode_propose(data, suite) {
+            assert_eq!(cairn_module_governance::encode_propose(&a, h), data);
+        }
+        if let Ok(k) = cairn_module_governance::decode_freeze(data, suite) {
+            assert_eq!(cairn_module_governance::encode_freeze(&k), data);
+        }
+        for prefix in [&b"key/"[..], b"org/", b"prop/", b"orgs", b"open", b"next"] {
+            let key = [prefix, data.get(..32).unwrap_or(data)].concat();
+            let _ = json::state_view(suite, &key, Some(data));
+        }
+        let _ = json::events(suite, 7, &[(b"prop/\0\0\0\0\0\0\0\x01", Some(data)), (b"key/", Some(data))]);
+    }
+    if let Ok(m) = state::MemberRecord::decode(data) {
+        assert_eq!(m.encode(), data, "a decoded member record re-encodes to its bytes");
+    }
+    if let Ok((id, v)) = cairn_module_governance::decode_vote(data) {
+        assert_eq!(cairn_module_governance::encode_vote(id, v), data);
+    }
+    for ids in
+        [state::decode_ids(data).ok().map(|i| state::encode_ids(&i)), state::decode_u64s(data).ok().map(|i| state::encode_u64s(&i))].into_iter().flatten()
+    {
+        assert_eq!(ids, data, "a decoded list re-encodes to its bytes");
+    }
 }
 
 /// The member key the `access` target's seeds are signed with.

@@ -125,6 +125,32 @@ fn seeds(target: &str) -> Vec<Vec<u8>> {
                     tally.encode(&mut w);
                     out.push(w.into_bytes());
                 }
+                // The module's state values and arguments.
+                use cairn_module_governance::state::{MemberRecord, OrgRecord, Outcome, Proposal};
+                let proposal = Proposal {
+                    action: Action::RemoveOrganisation { id: "d".into() },
+                    proposer: key(1),
+                    organisation: "a".into(),
+                    made_at: 7,
+                    tx: [3; 32],
+                    tally,
+                    outcome: Outcome::Applied { at: 7 },
+                };
+                out.push(proposal.encode());
+                out.push(cairn_module_governance::encode_propose(&proposal.action, 99));
+                out.push(cairn_module_governance::encode_vote(1, Vote::Reject));
+                out.push(cairn_module_governance::encode_freeze(&key(2)));
+                out.push(OrgRecord { name: "A".into(), removed_at: Some(9), keys: vec![key(1).as_bytes().to_vec()] }.encode());
+                let member = MemberRecord {
+                    organisation: "a".into(),
+                    roles: Some(vec!["org.admin".into()]),
+                    status: cairn_module_governance::state::MemberStatus::Frozen,
+                    since: 0,
+                    changed: 7,
+                };
+                out.push(member.encode());
+                out.push(cairn_module_governance::state::encode_ids(&["a".into(), "b".into()]));
+                out.push(cairn_module_governance::state::encode_u64s(&[1, 4]));
                 out
             })
             .collect()

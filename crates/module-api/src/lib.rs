@@ -291,6 +291,18 @@ pub trait Module: Send + Sync {
     fn end_block(&self, _ctx: &mut ExecContext<'_, '_>) -> Result<(), StateError> {
         Ok(())
     }
+    /// Whether the module turns its state writes into live events ([`Module::events`]); the
+    /// node looks through a block's writes for those that do only.
+    fn publishes_events(&self) -> bool {
+        false
+    }
+    /// What a durable block's writes to this module's state (its own keys, `None`: deleted)
+    /// mean for listeners of `/v1/events`: each value is sent as an event named after the
+    /// module. Governance: a proposal made, voted on, passed, applied, rejected or expired,
+    /// a key frozen.
+    fn events(&self, _height: u64, _writes: &[(&[u8], Option<&[u8]>)]) -> Vec<serde_json::Value> {
+        Vec::new()
+    }
     /// Stateless checks of a call's arguments (decoding, limits).
     fn check(&self, call: &Call, genesis: &Genesis) -> Result<(), TxError>;
     /// What the node takes from now on, beyond what a block may hold: checked when a new

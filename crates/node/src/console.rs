@@ -48,19 +48,25 @@ pub async fn module_asset(State(l): State<Arc<Ledger>>, Path((module, file)): Pa
     }
 }
 
-/// `/v1/events`: one `block` event per committed block (JSON), after a `status` event.
+/// `/v1/events`: a `hello` event, then one `block` event per committed block (JSON), each
+/// followed by its modules' events (named after the module, e.g. `governance`).
 pub async fn events(State(l): State<Arc<Ledger>>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let rx = l.subscribe();
     let first = Event::default().event("hello").data(serde_json::json!({"height": l.height(), "log_size": l.log_size()}).to_string());
-    let stream = futures_util::stream::unfold((Some(first), rx), |(first, mut rx)| async move {
-        if let Some(ev) = first {
-            return Some((Ok(ev), (None, rx)));
+    // Events ready to send (a block's, then its modules'), and the feed.
+    let ready = std::collections::VecDeque::from([first]);
+    let stream = futures_util::stream::unfold((ready, rx), |(mut ready, mut rx)| async move {
+        if let Some(ev) = ready.pop_front() {
+            return Some((Ok(ev), (ready, rx)));
         }
         loop {
             match rx.recv().await {
                 Ok(b) => {
+                    for (module, data) in &b.module_events {
+                        ready.push_back(Event::default().event(*module).data(data.to_string()));
+                    }
                     let ev = Event::default().event("block").data(serde_json::to_string(&b).expect("event serialises"));
-                    return Some((Ok(ev), (None, rx)));
+                    return Some((Ok(ev), (ready, rx)));
                 }
                 // A slow listener missed some blocks: carry on with the next.
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,

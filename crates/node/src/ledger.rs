@@ -122,6 +122,10 @@ pub struct Ledger {
 /// What a live view hears about each committed block.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct BlockEvent {
+    /// The modules' own events of the block ([`cairn_module::Module::events`]), sent after
+    /// the block's as events named after each module.
+    #[serde(skip)]
+    pub module_events: Vec<(&'static str, serde_json::Value)>,
     pub height: u64,
     pub hash: String,
     pub time_ms: u64,

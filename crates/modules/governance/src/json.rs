@@ -230,3 +230,44 @@ pub fn state_view(suite: Suite, key: &[u8], value: Option<&[u8]>) -> Result<Valu
         _ => Err("not a governance state key".into()),
     }
 }
+
+/// What a block's writes to governance state mean, as live events: for each proposal written,
+/// what happened to it in this block (`proposed`, `passed`, `rejected`, `expired`, `applied`,
+/// `failed`, in that order; `voted` when a vote changed nothing else), with the proposal; for
+/// each key frozen, `frozen`.
+/// Block 1's seeding of genesis membership is not an event.
+pub fn events(suite: Suite, height: u64, writes: &[(&[u8], Option<&[u8]>)]) -> Vec<Value> {
+    let mut out = Vec::new();
+    for (key, value) in writes {
+        let Some(value) = value else { continue };
+        if let Some(id) = key.strip_prefix(b"prop/").and_then(|b| b.try_into().ok()).map(u64::from_be_bytes) {
+            let Ok(p) = Proposal::decode(value, suite) else { continue };
+            let mut what = Vec::new();
+            if p.made_at == height {
+                what.push("proposed");
+            }
+            match p.tally.status() {
+                Status::Passed { at } if at == height => what.push("passed"),
+                Status::Rejected { at } if at == height => what.push("rejected"),
+                Status::Expired { at } if at == height => what.push("expired"),
+                _ => {}
+            }
+            match &p.outcome {
+                Outcome::Applied { at } if *at == height => what.push("applied"),
+                Outcome::Failed { at, .. } if *at == height => what.push("failed"),
+                _ => {}
+            }
+            // A write with none of these is a vote that did not decide it.
+            if what.is_empty() {
+                what.push("voted");
+            }
+            out.push(json!({"height": height, "events": what, "proposal": proposal_json(id, &p)}));
+        } else if let Some(k) = key.strip_prefix(b"key/") {
+            let Ok(m) = MemberRecord::decode(value) else { continue };
+            if m.status == MemberStatus::Frozen && m.changed == height {
+                out.push(json!({"height": height, "events": ["frozen"], "member": member_json(&hex::encode(k), &m)}));
+            }
+        }
+    }
+    out
+}

@@ -778,6 +778,14 @@ impl Module for GovernanceModule {
         self.settle(ctx)
     }
 
+    fn publishes_events(&self) -> bool {
+        self.params.is_some()
+    }
+
+    fn events(&self, height: u64, writes: &[(&[u8], Option<&[u8]>)]) -> Vec<serde_json::Value> {
+        json::events(self.suite, height, writes)
+    }
+
     fn check(&self, call: &Call, _genesis: &Genesis) -> Result<(), TxError> {
         self.enabled()?;
         match call.method.as_str() {

@@ -18,7 +18,8 @@
 //! verifier reads these bytes.
 
 use cairn_crypto::{PublicKey, Suite};
-use cairn_module::{MemberStatus, MemberView};
+pub use cairn_module::MemberStatus;
+use cairn_module::MemberView;
 use cairn_types::codec::{DecodeError, Reader, Writer};
 
 use crate::action::{Action, MAX_ROLES};

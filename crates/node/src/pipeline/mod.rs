@@ -175,6 +175,7 @@ impl Ledger {
         m.mempool_txs.set(self.mempool.len() as i64);
         m.block_txs.observe(commit.txs.len() as f64);
         self.notifier.publish(BlockEvent {
+            module_events: self.module_events(commit),
             height: commit.height,
             hash: hex::encode(commit.block_hash),
             time_ms,
@@ -183,6 +184,26 @@ impl Ledger {
             log_size,
         });
         tracing::debug!(height = commit.height, txs = commit.txs.len(), leaves = commit.leaves.len(), "block committed");
+    }
+
+    /// The events the block's state writes mean to the modules that publish events.
+    fn module_events(&self, commit: &BlockCommit) -> Vec<(&'static str, serde_json::Value)> {
+        let mut out = Vec::new();
+        for m in self.exec.modules().filter(|m| m.publishes_events()) {
+            let prefix = cairn_state::state_key(m.name(), b"");
+            let module_prefix = &prefix[..prefix.len() - 4];
+            // `str module | u32 key length | key`: the module's own key follows the prefix.
+            let writes: Vec<(&[u8], Option<&[u8]>)> = commit
+                .state_values
+                .iter()
+                .filter(|(k, _)| k.len() >= prefix.len() && k.starts_with(module_prefix))
+                .map(|(k, v)| (&k[prefix.len()..], v.as_deref()))
+                .collect();
+            if !writes.is_empty() {
+                out.extend(m.events(commit.height, &writes).into_iter().map(|e| (m.name(), e)));
+            }
+        }
+        out
     }
 
     /// Sends to the other validators (best effort; nothing for a single node).
