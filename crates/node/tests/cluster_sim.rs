@@ -78,10 +78,10 @@ fn deposits() -> Vec<Vec<u8>> {
         .collect()
 }
 
-fn open(dir: &Path, i: usize) -> Arc<Ledger> {
+fn open_with(dir: &Path, i: usize, genesis: &Genesis) -> Arc<Ledger> {
     let vdir = dir.join(format!("v{i}"));
     std::fs::create_dir_all(&vdir).unwrap();
-    std::fs::write(vdir.join("genesis.json"), genesis().to_json()).unwrap();
+    std::fs::write(vdir.join("genesis.json"), genesis.to_json()).unwrap();
     cairn_node::keys::write_key(&vdir.join("validator.key"), &key(i as u8 + 1)).unwrap();
     Ledger::open(NodeConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
@@ -99,8 +99,11 @@ fn open(dir: &Path, i: usize) -> Arc<Ledger> {
 
 /// Runs the cluster; every validator's mempool starts with the same deposits.
 fn run(cfg: SimConfig, dir: &Path) -> (SimReport, Vec<Arc<Ledger>>) {
-    let txs = deposits();
-    let ledgers: Vec<Arc<Ledger>> = (0..VALIDATORS).map(|i| open(dir, i)).collect();
+    run_with(cfg, dir, &genesis(), deposits())
+}
+
+fn run_with(cfg: SimConfig, dir: &Path, genesis: &Genesis, txs: Vec<Vec<u8>>) -> (SimReport, Vec<Arc<Ledger>>) {
+    let ledgers: Vec<Arc<Ledger>> = (0..VALIDATORS).map(|i| open_with(dir, i, genesis)).collect();
     for l in &ledgers {
         assert!(l.submit(&txs).iter().all(Result::is_ok));
     }
@@ -208,5 +211,109 @@ fn an_equivocating_validator_is_recorded_as_fault_evidence_by_the_honest_ledgers
     assert!(recorded.iter().sum::<usize>() > 0, "seed {seed}: no honest validator recorded the equivocation");
     for (l, n) in ledgers.iter().zip(&recorded) {
         assert_eq!(l.consensus_status().unwrap().faults, *n as u64);
+    }
+}
+
+/// A governed chain of four organisations (one member key each, seeds 210..214): org-0 proposes
+/// a fifth, org-1 and org-2 vote for it, with deposits around the votes.
+fn governed_genesis() -> Genesis {
+    let mut g = genesis();
+    g.organisations = (0..4)
+        .map(|i| Organisation {
+            id: format!("org-{i}"),
+            name: format!("Org {i}"),
+            members: vec![key(210 + i).public_key().to_hex()],
+            roles: Default::default(),
+        })
+        .collect();
+    for (i, v) in g.validators.iter_mut().enumerate() {
+        v.organisation = format!("org-{i}");
+    }
+    g.params.modules.insert("governance".into(), cairn_module_governance::GovernanceParams::default().to_json());
+    g.validate().unwrap();
+    g
+}
+
+fn governance_txs() -> Vec<Vec<u8>> {
+    use cairn_module_governance::action::{Action, Member};
+    use cairn_module_governance::policy::Vote;
+    let signed = |k: &KeyPair, n: u64, method: &str, args: Vec<u8>| {
+        TxBody {
+            chain_id: "sim".into(),
+            signer: k.public_key(),
+            nonce: n,
+            expires_at_ms: 4_102_444_800_000,
+            call: Call { module: "governance".into(), method: method.into(), args },
+        }
+        .sign(k)
+        .encode()
+    };
+    let add = Action::AddOrganisation {
+        id: "org-5".into(),
+        name: "Org 5".into(),
+        members: vec![Member { key: key(220).public_key(), roles: vec!["evidence.depositor".into(), "org.admin".into()] }],
+    };
+    let deposit = |k: &KeyPair, n: u64| {
+        let record = RecordInput {
+            digest_alg: DigestAlg::Sha256,
+            digest: DigestAlg::Sha256.digest(&n.to_be_bytes()),
+            size: 8,
+            media_type: "text/plain".into(),
+            title: format!("deposit {n}"),
+            reference: None,
+            metadata: Default::default(),
+        };
+        TxBody {
+            chain_id: "sim".into(),
+            signer: k.public_key(),
+            nonce: n,
+            expires_at_ms: 4_102_444_800_000,
+            call: Call { module: "evidence".into(), method: "deposit".into(), args: DepositArgs { records: vec![record] }.encode() },
+        }
+        .sign(k)
+        .encode()
+    };
+    let mut txs: Vec<Vec<u8>> = (0..30).map(|n| deposit(&key(213), n)).collect();
+    txs.push(signed(&key(210), 1, "propose", cairn_module_governance::encode_propose(&add, 1_000)));
+    txs.extend((30..60).map(|n| deposit(&key(213), n)));
+    txs.push(signed(&key(211), 2, "vote", cairn_module_governance::encode_vote(1, Vote::Approve)));
+    txs.extend((60..90).map(|n| deposit(&key(213), n)));
+    txs.push(signed(&key(212), 3, "vote", cairn_module_governance::encode_vote(1, Vote::Approve)));
+    txs
+}
+
+#[test]
+fn proposals_and_votes_under_loss_and_a_partition_give_one_state_on_every_validator() {
+    let genesis = governed_genesis();
+    let trust = genesis.trust_file();
+    for seed in [20u64, 21] {
+        let partition = (seed % 2 == 0).then_some(Partition { validator: 1, from: Duration::from_secs(1), until: Duration::from_secs(4) });
+        let cfg = SimConfig { seed, target_height: 10, delivery_percent: 80, partition, ..SimConfig::default() };
+        let dir = tempfile::tempdir().unwrap();
+        let (report, ledgers) = run_with(cfg, dir.path(), &genesis, governance_txs());
+        assert!(report.faults.is_empty(), "seed {seed}: {:?}", report.faults);
+        let top = ledgers.iter().map(|l| l.height()).min().unwrap();
+        for h in 1..=top {
+            let first = ledgers[0].block(h).unwrap().unwrap();
+            for (i, l) in ledgers.iter().enumerate().skip(1) {
+                assert_eq!(l.block(h).unwrap().unwrap(), first, "seed {seed}: validator {i} has another block (or state root) at height {h}");
+            }
+        }
+        // Every transaction committed everywhere, and the fifth organisation's key is a member
+        // on every validator, proven by a state receipt that verifies with the trust file.
+        for tx in governance_txs() {
+            let id = cairn_types::tx::Transaction::decode(&tx).unwrap().id;
+            for (i, l) in ledgers.iter().enumerate() {
+                assert!(matches!(l.status(&id), TxStatus::Committed(_)), "seed {seed}: a transaction is not committed on validator {i}");
+            }
+        }
+        let member_key = cairn_module_governance::state::member_key(key(220).public_key().as_bytes());
+        for (i, l) in ledgers.iter().enumerate() {
+            let receipt = l.state_receipt("governance", &member_key, None).unwrap().unwrap_or_else(|e| panic!("seed {seed}: validator {i}: {e}"));
+            let v = cairn_types::state_receipt::verify_state_receipt(&receipt.to_json(), &trust, &cairn_node::module_state_view)
+                .unwrap_or_else(|e| panic!("seed {seed}: validator {i}: {e}"));
+            assert_eq!(v.view["member"]["organisation"], "org-5", "seed {seed}: validator {i}: {}", v.view);
+            assert!(l.executor().members().contains_key(key(220).public_key().as_bytes()), "seed {seed}: admission on validator {i} knows the new member");
+        }
     }
 }

@@ -641,22 +641,8 @@ impl GovernanceModule {
 
     /// Block 1 writes genesis's membership into state, before its transactions.
     fn seed(&self, ctx: &mut ExecContext<'_, '_>, genesis_orgs: &GenesisOrgs) {
-        let mut ids: Vec<String> = genesis_orgs.iter().map(|(id, _, _)| id.clone()).collect();
-        ids.sort();
-        ctx.state_put(state::KEY_ORGS, state::encode_ids(&ids));
-        for (id, name, members) in genesis_orgs {
-            let mut keys: Vec<Vec<u8>> = members.iter().map(|(k, _)| k.clone()).collect();
-            keys.sort();
-            ctx.state_put(&state::org_key(id), OrgRecord { name: name.clone(), removed_at: None, keys }.encode());
-            for (k, roles) in members {
-                let mut roles = roles.clone();
-                if let Some(r) = roles.as_mut() {
-                    r.sort();
-                    r.dedup();
-                }
-                let m = MemberRecord { organisation: id.clone(), roles, status: MemberStatus::Active, since: 0, changed: 0 };
-                ctx.state_put(&state::member_key(k), m.encode());
-            }
+        for (key, value) in genesis_state(genesis_orgs) {
+            ctx.state_put(&key, value);
         }
     }
 
@@ -707,8 +693,37 @@ fn status_code(s: Status) -> u8 {
     }
 }
 
+/// The state block 1 seeds from genesis's organisations: (key, value), in key order.
+pub fn genesis_state(genesis_orgs: &GenesisOrgs) -> std::collections::BTreeMap<Vec<u8>, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut ids: Vec<String> = genesis_orgs.iter().map(|(id, _, _)| id.clone()).collect();
+    ids.sort();
+    out.insert(state::KEY_ORGS.to_vec(), state::encode_ids(&ids));
+    for (id, name, members) in genesis_orgs {
+        let mut keys: Vec<Vec<u8>> = members.iter().map(|(k, _)| k.clone()).collect();
+        keys.sort();
+        out.insert(state::org_key(id), OrgRecord { name: name.clone(), removed_at: None, keys }.encode());
+        for (k, roles) in members {
+            let mut roles = roles.clone();
+            if let Some(r) = roles.as_mut() {
+                r.sort();
+                r.dedup();
+            }
+            let m = MemberRecord { organisation: id.clone(), roles, status: MemberStatus::Active, since: 0, changed: 0 };
+            out.insert(state::member_key(k), m.encode());
+        }
+    }
+    out
+}
+
+/// The membership a chain starts with, as block 1 will seed it (what the routes answer
+/// before the first block).
+pub fn genesis_state_of(genesis: &Genesis) -> std::collections::BTreeMap<Vec<u8>, Vec<u8>> {
+    genesis_state(&genesis_orgs(genesis.suite, &genesis.organisations))
+}
+
 /// Genesis's organisations as block 1 seeds them: (id, name, [(key, roles)]).
-type GenesisOrgs = Vec<(String, String, Vec<(Vec<u8>, Option<Vec<String>>)>)>;
+pub type GenesisOrgs = Vec<(String, String, Vec<(Vec<u8>, Option<Vec<String>>)>)>;
 
 fn genesis_orgs(genesis_suite: Suite, genesis: &[cairn_types::genesis::Organisation]) -> GenesisOrgs {
     genesis

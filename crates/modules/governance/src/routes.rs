@@ -46,8 +46,14 @@ fn json_response(v: Value) -> Response {
     ([(header::CONTENT_TYPE, "application/json")], v.to_string()).into_response()
 }
 
+/// A state value as of the latest durable block; before block 1 has seeded genesis's
+/// membership, the value block 1 will write.
 fn get_value(q: &Query, key: &[u8]) -> Result<Option<Vec<u8>>, Response> {
-    q.state_value(key, None).map_err(IntoResponse::into_response)
+    let value = q.state_value(key, None).map_err(IntoResponse::into_response)?;
+    if value.is_some() || q.state_value(state::KEY_ORGS, None).map_err(IntoResponse::into_response)?.is_some() {
+        return Ok(value);
+    }
+    Ok(crate::genesis_state_of(q.genesis()).remove(key))
 }
 
 fn corrupt(what: &str, e: impl std::fmt::Display) -> Response {
