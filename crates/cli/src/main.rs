@@ -102,6 +102,11 @@ enum Command {
         /// the consensus certificate as a second, independent proof.
         #[arg(long)]
         certificate: Option<PathBuf>,
+        /// A membership proof of the receipt's signer as of its deposit's block (`cairn gov
+        /// prove --member <submitter> --height <block>`): shows the organisation and roles the
+        /// key had when it deposited.
+        #[arg(long, conflicts_with = "state_proof")]
+        membership: Option<PathBuf>,
         /// Accept a trust file whose quorum is below 2f+1 of its validators, down to K
         /// signatures (refused otherwise: fewer validators could then sign a false log).
         #[arg(long, value_name = "K")]
@@ -330,9 +335,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             verify_state(&proof, &read_trust(&trust, accept_quorum)?, file.as_deref())
         }
-        Command::Verify { receipt, trust, file, certificate, accept_quorum, .. } => {
-            verify(&receipt.context("give --receipt or --state-proof")?, &read_trust(&trust, accept_quorum)?, file.as_deref(), certificate.as_deref())
-        }
+        Command::Verify { receipt, trust, file, certificate, membership, accept_quorum, .. } => verify(
+            &receipt.context("give --receipt or --state-proof")?,
+            &read_trust(&trust, accept_quorum)?,
+            file.as_deref(),
+            certificate.as_deref(),
+            membership.as_deref(),
+        ),
         Command::Testnet(TestnetCommand::Init { validators, dir, suite, p2p_port, api_port }) => {
             let g = testnet::init(&dir, &testnet::InitOptions { validators, suite, p2p_base_port: p2p_port, api_base_port: api_port })?;
             println!("Test network {} ({} validators, {}, quorum {}) written to {}", g.chain_id, validators, g.suite, g.quorum(), dir.display());
@@ -486,7 +495,13 @@ fn print_state_claim(v: &cairn_types::state_receipt::VerifiedState) {
     }
 }
 
-fn verify(receipt: &std::path::Path, trust: &TrustFile, file: Option<&std::path::Path>, certificate: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
+fn verify(
+    receipt: &std::path::Path,
+    trust: &TrustFile,
+    file: Option<&std::path::Path>,
+    certificate: Option<&std::path::Path>,
+    membership: Option<&std::path::Path>,
+) -> anyhow::Result<ExitCode> {
     let text = match std::fs::read(receipt) {
         Ok(b) => match String::from_utf8(b) {
             Ok(t) => t,
@@ -502,8 +517,8 @@ fn verify(receipt: &std::path::Path, trust: &TrustFile, file: Option<&std::path:
         None => None,
     };
     if is_leaf_receipt(&text) {
-        if data.is_some() || certificate.is_some() {
-            bail!("a leaf receipt is checked alone: --file and --certificate go with evidence receipts");
+        if data.is_some() || certificate.is_some() || membership.is_some() {
+            bail!("a leaf receipt is checked alone: --file, --certificate and --membership go with evidence receipts");
         }
         return Ok(verify_leaf(&text, trust));
     }
@@ -527,6 +542,16 @@ fn verify(receipt: &std::path::Path, trust: &TrustFile, file: Option<&std::path:
                     }
                 }
             }
+            let member = match membership {
+                None => None,
+                Some(path) => match signer_membership(path, trust, &v.record) {
+                    Ok(m) => Some(m),
+                    Err(why) => {
+                        println!("INVALID: membership proof: {why}");
+                        return Ok(ExitCode::from(1));
+                    }
+                },
+            };
             println!("VALID");
             print_lowered_quorum(trust);
             println!("  record:     {} ({})", v.record.id, printable(&v.record.title));
@@ -542,6 +567,9 @@ fn verify(receipt: &std::path::Path, trust: &TrustFile, file: Option<&std::path:
             if let Some(f) = finality {
                 println!("  finality:   certificate of block {} (view {}) by a quorum of consensus keys", f.height, f.view);
             }
+            if let Some(m) = member {
+                println!("  member:     {m}");
+            }
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {
@@ -549,6 +577,41 @@ fn verify(receipt: &std::path::Path, trust: &TrustFile, file: Option<&std::path:
             Ok(ExitCode::from(1))
         }
     }
+}
+
+/// Checks a governance state proof of the receipt's submitter key as of the deposit's block:
+/// what the key was then (its organisation, roles and status), or why the proof does not
+/// show it.
+fn signer_membership(path: &std::path::Path, trust: &TrustFile, record: &cairn_module_evidence::wire::EvidenceView) -> Result<String, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+    let v = cairn_types::state_receipt::verify_state_receipt(&text, trust, &cairn_node::module_state_view).map_err(|e| e.to_string())?;
+    let submitter = hex::decode(&record.submitter).map_err(|_| "the receipt's submitter is not hex".to_string())?;
+    if v.module != cairn_module_governance::MODULE || v.key != cairn_module_governance::state::member_key(&submitter) {
+        return Err(format!("it is about {} key {}, not the submitter {}", v.module, hex::encode(&v.key), record.submitter));
+    }
+    if v.height != record.block_height {
+        return Err(format!("it is as of block {}, the deposit is in block {}", v.height, record.block_height));
+    }
+    let m = &v.view["member"];
+    if m.is_null() {
+        return Err(format!("the key was no member as of block {}", v.height));
+    }
+    if m["organisation"] != record.organisation.as_str() {
+        return Err(format!("the key belonged to {} as of block {}, the receipt says {}", m["organisation"], v.height, record.organisation));
+    }
+    let roles = match m["roles"].as_array() {
+        None => "every right (genesis)".to_string(),
+        Some(r) => r.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(", "),
+    };
+    Ok(format!(
+        "{} of {} with roles {} ({}) as of block {}, state proof signed by {}",
+        record.submitter,
+        printable(&record.organisation),
+        printable(&roles),
+        m["status"].as_str().unwrap_or("?"),
+        v.height,
+        printable(&v.signers.join(", "))
+    ))
 }
 
 /// Whether a receipt file is a module leaf receipt (`cairn-leaf-receipt-v1`).

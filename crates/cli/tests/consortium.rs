@@ -553,7 +553,8 @@ fn four_organisations_admit_a_fifth_by_three_votes_and_remove_one() {
     let (status, body) = post_txs(&c.nodes[3].url, &[clerk_deposit(3)], true);
     assert_eq!(status, 200, "{body}");
     let clerk_record = body["results"][0]["record_ids"][0].as_str().unwrap().to_string();
-    c.verified_receipt(0, &clerk_record);
+    let deposit_height = body["results"][0]["block_height"].as_u64().unwrap();
+    let clerk_receipt = c.verified_receipt(0, &clerk_record);
     let members = gov(&c, 3, &["members", "--org", "org-5"]);
     assert_eq!(members["members"].as_array().unwrap().len(), 2, "{members}");
 
@@ -580,6 +581,30 @@ fn four_organisations_admit_a_fifth_by_three_votes_and_remove_one() {
         assert!(text.replace(' ', "").contains(&expect.replace(' ', "")), "{text}");
         let v = cairn(&["verify", "--state-proof", out.to_str().unwrap(), "--trust", trust.to_str().unwrap()]);
         assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stdout));
+    }
+
+    // `cairn verify` shows the depositor's membership at the deposit's block, and refuses a
+    // proof of another height.
+    let rp = dir.path().join("clerk.receipt.json");
+    std::fs::write(&rp, &clerk_receipt).unwrap();
+    for (height, ok) in [(deposit_height, true), (applied_at - 1, false)] {
+        let mp = dir.path().join(format!("membership-{height}.json"));
+        let h = height.to_string();
+        let clerk_hex = clerk5.public_key().to_hex();
+        wait_for(Duration::from_secs(30), "a membership proof", || {
+            cairn(&["gov", "prove", "--node", &c.nodes[2].url, "--member", &clerk_hex, "--height", &h, "--out", mp.to_str().unwrap()])
+                .status
+                .success()
+                .then_some(())
+        });
+        let v = cairn(&["verify", "--receipt", rp.to_str().unwrap(), "--trust", trust.to_str().unwrap(), "--membership", mp.to_str().unwrap()]);
+        let out = String::from_utf8_lossy(&v.stdout);
+        assert_eq!(v.status.success(), ok, "{out}");
+        if ok {
+            assert!(out.contains("member:") && out.contains("org-5 with roles evidence.depositor (active)"), "{out}");
+        } else {
+            assert!(out.starts_with("INVALID: membership proof"), "{out}");
+        }
     }
 
     // Removing org-4: the other four organisations vote, 2/3 of four is three.

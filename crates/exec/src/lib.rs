@@ -23,6 +23,10 @@ use cairn_state::{BlockState, StateError, StateStore};
 use cairn_types::genesis::Genesis;
 use cairn_types::tx::{Call, Transaction, TxBody};
 
+/// The core's limit a vote may lower: the encoded transaction's size (genesis's
+/// `max_tx_bytes` stays the ceiling).
+pub const PARAM_MAX_TX_BYTES: &str = "max_tx_bytes";
+
 /// Member keys (raw bytes) → who they are: the membership admission checks against.
 pub type Members = BTreeMap<Vec<u8>, MemberView>;
 
@@ -319,6 +323,13 @@ impl Executor {
         if tx.body.expires_at_ms < time_ms {
             return Err(TxError::Expired { expires_at_ms: tx.body.expires_at_ms, now_ms: time_ms }.into());
         }
+        // A limit the members lowered by vote (genesis's is the ceiling, checked at admission).
+        if let Some(max) = state.param(PARAM_MAX_TX_BYTES) {
+            let len = tx.body_bytes.len() + 4 + tx.signature.len();
+            if len as u64 > max {
+                return Err(TxError::Oversized { len, max: max as usize }.into());
+            }
+        }
         let member = self.member_at(&tx.body.signer, state)?;
         if let Some(refusal) = signer_refusal(member.as_ref(), &tx.body.signer) {
             return Err(refusal.into());
@@ -352,8 +363,14 @@ impl Executor {
     }
 
     /// Runs every module's [`Module::begin_block`] on `state`, before a block's transactions.
+    /// Then reads the chain parameters in force for the block from the membership keeper.
     pub fn begin_block(&self, height: u64, time_ms: u64, first_leaf: u64, state: &mut BlockState<'_>) -> Result<(), StateError> {
-        self.block_hook(height, time_ms, first_leaf, state, |m, ctx| m.begin_block(ctx))
+        self.block_hook(height, time_ms, first_leaf, state, |m, ctx| m.begin_block(ctx))?;
+        if let Some(keeper) = self.keeper.and_then(|k| self.modules.get(k)) {
+            let params = keeper.parameters(&BlockRead { module: keeper.name(), state })?;
+            state.set_params(params);
+        }
+        Ok(())
     }
 
     /// Runs every module's [`Module::end_block`] on `state`, after a block's transactions.

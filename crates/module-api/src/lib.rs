@@ -172,6 +172,13 @@ impl<'a, 'b> ExecContext<'a, 'b> {
         self.state.delete(state_key(self.module, key));
     }
 
+    /// A chain parameter the members set by vote, in force for this block (`None`: genesis's
+    /// value stands). Names are `<module>.<name>` for a module's own limits
+    /// (`evidence.max_records_per_tx`) and bare for the core's (`max_tx_bytes`).
+    pub fn param(&self, name: &str) -> Option<u64> {
+        self.state.param(name)
+    }
+
     /// A leaf of this module: the version 2 envelope `0x02 | str module | u8 kind | payload`,
     /// stamped with the module's name (the executor refuses envelopes naming another module).
     pub fn leaf(&self, kind: u8, payload: &[u8]) -> Vec<u8> {
@@ -279,6 +286,11 @@ pub trait Module: Send + Sync {
     /// holds no membership yet (before the first block: genesis's is the same).
     fn members(&self, _state: &dyn StateRead) -> Result<Option<Vec<MemberView>>, StateError> {
         Ok(None)
+    }
+    /// The chain parameters set by vote, read from the membership keeper's state before each
+    /// block's first transaction ([`ExecContext::param`] answers from them all block long).
+    fn parameters(&self, _state: &dyn StateRead) -> Result<std::collections::BTreeMap<String, u64>, StateError> {
+        Ok(std::collections::BTreeMap::new())
     }
     /// State writes before a block's first transaction (governance seeds genesis membership
     /// in block 1). Deterministic, like `execute`; no leaves.

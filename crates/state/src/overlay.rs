@@ -102,9 +102,22 @@ pub struct BlockState<'a> {
     chain: Vec<Arc<Overlay>>,
     block: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
     tx: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    /// Chain parameters in force for the whole block (set before its first transaction from
+    /// the parent's state; they change only at the end of a block), by name.
+    params: BTreeMap<String, u64>,
 }
 
 impl<'a> BlockState<'a> {
+    /// Sets the chain parameters in force for this block (before its first transaction).
+    pub fn set_params(&mut self, params: BTreeMap<String, u64>) {
+        self.params = params;
+    }
+
+    /// A chain parameter in force for this block, if a vote set one.
+    pub fn param(&self, name: &str) -> Option<u64> {
+        self.params.get(name).copied()
+    }
+
     /// The state after the parent block at `parent_height` (root `parent_root`), whose overlay
     /// is `parent` unless it is durable; `durable_height` is the store's tip.
     /// The parent's root is located in its overlay, or else read from the store, which must
@@ -129,7 +142,7 @@ impl<'a> BlockState<'a> {
         if root.hash != parent_root {
             return Err(StateError::RootMismatch { height: parent_height });
         }
-        Ok(BlockState { suite, store, parent_height, parent_root: root, chain, block: BTreeMap::new(), tx: BTreeMap::new() })
+        Ok(BlockState { suite, store, parent_height, parent_root: root, chain, block: BTreeMap::new(), tx: BTreeMap::new(), params: BTreeMap::new() })
     }
 
     /// Overlays read before the store (blocks not yet durable).

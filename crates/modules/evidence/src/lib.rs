@@ -156,6 +156,8 @@ pub struct EvidenceModule {
 /// The role `evidence.deposit` needs (for members whose roles genesis lists).
 pub const ROLE_DEPOSITOR: &str = "evidence.depositor";
 pub const INDEX_DIGEST: &str = "evidence.digest";
+/// The chain parameter (set by governance vote) that lowers `max_records_per_tx`.
+pub const PARAM_MAX_RECORDS_PER_TX: &str = "evidence.max_records_per_tx";
 pub const INDEX_REFERENCE: &str = "evidence.ref";
 
 pub fn reference_prefix(reference: &str) -> Vec<u8> {
@@ -220,6 +222,12 @@ impl Module for EvidenceModule {
     fn execute(&self, ctx: &mut ExecContext<'_, '_>, tx: &Transaction, out: &mut TxEffects) -> Result<(), ExecFailure> {
         // Decoded in place: each leaf embeds its record's canonical bytes verbatim.
         let records = decode_deposit_in_place(&tx.body.call.args).map_err(|e| TxError::InvalidArgs(e.to_string()))?;
+        // A limit the members lowered by vote (genesis's, checked at admission, is the ceiling).
+        if let Some(max) = ctx.param(PARAM_MAX_RECORDS_PER_TX)
+            && records.len() as u64 > max
+        {
+            return Err(TxError::from(EvidenceError::TooManyRecords { count: records.len(), max: max as usize }).into());
+        }
         out.leaves.reserve(records.len());
         out.index.reserve(records.len() * 2);
         let submitter = tx.body.signer.as_bytes();

@@ -82,6 +82,8 @@ pub enum GovernanceError {
     Unsupported,
     #[error("no chain parameter {0:?} may be set by vote (see docs/governance.md)")]
     UnknownParameter(String),
+    #[error("parameter {name} must be {least} to 4294967295")]
+    ParameterRange { name: String, least: u64 },
     #[error("key {0} is not active")]
     NotActive(String),
     #[error("a rotation is proposed by the key it retires ({0}), which proves it holds it")]
@@ -107,6 +109,7 @@ impl ModuleRefusal for GovernanceError {
             GovernanceError::TooManyOpen(_) => "too-many-open",
             GovernanceError::Unsupported => "unsupported",
             GovernanceError::UnknownParameter(_) => "unknown-parameter",
+            GovernanceError::ParameterRange { .. } => "parameter-range",
             GovernanceError::NotActive(_) => "not-active",
             GovernanceError::RotateByOldKey(_) => "rotate-by-old-key",
             GovernanceError::Limit(_) => "limit",
@@ -119,6 +122,7 @@ impl ModuleRefusal for GovernanceError {
             | GovernanceError::BadExpiry { .. }
             | GovernanceError::Unsupported
             | GovernanceError::UnknownParameter(_)
+            | GovernanceError::ParameterRange { .. }
             | GovernanceError::NotAKeyOf { .. } => 400,
             GovernanceError::NotEligible(_) | GovernanceError::RotateByOldKey(_) => 403,
             GovernanceError::UnknownProposal(_) | GovernanceError::UnknownOrganisation(_) => 404,
@@ -134,10 +138,11 @@ impl ModuleRefusal for GovernanceError {
     }
 }
 
-/// Chain parameters a vote may set. None yet takes effect from state (the executor reads its
-/// limits from genesis), so none is listed: `set-parameter` is refused with
-/// `governance.unknown-parameter` until one does (docs/governance.md).
-pub const PARAMETERS: &[&str] = &[];
+/// Chain parameters a vote may set, each with the least value it may take. Each lowers a
+/// genesis limit (genesis's value stays the ceiling: admission checks it statelessly; a vote
+/// above it leaves genesis's in force). The least values keep governance itself working: a
+/// vote or a parameter proposal always fits.
+pub const PARAMETERS: &[(&str, u64)] = &[("evidence.max_records_per_tx", 1), ("max_tx_bytes", 4096)];
 
 /// The module's genesis parameters: `params.modules.governance` (`{"policy": {"add_organisation":
 /// "2/3", "remove_organisation": "2/3", "parameters": "2/3", "within_organisation": "1/1"}}`,
@@ -461,9 +466,12 @@ impl GovernanceModule {
                 key_of(organisation, old)?;
                 unused(new)?;
             }
-            Action::SetParameter { name, .. } => {
-                if !PARAMETERS.contains(&name.as_str()) {
+            Action::SetParameter { name, value } => {
+                let Some((_, least)) = PARAMETERS.iter().find(|(n, _)| n == name) else {
                     return Err(GovernanceError::UnknownParameter(name.clone()).into());
+                };
+                if value < least || *value > u64::from(u32::MAX) {
+                    return Err(GovernanceError::ParameterRange { name: name.clone(), least: *least }.into());
                 }
             }
             Action::ValidatorSet => return Err(GovernanceError::Unsupported.into()),
@@ -775,6 +783,16 @@ impl Module for GovernanceModule {
             }
         }
         Ok(Some(out))
+    }
+
+    fn parameters(&self, state: &dyn StateRead) -> Result<std::collections::BTreeMap<String, u64>, StateError> {
+        let mut out = std::collections::BTreeMap::new();
+        for (name, _) in PARAMETERS {
+            if let Some(v) = state.get(&state::param_key(name))? {
+                out.insert(name.to_string(), state::decode_u64(&v, "parameter").map_err(|e| corrupt("param", e))?);
+            }
+        }
+        Ok(out)
     }
 
     fn begin_block(&self, ctx: &mut ExecContext<'_, '_>) -> Result<(), StateError> {

@@ -91,8 +91,19 @@ async fn summary(State(q): State<Query>) -> Response {
         "proposals": next - 1,
         "max_open": state::MAX_OPEN,
         "max_voting_blocks": crate::MAX_VOTING_BLOCKS,
-        "parameters": crate::PARAMETERS,
+        "parameters": parameters(&q),
     }))
+}
+
+/// The parameters a vote may set, with their least value and the value a vote set (null:
+/// genesis's stands).
+fn parameters(q: &Query) -> Value {
+    let mut out = serde_json::Map::new();
+    for (name, least) in crate::PARAMETERS {
+        let set = get_value(q, &state::param_key(name)).ok().flatten().and_then(|v| state::decode_u64(&v, "parameter").ok());
+        out.insert(name.to_string(), json!({"least": least, "value": set}));
+    }
+    Value::Object(out)
 }
 
 #[derive(Deserialize)]

@@ -100,16 +100,22 @@ impl Chain {
     }
 
     fn deposit(&mut self, signer: &KeyPair, i: u8) -> Transaction {
-        let r = RecordInput {
-            digest_alg: DigestAlg::Sha256,
-            digest: [i; 32],
-            size: 1,
-            media_type: "text/plain".into(),
-            title: format!("doc {i}"),
-            reference: None,
-            metadata: Default::default(),
-        };
-        self.tx(signer, "evidence", "deposit", DepositArgs { records: vec![r] }.encode())
+        self.deposit_many(signer, i, 1)
+    }
+
+    fn deposit_many(&mut self, signer: &KeyPair, i: u8, n: u8) -> Transaction {
+        let records = (0..n)
+            .map(|j| RecordInput {
+                digest_alg: DigestAlg::Sha256,
+                digest: [i.wrapping_add(j); 32],
+                size: 1,
+                media_type: "text/plain".into(),
+                title: format!("doc {i}.{j}"),
+                reference: None,
+                metadata: Default::default(),
+            })
+            .collect();
+        self.tx(signer, "evidence", "deposit", DepositArgs { records }.encode())
     }
 
     /// Admission as a node does it for a new submission.
@@ -338,7 +344,7 @@ fn refusals_are_precise() {
     c.block(vec![]);
     let non_admin = c.propose(&k[3], Action::RemoveOrganisation { id: "bank-a".into() }, 10);
     let validators = c.propose(&k[0], Action::ValidatorSet, 10);
-    let param = c.propose(&k[0], Action::SetParameter { name: "max_tx_bytes".into(), value: 1 << 20 }, 10);
+    let param = c.propose(&k[0], Action::SetParameter { name: "max_block_txs".into(), value: 1 << 20 }, 10);
     let no_such = c.vote(&k[0], 9, Vote::Approve);
     let too_far = c.propose(&k[0], Action::RemoveOrganisation { id: "court-b".into() }, cairn_module_governance::MAX_VOTING_BLOCKS + 1);
     let unknown_org = c.propose(&k[0], Action::RemoveOrganisation { id: "nobody".into() }, 10);
@@ -415,4 +421,43 @@ fn a_chain_without_governance_keeps_genesis_membership() {
     assert_eq!(exec.admit(&tx.encode(), T0 + 1000).map(|_| ()).unwrap_err().code(), "governance.not-enabled");
     exec.end_block(1, T0 + 1000, 0, &mut state).unwrap();
     assert_eq!(state.finish(1).unwrap().root, EMPTY, "no governance state on a chain that does not enable it");
+}
+
+#[test]
+fn a_voted_parameter_lowers_a_limit_from_the_next_block() {
+    let mut c = Chain::new(&[]);
+    let k = c.keys.clone();
+    c.block(vec![]);
+    let too_low = c.propose(&k[0], Action::SetParameter { name: "max_tx_bytes".into(), value: 100 }, 10);
+    let p = c.propose(&k[0], Action::SetParameter { name: "evidence.max_records_per_tx".into(), value: 2 }, 10);
+    let v = c.vote(&k[1], 1, Vote::Approve);
+    assert_eq!(c.block(vec![too_low, p, v]).iter().map(code).collect::<Vec<_>>(), ["governance.parameter-range", "ok", "ok"]);
+    // Three of four pass it; a deposit of three records in the same block is still taken.
+    let v = c.vote(&k[2], 1, Vote::Approve);
+    let three = c.deposit_many(&k[3], 10, 3);
+    assert_eq!(c.block(vec![v, three]).iter().map(code).collect::<Vec<_>>(), ["ok", "ok"]);
+    assert!(matches!(c.proposal(1).outcome, cairn_module_governance::state::Outcome::Applied { .. }));
+    let three = c.deposit_many(&k[3], 20, 3);
+    let two = c.deposit_many(&k[3], 30, 2);
+    assert_eq!(c.block(vec![three, two]).iter().map(code).collect::<Vec<_>>(), ["evidence.too-many-records", "ok"]);
+    // The core's transaction size likewise.
+    let p = c.propose(&k[0], Action::SetParameter { name: "max_tx_bytes".into(), value: 4096 }, 10);
+    let (v1, v2) = (c.vote(&k[1], 2, Vote::Approve), c.vote(&k[2], 2, Vote::Approve));
+    c.block(vec![p, v1, v2]);
+    let big = c.deposit_many(&k[3], 40, 2);
+    // Two records with long titles: about 5 KB, under genesis's limit, over the voted one.
+    let records = (0..2u8)
+        .map(|j| RecordInput {
+            digest_alg: DigestAlg::Sha256,
+            digest: [50 + j; 32],
+            size: 1,
+            media_type: "text/plain".into(),
+            title: "x".repeat(500),
+            reference: None,
+            metadata: (0..4).map(|m| (format!("k{m}"), "v".repeat(600))).collect(),
+        })
+        .collect();
+    let long = c.tx(&k[3], "evidence", "deposit", DepositArgs { records }.encode());
+    assert!(long.encode().len() > 4096, "{}", long.encode().len());
+    assert_eq!(c.block(vec![big, long]).iter().map(code).collect::<Vec<_>>(), ["ok", "oversized"]);
 }
