@@ -174,10 +174,6 @@ impl Executor {
         Ok(true)
     }
 
-    pub fn organisation_of(&self, key: &[u8]) -> Option<String> {
-        self.members().get(key).map(|m| m.organisation.clone())
-    }
-
     fn module(&self, call: &Call) -> Result<&dyn Module, TxError> {
         self.modules.get(call.module.as_str()).map(|m| m.as_ref()).ok_or_else(|| TxError::UnknownModule(call.module.clone()))
     }

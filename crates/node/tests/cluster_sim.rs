@@ -53,29 +53,29 @@ fn genesis() -> Genesis {
 }
 
 fn deposits() -> Vec<Vec<u8>> {
-    let submitter = key(200);
-    (0..DEPOSITS)
-        .map(|n| {
-            let record = RecordInput {
-                digest_alg: DigestAlg::Sha256,
-                digest: DigestAlg::Sha256.digest(&n.to_be_bytes()),
-                size: 8,
-                media_type: "text/plain".into(),
-                title: format!("deposit {n}"),
-                reference: Some(format!("case-{}", n % 7)),
-                metadata: Default::default(),
-            };
-            TxBody {
-                chain_id: "sim".into(),
-                signer: submitter.public_key(),
-                nonce: n,
-                expires_at_ms: 4_102_444_800_000, // 2100-01-01
-                call: Call { module: "evidence".into(), method: "deposit".into(), args: DepositArgs { records: vec![record] }.encode() },
-            }
-            .sign(&submitter)
-            .encode()
-        })
-        .collect()
+    (0..DEPOSITS).map(|n| deposit(&key(200), n, Some(format!("case-{}", n % 7)))).collect()
+}
+
+/// A signed deposit of one record (digest of `n`), with nonce `n`.
+fn deposit(submitter: &KeyPair, n: u64, reference: Option<String>) -> Vec<u8> {
+    let record = RecordInput {
+        digest_alg: DigestAlg::Sha256,
+        digest: DigestAlg::Sha256.digest(&n.to_be_bytes()),
+        size: 8,
+        media_type: "text/plain".into(),
+        title: format!("deposit {n}"),
+        reference,
+        metadata: Default::default(),
+    };
+    TxBody {
+        chain_id: "sim".into(),
+        signer: submitter.public_key(),
+        nonce: n,
+        expires_at_ms: 4_102_444_800_000, // 2100-01-01
+        call: Call { module: "evidence".into(), method: "deposit".into(), args: DepositArgs { records: vec![record] }.encode() },
+    }
+    .sign(submitter)
+    .encode()
 }
 
 fn open_with(dir: &Path, i: usize, genesis: &Genesis) -> Arc<Ledger> {
@@ -253,31 +253,11 @@ fn governance_txs() -> Vec<Vec<u8>> {
         name: "Org 5".into(),
         members: vec![Member { key: key(220).public_key(), roles: vec!["evidence.depositor".into(), "org.admin".into()] }],
     };
-    let deposit = |k: &KeyPair, n: u64| {
-        let record = RecordInput {
-            digest_alg: DigestAlg::Sha256,
-            digest: DigestAlg::Sha256.digest(&n.to_be_bytes()),
-            size: 8,
-            media_type: "text/plain".into(),
-            title: format!("deposit {n}"),
-            reference: None,
-            metadata: Default::default(),
-        };
-        TxBody {
-            chain_id: "sim".into(),
-            signer: k.public_key(),
-            nonce: n,
-            expires_at_ms: 4_102_444_800_000,
-            call: Call { module: "evidence".into(), method: "deposit".into(), args: DepositArgs { records: vec![record] }.encode() },
-        }
-        .sign(k)
-        .encode()
-    };
-    let mut txs: Vec<Vec<u8>> = (0..30).map(|n| deposit(&key(213), n)).collect();
+    let mut txs: Vec<Vec<u8>> = (0..30).map(|n| deposit(&key(213), n, None)).collect();
     txs.push(signed(&key(210), 1, "propose", cairn_module_governance::encode_propose(&add, 1_000)));
-    txs.extend((30..60).map(|n| deposit(&key(213), n)));
+    txs.extend((30..60).map(|n| deposit(&key(213), n, None)));
     txs.push(signed(&key(211), 2, "vote", cairn_module_governance::encode_vote(1, Vote::Approve)));
-    txs.extend((60..90).map(|n| deposit(&key(213), n)));
+    txs.extend((60..90).map(|n| deposit(&key(213), n, None)));
     txs.push(signed(&key(212), 3, "vote", cairn_module_governance::encode_vote(1, Vote::Approve)));
     txs
 }

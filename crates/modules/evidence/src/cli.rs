@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use crate::wire::{DepositArgs, DigestAlg, RecordInput};
 use cairn_crypto::{KeyPair, Suite};
-use cairn_module::cli::{CliEnv, CliError, Context, HttpEnv, ModuleCli};
+use cairn_module::cli::{CliEnv, CliError, Context, Http, HttpEnv, ModuleCli, read_problem};
 use cairn_types::tx::{Call, Transaction, TxBody};
 use clap::{Args, FromArgMatches, Subcommand};
 use serde_json::Value;
@@ -123,54 +123,6 @@ pub struct DepositOptions {
     pub metadata: BTreeMap<String, String>,
 }
 
-/// The node's API as this command reaches it: TLS roots and the credential its reads carry
-/// (the global `--auth-key`/`--token`, else the command's own `--key`).
-struct Http<'a> {
-    client: reqwest::blocking::Client,
-    env: &'a HttpEnv,
-    key: Option<&'a KeyPair>,
-}
-
-impl<'a> Http<'a> {
-    fn new(env: &'a HttpEnv, key: Option<&'a KeyPair>) -> Result<Self, CliError> {
-        Ok(Http { client: env.client(Duration::from_secs(HTTP_TIMEOUT_S))?, env, key })
-    }
-
-    fn get(&self, url: impl reqwest::IntoUrl) -> reqwest::blocking::RequestBuilder {
-        self.env.authorize(self.client.get(url), self.key)
-    }
-
-    fn post(&self, url: impl reqwest::IntoUrl) -> reqwest::blocking::RequestBuilder {
-        self.env.authorize(self.client.post(url), self.key)
-    }
-}
-
-/// An error answer as one line: status, problem code and detail.
-fn read_problem(resp: reqwest::blocking::Response) -> CliError {
-    let status = resp.status();
-    let text = resp.text().unwrap_or_default();
-    match serde_json::from_str::<Value>(&text) {
-        Ok(v) if v.get("detail").is_some() => CliError(format!("{} ({}): {}", status, v["code"].as_str().unwrap_or("?"), v["detail"].as_str().unwrap_or(""))),
-        _ => CliError(format!("{status}: {text}")),
-    }
-}
-
-fn get_json(client: &Http<'_>, url: &str) -> Result<Value, CliError> {
-    let resp = client.get(url).send().with_context(|| format!("GET {url}"))?;
-    if !resp.status().is_success() {
-        return Err(read_problem(resp));
-    }
-    resp.json().with_context(|| format!("GET {url}: the answer"))
-}
-
-/// Chain id and suite of the node at `node`.
-fn chain_info(client: &Http<'_>, node: &str) -> Result<(String, Suite), CliError> {
-    let s = get_json(client, &format!("{node}/v1/status"))?;
-    let chain = s["chain_id"].as_str().ok_or_else(|| CliError::new("the node's status lacks chain_id"))?.to_string();
-    let suite: Suite = s["suite"].as_str().ok_or_else(|| CliError::new("the node's status lacks suite"))?.parse().context("the node's suite")?;
-    Ok((chain, suite))
-}
-
 /// Streams a file through a digest algorithm; returns (digest, size).
 pub fn hash_file(path: &Path, alg: DigestAlg) -> Result<([u8; 32], u64), CliError> {
     let suite = match alg {
@@ -223,8 +175,8 @@ fn write(path: &Path, bytes: impl AsRef<[u8]>) -> Result<(), CliError> {
 }
 
 fn submit_files(env: &HttpEnv, node: &str, key: &KeyPair, files: &[PathBuf], opts: &DepositOptions, wait: bool, out: Option<&Path>) -> Result<(), CliError> {
-    let client = Http::new(env, Some(key))?;
-    let (chain_id, suite) = chain_info(&client, node)?;
+    let client = Http::new(env, Some(key), Duration::from_secs(HTTP_TIMEOUT_S))?;
+    let (chain_id, suite) = client.chain_info(node)?;
     if key.suite() != suite {
         return Err(CliError(format!("the key is {}, the chain uses {suite}", key.suite())));
     }
@@ -301,13 +253,13 @@ fn get(
     reference: Option<String>,
     receipt: bool,
 ) -> Result<(), CliError> {
-    let client = Http::new(env, None)?;
+    let client = Http::new(env, None, Duration::from_secs(HTTP_TIMEOUT_S))?;
     let url = match (id, digest, file, reference) {
         (Some(id), None, None, None) if receipt => format!("{node}/v1/evidence/{id}/receipt"),
         (Some(id), None, None, None) => format!("{node}/v1/evidence/{id}"),
         (None, Some(d), None, None) => format!("{node}/v1/evidence?digest={d}"),
         (None, None, Some(f), None) => {
-            let (_, suite) = chain_info(&client, node)?;
+            let (_, suite) = client.chain_info(node)?;
             let (d, _) = hash_file(&f, DigestAlg::for_suite(suite))?;
             format!("{node}/v1/evidence?digest={}", hex::encode(d))
         }
@@ -318,7 +270,7 @@ fn get(
         }
         _ => return Err(CliError::new("give exactly one of --id, --digest, --file, --reference")),
     };
-    let v = get_json(&client, &url)?;
+    let v = client.get_json(&url)?;
     println!("{}", serde_json::to_string_pretty(&v).expect("JSON serialises"));
     Ok(())
 }
@@ -326,11 +278,11 @@ fn get(
 /// `cairn evidence prove`: fetches the state receipt for a digest (or a file's digest) and
 /// writes it to `out` (or prints it).
 fn prove(env: &HttpEnv, node: &str, digest: Option<String>, file: Option<PathBuf>, height: Option<u64>, out: Option<&Path>) -> Result<(), CliError> {
-    let client = Http::new(env, None)?;
+    let client = Http::new(env, None, Duration::from_secs(HTTP_TIMEOUT_S))?;
     let digest = match (digest, file) {
         (Some(d), None) => d,
         (None, Some(f)) => {
-            let (_, suite) = chain_info(&client, node)?;
+            let (_, suite) = client.chain_info(node)?;
             hex::encode(hash_file(&f, DigestAlg::for_suite(suite))?.0)
         }
         _ => return Err(CliError::new("give exactly one of --digest, --file")),
@@ -340,7 +292,7 @@ fn prove(env: &HttpEnv, node: &str, digest: Option<String>, file: Option<PathBuf
     if let Some(h) = height {
         url.query_pairs_mut().append_pair("height", &h.to_string());
     }
-    let v = get_json(&client, url.as_str())?;
+    let v = client.get_json(url.as_str())?;
     let text = serde_json::to_string_pretty(&v).expect("JSON serialises") + "\n";
     let view = &v["view"];
     match view["deposited"].as_bool() {

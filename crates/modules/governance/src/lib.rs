@@ -338,30 +338,9 @@ impl Reads<'_> {
     }
 }
 
-/// A refusal or a node failure, inside execution and application.
-enum Fail {
-    Refused(TxError),
-    Storage(StateError),
-}
-
-impl From<StateError> for Fail {
-    fn from(e: StateError) -> Self {
-        Fail::Storage(e)
-    }
-}
-
-impl From<GovernanceError> for Fail {
+impl From<GovernanceError> for ExecFailure {
     fn from(e: GovernanceError) -> Self {
-        Fail::Refused(e.into())
-    }
-}
-
-impl From<Fail> for ExecFailure {
-    fn from(f: Fail) -> Self {
-        match f {
-            Fail::Refused(e) => ExecFailure::Refused(e),
-            Fail::Storage(e) => ExecFailure::Storage(e),
-        }
+        ExecFailure::Refused(e.into())
     }
 }
 
@@ -406,20 +385,20 @@ impl GovernanceModule {
 
     /// Whether `action` can apply to the state now; the reason if not. Checked when it is
     /// proposed and again when it applies (another decision may have got there first).
-    fn check_applicable(&self, r: &Reads<'_>, action: &Action) -> Result<(), Fail> {
-        let current_org = |id: &str| -> Result<OrgRecord, Fail> {
+    fn check_applicable(&self, r: &Reads<'_>, action: &Action) -> Result<(), ExecFailure> {
+        let current_org = |id: &str| -> Result<OrgRecord, ExecFailure> {
             match r.org(id)? {
                 Some(o) if o.active() => Ok(o),
                 _ => Err(GovernanceError::UnknownOrganisation(id.to_string()).into()),
             }
         };
-        let unused = |k: &PublicKey| -> Result<(), Fail> {
+        let unused = |k: &PublicKey| -> Result<(), ExecFailure> {
             if r.member(k.as_bytes())?.is_some() {
                 return Err(GovernanceError::KeyInUse(k.to_hex()).into());
             }
             Ok(())
         };
-        let key_of = |org: &str, k: &PublicKey| -> Result<MemberRecord, Fail> {
+        let key_of = |org: &str, k: &PublicKey| -> Result<MemberRecord, ExecFailure> {
             match r.member(k.as_bytes())? {
                 Some(m) if m.organisation == org && m.status != MemberStatus::Removed => Ok(m),
                 _ => Err(GovernanceError::NotAKeyOf { key: k.to_hex(), organisation: org.to_string() }.into()),
@@ -480,7 +459,7 @@ impl GovernanceModule {
     }
 
     /// Applies a passed action (checked applicable first, so nothing half-applies).
-    fn apply(&self, w: &mut Writes<'_, '_, '_>, action: &Action) -> Result<(), Fail> {
+    fn apply(&self, w: &mut Writes<'_, '_, '_>, action: &Action) -> Result<(), ExecFailure> {
         w.with_reads(|r| self.check_applicable(r, action))?;
         let height = w.ctx.height;
         let fresh = |org: &str, roles: &[String]| MemberRecord {
@@ -557,9 +536,9 @@ impl GovernanceModule {
         Ok(())
     }
 
-    fn propose(&self, ctx: &mut ExecContext<'_, '_>, tx: &Transaction, out: &mut TxEffects) -> Result<(), Fail> {
-        let params = self.enabled().map_err(Fail::Refused)?;
-        let (action, expires_height) = decode_propose(&tx.body.call.args, self.suite).map_err(|e| Fail::Refused(args_error(e)))?;
+    fn propose(&self, ctx: &mut ExecContext<'_, '_>, tx: &Transaction, out: &mut TxEffects) -> Result<(), ExecFailure> {
+        let params = self.enabled().map_err(ExecFailure::Refused)?;
+        let (action, expires_height) = decode_propose(&tx.body.call.args, self.suite).map_err(|e| ExecFailure::Refused(args_error(e)))?;
         let max = ctx.height.saturating_add(MAX_VOTING_BLOCKS);
         if expires_height <= ctx.height || expires_height > max {
             return Err(GovernanceError::BadExpiry { got: expires_height, height: ctx.height, max }.into());
@@ -570,23 +549,23 @@ impl GovernanceModule {
         match &action {
             Action::RotateKey { old, .. } if old.as_bytes() != signer => return Err(GovernanceError::RotateByOldKey(old.to_hex()).into()),
             Action::RotateKey { .. } => {}
-            _ if !proposer.holds(ADMIN_ROLE) => return Err(Fail::Refused(TxError::Forbidden { role: ADMIN_ROLE.into() })),
+            _ if !proposer.holds(ADMIN_ROLE) => return Err(ExecFailure::Refused(TxError::Forbidden { role: ADMIN_ROLE.into() })),
             _ => {}
         }
         w.with_reads(|r| self.check_applicable(r, &action))?;
         let organisations = w.with_reads(|r| r.active_orgs())?;
-        let (electorate, threshold) = params.policy.electorate(&action.kind(), &organisations).map_err(|e| Fail::from(policy_error(0, e)))?;
+        let (electorate, threshold) = params.policy.electorate(&action.kind(), &organisations).map_err(|e| ExecFailure::from(policy_error(0, e)))?;
         let mut open = w.with_reads(|r| r.open())?;
         if open.len() >= state::MAX_OPEN {
             return Err(GovernanceError::TooManyOpen(open.len()).into());
         }
         let id = w.with_reads(|r| r.next())?;
         let height = w.ctx.height;
-        let mut tally = Tally::new(electorate, threshold, expires_height).map_err(|e| Fail::from(policy_error(id, e)))?;
+        let mut tally = Tally::new(electorate, threshold, expires_height).map_err(|e| ExecFailure::from(policy_error(id, e)))?;
         // Proposing is approving, when the proposer's organisation votes on it (a rotation by
         // a key without the admin role still waits for an admin's vote).
         if tally.electorate().contains(&proposer.organisation) && proposer.holds(ADMIN_ROLE) {
-            tally.vote(&proposer.organisation, Vote::Approve, height).map_err(|e| Fail::from(policy_error(id, e)))?;
+            tally.vote(&proposer.organisation, Vote::Approve, height).map_err(|e| ExecFailure::from(policy_error(id, e)))?;
         }
         let proposal = Proposal {
             action: action.clone(),
@@ -608,13 +587,13 @@ impl GovernanceModule {
         Ok(())
     }
 
-    fn vote(&self, ctx: &mut ExecContext<'_, '_>, tx: &Transaction, out: &mut TxEffects) -> Result<(), Fail> {
-        self.enabled().map_err(Fail::Refused)?;
-        let (id, vote) = decode_vote(&tx.body.call.args).map_err(|e| Fail::Refused(args_error(e)))?;
+    fn vote(&self, ctx: &mut ExecContext<'_, '_>, tx: &Transaction, out: &mut TxEffects) -> Result<(), ExecFailure> {
+        self.enabled().map_err(ExecFailure::Refused)?;
+        let (id, vote) = decode_vote(&tx.body.call.args).map_err(|e| ExecFailure::Refused(args_error(e)))?;
         let mut w = Writes { ctx };
         let mut p = w.with_reads(|r| r.proposal(id))?.ok_or(GovernanceError::UnknownProposal(id))?;
         let organisation = w.ctx.organisation.to_string();
-        let status = p.tally.vote(&organisation, vote, w.ctx.height).map_err(|e| Fail::from(policy_error(id, e)))?;
+        let status = p.tally.vote(&organisation, vote, w.ctx.height).map_err(|e| ExecFailure::from(policy_error(id, e)))?;
         w.put_proposal(id, &p);
         let mut payload = Writer::new();
         payload.u64(id).str(&organisation).u8(if vote == Vote::Approve { 1 } else { 2 }).u8(status_code(status));
@@ -622,9 +601,9 @@ impl GovernanceModule {
         Ok(())
     }
 
-    fn freeze(&self, ctx: &mut ExecContext<'_, '_>, tx: &Transaction, out: &mut TxEffects) -> Result<(), Fail> {
-        self.enabled().map_err(Fail::Refused)?;
-        let key = decode_freeze(&tx.body.call.args, self.suite).map_err(|e| Fail::Refused(args_error(e)))?;
+    fn freeze(&self, ctx: &mut ExecContext<'_, '_>, tx: &Transaction, out: &mut TxEffects) -> Result<(), ExecFailure> {
+        self.enabled().map_err(ExecFailure::Refused)?;
+        let key = decode_freeze(&tx.body.call.args, self.suite).map_err(|e| ExecFailure::Refused(args_error(e)))?;
         let mut w = Writes { ctx };
         let organisation = w.ctx.organisation.to_string();
         let mut m = match w.with_reads(|r| r.member(key.as_bytes()))? {
@@ -670,8 +649,8 @@ impl GovernanceModule {
                 Status::Passed { .. } => {
                     p.outcome = match self.apply(&mut w, &p.action) {
                         Ok(()) => Outcome::Applied { at: height },
-                        Err(Fail::Storage(e)) => return Err(e),
-                        Err(Fail::Refused(e)) => {
+                        Err(ExecFailure::Storage(e)) => return Err(e),
+                        Err(ExecFailure::Refused(e)) => {
                             // Stamped as the API stamps it: the reason names `governance.<code>`.
                             let e = match e {
                                 TxError::Module(m) => TxError::Module(m.stamp(MODULE)),
@@ -831,13 +810,12 @@ impl Module for GovernanceModule {
     }
 
     fn execute(&self, ctx: &mut ExecContext<'_, '_>, tx: &Transaction, out: &mut TxEffects) -> Result<(), ExecFailure> {
-        let done = match tx.body.call.method.as_str() {
+        match tx.body.call.method.as_str() {
             METHOD_PROPOSE => self.propose(ctx, tx, out),
             METHOD_VOTE => self.vote(ctx, tx, out),
             METHOD_FREEZE => self.freeze(ctx, tx, out),
-            m => Err(Fail::Refused(TxError::UnknownMethod { module: MODULE.into(), method: m.into() })),
-        };
-        Ok(done?)
+            m => Err(ExecFailure::Refused(TxError::UnknownMethod { module: MODULE.into(), method: m.into() })),
+        }
     }
 
     fn args_from_json(&self, method: &str, args: serde_json::Value) -> Result<Vec<u8>, TxError> {
