@@ -88,6 +88,7 @@ pub fn init(dir: &Path, o: &InitOptions) -> anyhow::Result<Genesis> {
                 data: "consensus".into(),
                 threads: 2,
             }),
+            agent_key: Some("keys/submitter.key".into()),
         };
         write_atomic(&validator_dir(dir, i).join("config.toml"), config.to_toml().as_bytes())?;
     }

@@ -111,12 +111,56 @@ pub trait Host: Send + Sync + 'static {
     /// Entries of one index whose key starts with `prefix`, in key order, at most `limit`.
     /// Only entries of durable blocks exist: the store writes an index after its block.
     fn index_prefix(&self, index: &str, prefix: &[u8], limit: usize) -> Result<Vec<IndexHit>, HostError>;
+    /// Entries of one index with keys in `lower..upper` (`None`: to the end), in key order or
+    /// from the last (`reverse`), at most `limit`: pages and descending orders.
+    fn index_range(&self, index: &str, lower: &[u8], upper: Option<&[u8]>, reverse: bool, limit: usize) -> Result<Vec<IndexHit>, HostError>;
     /// The value of a state key after the latest block with transactions at or below `height`.
     fn state_value(&self, module: &str, key: &[u8], height: Option<u64>) -> Result<Option<Vec<u8>>, HostError>;
     /// A state receipt (value or absence proof + block leaf + signed checkpoint).
     fn state_receipt(&self, module: &str, key: &[u8], height: Option<u64>) -> Result<StateReceipt, HostError>;
     /// A durable leaf with its inclusion proof against the latest signed checkpoint.
     fn leaf_proof(&self, index: u64) -> Result<LeafProof, HostError>;
+    /// The node's agent key, if its config names one.
+    fn agent(&self) -> Option<Agent>;
+    /// Signs a call with the agent key and submits it as any transaction is (admission, the
+    /// mempool): its id, or why the node did not take it.
+    fn submit_as_agent(&self, module: &str, method: &str, args: Vec<u8>) -> Result<Hash, Refusal>;
+    /// What became of a transaction.
+    fn tx_state(&self, id: &Hash) -> TxState;
+}
+
+/// The node's agent: the member key (of the node's organisation) it signs transactions with
+/// for the clients of a standard's binding, who cannot sign Cairn transactions themselves
+/// (EPCIS 2.0 capture clients). Named by the node's config (`agent_key`); a module that signs
+/// with it checks that the caller belongs to the agent's organisation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Agent {
+    pub organisation: String,
+    /// The agent's public key (hex).
+    pub key: String,
+}
+
+/// Why the node did not take a transaction: the status and problem code the API would answer
+/// `/v1/transactions` with, and the detail.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{detail}")]
+pub struct Refusal {
+    pub status: u16,
+    pub code: String,
+    pub detail: String,
+}
+
+/// What became of a transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TxState {
+    /// In a durable block.
+    Committed(TxLeaves),
+    /// Admitted, not yet in a durable block.
+    Pending,
+    /// Refused when its block executed (this node remembers refusals for a while).
+    Rejected { code: String, detail: String },
+    /// Never seen, or forgotten.
+    Unknown,
 }
 
 /// One module's window onto the node: the state of its routes. Every state key and index it
@@ -173,6 +217,12 @@ impl Query {
         self.host.index_prefix(index, prefix, limit)
     }
 
+    /// A key range of one of this module's indexes ([`Host::index_range`]).
+    pub fn index_range(&self, index: &'static str, lower: &[u8], upper: Option<&[u8]>, reverse: bool, limit: usize) -> Result<Vec<IndexHit>, HostError> {
+        assert!(self.indexes.contains(&index), "module {} reads index {index}, which it does not declare", self.module);
+        self.host.index_range(index, lower, upper, reverse, limit)
+    }
+
     /// The value of one of this module's state keys (latest durable, or as of `height`).
     pub fn state_value(&self, key: &[u8], height: Option<u64>) -> Result<Option<Vec<u8>>, HostError> {
         self.host.state_value(self.module, key, height)
@@ -181,6 +231,20 @@ impl Query {
     /// A state receipt for one of this module's keys.
     pub fn state_receipt(&self, key: &[u8], height: Option<u64>) -> Result<StateReceipt, HostError> {
         self.host.state_receipt(self.module, key, height)
+    }
+
+    /// The node's agent key, if its config names one.
+    pub fn agent(&self) -> Option<Agent> {
+        self.host.agent()
+    }
+
+    /// Signs a call of this module with the agent key and submits it.
+    pub fn submit_as_agent(&self, method: &str, args: Vec<u8>) -> Result<Hash, Refusal> {
+        self.host.submit_as_agent(self.module, method, args)
+    }
+
+    pub fn tx_state(&self, id: &Hash) -> TxState {
+        self.host.tx_state(id)
     }
 }
 

@@ -20,7 +20,7 @@ pub mod host;
 
 pub use cairn_access::{ADMIN_ROLE, Caller, Policy};
 pub use cli::{CliEnv, CliError, ModuleCli};
-pub use host::{ConsoleFile, Host, HostError, LeafProof, Query, TxLeaves, problem, problem_body};
+pub use host::{Agent, ConsoleFile, Host, HostError, LeafProof, Query, Refusal, TxLeaves, TxState, problem, problem_body};
 
 use cairn_crypto::{PublicKey, Suite};
 use cairn_state::{BlockState, StateError, StateStore, state_key};
@@ -252,6 +252,12 @@ pub struct IndexEntry {
     pub value: Vec<u8>,
 }
 
+/// A module's standard binding: its root (`/epcis`) and its routes, relative to the root.
+pub struct Binding {
+    pub root: &'static str,
+    pub router: axum::Router<Query>,
+}
+
 /// What executing one transaction produced.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct TxEffects {
@@ -348,6 +354,15 @@ pub trait Module: Send + Sync {
     /// are relative to it; `/` is `/v1/<module>` itself). Handlers read through [`Query`].
     fn routes(&self) -> axum::Router<Query> {
         axum::Router::new()
+    }
+
+    /// A standard's own HTTP binding, served at a root of its own beside `/v1` (GS1 EPCIS 2.0
+    /// at `/epcis`), for clients that speak the standard and know nothing of Cairn. The root is
+    /// one path segment, claimed by one module, never `v1`, `console` or a core route (checked
+    /// when the node starts). Every route of a binding is `Members` in `members` mode; its
+    /// OpenAPI paths (in [`Module::openapi`]) lie under the root.
+    fn binding(&self) -> Option<Binding> {
+        None
     }
 
     /// Who may call one of its routes when the node serves members only (`method` upper case,

@@ -69,14 +69,33 @@ pub fn router(ledger: Arc<Ledger>) -> Result<Router> {
         .route("/v1/finality", get(finality))
         .route("/v1/faults", get(faults))
         .with_state(Arc::clone(&ledger));
+    let mut roots: Vec<&str> = Vec::new();
     for m in ledger.executor().modules() {
         let query = cairn_module::Query::new(m.name(), m.indexes(), Arc::clone(&host));
-        app = app.nest(&format!("/v1/{}", m.name()), m.routes().with_state(query));
+        app = app.nest(&format!("/v1/{}", m.name()), m.routes().with_state(query.clone()));
+        if let Some(b) = m.binding() {
+            check_binding_root(b.root, &roots).map_err(|why| Error::OpenApi { module: m.name().to_string(), why })?;
+            roots.push(b.root);
+            app = app.nest(b.root, b.router.with_state(query));
+        }
     }
     Ok(app
         .fallback(|| async { problem(StatusCode::NOT_FOUND, "not-found", "no such endpoint; see /v1/openapi.json") })
         .layer(axum::middleware::from_fn_with_state(guard, crate::access::guard))
         .layer(DefaultBodyLimit::max(body_limit)))
+}
+
+/// A binding's root is one path segment of its own: not the core's, not another binding's.
+fn check_binding_root(root: &str, taken: &[&str]) -> Result<(), String> {
+    let segment = root.strip_prefix('/').unwrap_or_default();
+    let valid = !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if !valid || ["v1", "console", "metrics", "healthz"].contains(&segment) {
+        return Err(format!("binding root {root:?} is not a path segment of its own"));
+    }
+    if taken.contains(&root) {
+        return Err(format!("binding root {root} is claimed by another module"));
+    }
+    Ok(())
 }
 
 /// What `GET /v1/access` answers: the mode and how to authenticate (for the console and
@@ -95,20 +114,22 @@ fn access_document(guard: &crate::access::Guard, suite: cairn_crypto::Suite) -> 
 pub fn openapi_document(exec: &cairn_exec::Executor) -> Result<String> {
     let mut doc: Value = serde_json::from_str(OPENAPI).expect("the core OpenAPI document is JSON");
     for m in exec.modules() {
-        merge_fragment(&mut doc, m.name(), m.openapi()).map_err(|why| Error::OpenApi { module: m.name().to_string(), why })?;
+        let root = m.binding().map(|b| b.root);
+        merge_fragment(&mut doc, m.name(), root, m.openapi()).map_err(|why| Error::OpenApi { module: m.name().to_string(), why })?;
     }
     Ok(serde_json::to_string_pretty(&doc).expect("JSON serialises"))
 }
 
-fn merge_fragment(doc: &mut Value, module: &str, fragment: Value) -> Result<(), String> {
+fn merge_fragment(doc: &mut Value, module: &str, binding_root: Option<&str>, fragment: Value) -> Result<(), String> {
     let Value::Object(mut fragment) = fragment else {
         return if fragment.is_null() { Ok(()) } else { Err("not a JSON object".into()) };
     };
     let prefix = format!("/v1/{module}");
+    let under = |path: &str, root: &str| path == root || path.starts_with(&format!("{root}/"));
     if let Some(paths) = fragment.remove("paths") {
         let Value::Object(paths) = paths else { return Err("\"paths\" is not an object".into()) };
         for (path, item) in paths {
-            if path != prefix && !path.starts_with(&format!("{prefix}/")) {
+            if !under(&path, &prefix) && !binding_root.is_some_and(|root| under(&path, root)) {
                 return Err(format!("path {path} is outside {prefix}"));
             }
             let slot = &mut doc["paths"][&path];
@@ -159,6 +180,15 @@ fn tx_error_status(e: &TxError) -> StatusCode {
         | TxError::UnknownMethod { .. }
         | TxError::InvalidArgs(_) => StatusCode::BAD_REQUEST,
         TxError::Module(e) => StatusCode::from_u16(e.http_status).unwrap_or(StatusCode::BAD_REQUEST),
+    }
+}
+
+/// The status `/v1/transactions` answers a refusal with.
+pub(crate) fn submit_error_status(e: &SubmitError) -> StatusCode {
+    match e {
+        SubmitError::MempoolFull | SubmitError::Stopped(_) => StatusCode::SERVICE_UNAVAILABLE,
+        SubmitError::OrgShare => StatusCode::TOO_MANY_REQUESTS,
+        SubmitError::Tx(t) => tx_error_status(t),
     }
 }
 
@@ -658,13 +688,13 @@ mod tests {
     fn a_modules_openapi_fragment_is_merged_inside_its_namespace_only() {
         let mut doc = core();
         let ok = json!({"paths": {"/v1/demo": {"get": {}}, "/v1/demo/{id}": {"get": {}}}, "components": {"schemas": {"DemoThing": {"type": "object"}}}});
-        merge_fragment(&mut doc, "demo", ok).unwrap();
+        merge_fragment(&mut doc, "demo", None, ok).unwrap();
         assert!(doc["paths"]["/v1/demo/{id}"]["get"].is_object());
         assert!(doc["components"]["schemas"]["DemoThing"].is_object());
-        merge_fragment(&mut doc, "demo", Value::Null).unwrap();
+        merge_fragment(&mut doc, "demo", None, Value::Null).unwrap();
 
         let refused = |module: &str, fragment: Value, want: &str| {
-            let err = merge_fragment(&mut core(), module, fragment).expect_err("refused");
+            let err = merge_fragment(&mut core(), module, None, fragment).expect_err("refused");
             assert!(err.contains(want), "expected {want:?}, got {err:?}");
         };
         refused("demo", json!({"paths": {"/v1/status": {"get": {}}}}), "outside /v1/demo");
@@ -675,7 +705,21 @@ mod tests {
         refused("demo", json!([1]), "not a JSON object");
         // A path documented by another module is not taken over.
         let mut doc = core();
-        merge_fragment(&mut doc, "demo", json!({"paths": {"/v1/demo/x": {}}})).unwrap();
-        assert!(merge_fragment(&mut doc, "demo", json!({"paths": {"/v1/demo/x": {}}})).unwrap_err().contains("already documented"));
+        merge_fragment(&mut doc, "demo", None, json!({"paths": {"/v1/demo/x": {}}})).unwrap();
+        assert!(merge_fragment(&mut doc, "demo", None, json!({"paths": {"/v1/demo/x": {}}})).unwrap_err().contains("already documented"));
+        // A module with a binding documents it under its root, and nowhere else.
+        let mut doc = core();
+        merge_fragment(&mut doc, "demo", Some("/std"), json!({"paths": {"/std/capture": {"post": {}}, "/v1/demo": {}}})).unwrap();
+        assert!(doc["paths"]["/std/capture"]["post"].is_object());
+        assert!(merge_fragment(&mut core(), "demo", Some("/std"), json!({"paths": {"/standard": {}}})).unwrap_err().contains("outside"));
+    }
+
+    #[test]
+    fn a_binding_root_is_a_segment_of_its_own() {
+        assert!(check_binding_root("/epcis", &[]).is_ok());
+        for bad in ["/v1", "/console", "epcis", "/", "/a/b", "/EPCIS", "/metrics"] {
+            assert!(check_binding_root(bad, &[]).is_err(), "{bad}");
+        }
+        assert!(check_binding_root("/epcis", &["/epcis"]).unwrap_err().contains("another module"));
     }
 }

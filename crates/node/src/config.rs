@@ -31,6 +31,12 @@ pub struct NodeConfig {
     /// Consensus settings; required when genesis has more than one validator.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consensus: Option<ConsensusConfig>,
+    /// A member key of this node's organisation that the node signs transactions with for
+    /// clients of a standard's binding who cannot sign them (EPCIS 2.0 capture at `/epcis`).
+    /// Without it those bindings only read. `cairn dev` and `cairn testnet init` name the
+    /// submitter key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_key: Option<PathBuf>,
 }
 
 /// Who may read the API.
@@ -190,6 +196,9 @@ impl NodeConfig {
         if let Some(cc) = c.consensus.as_mut() {
             paths.push(&mut cc.key);
             paths.push(&mut cc.data);
+        }
+        if let Some(agent) = c.agent_key.as_mut() {
+            paths.push(agent);
         }
         for p in paths {
             if p.is_relative() {

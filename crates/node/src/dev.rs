@@ -53,11 +53,16 @@ pub fn init_dev(dir: &Path, listen: SocketAddr, suite: Suite) -> Result<(DevPath
         if genesis.suite != suite {
             tracing::warn!(existing = %genesis.suite, requested = %suite, "data folder already holds a chain; keeping its suite");
         }
-        if cfg.listen != listen {
+        // A folder made before agent keys: its submitter key becomes the agent (EPCIS capture).
+        let add_agent = cfg.agent_key.is_none() && paths.submitter_key.exists();
+        if cfg.listen != listen || add_agent {
             cfg.listen = listen;
             let text = std::fs::read_to_string(&paths.config).io_context(|| format!("reading config {}", paths.config.display()))?;
             let mut doc: toml::Table = toml::from_str(&text).map_err(|source| Error::ConfigSyntax { path: paths.config.clone(), source })?;
             doc.insert("listen".into(), toml::Value::String(listen.to_string()));
+            if add_agent {
+                doc.insert("agent_key".into(), toml::Value::String("keys/submitter.key".into()));
+            }
             write_atomic(&paths.config, toml::to_string_pretty(&doc)?.as_bytes())?;
         }
         return Ok((paths, false));
@@ -103,6 +108,7 @@ pub fn init_dev(dir: &Path, listen: SocketAddr, suite: Suite) -> Result<(DevPath
         access: Default::default(),
         tls: None,
         consensus: None,
+        agent_key: Some("keys/submitter.key".into()),
     };
     // The config is written last: its presence marks a complete data folder.
     write_atomic(&paths.config, cfg.to_toml().as_bytes())?;

@@ -3,7 +3,7 @@
 //! answered without details).
 
 use cairn_crypto::Hash;
-use cairn_module::{Host, HostError, LeafProof, TxLeaves};
+use cairn_module::{Agent, Host, HostError, LeafProof, Refusal, TxLeaves, TxState};
 use cairn_types::genesis::Genesis;
 use cairn_types::state_receipt::StateReceipt;
 
@@ -55,6 +55,10 @@ impl Host for Ledger {
         self.store().index_prefix(index, prefix, limit).map_err(|e| node_error(e.into()))
     }
 
+    fn index_range(&self, index: &str, lower: &[u8], upper: Option<&[u8]>, reverse: bool, limit: usize) -> Result<Vec<cairn_module::host::IndexHit>, HostError> {
+        self.store().index_range(index, lower, upper, reverse, limit).map_err(|e| node_error(e.into()))
+    }
+
     fn state_value(&self, module: &str, key: &[u8], height: Option<u64>) -> Result<Option<Vec<u8>>, HostError> {
         self.state_value(module, key, height).map_err(node_error)?.map_err(HostError::from)
     }
@@ -66,4 +70,44 @@ impl Host for Ledger {
     fn leaf_proof(&self, index: u64) -> Result<LeafProof, HostError> {
         Ledger::leaf_proof(self, index).map_err(node_error)?.ok_or_else(|| HostError::BadQuery(format!("leaf {index} is not in the durable log")))
     }
+
+    fn agent(&self) -> Option<Agent> {
+        let key = self.agent.as_ref()?.public_key();
+        // Its organisation as admission sees it now (governance may have moved or removed it).
+        let member = self.executor().members().get(key.as_bytes()).cloned();
+        let organisation = member.filter(|m| m.status == cairn_exec::MemberStatus::Active).map(|m| m.organisation)?;
+        Some(Agent { organisation, key: key.to_hex() })
+    }
+
+    fn submit_as_agent(&self, module: &str, method: &str, args: Vec<u8>) -> Result<cairn_crypto::Hash, Refusal> {
+        let Some(key) = self.agent.as_ref() else {
+            return Err(Refusal { status: 403, code: "no-agent".into(), detail: "this node has no agent key (agent_key in its config)".into() });
+        };
+        let body = cairn_types::tx::TxBody {
+            chain_id: self.genesis().chain_id.clone(),
+            signer: key.public_key(),
+            nonce: rand::random(),
+            expires_at_ms: crate::ledger::now_ms() + AGENT_TX_TTL_MS.min(self.genesis().params.max_tx_ttl_ms),
+            call: cairn_types::tx::Call { module: module.into(), method: method.into(), args },
+        };
+        let tx = body.sign(key);
+        let verdict = self.submit(&[tx.encode()]).pop().expect("one verdict per transaction");
+        match verdict {
+            Ok(admitted) => Ok(admitted.id),
+            Err(e) => Err(Refusal { status: crate::api::submit_error_status(&e).as_u16(), code: e.code().to_string(), detail: e.to_string() }),
+        }
+    }
+
+    fn tx_state(&self, id: &cairn_crypto::Hash) -> TxState {
+        match self.status(id) {
+            crate::ledger::TxStatus::Committed(l) => TxState::Committed(TxLeaves { height: l.height, first_leaf: l.first_leaf, leaf_count: l.leaf_count }),
+            crate::ledger::TxStatus::Pending => TxState::Pending,
+            crate::ledger::TxStatus::Rejected(e) => TxState::Rejected { code: e.code().to_string(), detail: e.to_string() },
+            crate::ledger::TxStatus::Unknown => TxState::Unknown,
+        }
+    }
 }
+
+/// How long an agent's transaction may wait for a block: long enough for a busy mempool,
+/// short enough that a client retrying after a timeout is not double-counted for long.
+const AGENT_TX_TTL_MS: u64 = 60_000;

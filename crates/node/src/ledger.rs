@@ -117,6 +117,8 @@ pub struct Ledger {
     pub(crate) solo: solo::Solo,
     /// The consensus sequencer, when the chain has a validator set.
     pub(crate) replica: Option<consensus::Replica>,
+    /// The key the node signs with for standards bindings' clients (`agent_key`).
+    pub(crate) agent: Option<KeyPair>,
 }
 
 /// What a live view hears about each committed block.
@@ -205,6 +207,12 @@ impl Ledger {
         };
         if v.public_key != validator.public_key().to_hex() {
             return Err(Error::Config(format!("key {} is not validator {}'s key in genesis", config.validator_key.display(), v.name)));
+        }
+        let agent = config.agent_key.as_deref().map(crate::keys::read_key).transpose()?;
+        if let Some(a) = &agent
+            && a.suite() != genesis.suite
+        {
+            return Err(Error::Config(format!("agent key {} is a {} key; this chain uses {}", config.agent_key.as_ref().unwrap().display(), a.suite(), genesis.suite)));
         }
         std::fs::create_dir_all(&config.db).io_context(|| format!("creating {}", config.db.display()))?;
         let exec = Executor::try_new(genesis.clone(), modules).map_err(|why| Error::Config(format!("genesis {}: {why}", config.genesis.display())))?;
@@ -379,6 +387,7 @@ impl Ledger {
             solo: solo::Solo::default(),
             cosign,
             replica,
+            agent,
         }))
     }
 

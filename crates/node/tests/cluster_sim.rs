@@ -93,6 +93,7 @@ fn open_with(dir: &Path, i: usize, genesis: &Genesis) -> Arc<Ledger> {
         access: Default::default(),
         tls: None,
         consensus: None,
+        agent_key: None,
     })
     .unwrap()
 }

@@ -60,6 +60,7 @@ fn fixture(suite: Suite) -> Fixture {
         access: Default::default(),
         tls: None,
         consensus: None,
+        agent_key: None,
     };
     let ledger = Ledger::open(config).unwrap();
     Fixture { _tmp: tmp, ledger, submitter, chain: genesis.chain_id }
@@ -201,6 +202,7 @@ fn other_ledger(f: &Fixture) -> Arc<Ledger> {
         access: Default::default(),
         tls: None,
         consensus: None,
+        agent_key: None,
     })
     .unwrap()
 }

@@ -674,6 +674,21 @@ impl Store {
         Ok(out)
     }
 
+    /// Entries of `index` with keys in `lower..upper` (`upper` `None`: to the end), in key
+    /// order or, `reverse`, from the last; at most `limit`.
+    pub fn index_range(&self, index: &str, lower: &[u8], upper: Option<&[u8]>, reverse: bool, limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        use std::ops::Bound;
+        let ks = self.index(index)?;
+        let range = (Bound::Included(lower.to_vec()), upper.map_or(Bound::Unbounded, |u| Bound::Excluded(u.to_vec())));
+        let mut out = Vec::new();
+        let iter: Box<dyn Iterator<Item = fjall::Guard>> = if reverse { Box::new(ks.range(range).rev()) } else { Box::new(ks.range(range)) };
+        for kv in iter.take(limit) {
+            let (k, v) = kv.into_inner()?;
+            out.push((k.to_vec(), v.to_vec()));
+        }
+        Ok(out)
+    }
+
     pub fn checkpoint(&self, size: u64) -> Result<Option<String>> {
         self.checkpoints
             .get(size.to_be_bytes())?

@@ -1,0 +1,1 @@
+export default { nav: [], strings: { en: {}, zh: {} }, routes: [] };
