@@ -107,6 +107,10 @@ enum Command {
         /// key had when it deposited.
         #[arg(long, conflicts_with = "state_proof")]
         membership: Option<PathBuf>,
+        /// An EPCIS 2.0 event (or a document holding it) whose trace receipt this is: its CBV
+        /// 2.0 event hash ID is recomputed and must be the one recorded.
+        #[arg(long, conflicts_with_all = ["state_proof", "file", "membership"])]
+        epcis: Option<PathBuf>,
         /// Accept a trust file whose quorum is below 2f+1 of its validators, down to K
         /// signatures (refused otherwise: fewer validators could then sign a false log).
         #[arg(long, value_name = "K")]
@@ -334,6 +338,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 bail!("--certificate goes with --receipt: a state proof's block is under the quorum checkpoint it carries");
             }
             verify_state(&proof, &read_trust(&trust, accept_quorum)?, file.as_deref())
+        }
+        Command::Verify { receipt: Some(receipt), trust, epcis: Some(event), accept_quorum, .. } => {
+            verify_epcis(&receipt, &read_trust(&trust, accept_quorum)?, &event)
         }
         Command::Verify { receipt, trust, file, certificate, membership, accept_quorum, .. } => verify(
             &receipt.context("give --receipt or --state-proof")?,
@@ -612,6 +619,34 @@ fn signer_membership(path: &std::path::Path, trust: &TrustFile, record: &cairn_m
         v.height,
         printable(&v.signers.join(", "))
     ))
+}
+
+/// Prints the verdict on a trace event receipt with the event's JSON-LD.
+fn verify_epcis(receipt: &std::path::Path, trust: &TrustFile, event: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let text = std::fs::read_to_string(receipt).with_context(|| format!("reading receipt {}", receipt.display()))?;
+    let event_bytes = std::fs::read(event).with_context(|| format!("reading event {}", event.display()))?;
+    match cairn_module_trace::verify::verify_event(&text, trust, Some(&event_bytes)) {
+        Ok(v) => {
+            let e = &v.entry;
+            println!("VALID");
+            print_lowered_quorum(trust);
+            println!(
+                "  event:      {} ({}), hash ID {} (recomputed from the event file)",
+                e.event.event_type.name(),
+                printable(&e.event.id()),
+                v.document_hash_id.unwrap_or_default()
+            );
+            println!("  event time: {}", cairn_types::format_time_ms(e.event.event_time_ms));
+            println!("  recorded:   {} by {} in block {}", cairn_types::format_time_ms(e.time_ms), printable(&e.organisation), e.height);
+            println!("  log:        leaf {} of {}", v.leaf_index, v.tree_size);
+            println!("  signed by:  {} (quorum {})", printable(&v.signers.join(", ")), trust.quorum);
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(why) => {
+            println!("INVALID: {why}");
+            Ok(ExitCode::from(1))
+        }
+    }
 }
 
 /// Whether a receipt file is a module leaf receipt (`cairn-leaf-receipt-v1`).

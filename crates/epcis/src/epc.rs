@@ -33,8 +33,9 @@ pub fn check_digit(digits: &str) -> Option<char> {
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    let sum: u32 = digits.bytes().rev().enumerate().map(|(i, b)| u32::from(b - b'0') * if i % 2 == 0 { 3 } else { 1 }).sum();
-    char::from_digit((10 - sum % 10) % 10, 10)
+    // Weights 3, 1, 3, … from the right; summed modulo 10 so no input length can overflow.
+    let sum = digits.bytes().rev().enumerate().fold(0u32, |acc, (i, b)| (acc + u32::from(b - b'0') * if i % 2 == 0 { 3 } else { 1 }) % 10);
+    char::from_digit((10 - sum) % 10, 10)
 }
 
 /// An EPC pure-identity URN (`urn:epc:id:sgtin|sscc|sgln|grai|giai|gsrn|gsrnp|gdti|cpi|sgcn|
@@ -422,9 +423,7 @@ impl Key {
         let numeric = |len: usize| dl_value(segment, Charset::Ai82, len, len).filter(|v| all_digits(v));
         match self {
             Key::Sscc => numeric(18),
-            Key::Gtin => dl_value(segment, Charset::Ai82, 8, 14)
-                .filter(|v| matches!(v.len(), 8 | 12 | 13 | 14) && all_digits(v))
-                .map(|v| format!("{v:0>14}")),
+            Key::Gtin => dl_value(segment, Charset::Ai82, 8, 14).filter(|v| matches!(v.len(), 8 | 12 | 13 | 14) && all_digits(v)).map(|v| format!("{v:0>14}")),
             Key::Itip | Key::Gsrnp | Key::Gsrn => numeric(18),
             Key::Gln | Key::Party => numeric(13),
             Key::Gsin => numeric(17),

@@ -248,6 +248,10 @@ fn dropped_everywhere(key: &str) -> bool {
 
 /// The CBV 2.0 pre-hash string of `event` (one element of an EPCIS 2.0 JSON/JSON-LD
 /// `eventList`). `ns` are the document's namespaces; the event's own `@context` adds to them.
+///
+/// # Errors
+/// [`HashError`] when `type` is missing or not a string, a timestamp field is not a timestamp,
+/// a key's prefix is undeclared, or the event nests deeper than [`MAX_DEPTH`].
 pub fn pre_hash_string(event: &Map<String, Value>, ns: &Namespaces) -> Result<String, HashError> {
     pre_hash_string_ignoring(event, ns, &[])
 }
@@ -256,6 +260,9 @@ pub fn pre_hash_string(event: &Map<String, Value>, ns: &Namespaces) -> Result<St
 /// document, `prefix:name` or plain; compared after namespace expansion). For repositories that
 /// add their own bookkeeping fields to events, as the reference implementation's
 /// `ignoreFields` convention does.
+///
+/// # Errors
+/// As [`pre_hash_string`].
 pub fn pre_hash_string_ignoring(event: &Map<String, Value>, ns: &Namespaces, ignored: &[&str]) -> Result<String, HashError> {
     let mut ns = ns.clone();
     if let Some(context) = event.get("@context") {
@@ -275,6 +282,9 @@ pub fn pre_hash_string_ignoring(event: &Map<String, Value>, ns: &Namespaces, ign
 }
 
 /// SHA-256 of the pre-hash string's UTF-8.
+///
+/// # Errors
+/// As [`pre_hash_string`].
 pub fn event_hash(event: &Map<String, Value>, ns: &Namespaces) -> Result<[u8; 32], HashError> {
     Ok(Sha256::digest(pre_hash_string(event, ns)?.as_bytes()).into())
 }
@@ -297,6 +307,10 @@ pub fn parse_hash_id(s: &str) -> Option<[u8; 32]> {
 
 /// The events of an EPCIS 2.0 JSON/JSON-LD document, in document order: `epcisBody.eventList`,
 /// `epcisBody.queryResults.resultsBody.eventList` (query documents) or `epcisBody.event`.
+///
+/// # Errors
+/// [`HashError::NotAnObject`] for a document or event that is not an object,
+/// [`HashError::NoEventList`] when none of those paths exists.
 pub fn document_events(doc: &Value) -> Result<Vec<&Map<String, Value>>, HashError> {
     let body = doc.as_object().ok_or(HashError::NotAnObject("the EPCIS document"))?.get("epcisBody").ok_or(HashError::NoEventList)?;
     let results = || body.get("queryResults")?.get("resultsBody")?.get("eventList");

@@ -167,7 +167,7 @@ fn jsonld_files(dir: &Path, out: &mut Vec<PathBuf>) {
 /// The GS1 EPCIS 2.0 JSON-LD examples (no expected hashes): every event must hash.
 #[test]
 fn gs1_examples_all_hash() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/epcis/JSON");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/epcis/examples");
     if !dir.is_dir() {
         println!("skipped: {} is absent", dir.display());
         return;

@@ -55,7 +55,14 @@ impl Host for Ledger {
         self.store().index_prefix(index, prefix, limit).map_err(|e| node_error(e.into()))
     }
 
-    fn index_range(&self, index: &str, lower: &[u8], upper: Option<&[u8]>, reverse: bool, limit: usize) -> Result<Vec<cairn_module::host::IndexHit>, HostError> {
+    fn index_range(
+        &self,
+        index: &str,
+        lower: &[u8],
+        upper: Option<&[u8]>,
+        reverse: bool,
+        limit: usize,
+    ) -> Result<Vec<cairn_module::host::IndexHit>, HostError> {
         self.store().index_range(index, lower, upper, reverse, limit).map_err(|e| node_error(e.into()))
     }
 

@@ -212,7 +212,12 @@ impl Ledger {
         if let Some(a) = &agent
             && a.suite() != genesis.suite
         {
-            return Err(Error::Config(format!("agent key {} is a {} key; this chain uses {}", config.agent_key.as_ref().unwrap().display(), a.suite(), genesis.suite)));
+            return Err(Error::Config(format!(
+                "agent key {} is a {} key; this chain uses {}",
+                config.agent_key.as_ref().unwrap().display(),
+                a.suite(),
+                genesis.suite
+            )));
         }
         std::fs::create_dir_all(&config.db).io_context(|| format!("creating {}", config.db.display()))?;
         let exec = Executor::try_new(genesis.clone(), modules).map_err(|why| Error::Config(format!("genesis {}: {why}", config.genesis.display())))?;

@@ -156,16 +156,44 @@ impl Rng {
     }
 
     fn value(&mut self, depth: usize) -> Value {
-        const KEYS: &[&str] = &["type", "epcList", "eventTime", "time", "readPoint", "id", "ex:a", "sensorReport", "sensorElementList", "bizTransactionList", "xList", "quantityList", "value", "@context", "foo:bar", "urn:x:y"];
-        const STRINGS: &[&str] = &["", " ", "shipping", "1.50", "-0", "1e400", "urn:epc:id:sgtin:0614141.107346.2017", "https://x.org/01/09520123456788", "2020-01-01T00:00:00Z", "ex:y", "\u{0}é", "9999-12-31T23:59:59-14:00"];
+        const KEYS: &[&str] = &[
+            "type",
+            "epcList",
+            "eventTime",
+            "time",
+            "readPoint",
+            "id",
+            "ex:a",
+            "sensorReport",
+            "sensorElementList",
+            "bizTransactionList",
+            "xList",
+            "quantityList",
+            "value",
+            "@context",
+            "foo:bar",
+            "urn:x:y",
+        ];
+        const STRINGS: &[&str] = &[
+            "",
+            " ",
+            "shipping",
+            "1.50",
+            "-0",
+            "1e400",
+            "urn:epc:id:sgtin:0614141.107346.2017",
+            "https://x.org/01/09520123456788",
+            "2020-01-01T00:00:00Z",
+            "ex:y",
+            "\u{0}é",
+            "9999-12-31T23:59:59-14:00",
+        ];
         let pick = |n: u64, items: &[&'static str]| items.get(n as usize % items.len()).copied().unwrap_or("");
         match (self.next() % 7, depth) {
             (0, d) if d < 40 => Value::Array((0..self.next() % 4).map(|_| self.value(d + 1)).collect()),
-            (1 | 2, d) if d < 40 => {
-                Value::Object((0..self.next() % 5).map(|_| (pick(self.next(), KEYS).to_owned(), self.value(d + 1))).collect())
-            }
+            (1 | 2, d) if d < 40 => Value::Object((0..self.next() % 5).map(|_| (pick(self.next(), KEYS).to_owned(), self.value(d + 1))).collect()),
             (3, _) => json!(self.next() % 1000),
-            (4, _) => json!(self.next() % 2 == 0),
+            (4, _) => json!(self.next().is_multiple_of(2)),
             (5, _) => Value::Null,
             _ => json!(pick(self.next(), STRINGS)),
         }

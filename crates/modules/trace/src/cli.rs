@@ -107,16 +107,15 @@ fn now_ms() -> u64 {
 /// One line of progress on stderr (a terminal sees it rewritten in place).
 fn progress(done: usize, total: usize, what: &str) {
     let width = 30;
-    let filled = if total == 0 { width } else { done * width / total };
+    let filled = (done * width).checked_div(total).unwrap_or(width);
     eprint!("\r[{}{}] {done}/{total} events {what}   ", "#".repeat(filled), "-".repeat(width - filled));
     let _ = std::io::stderr().flush();
 }
 
 /// The events of one file, prepared as the node would: the first problem refuses the file
 /// unless `proceed`, which skips the event and says so.
-fn prepare_file(path: &PathBuf, proceed: bool, hash_only: bool) -> Result<Vec<EventRecord>, CliError> {
+fn prepare_file(path: &std::path::Path, proceed: bool, hash_only: bool) -> Result<Vec<EventRecord>, CliError> {
     let text = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    cairn_types::strict_json::check(&text).map_err(|e| CliError(format!("{}: {e}", path.display())))?;
     let value: Value = serde_json::from_slice(&text).with_context(|| format!("{}: not JSON", path.display()))?;
     let doc = parse_document(&value).map_err(|p| CliError(format!("{}: {p}", path.display())))?;
     let mut out = Vec::with_capacity(doc.events.len());
@@ -155,7 +154,7 @@ fn batches(events: Vec<EventRecord>, max_tx_bytes: usize, proceed: bool) -> Vec<
     out
 }
 
-fn capture(env: &CliEnv, node: &str, key: &PathBuf, proceed: bool, hash_only: bool, files: &[PathBuf]) -> Result<ExitCode, CliError> {
+fn capture(env: &CliEnv, node: &str, key: &std::path::Path, proceed: bool, hash_only: bool, files: &[PathBuf]) -> Result<ExitCode, CliError> {
     let key = (env.read_key)(key).map_err(CliError)?;
     let http = Http::new(&env.http, Some(&key), Duration::from_secs(HTTP_TIMEOUT_S))?;
     let (chain_id, _) = http.chain_info(node)?;
@@ -179,10 +178,7 @@ fn capture(env: &CliEnv, node: &str, key: &PathBuf, proceed: bool, hash_only: bo
             call: Call { module: crate::wire::MODULE.into(), method: METHOD_CAPTURE.into(), args: batch.encode() },
         }
         .sign(&key);
-        let result = http.submit_and_wait(node, &tx).map_err(|e| {
-            eprintln!();
-            e
-        })?;
+        let result = http.submit_and_wait(node, &tx).inspect_err(|_| eprintln!())?;
         logged += result["leaf_count"].as_u64().unwrap_or(n as u64);
         done += n;
         progress(done, total, "captured");
@@ -207,7 +203,13 @@ fn query(env: &CliEnv, node: &str, all: bool, params: &[String]) -> Result<ExitC
         if !resp.status().is_success() {
             return Err(cairn_module::cli::read_problem(resp));
         }
-        let next = resp.headers().get("link").and_then(|l| l.to_str().ok()).and_then(|l| l.split_once('<')).and_then(|(_, r)| r.split_once('>')).map(|(u, _)| u.to_string());
+        let next = resp
+            .headers()
+            .get("link")
+            .and_then(|l| l.to_str().ok())
+            .and_then(|l| l.split_once('<'))
+            .and_then(|(_, r)| r.split_once('>'))
+            .map(|(u, _)| u.to_string());
         let doc: Value = resp.json().context("the node's answer")?;
         events.extend(doc.pointer("/epcisBody/queryResults/resultsBody/eventList").and_then(Value::as_array).cloned().unwrap_or_default());
         match next {
@@ -229,7 +231,13 @@ fn trace(env: &CliEnv, node: &str, epc: &str, direction: &str, hops: u32, json: 
     }
     let mut events: Vec<&Value> = v["events"].as_array().map(|a| a.iter().collect()).unwrap_or_default();
     events.sort_by(|a, b| a["eventTime"].as_str().cmp(&b["eventTime"].as_str()));
-    println!("{} {} ({} events{})", if direction == "back" { "where it came from:" } else { "where it went:" }, v["epc"].as_str().unwrap_or(epc), events.len(), if v["truncated"] == true { ", truncated" } else { "" });
+    println!(
+        "{} {} ({} events{})",
+        if direction == "back" { "where it came from:" } else { "where it went:" },
+        v["epc"].as_str().unwrap_or(epc),
+        events.len(),
+        if v["truncated"] == true { ", truncated" } else { "" }
+    );
     for e in events {
         let text = |k: &str| e[k].as_str().unwrap_or("").chars().filter(|c| !c.is_control()).collect::<String>();
         println!(

@@ -21,6 +21,7 @@ pub mod prepare;
 pub mod query;
 pub mod routes;
 pub mod trace;
+pub mod verify;
 pub mod wire;
 
 use wire::{CaptureArgs, EventEntry, EventRecord, FirstRecord, KIND_EVENT, METHOD_CAPTURE, MODULE, event_id_key, hash_key};

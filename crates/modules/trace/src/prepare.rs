@@ -223,7 +223,8 @@ fn identifiers(index: usize, event: &Map<String, Value>) -> Result<Vec<(Role, St
     if let Some(parent) = text(index, event, "parentID")?.filter(|s| !s.is_empty()) {
         ids.push((Role::Parent, cairn_epcis::epc::canonical_identifier(parent)));
     }
-    let quantities = [("quantityList", Role::Class), ("childQuantityList", Role::Class), ("inputQuantityList", Role::InputClass), ("outputQuantityList", Role::OutputClass)];
+    let quantities =
+        [("quantityList", Role::Class), ("childQuantityList", Role::Class), ("inputQuantityList", Role::InputClass), ("outputQuantityList", Role::OutputClass)];
     for (field, role) in quantities {
         for (i, q) in event.get(field).and_then(Value::as_array).into_iter().flatten().enumerate() {
             let Some(class) = q.get("epcClass").and_then(Value::as_str).filter(|s| !s.is_empty() && s.len() <= MAX_TEXT) else {
@@ -246,7 +247,8 @@ pub fn prepare_event(index: usize, event: &Map<String, Value>, context: &Value, 
     let event = standalone(event, context);
     check_schema(index, &event)?;
     let type_name = text(index, &event, "type")?.unwrap_or_default();
-    let event_type = EventType::from_name(type_name).ok_or_else(|| EventProblem::event(index, &event, Some("/type"), format!("{type_name:?} is not an EPCIS 2.0 event type")))?;
+    let event_type = EventType::from_name(type_name)
+        .ok_or_else(|| EventProblem::event(index, &event, Some("/type"), format!("{type_name:?} is not an EPCIS 2.0 event type")))?;
     let time = text(index, &event, "eventTime")?.ok_or_else(|| EventProblem::event(index, &event, Some("/eventTime"), "missing eventTime"))?;
     let event_time_ms = parse_time_ms(time)
         .and_then(|t| u64::try_from(t).ok())
@@ -265,7 +267,12 @@ pub fn prepare_event(index: usize, event: &Map<String, Value>, context: &Value, 
     } else {
         let bytes = serde_json::to_vec(&event).expect("JSON serialises");
         if bytes.len() > MAX_BODY_BYTES {
-            return Err(EventProblem::event(index, &event, None, format!("{} bytes of JSON; an event kept on chain is at most {MAX_BODY_BYTES} (capture it hash-only)", bytes.len())));
+            return Err(EventProblem::event(
+                index,
+                &event,
+                None,
+                format!("{} bytes of JSON; an event kept on chain is at most {MAX_BODY_BYTES} (capture it hash-only)", bytes.len()),
+            ));
         }
         Some(bytes)
     };

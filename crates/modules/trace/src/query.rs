@@ -202,15 +202,17 @@ impl EventQuery {
     fn quantities_match(&self, e: &EventEntry) -> bool {
         let Some(body) = e.event.body.as_ref().and_then(|b| serde_json::from_slice::<Value>(b).ok()) else { return false };
         let lists = ["quantityList", "childQuantityList", "inputQuantityList", "outputQuantityList"];
-        lists.iter().flat_map(|l| body.get(l).and_then(Value::as_array).into_iter().flatten()).filter_map(|q| q.get("quantity").and_then(Value::as_f64)).any(|n| {
-            self.quantities.iter().all(|(cmp, v)| match cmp {
-                Cmp::Eq => n == *v,
-                Cmp::Gt => n > *v,
-                Cmp::Ge => n >= *v,
-                Cmp::Lt => n < *v,
-                Cmp::Le => n <= *v,
-            })
-        })
+        lists.iter().flat_map(|l| body.get(l).and_then(Value::as_array).into_iter().flatten()).filter_map(|q| q.get("quantity").and_then(Value::as_f64)).any(
+            |n| {
+                self.quantities.iter().all(|(cmp, v)| match cmp {
+                    Cmp::Eq => n == *v,
+                    Cmp::Gt => n > *v,
+                    Cmp::Ge => n >= *v,
+                    Cmp::Lt => n < *v,
+                    Cmp::Le => n <= *v,
+                })
+            },
+        )
     }
 
     /// A fingerprint of the query without its paging, so a page token serves only its query.
@@ -250,10 +252,10 @@ fn leaves_of_ids(q: &Query, roles: &[Role], ids: &[String], out: &mut BTreeSet<u
 
 /// The leaf of an event known by its event ID or hash ID.
 pub fn leaf_of_event_id(q: &Query, id: &str) -> Result<Option<u64>, HostError> {
-    let hash = match cairn_epcis::hash::parse_hash_id(id) {
-        Some(h) => Some(h),
-        None => q.state_value(&crate::wire::event_id_key(id), None)?.and_then(|v| <[u8; 32]>::try_from(v.as_slice()).ok()),
-    };
+    // An eventID as its capturer gave it first (one may be a hash ID string that is not the
+    // event's own), then a hash ID.
+    let named = q.state_value(&crate::wire::event_id_key(id), None)?.and_then(|v| <[u8; 32]>::try_from(v.as_slice()).ok());
+    let hash = named.or_else(|| cairn_epcis::hash::parse_hash_id(id));
     let Some(hash) = hash else { return Ok(None) };
     let first = q.state_value(&crate::wire::hash_key(&hash), None)?;
     Ok(first.and_then(|f| crate::wire::FirstRecord::decode(&f).ok()).map(|f| f.leaf))
@@ -411,7 +413,16 @@ fn run_set(q: &Query, query: &EventQuery, leaves: Vec<u64>, cursor: Option<&Curs
 }
 
 #[allow(clippy::too_many_arguments)]
-fn run_stream(q: &Query, query: &EventQuery, index: &'static str, prefix: &[u8], mut at: Vec<u8>, upper: Option<&[u8]>, want: usize, returned: usize) -> Result<Page, QueryError> {
+fn run_stream(
+    q: &Query,
+    query: &EventQuery,
+    index: &'static str,
+    prefix: &[u8],
+    mut at: Vec<u8>,
+    upper: Option<&[u8]>,
+    want: usize,
+    returned: usize,
+) -> Result<Page, QueryError> {
     let mut events = Vec::new();
     let mut scanned = 0;
     loop {

@@ -183,8 +183,11 @@ fn parse_json_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, Response> 
             Map::new(),
         ));
     }
-    cairn_types::strict_json::check(body).map_err(|why| epcis_problem(StatusCode::BAD_REQUEST, "ValidationException", "trace.malformed-json", why, Map::new()))?;
-    serde_json::from_slice(body).map_err(|e| epcis_problem(StatusCode::BAD_REQUEST, "ValidationException", "trace.malformed-json", format!("not JSON: {e}"), Map::new()))
+    // Plain JSON, decimals and all (serde_json bounds nesting at 128 levels). A member given
+    // twice keeps its last value, as in the GS1 examples; the body kept is the parsed one,
+    // so what is hashed and what is stored never differ.
+    serde_json::from_slice(body)
+        .map_err(|e| epcis_problem(StatusCode::BAD_REQUEST, "ValidationException", "trace.malformed-json", format!("not JSON: {e}"), Map::new()))
 }
 
 fn error_behaviour(headers: &HeaderMap) -> Result<bool, Response> {
@@ -202,14 +205,17 @@ fn error_behaviour(headers: &HeaderMap) -> Result<bool, Response> {
 }
 
 fn hash_only(raw: &Option<String>) -> Result<bool, Response> {
-    for (k, v) in pairs(raw) {
-        match (k.as_str(), v.as_str()) {
-            ("hashOnly", "true") => return Ok(true),
-            ("hashOnly", "false") => return Ok(false),
-            _ => return Err(epcis_problem(StatusCode::BAD_REQUEST, "ValidationException", "trace.bad-query", format!("unknown parameter {k}={v} (capture takes hashOnly=true|false)"), Map::new())),
-        }
+    match pairs(raw).as_slice() {
+        [] => Ok(false),
+        [(k, v)] if k == "hashOnly" && (v == "true" || v == "false") => Ok(v == "true"),
+        _ => Err(epcis_problem(
+            StatusCode::BAD_REQUEST,
+            "ValidationException",
+            "trace.bad-query",
+            "capture takes one parameter, hashOnly=true|false",
+            Map::new(),
+        )),
     }
-    Ok(false)
 }
 
 /// Whether a prepared event is on chain already: its first record, as a `409` naming it.
@@ -221,7 +227,12 @@ fn already_recorded(q: &Query, index: usize, e: &EventRecord) -> Result<Option<R
     extra.insert("eventHashID".into(), hash_id.clone().into());
     if let Some(f) = first {
         extra.insert("firstRecord".into(), first_record_json(&f));
-        let detail = format!("event {index}: event hash ID {hash_id} was recorded already, first in log leaf {} by {} at {}", f.leaf, f.organisation, time_text(f.time_ms));
+        let detail = format!(
+            "event {index}: event hash ID {hash_id} was recorded already, first in log leaf {} by {} at {}",
+            f.leaf,
+            f.organisation,
+            time_text(f.time_ms)
+        );
         return Ok(Some(epcis_problem(StatusCode::CONFLICT, "ResourceAlreadyExistsException", "trace.duplicate-event", detail, extra)));
     }
     if !e.event_id.is_empty() && leaf_of_event_id(q, &e.event_id).map_err(host_problem)?.is_some() {
@@ -249,13 +260,17 @@ async fn prepare_all(q: &Query, value: Value, proceed: bool, hash_only: bool) ->
         ));
     }
     if doc.events.is_empty() {
-        return Err(validation_problem(&EventProblem { index: None, event_id: None, field: Some("/epcisBody/eventList".into()), detail: "no events to capture".into() }));
+        return Err(validation_problem(&EventProblem {
+            index: None,
+            event_id: None,
+            field: Some("/epcisBody/eventList".into()),
+            detail: "no events to capture".into(),
+        }));
     }
-    let prepared = tokio::task::spawn_blocking(move || {
-        doc.events.iter().enumerate().map(|(i, e)| prepare_event(i, e, &doc.context, hash_only)).collect::<Vec<_>>()
-    })
-    .await
-    .map_err(|e| host_problem(HostError::internal(format!("capture task: {e}"))))?;
+    let prepared =
+        tokio::task::spawn_blocking(move || doc.events.iter().enumerate().map(|(i, e)| prepare_event(i, e, &doc.context, hash_only)).collect::<Vec<_>>())
+            .await
+            .map_err(|e| host_problem(HostError::internal(format!("capture task: {e}"))))?;
     let mut events = Vec::new();
     let mut problems = Vec::new();
     for (i, r) in prepared.into_iter().enumerate() {
@@ -263,7 +278,9 @@ async fn prepare_all(q: &Query, value: Value, proceed: bool, hash_only: bool) ->
             Ok(e) => match already_recorded(q, i, &e)? {
                 None => events.push((i, e)),
                 Some(conflict) if !proceed => return Err(conflict),
-                Some(_) => problems.push(json!({"eventIndex": i, "detail": format!("event {i} was recorded already"), "eventHashID": cairn_epcis::hash::hash_id_string(&e.hash)})),
+                Some(_) => problems.push(
+                    json!({"eventIndex": i, "detail": format!("event {i} was recorded already"), "eventHashID": cairn_epcis::hash::hash_id_string(&e.hash)}),
+                ),
             },
             Err(p) if !proceed => return Err(validation_problem(&p)),
             Err(p) => {
@@ -446,8 +463,13 @@ async fn capture_one(
         check_capturer(&q, &caller)?;
         let hash_only = hash_only(&raw)?;
         let value = parse_json_body(&headers, &body)?;
-        if !value.get("type").and_then(Value::as_str).is_some_and(|t| crate::wire::EventType::from_name(t).is_some()) {
-            return Err(validation_problem(&EventProblem { index: None, event_id: None, field: Some("/type".into()), detail: "POST /epcis/events takes one event (capture documents at /epcis/capture)".into() }));
+        if value.get("type").and_then(Value::as_str).is_none_or(|t| crate::wire::EventType::from_name(t).is_none()) {
+            return Err(validation_problem(&EventProblem {
+                index: None,
+                event_id: None,
+                field: Some("/type".into()),
+                detail: "POST /epcis/events takes one event (capture documents at /epcis/capture)".into(),
+            }));
         }
         let (events, problems) = prepare_all(&q, value, false, hash_only).await?;
         debug_assert!(problems.is_empty(), "rollback returns the first problem");
@@ -601,7 +623,15 @@ struct Token {
 
 fn decode_token(s: &str, fingerprint: &str) -> Result<Cursor, Response> {
     use base64::Engine;
-    let bad = || epcis_problem(StatusCode::BAD_REQUEST, "QueryParameterException", "trace.bad-page-token", "nextPageToken is not one this repository issued for this query", Map::new());
+    let bad = || {
+        epcis_problem(
+            StatusCode::BAD_REQUEST,
+            "QueryParameterException",
+            "trace.bad-page-token",
+            "nextPageToken is not one this repository issued for this query",
+            Map::new(),
+        )
+    };
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s).map_err(|_| bad())?;
     let t: Token = serde_json::from_slice(&bytes).map_err(|_| bad())?;
     if t.q != fingerprint {
@@ -687,7 +717,11 @@ async fn create_query(State(_q): State<Query>, shared: Arc<Shared>, body: Bytes)
         Ok(v) => v,
         Err(e) => return bad(format!("not JSON: {e}")),
     };
-    let Some(name) = v.get("name").and_then(Value::as_str).filter(|n| !n.is_empty() && n.len() <= 128 && n.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))) else {
+    let Some(name) = v
+        .get("name")
+        .and_then(Value::as_str)
+        .filter(|n| !n.is_empty() && n.len() <= 128 && n.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)))
+    else {
         return bad("a named query has a name: 1 to 128 letters, digits, '-', '_' or '.'".into());
     };
     let Some(Value::Object(params)) = v.get("query") else { return bad("a named query has a query: {parameter: value}".into()) };
@@ -709,7 +743,13 @@ async fn create_query(State(_q): State<Query>, shared: Arc<Shared>, body: Bytes)
         return epcis_problem(StatusCode::CONFLICT, "ResourceAlreadyExistsException", "trace.query-exists", format!("a query named {name} exists"), Map::new());
     }
     if queries.len() >= MAX_NAMED_QUERIES {
-        return epcis_problem(StatusCode::INSUFFICIENT_STORAGE, "ImplementationException", "trace.too-many-queries", format!("this node keeps at most {MAX_NAMED_QUERIES} named queries"), Map::new());
+        return epcis_problem(
+            StatusCode::INSUFFICIENT_STORAGE,
+            "ImplementationException",
+            "trace.too-many-queries",
+            format!("this node keeps at most {MAX_NAMED_QUERIES} named queries"),
+            Map::new(),
+        );
     }
     queries.insert(name.to_string(), list);
     (StatusCode::CREATED, [(header::LOCATION, format!("/epcis/queries/{name}"))], axum::Json(json!({"name": name}))).into_response()
@@ -762,7 +802,13 @@ async fn subscribe(q: Query, _shared: Option<Arc<Shared>>, params: Vec<(String, 
     };
     if ACTIVE.fetch_add(1, std::sync::atomic::Ordering::AcqRel) >= MAX_SUBSCRIPTIONS {
         ACTIVE.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
-        let mut r = epcis_problem(StatusCode::SERVICE_UNAVAILABLE, "ImplementationException", "trace.too-many-subscriptions", format!("this node serves at most {MAX_SUBSCRIPTIONS} live subscriptions"), Map::new());
+        let mut r = epcis_problem(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "ImplementationException",
+            "trace.too-many-subscriptions",
+            format!("this node serves at most {MAX_SUBSCRIPTIONS} live subscriptions"),
+            Map::new(),
+        );
         r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
         return r;
     }

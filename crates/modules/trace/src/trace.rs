@@ -4,9 +4,9 @@
 //! the events naming it. Each hop is an identifier newly reached; a search is bounded in hops,
 //! identifiers and events.
 //!
-//! Back: an identifier reached at time T brings in events at or before T; an output of a
-//! transformation brings in its inputs. Forward: events at or after T; an input brings in the
-//! outputs. Both: a child brings in its parent (as a container: its other children are not
+//! Back: an identifier reached through a transformation at time T brings in its events at or
+//! before T (an output brings in the inputs). Forward: at or after T (an input brings in the
+//! outputs). A container shares the time window of the content that reached it. Both: a child brings in its parent (as a container: its other children are not
 //! followed), and the identifier traced from brings in its children (a pallet's contents).
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -82,11 +82,7 @@ pub struct Trace {
 fn events_naming(q: &Query, id: &str) -> Result<Vec<(Role, u64)>, HostError> {
     let prefix = key_part(id);
     let hits = q.index_prefix(INDEX_ID, &prefix, MAX_EVENTS_PER_ID)?;
-    Ok(hits
-        .iter()
-        .filter(|(k, _)| k.len() == prefix.len() + 9)
-        .filter_map(|(k, _)| Some((Role::from_code(k[prefix.len()])?, leaf_of_key(k)?)))
-        .collect())
+    Ok(hits.iter().filter(|(k, _)| k.len() == prefix.len() + 9).filter_map(|(k, _)| Some((Role::from_code(k[prefix.len()])?, leaf_of_key(k)?))).collect())
 }
 
 /// Runs a trace from `start`.
@@ -123,7 +119,10 @@ pub fn trace(q: &Query, start: &str, direction: Direction, max_hops: u32) -> Res
                         break;
                     }
                     if seen.insert(id.clone()) {
-                        queue.push_back(Reached { id, hop: at.hop + 1, via, from_leaf: Some(leaf), bound_ms: Some(t) });
+                        // A container shares its content's window (the pallet's shipping after
+                        // the packing is the item's); a transformation starts a new one.
+                        let bound_ms = if matches!(via, Via::Container | Via::Content) { at.bound_ms } else { Some(t) };
+                        queue.push_back(Reached { id, hop: at.hop + 1, via, from_leaf: Some(leaf), bound_ms });
                     }
                 }
             } else if !leads(&entry, role, &at, direction).is_empty() {

@@ -339,7 +339,8 @@ impl FirstRecord {
 
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(bytes);
-        let f = FirstRecord { leaf: r.u64("leaf")?, height: r.u64("height")?, time_ms: r.u64("time_ms")?, organisation: r.str("organisation", 256)?.to_string() };
+        let f =
+            FirstRecord { leaf: r.u64("leaf")?, height: r.u64("height")?, time_ms: r.u64("time_ms")?, organisation: r.str("organisation", 256)?.to_string() };
         r.finish()?;
         Ok(f)
     }
