@@ -28,6 +28,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("trust_genesis", trust_genesis),
     ("access", access),
     ("governance", governance),
+    ("trace", trace),
 ];
 
 /// A canonical transaction (API binary framing, gossip, blocks).
@@ -189,4 +190,34 @@ fn trust_file() -> &'static cairn_types::genesis::TrustFile {
         cairn_types::genesis::TrustFile::from_json(include_bytes!("../../../testdata/fixtures/receipts-v1/testnet-4/trust.json"))
             .expect("the fixture trust file")
     })
+}
+
+/// The traceability module's decoders: capture arguments, event leaves and state values (bytes
+/// from clients, peers and receipts), and EPCIS JSON (capture bodies, `cairn verify --epcis`):
+/// documents, events, identifiers, the CBV 2.0 event hash.
+pub fn trace(data: &[u8]) {
+    use cairn_module_trace::wire::{CaptureArgs, EventEntry, FirstRecord};
+    if let Ok(args) = CaptureArgs::decode(data) {
+        assert_eq!(args.encode(), data, "decoded capture arguments re-encode to their bytes");
+        for (i, e) in args.events.iter().enumerate() {
+            let _ = cairn_module_trace::prepare::verify_record(i, e);
+        }
+    }
+    if let Ok(e) = EventEntry::decode_payload(data) {
+        assert_eq!(e.encode_payload(), data, "a decoded event leaf re-encodes to its bytes");
+    }
+    let _ = FirstRecord::decode(data);
+    let _ = cairn_module_trace::state_view(data, Some(data));
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    let _ = cairn_epcis::epc::canonical_identifier(text);
+    let _ = cairn_module_trace::prepare::parse_time_ms(text);
+    let _ = cairn_epcis::hash::parse_hash_id(text);
+    let Ok(value) = serde_json::from_str::<serde_json::Value>(text) else { return };
+    if let Ok(doc) = cairn_module_trace::prepare::parse_document(&value) {
+        let _ = cairn_module_trace::prepare::prepare_document(&doc, false);
+        let ns = cairn_epcis::hash::Namespaces::from_context(&doc.context);
+        for e in &doc.events {
+            let _ = cairn_epcis::hash::pre_hash_string(e, &ns);
+        }
+    }
 }

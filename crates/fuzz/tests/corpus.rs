@@ -171,6 +171,35 @@ fn seeds(target: &str) -> Vec<Vec<u8>> {
                 cairn_access::token::issue(&key, &claims).unwrap().into_bytes(),
             ]
         }
+        "trace" => {
+            // Example documents, and their events as capture arguments and leaves.
+            let docs: Vec<Vec<u8>> =
+                ["Example_9.6.1-ObjectEvent.jsonld", "Example_9.6.4-TransformationEvent.jsonld", "AssociationEvent/AssociationEvent-a.jsonld"]
+                    .iter()
+                    .map(|f| std::fs::read(root().join("testdata/epcis/examples").join(f)).unwrap())
+                    .collect();
+            let mut out = docs.clone();
+            for d in &docs {
+                let doc = cairn_module_trace::prepare::parse_document(&serde_json::from_slice(d).unwrap()).unwrap();
+                let (events, problems) = cairn_module_trace::prepare::prepare_document(&doc, false);
+                assert!(problems.is_empty(), "{problems:?}");
+                let events: Vec<_> = events.into_iter().map(|(_, e)| e).collect();
+                out.push(cairn_module_trace::wire::CaptureArgs { proceed: false, events: events.clone() }.encode());
+                let entry = cairn_module_trace::wire::EventEntry {
+                    tx_id: [7; 32],
+                    index: 0,
+                    height: 3,
+                    time_ms: 1,
+                    organisation: "o".into(),
+                    submitter: vec![1; 32],
+                    event: events[0].clone(),
+                };
+                out.push(entry.encode_payload());
+            }
+            out.push(b"urn:epc:id:sgtin:0614141.107346.2017".to_vec());
+            out.push(b"2026-03-01T08:00:00.123+08:00".to_vec());
+            out
+        }
         other => panic!("no seeds for target {other}"),
     }
 }
