@@ -2,6 +2,7 @@
 
 mod bench;
 mod bench_state;
+mod bench_trace;
 mod client;
 mod testnet;
 
@@ -130,6 +131,8 @@ enum Command {
     /// The authenticated state alone: blocks of state writes with a root per block, proofs
     /// generated and verified, memory.
     BenchState(bench_state::BenchStateArgs),
+    /// Benchmark the traceability module: EPCIS capture throughput, queries by EPC and traces.
+    BenchTrace(bench_trace::BenchTraceArgs),
 }
 
 #[derive(Subcommand)]
@@ -407,6 +410,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::BenchState(args) => {
             bench_state::run(args)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::BenchTrace(args) => {
+            bench_trace::run(args)?;
             Ok(ExitCode::SUCCESS)
         }
     }

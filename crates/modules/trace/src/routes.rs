@@ -389,6 +389,8 @@ fn job_json(q: &Query, id: &str, job: Option<&Job>) -> Option<Value> {
     let mut errors: Vec<Value> = job.map(|j| j.problems.clone()).unwrap_or_default();
     let (running, failed) = match &state {
         TxState::Pending => (true, false),
+        // In the store, its leaves not yet in the log the node serves: a moment more.
+        TxState::Committed(loc) if loc.first_leaf + loc.leaf_count as u64 > q.log_size() => (true, false),
         TxState::Committed(loc) => {
             // Events the chain skipped (recorded already: `proceed`) have no leaf.
             let logged: std::collections::BTreeSet<u32> =
