@@ -628,3 +628,79 @@ fn four_organisations_admit_a_fifth_by_three_votes_and_remove_one() {
     let roots: Vec<Value> = (0..4).map(|i| c.block(i, top)["state_root"].clone()).collect();
     assert!(roots.iter().all(|r| *r == roots[0] && !r.is_null()), "one state root at height {top}: {roots:?}");
 }
+
+/// Milk powder through four organisations, each capturing at its own validator through the
+/// EPCIS binding (signed by its node's agent key): traced back from one can on the shelf and
+/// forward from the farm's batch on any validator, each event's receipt signed by a quorum.
+#[test]
+fn four_organisations_trace_milk_powder_from_farm_to_shelf() {
+    use serde_json::json;
+    let _turn = ONE_CLUSTER_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let c = Consortium::start(4, "ed25519-sha256");
+    c.wait_all_at(1, Duration::from_secs(60));
+    const MILK: &str = "urn:epc:class:lgtin:4012345.011111.MILK-B1";
+    const PALLET: &str = "urn:epc:id:sscc:4012345.0000000001";
+    let can = |i: u32| format!("urn:epc:id:sgtin:4012345.022222.{i}");
+    let cans: Vec<String> = (1..=3).map(can).collect();
+    let milk = json!([{"epcClass": MILK, "quantity": 1000, "uom": "LTR"}]);
+    let ev = |ty: &str, day: u32, fields: Value| {
+        let mut e = json!({"type": ty, "eventTime": format!("2026-04-{day:02}T09:00:00.000+08:00"), "eventTimeZoneOffset": "+08:00"});
+        e.as_object_mut().unwrap().extend(fields.as_object().unwrap().clone());
+        e
+    };
+    let parties = [
+        // org-1, the farm: the milk batch made and shipped.
+        vec![
+            ev("ObjectEvent", 1, json!({"action": "ADD", "bizStep": "commissioning", "quantityList": milk})),
+            ev("ObjectEvent", 2, json!({"action": "OBSERVE", "bizStep": "shipping", "quantityList": milk})),
+        ],
+        // org-2, the processor: received, turned into cans, packed on a pallet, shipped.
+        vec![
+            ev("ObjectEvent", 3, json!({"action": "OBSERVE", "bizStep": "receiving", "quantityList": milk})),
+            ev("TransformationEvent", 4, json!({"bizStep": "commissioning", "inputQuantityList": milk, "outputEPCList": cans})),
+            ev("AggregationEvent", 5, json!({"action": "ADD", "bizStep": "packing", "parentID": PALLET, "childEPCs": cans})),
+            ev("ObjectEvent", 6, json!({"action": "OBSERVE", "bizStep": "shipping", "epcList": [PALLET]})),
+        ],
+        // org-3, the distributor: received and unpacked.
+        vec![
+            ev("ObjectEvent", 7, json!({"action": "OBSERVE", "bizStep": "receiving", "epcList": [PALLET]})),
+            ev("AggregationEvent", 8, json!({"action": "DELETE", "bizStep": "unpacking", "parentID": PALLET, "childEPCs": cans})),
+        ],
+        // org-4, the retailer: one can sold.
+        vec![ev("ObjectEvent", 9, json!({"action": "OBSERVE", "bizStep": "retail_selling", "epcList": [can(2)]}))],
+    ];
+    for (i, events) in parties.into_iter().enumerate() {
+        let doc = json!({"@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"], "type": "EPCISDocument", "schemaVersion": "2.0",
+                         "creationDate": "2026-04-01T00:00:00Z", "epcisBody": {"eventList": events}});
+        let resp = client().post(format!("{}/epcis/capture", c.nodes[i].url)).header("content-type", "application/json").body(doc.to_string()).send().unwrap();
+        assert_eq!(resp.status().as_u16(), 202, "validator {}", i + 1);
+        let job_url = format!("{}{}", c.nodes[i].url, resp.headers()["location"].to_str().unwrap());
+        let job: Value = wait_for(Duration::from_secs(60), "the capture job", || {
+            let j: Value = client().get(&job_url).send().ok()?.json().ok()?;
+            (j["running"] == false).then_some(j)
+        });
+        assert_eq!(job["success"], true, "validator {}: {job}", i + 1);
+    }
+    let trace = |node: usize, epc: &str, direction: &str| -> Value {
+        let url =
+            format!("{}/epcis/trace?epc={}&direction={direction}", c.nodes[node].url, url::form_urlencoded::byte_serialize(epc.as_bytes()).collect::<String>());
+        wait_for(Duration::from_secs(30), "all nine events and their signed receipts on the validator", || {
+            let v: Value = client().get(&url).send().ok()?.json().ok()?;
+            let events = v["events"].as_array()?;
+            (events.len() == 9 && events.iter().all(|e| e["receipt"].is_object())).then_some(v)
+        })
+    };
+    for (node, epc, direction) in [(0, can(2), "back"), (3, MILK.to_string(), "forward"), (2, can(2), "back")] {
+        let v = trace(node, &epc, direction);
+        let events = v["events"].as_array().unwrap();
+        let orgs: std::collections::BTreeSet<&str> = events.iter().map(|e| e["organisation"].as_str().unwrap()).collect();
+        assert_eq!(orgs.into_iter().collect::<Vec<_>>(), ["org-1", "org-2", "org-3", "org-4"], "{direction} from {epc} on validator {}", node + 1);
+        for e in events {
+            let receipt = e["receipt"].to_string();
+            let ok = cairn_module_trace::verify::verify_event(&receipt, &c.trust, Some(e["event"].to_string().as_bytes()))
+                .unwrap_or_else(|why| panic!("receipt of leaf {}: {why}", e["leafIndex"]));
+            assert!(ok.signers.len() >= c.trust.quorum);
+            assert_eq!(ok.entry.organisation, e["organisation"].as_str().unwrap());
+        }
+    }
+}
