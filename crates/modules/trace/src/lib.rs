@@ -210,10 +210,10 @@ impl Module for TraceModule {
         let proceed = args.get("proceed").and_then(serde_json::Value::as_bool).unwrap_or(false);
         let hash_only = args.get("hash_only").and_then(serde_json::Value::as_bool).unwrap_or(false);
         let doc = args.get("document").ok_or_else(|| TxError::InvalidArgs("capture takes {\"document\": an EPCIS document}".into()))?;
-        let doc = prepare::parse_document(doc).map_err(|p| TraceError::InvalidEvent(p.to_string()))?;
+        let doc = prepare::parse_document(doc).map_err(|p| TxError::InvalidArgs(p.to_string()))?;
         let (events, problems) = prepare::prepare_document(&doc, hash_only);
         if let Some(p) = problems.first() {
-            return Err(TraceError::InvalidEvent(p.to_string()).into());
+            return Err(TxError::InvalidArgs(p.to_string()));
         }
         Ok(CaptureArgs { proceed, events: events.into_iter().map(|(_, e)| e).collect() }.encode())
     }
