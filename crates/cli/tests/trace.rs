@@ -397,6 +397,14 @@ fn milk_powder_is_traced_back_and_forward_and_each_receipt_verifies_offline() {
     // Back from the can on the shelf: every event, down to the farm's commissioning.
     let (days, back) = trace_days(&node, &can(2), "back");
     assert_eq!(days, (1..=9).collect::<Vec<_>>(), "{back}");
+    // The graph is one history: every event on an edge, every edge from earlier to later.
+    let time_of =
+        |leaf: &Value| back["events"].as_array().unwrap().iter().find(|e| e["leafIndex"] == *leaf).unwrap()["eventTime"].as_str().unwrap().to_string();
+    let edges = back["edges"].as_array().unwrap();
+    for e in back["events"].as_array().unwrap() {
+        assert!(edges.iter().any(|x| x["from"] == e["leafIndex"] || x["to"] == e["leafIndex"]), "leaf {} is on no edge: {edges:?}", e["leafIndex"]);
+    }
+    assert!(edges.iter().all(|x| time_of(&x["from"]) <= time_of(&x["to"])), "{edges:?}");
     // Forward from the farm's batch: to the shelf, but not the other cans' fates after unpacking.
     let (days, _) = trace_days(&node, MILK, "forward");
     assert_eq!(days, (1..=9).collect::<Vec<_>>());

@@ -25,7 +25,7 @@ use serde_json::{Map, Value, json};
 
 use crate::prepare::{EventProblem, parse_document, prepare_event};
 use crate::query::{Cursor, EventQuery, QueryError, entry_at, leaf_of_event_id};
-use crate::trace::{DEFAULT_HOPS, Direction, MAX_HOPS, Via};
+use crate::trace::{DEFAULT_HOPS, Direction, MAX_HOPS};
 use crate::wire::{CaptureArgs, EventEntry, EventRecord, FirstRecord, KIND_EVENT, MAX_EVENTS_PER_CAPTURE, METHOD_CAPTURE, MODULE, hash_key};
 
 pub const EPCIS_VERSION: &str = "2.0.0";
@@ -905,12 +905,18 @@ pub fn trace_json(q: &Query, epc: &str, direction: Direction, hops: u32, receipt
         }
         events.push(v);
     }
+    // Edges: along each identifier, its events (with the one that brought it in) in
+    // event-time order, earlier to later: the goods' flow, one connected history.
     let mut edges = Vec::new();
-    for r in t.reached.iter().filter(|r| r.via != Via::Start) {
-        let Some(from) = r.from_leaf else { continue };
-        for (leaf, e) in &t.events {
-            if *leaf != from && e.event.ids.iter().any(|(_, id)| *id == r.id) {
-                edges.push(json!({"from": from, "to": leaf, "via": r.via.name(), "identifier": r.id}));
+    let mut seen = std::collections::BTreeSet::new();
+    for r in &t.reached {
+        let names = |e: &EventEntry| e.event.ids.iter().any(|(_, id)| *id == r.id);
+        let mut along: Vec<(u64, u64)> =
+            t.events.iter().filter(|(l, e)| names(e) || r.from_leaf == Some(**l)).map(|(l, e)| (e.event.event_time_ms, *l)).collect();
+        along.sort_unstable();
+        for w in along.windows(2) {
+            if seen.insert((w[0].1, w[1].1)) {
+                edges.push(json!({"from": w[0].1, "to": w[1].1, "via": r.via.name(), "identifier": r.id}));
             }
         }
     }
