@@ -193,6 +193,16 @@ fn proofs_blocks_and_openapi_hold_together() {
     let p: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!((p["id"].as_u64(), p["outcome"]["applied"].as_bool()), (Some(1), Some(true)), "{p}");
 
+    // A traceability event (its hash is SHA-256 on any suite) and a named query, to find.
+    let event = serde_json::json!({"@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"], "type": "ObjectEvent",
+        "eventTime": "2026-03-01T08:00:00Z", "eventTimeZoneOffset": "+00:00", "action": "OBSERVE", "epcList": ["urn:epc:id:sgtin:0614141.107346.1"]});
+    let r = client().post(format!("{url}/epcis/events")).header("content-type", "application/json").body(event.to_string()).send().unwrap();
+    assert_eq!(r.status().as_u16(), 201);
+    let captured: Value = r.json().unwrap();
+    let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    let r = client().post(format!("{url}/epcis/queries")).body(r#"{"name": "all-observed", "query": {"EQ_action": "OBSERVE"}}"#).send().unwrap();
+    assert_eq!(r.status().as_u16(), 201);
+
     // Every path in the OpenAPI document is served (parameters filled with real values).
     let doc: Value = client().get(format!("{url}/v1/openapi.json")).send().unwrap().json().unwrap();
     let id = by_hash["transactions"][0].as_str().unwrap().to_string();
@@ -207,6 +217,10 @@ fn proofs_blocks_and_openapi_hold_together() {
         let p = path
             .replace("/v1/transactions/{id}", &format!("/v1/transactions/{id}"))
             .replace("/v1/evidence/{id}", &format!("/v1/evidence/{rid}"))
+            .replace("/epcis/capture/{id}", &format!("/epcis/capture/{}", captured["captureID"].as_str().unwrap()))
+            .replace("/epcis/events/{id}", &format!("/epcis/events/{}", enc(captured["eventID"].as_str().unwrap())))
+            .replace("/v1/trace/events/{id}", &format!("/v1/trace/events/{}", captured["leafIndex"]))
+            .replace("{name}", "all-observed")
             .replace("{id}", "1")
             .replace("{key}", &node.submitter().public_key().to_hex());
         let p = match p.as_str() {
@@ -214,6 +228,8 @@ fn proofs_blocks_and_openapi_hold_together() {
             "/v1/consistency" => format!("/v1/consistency?from={}&to={}", sizes[0], sizes[1]),
             "/v1/evidence/state" => format!("/v1/evidence/state?digest={}", "ab".repeat(32)),
             "/v1/state/proof" => format!("/v1/state/proof?module=evidence&key=01{}", "ab".repeat(32)),
+            "/epcis/trace" => "/epcis/trace?epc=urn:epc:id:sgtin:0614141.107346.1".to_string(),
+            "/v1/trace/state" => format!("/v1/trace/state?event={}", enc(captured["eventID"].as_str().unwrap())),
             // Block 1's block leaf follows its transaction leaves: its index is the header's log size.
             "/v1/leaves/{index}/receipt" => format!("/v1/leaves/{block_leaf}/receipt"),
             _ => p,

@@ -299,6 +299,21 @@ fn single_events_queries_pages_and_subscriptions_speak_the_binding() {
     let (s, v) = get_json(&format!("{}/epcis/queries/shipped-3004/events", node.url));
     assert_eq!((s, events_of(&v).len()), (200, 1), "{v}");
     assert_eq!(get_json(&format!("{}/epcis/queries/nope/events", node.url)).0, 404);
+    // A named query's pages: its links carry only the paging.
+    assert_eq!(post_json(&format!("{}/epcis/queries", node.url), &json!({"name": "shipping", "query": {"EQ_bizStep": "shipping"}}), &[]).0, 201);
+    let mut url = format!("{}/epcis/queries/shipping/events?perPage=5", node.url);
+    let mut seen = 0;
+    loop {
+        let resp = client().get(&url).send().unwrap();
+        assert_eq!(resp.status().as_u16(), 200, "{url}");
+        let next = resp.headers().get("link").map(|l| l.to_str().unwrap().to_string());
+        seen += events_of(&resp.json().unwrap()).len();
+        match next {
+            Some(l) => url = format!("{}{}", node.url, &l[1..l.find('>').unwrap()]),
+            None => break,
+        }
+    }
+    assert_eq!(seen, 12);
     // Identifiers in GS1 Digital Link form on request.
     let resp = client()
         .get(format!("{}/epcis/events?MATCH_epc={}", node.url, url_encode("urn:epc:id:sgtin:0614141.107346.3004")))

@@ -381,10 +381,16 @@ async fn events_options() -> Response {
 
 /// The job document of `id` (the binding's `CaptureJob`).
 fn job_json(q: &Query, id: &str, job: Option<&Job>) -> Option<Value> {
-    let tx = hex::decode(id).ok().and_then(|b| <[u8; 32]>::try_from(b).ok());
+    // Job ids are transaction ids in lowercase hex, as the capture answered them.
+    let tx = hex::decode(id).ok().and_then(|b| <[u8; 32]>::try_from(b).ok()).filter(|t| hex::encode(t) == id);
     let state = tx.map_or(TxState::Unknown, |t| q.tx_state(&t));
-    if job.is_none() && !matches!(state, TxState::Committed(_)) {
-        return None;
+    if job.is_none() {
+        // Forgotten (a restart): a committed capture still answers, from its leaves; any other
+        // transaction is no capture job.
+        let TxState::Committed(loc) = &state else { return None };
+        if loc.leaf_count == 0 || !matches!(entry_at(q, loc.first_leaf), Ok(Some(_))) {
+            return None;
+        }
     }
     let mut errors: Vec<Value> = job.map(|j| j.problems.clone()).unwrap_or_default();
     let (running, failed) = match &state {
@@ -676,7 +682,9 @@ async fn answer(q: Query, params: Vec<(String, String)>, headers: HeaderMap, nam
     let mut resp = axum::Json(query_document(events, name)).into_response();
     if let Some(next) = page.next {
         let token = encode_token(&fingerprint, next);
-        let mut kept: Vec<(String, String)> = params.into_iter().filter(|(k, _)| k != "nextPageToken").collect();
+        // A named query's link carries only the paging (its route takes no other parameter).
+        let named = base.starts_with("/epcis/queries/");
+        let mut kept: Vec<(String, String)> = params.into_iter().filter(|(k, _)| k != "nextPageToken" && (!named || k == "perPage")).collect();
         kept.push(("nextPageToken".into(), token));
         let qs: String = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(kept).finish();
         if let Ok(v) = HeaderValue::from_str(&format!("<{base}?{qs}>; rel=\"next\"")) {

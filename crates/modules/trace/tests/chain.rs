@@ -186,7 +186,8 @@ fn admission_re_derives_each_record_from_its_body() {
     let tx = c.capture(&farm, &CaptureArgs { proceed: false, events: good.clone() });
     assert_eq!(code(&c.admit(&tx)), "ok");
     // Another event's hash, another EPC, another bizStep: each refused at admission.
-    let tampered: Vec<Box<dyn Fn(&mut EventRecord)>> = vec![
+    type Tamper = Box<dyn Fn(&mut EventRecord)>;
+    let tampered: Vec<Tamper> = vec![
         Box::new(|e| e.hash = [9; 32]),
         Box::new(|e| e.ids[0].1 = "https://id.gs1.org/01/10614141073464/21/999".into()),
         Box::new(|e| e.biz_step = "receiving".into()),
