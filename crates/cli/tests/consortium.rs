@@ -386,7 +386,7 @@ fn a_validator_whose_ledger_lost_blocks_heals_from_its_peers() {
     // folders) finds it running and refuses to join.
     let twin = tempfile::tempdir().unwrap();
     let mut doc: toml::Table = toml::from_str(&std::fs::read_to_string(dir.join("config.toml")).unwrap()).unwrap();
-    for key in ["genesis", "validator_key"] {
+    for key in ["genesis", "validator_key", "agent_key"] {
         let p = dir.join(doc[key].as_str().unwrap());
         doc.insert(key.into(), p.to_str().unwrap().into());
     }
