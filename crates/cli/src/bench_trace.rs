@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
 
+use crate::bench::percentile;
 use crate::client::http;
 
 #[derive(clap::Args, Clone)]
@@ -85,10 +86,6 @@ fn prepare_rate() -> f64 {
         n += ok.len();
     }
     n as f64 / start.elapsed().as_secs_f64()
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    sorted.get(((sorted.len() as f64 * p).ceil() as usize).saturating_sub(1).min(sorted.len().saturating_sub(1))).copied().unwrap_or(f64::NAN)
 }
 
 async fn capture(client: &reqwest::Client, base: &str, body: Vec<u8>) -> anyhow::Result<String> {

@@ -64,26 +64,21 @@ enum TraceCommand {
         params: Vec<String>,
     },
     /// Where did it come from: the events behind an EPC, across organisations.
-    Back {
-        #[command(flatten)]
-        node: Node,
-        #[arg(long, default_value_t = crate::trace::DEFAULT_HOPS)]
-        hops: u32,
-        /// Print the answer as JSON.
-        #[arg(long)]
-        json: bool,
-        epc: String,
-    },
+    Back(TraceFrom),
     /// Where did it go: the events after an EPC, across organisations.
-    Forward {
-        #[command(flatten)]
-        node: Node,
-        #[arg(long, default_value_t = crate::trace::DEFAULT_HOPS)]
-        hops: u32,
-        #[arg(long)]
-        json: bool,
-        epc: String,
-    },
+    Forward(TraceFrom),
+}
+
+#[derive(Args)]
+struct TraceFrom {
+    #[command(flatten)]
+    node: Node,
+    #[arg(long, default_value_t = crate::trace::DEFAULT_HOPS)]
+    hops: u32,
+    /// Print the answer as JSON.
+    #[arg(long)]
+    json: bool,
+    epc: String,
 }
 
 fn command() -> clap::Command {
@@ -95,8 +90,8 @@ fn run(matches: &clap::ArgMatches, env: &CliEnv) -> Result<ExitCode, CliError> {
     match args.command {
         TraceCommand::Capture { node, key, proceed, hash_only, files } => capture(env, &node.node, &key, proceed, hash_only, &files),
         TraceCommand::Query { node, all, params } => query(env, &node.node, all, &params),
-        TraceCommand::Back { node, hops, json, epc } => trace(env, &node.node, &epc, "back", hops, json),
-        TraceCommand::Forward { node, hops, json, epc } => trace(env, &node.node, &epc, "forward", hops, json),
+        TraceCommand::Back(t) => trace(env, &t, "back"),
+        TraceCommand::Forward(t) => trace(env, &t, "forward"),
     }
 }
 
@@ -221,7 +216,8 @@ fn query(env: &CliEnv, node: &str, all: bool, params: &[String]) -> Result<ExitC
     Ok(ExitCode::SUCCESS)
 }
 
-fn trace(env: &CliEnv, node: &str, epc: &str, direction: &str, hops: u32, json: bool) -> Result<ExitCode, CliError> {
+fn trace(env: &CliEnv, t: &TraceFrom, direction: &str) -> Result<ExitCode, CliError> {
+    let (node, epc, hops, json) = (t.node.node.as_str(), t.epc.as_str(), t.hops, t.json);
     let http = Http::new(&env.http, None, Duration::from_secs(HTTP_TIMEOUT_S))?;
     let epc_q: String = url::form_urlencoded::byte_serialize(epc.as_bytes()).collect();
     let v = http.get_json(&format!("{node}/epcis/trace?epc={epc_q}&direction={direction}&hops={hops}&receipts={json}"))?;

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Extension, Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -60,27 +60,19 @@ struct Shared {
     queries: Mutex<BTreeMap<String, Vec<(String, String)>>>,
 }
 
-/// The GS1 EPCIS 2.0 binding, mounted at `/epcis`.
+/// The GS1 EPCIS 2.0 binding, mounted at `/epcis`. Its jobs and named queries are shared by
+/// its handlers through an [`axum::Extension`].
 pub fn epcis_router() -> Router<Query> {
-    let shared = Arc::new(Shared::default());
-    let s = |f: Arc<Shared>| f;
-    let (a, b, c, d, e, f) = (s(shared.clone()), s(shared.clone()), s(shared.clone()), s(shared.clone()), s(shared.clone()), s(shared.clone()));
-    let g = shared.clone();
-    let h = shared;
     Router::new()
-        .route(
-            "/capture",
-            get(move |q| list_jobs(q, a.clone()))
-                .post(move |q, caller, raw, headers, body| capture(q, b.clone(), caller, raw, headers, body))
-                .options(capture_options),
-        )
-        .route("/capture/{id}", get(move |q, id| job(q, c.clone(), id)))
-        .route("/events", get(events).post(move |q, caller, raw, headers, body| capture_one(q, d.clone(), caller, raw, headers, body)).options(events_options))
+        .route("/capture", get(list_jobs).post(capture).options(capture_options))
+        .route("/capture/{id}", get(job))
+        .route("/events", get(events).post(capture_one).options(events_options))
         .route("/events/{id}", get(event_by_id))
-        .route("/queries", get(move |_: State<Query>| list_queries(e.clone())).post(move |q, body| create_query(q, f.clone(), body)))
-        .route("/queries/{name}", get(move |_: State<Query>, name| get_query(g.clone(), name)))
-        .route("/queries/{name}/events", get(move |q, name, raw, headers| query_events(q, h.clone(), name, raw, headers)))
+        .route("/queries", get(list_queries).post(create_query))
+        .route("/queries/{name}", get(get_query))
+        .route("/queries/{name}/events", get(query_events))
         .route("/trace", get(trace_route))
+        .layer(axum::Extension(Arc::new(Shared::default())))
         .layer(axum::middleware::map_response(version_headers))
 }
 
@@ -327,7 +319,7 @@ fn submit(q: &Query, shared: &Shared, events: Vec<(usize, EventRecord)>, problem
 
 async fn capture(
     State(q): State<Query>,
-    shared: Arc<Shared>,
+    Extension(shared): Extension<Arc<Shared>>,
     caller: Option<axum::Extension<Caller>>,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
@@ -432,16 +424,14 @@ fn job_json(q: &Query, id: &str, job: Option<&Job>) -> Option<Value> {
         v["createdAt"] = time_text(j.created_ms).into();
     }
     if let TxState::Committed(loc) = state {
-        v["finishedAt"] = Value::Null;
         v["height"] = loc.height.into();
         v["firstLeaf"] = loc.first_leaf.into();
         v["eventCount"] = loc.leaf_count.into();
-        v.as_object_mut().expect("object").remove("finishedAt");
     }
     Some(v)
 }
 
-async fn job(State(q): State<Query>, shared: Arc<Shared>, Path(id): Path<String>) -> Response {
+async fn job(State(q): State<Query>, Extension(shared): Extension<Arc<Shared>>, Path(id): Path<String>) -> Response {
     let job = shared.jobs.lock().expect("jobs lock").get(&id).cloned();
     match job_json(&q, &id, job.as_ref()) {
         Some(v) => axum::Json(v).into_response(),
@@ -449,7 +439,7 @@ async fn job(State(q): State<Query>, shared: Arc<Shared>, Path(id): Path<String>
     }
 }
 
-async fn list_jobs(State(q): State<Query>, shared: Arc<Shared>) -> Response {
+async fn list_jobs(State(q): State<Query>, Extension(shared): Extension<Arc<Shared>>) -> Response {
     let jobs: Vec<(String, Job)> = shared.jobs.lock().expect("jobs lock").iter().map(|(k, j)| (k.clone(), j.clone())).collect();
     let mut list: Vec<Value> = jobs.iter().filter_map(|(id, j)| job_json(&q, id, Some(j))).collect();
     list.sort_by(|a, b| b["createdAt"].as_str().cmp(&a["createdAt"].as_str()));
@@ -461,7 +451,7 @@ async fn list_jobs(State(q): State<Query>, shared: Arc<Shared>) -> Response {
 /// its job when the block is slow.
 async fn capture_one(
     State(q): State<Query>,
-    shared: Arc<Shared>,
+    Extension(shared): Extension<Arc<Shared>>,
     caller: Option<axum::Extension<Caller>>,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
@@ -701,7 +691,7 @@ fn wants_stream(headers: &HeaderMap) -> bool {
 async fn events(State(q): State<Query>, RawQuery(raw): RawQuery, headers: HeaderMap) -> Response {
     let params = pairs(&raw);
     if wants_stream(&headers) {
-        return subscribe(q, None, params, headers).await;
+        return subscribe(q, params, headers).await;
     }
     answer(q, params, headers, "SimpleEventQuery", "/epcis/events").await
 }
@@ -721,7 +711,7 @@ async fn event_by_id(State(q): State<Query>, Path(id): Path<String>, headers: He
 
 // ---- named queries and subscriptions ----
 
-async fn create_query(State(_q): State<Query>, shared: Arc<Shared>, body: Bytes) -> Response {
+async fn create_query(Extension(shared): Extension<Arc<Shared>>, body: Bytes) -> Response {
     let bad = |m: String| epcis_problem(StatusCode::BAD_REQUEST, "QueryValidationException", "trace.bad-query", m, Map::new());
     let v: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
@@ -769,19 +759,25 @@ fn query_view(name: &str, params: &[(String, String)]) -> Value {
     json!({"name": name, "query": params.iter().map(|(k, v)| (k.clone(), Value::from(v.clone()))).collect::<Map<_, _>>()})
 }
 
-async fn list_queries(shared: Arc<Shared>) -> Response {
+async fn list_queries(Extension(shared): Extension<Arc<Shared>>) -> Response {
     let queries = shared.queries.lock().expect("queries lock");
     axum::Json(queries.iter().map(|(n, p)| query_view(n, p)).collect::<Vec<_>>()).into_response()
 }
 
-async fn get_query(shared: Arc<Shared>, Path(name): Path<String>) -> Response {
+async fn get_query(Extension(shared): Extension<Arc<Shared>>, Path(name): Path<String>) -> Response {
     match shared.queries.lock().expect("queries lock").get(&name) {
         Some(p) => axum::Json(query_view(&name, p)).into_response(),
         None => epcis_problem(StatusCode::NOT_FOUND, "NoSuchNameException", "trace.unknown-query", format!("no query named {name}"), Map::new()),
     }
 }
 
-async fn query_events(State(q): State<Query>, shared: Arc<Shared>, Path(name): Path<String>, RawQuery(raw): RawQuery, headers: HeaderMap) -> Response {
+async fn query_events(
+    State(q): State<Query>,
+    Extension(shared): Extension<Arc<Shared>>,
+    Path(name): Path<String>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+) -> Response {
     let Some(mut params) = shared.queries.lock().expect("queries lock").get(&name).cloned() else {
         return epcis_problem(StatusCode::NOT_FOUND, "NoSuchNameException", "trace.unknown-query", format!("no query named {name}"), Map::new());
     };
@@ -793,14 +789,14 @@ async fn query_events(State(q): State<Query>, shared: Arc<Shared>, Path(name): P
         params.push((k, v));
     }
     if wants_stream(&headers) {
-        return subscribe(q, Some(shared), params, headers).await;
+        return subscribe(q, params, headers).await;
     }
     answer(q, params, headers, &name, &format!("/epcis/queries/{name}/events")).await
 }
 
 /// A live subscription: server-sent events, one `event` per new matching event (its JSON-LD),
 /// from the log's end when the subscription starts.
-async fn subscribe(q: Query, _shared: Option<Arc<Shared>>, params: Vec<(String, String)>, headers: HeaderMap) -> Response {
+async fn subscribe(q: Query, params: Vec<(String, String)>, headers: HeaderMap) -> Response {
     static ACTIVE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let format = match epc_format(&headers) {
         Ok(f) => f,

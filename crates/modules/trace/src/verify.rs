@@ -39,9 +39,9 @@ fn matching_hash_id(bytes: &[u8], entry: &EventEntry) -> Result<String, String> 
     let doc = crate::prepare::parse_document(&value).map_err(|p| format!("the event file: {p}"))?;
     let want = cairn_epcis::hash::hash_id_string(&entry.event.hash);
     let mut seen = Vec::new();
+    let ns = cairn_epcis::hash::Namespaces::from_context(&doc.context);
     for e in &doc.events {
         let e = crate::prepare::standalone(e, &doc.context);
-        let ns = cairn_epcis::hash::Namespaces::from_context(&doc.context);
         let hash = cairn_epcis::hash::event_hash(&e, &ns).map_err(|err| format!("the event file's event has no hash: {err}"))?;
         let id = cairn_epcis::hash::hash_id_string(&hash);
         if id == want {
