@@ -83,13 +83,13 @@ fn verify_rate_batched(suite: Suite) -> f64 {
 }
 
 /// The chain under load: a node in this process, or validator processes.
-enum Target {
+pub(crate) enum Target {
     InProcess { node: cairn_node::RunningNode, rt: tokio::runtime::Runtime },
     Processes(Validators),
 }
 
 /// Validator processes; a failed run leaves none behind.
-struct Validators(Vec<std::process::Child>);
+pub(crate) struct Validators(Vec<std::process::Child>);
 
 impl Drop for Validators {
     fn drop(&mut self) {
@@ -104,7 +104,7 @@ impl Drop for Validators {
 }
 
 impl Target {
-    fn stop(self) -> anyhow::Result<()> {
+    pub(crate) fn stop(self) -> anyhow::Result<()> {
         match self {
             Target::InProcess { node, rt } => Ok(rt.block_on(node.shutdown())?),
             Target::Processes(validators) => {
@@ -197,7 +197,7 @@ async fn post(client: &reqwest::Client, url: &str, body: Vec<u8>) -> anyhow::Res
     bail!("mempool stayed full")
 }
 
-async fn wait_for_log(client: &reqwest::Client, base: &str, leaves: u64) -> anyhow::Result<()> {
+pub(crate) async fn wait_for_log(client: &reqwest::Client, base: &str, leaves: u64) -> anyhow::Result<()> {
     loop {
         let s = crate::client::get_json(client, &format!("{base}/v1/status")).await?;
         if s["log_size"].as_u64().unwrap_or(0) >= leaves {
@@ -209,7 +209,7 @@ async fn wait_for_log(client: &reqwest::Client, base: &str, leaves: u64) -> anyh
 
 /// Starts `n` validator processes of a fresh test network in `dir`; returns them with the
 /// API base URLs, a submitter key and the genesis.
-fn start_consortium(
+pub(crate) fn start_consortium(
     dir: &std::path::Path,
     n: usize,
     suite: Suite,

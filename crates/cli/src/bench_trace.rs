@@ -1,10 +1,11 @@
-//! `cairn bench-trace`: the traceability module on a fresh single-node chain in this process,
-//! through its GS1 EPCIS 2.0 binding on loopback, as a warehouse system would use it: capture
-//! throughput (documents of 100 events, signed by the node's agent key), then, over the store
-//! that built, queries by EPC and 10-hop traces (p50/p99 over many). In the same run it measures
-//! how many events one core prepares per second (schema check and CBV 2.0 hash: what the node
-//! does to each event at capture and again at admission), the limit the capture rate is read
-//! against.
+//! `cairn bench-trace`: the traceability module on a fresh single-node chain in this process (or
+//! `--validators N` processes of a fresh test network), through its GS1 EPCIS 2.0 binding on
+//! loopback, as a warehouse system would use it: capture throughput (documents of 100 events,
+//! signed by the node's agent key), then, over the store that built, queries by EPC and 10-hop
+//! traces (p50/p99 over many). In the same run it measures how many events one core prepares
+//! per second (schema check and CBV 2.0 hash: what the capturing node does to each event, and
+//! each other validator again when the capture reaches it by gossip), the limit the capture
+//! rate is read against.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -33,6 +34,10 @@ pub struct BenchTraceArgs {
     /// Traces measured (each back through a 10-hop chain of transformations).
     #[arg(long, default_value_t = 200)]
     pub traces: usize,
+    /// Validator processes of a fresh test network (each captures at its own agent key; the
+    /// connections spread over them); 1: a single node in this process.
+    #[arg(long, default_value_t = 1)]
+    pub validators: usize,
 }
 
 const CONTEXT: &str = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld";
@@ -139,11 +144,9 @@ pub fn run(args: BenchTraceArgs) -> anyhow::Result<()> {
     eprintln!("measuring single-core event preparation…");
     let prepare = prepare_rate();
     let tmp = tempfile::tempdir()?;
-    let (paths, _) = cairn_node::dev::init_dev(&tmp.path().join("chain"), "127.0.0.1:0".parse()?, cairn_crypto::Suite::Ed25519Sha256)?;
-    let config = cairn_node::NodeConfig::load(&paths.config)?;
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    let node = rt.block_on(cairn_node::RunningNode::start(config))?;
-    let base = format!("http://{}", node.addr);
+    let n = args.validators.max(1);
+    let (target, urls) = start(tmp.path(), n)?;
+    let base = urls[0].clone();
 
     let chains = (args.traces / 20).max(1);
     let per_doc = args.events_per_document.clamp(1, 1000);
@@ -164,13 +167,14 @@ pub fn run(args: BenchTraceArgs) -> anyhow::Result<()> {
     client_rt.block_on(async {
         let mut tasks = Vec::new();
         for _ in 0..args.connections.max(1) {
-            let (client, docs, next, base) = (client.clone(), Arc::clone(&docs), Arc::clone(&next), base.clone());
+            // Connections spread over the validators: each captures at its own.
+            let (client, docs, next, at) = (client.clone(), Arc::clone(&docs), Arc::clone(&next), urls[tasks.len() % n].clone());
             tasks.push(tokio::spawn(async move {
                 let mut jobs = Vec::new();
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(body) = docs.get(i) else { break };
-                    jobs.push(capture(&client, &base, body.clone()).await?);
+                    jobs.push((at.clone(), capture(&client, &at, body.clone()).await?));
                 }
                 Ok::<_, anyhow::Error>(jobs)
             }));
@@ -179,9 +183,15 @@ pub fn run(args: BenchTraceArgs) -> anyhow::Result<()> {
         for t in tasks {
             jobs.extend(t.await??);
         }
-        for j in &jobs {
-            wait_job(&client, &base, j).await?;
+        for (at, j) in &jobs {
+            wait_job(&client, at, j).await?;
         }
+        // Queries run at the first validator: every capture must be in its log first.
+        let mut leaves = 0;
+        for u in &urls {
+            leaves = leaves.max(crate::client::get_json(&client, &format!("{u}/v1/status")).await?["log_size"].as_u64().unwrap_or(0));
+        }
+        crate::bench::wait_for_log(&client, &base, leaves).await?;
         anyhow::Ok(())
     })?;
     let capture_s = start.elapsed().as_secs_f64();
@@ -213,10 +223,14 @@ pub fn run(args: BenchTraceArgs) -> anyhow::Result<()> {
         let t = timed_gets(&client, &trace_urls, |v| v["events"].as_array().is_some_and(|l| l.len() == CHAIN_HOPS)).await?;
         anyhow::Ok((q, t))
     })?;
-    let disk = node.ledger.disk_bytes();
-    rt.block_on(node.shutdown()).context("stopping the node")?;
+    let disk = match &target {
+        crate::bench::Target::InProcess { node, .. } => node.ledger.disk_bytes(),
+        crate::bench::Target::Processes(_) => dir_bytes(&crate::testnet::validator_dir(tmp.path(), 1))?,
+    };
+    target.stop().context("stopping the chain")?;
 
-    println!("cairn bench-trace: {} events in {total_docs} documents of {per_doc}, single node, ed25519-sha256", args.events);
+    let nodes = if n == 1 { "single node".to_string() } else { format!("{n} validators (disk: validator 1's folder)") };
+    println!("cairn bench-trace: {} events in {total_docs} documents of {per_doc}, {nodes}, ed25519-sha256", args.events);
     println!("  event preparation (schema + CBV 2.0 hash), one core: {prepare:.0} events/s");
     println!(
         "  capture through /epcis/capture ({} connections): {rate:.0} events/s ({capture_s:.1} s) = {:.2} x one core's preparation rate",
@@ -238,6 +252,33 @@ pub fn run(args: BenchTraceArgs) -> anyhow::Result<()> {
     );
     println!("  disk: {:.0} MB ({:.0} bytes per event)", disk as f64 / 1e6, disk as f64 / args.events as f64);
     Ok(())
+}
+
+/// A single node in this process, or `n` validator processes of a fresh test network in
+/// `dir`: the chain and its API base URLs.
+fn start(dir: &std::path::Path, n: usize) -> anyhow::Result<(crate::bench::Target, Vec<String>)> {
+    if n > 1 {
+        eprintln!("starting {n} validators…");
+        let (target, urls, _, _) = crate::bench::start_consortium(dir, n, cairn_crypto::Suite::Ed25519Sha256, true)?;
+        return Ok((target, urls));
+    }
+    let (paths, _) = cairn_node::dev::init_dev(&dir.join("chain"), "127.0.0.1:0".parse()?, cairn_crypto::Suite::Ed25519Sha256)?;
+    let config = cairn_node::NodeConfig::load(&paths.config)?;
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let node = rt.block_on(cairn_node::RunningNode::start(config))?;
+    let url = format!("http://{}", node.addr);
+    Ok((crate::bench::Target::InProcess { node, rt }, vec![url]))
+}
+
+/// Bytes of the files under `dir`.
+fn dir_bytes(dir: &std::path::Path) -> anyhow::Result<u64> {
+    let mut total = 0;
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let meta = entry.metadata()?;
+        total += if meta.is_dir() { dir_bytes(&entry.path())? } else { meta.len() };
+    }
+    Ok(total)
 }
 
 fn url_lot(c: usize, k: usize) -> String {

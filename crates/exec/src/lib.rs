@@ -11,6 +11,7 @@
 //! codes and checks the index names it writes.
 
 pub mod conformance;
+pub mod testing;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
@@ -211,9 +212,19 @@ impl Executor {
         now_ms: Option<u64>,
         verified: &dyn Fn(&Transaction) -> bool,
     ) -> Vec<Result<(), TxError>> {
+        self.check_decoded(txs, now_ms, true, verified)
+    }
+
+    fn check_decoded(
+        &self,
+        txs: &[(&Transaction, usize)],
+        now_ms: Option<u64>,
+        policy: bool,
+        verified: &dyn Fn(&Transaction) -> bool,
+    ) -> Vec<Result<(), TxError>> {
         let members = self.members();
         let mut verdicts: Vec<Result<(), TxError>> =
-            txs.iter().map(|(tx, len)| self.check_size(*len).and_then(|()| self.check_body(&tx.body, now_ms, &members))).collect();
+            txs.iter().map(|(tx, len)| self.check_size(*len).and_then(|()| self.check_body(&tx.body, now_ms, policy, &members))).collect();
         let to_verify: Vec<usize> = (0..txs.len()).filter(|i| verdicts[*i].is_ok() && !verified(txs[*i].0)).collect();
         let items: Vec<cairn_crypto::SignedMessage<'_>> = to_verify.iter().map(|i| txs[*i].0.signed_message()).collect();
         for (i, ok) in to_verify.into_iter().zip(cairn_crypto::verify_batch(&items)) {
@@ -228,11 +239,23 @@ impl Executor {
     /// [`Executor::check_decoded_many`]), signatures checked as a batch. One verdict per input,
     /// in order.
     pub fn admit_many<B: AsRef<[u8]>>(&self, txs: &[B], now_ms: Option<u64>) -> Vec<Result<Transaction, TxError>> {
+        self.admit_many_with(txs, now_ms, true)
+    }
+
+    /// [`Executor::admit_many`] of new submissions signed by this node's own agent key from
+    /// arguments a module's route derived itself a moment before: every check but the modules'
+    /// admission policies, which would only derive the same again (peers that receive them by
+    /// gossip still run them).
+    pub fn admit_many_own<B: AsRef<[u8]>>(&self, txs: &[B], now_ms: u64) -> Vec<Result<Transaction, TxError>> {
+        self.admit_many_with(txs, Some(now_ms), false)
+    }
+
+    fn admit_many_with<B: AsRef<[u8]>>(&self, txs: &[B], now_ms: Option<u64>, policy: bool) -> Vec<Result<Transaction, TxError>> {
         // Size before decoding: an oversized input is refused without being parsed.
         let decoded: Vec<Result<Transaction, TxError>> =
             txs.iter().map(|b| self.check_size(b.as_ref().len()).and_then(|()| self.decode_member(b.as_ref()))).collect();
         let ok: Vec<(&Transaction, usize)> = decoded.iter().zip(txs).filter_map(|(d, b)| d.as_ref().ok().map(|t| (t, b.as_ref().len()))).collect();
-        let mut checks = self.check_decoded_many(&ok, now_ms).into_iter();
+        let mut checks = self.check_decoded(&ok, now_ms, policy, &|_| false).into_iter();
         decoded.into_iter().map(|d| d.and_then(|tx| checks.next().expect("one check per decoded transaction").map(|()| tx))).collect()
     }
 
@@ -244,7 +267,7 @@ impl Executor {
         Ok(())
     }
 
-    fn check_body(&self, body: &TxBody, now_ms: Option<u64>, members: &Members) -> Result<(), TxError> {
+    fn check_body(&self, body: &TxBody, now_ms: Option<u64>, policy: bool, members: &Members) -> Result<(), TxError> {
         let g = &self.genesis;
         if body.chain_id != g.chain_id {
             return Err(TxError::WrongChain { got: body.chain_id.clone(), want: g.chain_id.clone() });
@@ -271,7 +294,7 @@ impl Executor {
             Self::authorize(module, &body.call.method, member)?;
         }
         module.check(&body.call, g).map_err(|e| stamp(module.name(), e))?;
-        if now_ms.is_some() {
+        if now_ms.is_some() && policy {
             // A new submission (API or gossip), not a block's transaction.
             module.admission_policy(&body.call).map_err(|e| stamp(module.name(), e))?;
         }

@@ -145,6 +145,32 @@ fn admitting_many_gives_the_single_verdicts() {
 }
 
 #[test]
+fn the_nodes_own_submissions_skip_only_the_module_policy() {
+    let (ex, key) = setup(Suite::Ed25519Sha256);
+    // A title with a control character: a block may hold it, admission's policy refuses it.
+    let mut policy_refused = body(&key, 1);
+    let mut args = DepositArgs { records: vec![record(1)] };
+    args.records[0].title = "line\u{7}bell".into();
+    policy_refused.call.args = args.encode();
+    let policy_refused = policy_refused.sign(&key).encode();
+    let forged = {
+        let mut t = body(&key, 1).sign(&key);
+        t.signature = KeyPair::generate(Suite::Ed25519Sha256).sign(cairn_crypto::Domain::Transaction, "test-chain", &t.body_bytes);
+        t.encode()
+    };
+    let mut expired = body(&key, 1);
+    expired.expires_at_ms = NOW - 1;
+    let txs = [policy_refused, forged, expired.sign(&key).encode()];
+    let submitted = ex.admit_many(&txs, Some(NOW));
+    assert_eq!(submitted[0].as_ref().unwrap_err().code(), "evidence.control-character");
+    let own = ex.admit_many_own(&txs, NOW);
+    assert!(own[0].is_ok(), "the agent's own call is not re-derived: {:?}", own[0]);
+    // Everything else is checked as for any submission.
+    assert_eq!(own[1], Err(TxError::BadSignature));
+    assert!(matches!(own[2], Err(TxError::Expired { .. })));
+}
+
+#[test]
 fn execution_is_deterministic_and_indexes_records() {
     let (ex, key) = setup(Suite::Ed25519Sha256);
     let tx = body(&key, 3).sign(&key);

@@ -123,7 +123,9 @@ pub trait Host: Send + Sync + 'static {
     /// The node's agent key, if its config names one.
     fn agent(&self) -> Option<Agent>;
     /// Signs a call with the agent key and submits it as any transaction is (admission, the
-    /// mempool): its id, or why the node did not take it.
+    /// mempool): its id, or why the node did not take it. The module derived `args` itself, so
+    /// this node skips the module's own `admission_policy` for it; peers that receive it by
+    /// gossip run it, and execution checks what it always does.
     fn submit_as_agent(&self, module: &str, method: &str, args: Vec<u8>) -> Result<Hash, Refusal>;
     /// What became of a transaction.
     fn tx_state(&self, id: &Hash) -> TxState;

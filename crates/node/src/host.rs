@@ -98,7 +98,7 @@ impl Host for Ledger {
             call: cairn_types::tx::Call { module: module.into(), method: method.into(), args },
         };
         let tx = body.sign(key);
-        let verdict = self.submit(&[tx.encode()]).pop().expect("one verdict per transaction");
+        let verdict = self.submit_own(&[tx.encode()]).pop().expect("one verdict per transaction");
         match verdict {
             Ok(admitted) => Ok(admitted.id),
             Err(e) => Err(Refusal { status: crate::api::submit_error_status(&e).as_u16(), code: e.code().to_string(), detail: e.to_string() }),

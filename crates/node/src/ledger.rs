@@ -421,6 +421,20 @@ impl Ledger {
     /// Admits transactions (all stateless checks and signatures, then replay against the
     /// ledger) and queues those that pass. One verdict per transaction, in order.
     pub fn submit(&self, txs: &[Vec<u8>]) -> Vec<Result<Admitted, SubmitError>> {
+        self.submit_checked(txs, |now| self.exec.admit_many(txs, Some(now)))
+    }
+
+    /// [`Ledger::submit`] of transactions this node's agent signed over arguments a module
+    /// derived itself (see [`cairn_exec::Executor::admit_many_own`]).
+    pub fn submit_own(&self, txs: &[Vec<u8>]) -> Vec<Result<Admitted, SubmitError>> {
+        self.submit_checked(txs, |now| self.exec.admit_many_own(txs, now))
+    }
+
+    fn submit_checked(
+        &self,
+        txs: &[Vec<u8>],
+        admit: impl FnOnce(u64) -> Vec<Result<cairn_types::tx::Transaction, TxError>>,
+    ) -> Vec<Result<Admitted, SubmitError>> {
         if let Some(why) = self.fatal() {
             return txs.iter().map(|_| Err(SubmitError::Stopped(why.clone()))).collect();
         }
@@ -428,7 +442,7 @@ impl Ledger {
         let mut verdicts: Vec<Result<Admitted, SubmitError>> = Vec::with_capacity(txs.len());
         let mut admitted = Vec::new();
         let mut slots = Vec::new();
-        let checked_txs = self.exec.admit_many(txs, Some(now));
+        let checked_txs = admit(now);
         // One look at the solo pipeline's blocks in flight for the whole batch.
         let in_flight = self.solo.in_flight_of(checked_txs.iter().filter_map(|c| c.as_ref().ok()).map(|t| t.id));
         for checked in checked_txs {
