@@ -129,6 +129,17 @@ pub trait Host: Send + Sync + 'static {
     fn submit_as_agent(&self, module: &str, method: &str, args: Vec<u8>) -> Result<Hash, Refusal>;
     /// What became of a transaction.
     fn tx_state(&self, id: &Hash) -> TxState;
+    /// Signs the 64 bytes of a W3C Data Integrity proof's hash data (two digests: the proof
+    /// configuration's, then the document's) with the agent key. Nothing else the node signs
+    /// is 64 bytes of digests (transaction messages start `CAIRN-SIG-V1`, notes are text), so
+    /// this lends the key to no other purpose.
+    fn sign_as_agent(&self, hash_data: &[u8; 64]) -> Result<Vec<u8>, Refusal>;
+    /// The organisation of an active member key (its canonical bytes), as admission sees it
+    /// now: `None` for a key that is no member, or no longer one.
+    fn member_organisation(&self, key: &[u8]) -> Option<String>;
+    /// The node's public base URL (`public_url` in its config; else the scheme it serves and
+    /// the request's `Host`), no trailing slash: the URLs of issued credentials.
+    fn public_base(&self, host_header: Option<&str>) -> String;
 }
 
 /// The node's agent: the member key (of the node's organisation) it signs transactions with
@@ -247,6 +258,21 @@ impl Query {
 
     pub fn tx_state(&self, id: &Hash) -> TxState {
         self.host.tx_state(id)
+    }
+
+    /// Signs a Data Integrity proof's hash data with the agent key ([`Host::sign_as_agent`]).
+    pub fn sign_as_agent(&self, hash_data: &[u8; 64]) -> Result<Vec<u8>, Refusal> {
+        self.host.sign_as_agent(hash_data)
+    }
+
+    /// The organisation of an active member key ([`Host::member_organisation`]).
+    pub fn member_organisation(&self, key: &[u8]) -> Option<String> {
+        self.host.member_organisation(key)
+    }
+
+    /// The node's public base URL ([`Host::public_base`]).
+    pub fn public_base(&self, host_header: Option<&str>) -> String {
+        self.host.public_base(host_header)
     }
 }
 

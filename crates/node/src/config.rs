@@ -37,6 +37,11 @@ pub struct NodeConfig {
     /// submitter key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent_key: Option<PathBuf>,
+    /// The URL clients reach this node's API at (`https://registry.example.gov`), written into
+    /// the credentials it issues (their ids and status list URLs). Without it: the scheme the
+    /// node serves and the request's `Host`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
 }
 
 /// Who may read the API.

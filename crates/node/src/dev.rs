@@ -109,6 +109,7 @@ pub fn init_dev(dir: &Path, listen: SocketAddr, suite: Suite) -> Result<(DevPath
         tls: None,
         consensus: None,
         agent_key: Some("keys/submitter.key".into()),
+        public_url: None,
     };
     // The config is written last: its presence marks a complete data folder.
     write_atomic(&paths.config, cfg.to_toml().as_bytes())?;

@@ -105,6 +105,29 @@ impl Host for Ledger {
         }
     }
 
+    fn sign_as_agent(&self, hash_data: &[u8; 64]) -> Result<Vec<u8>, Refusal> {
+        let Some(key) = self.agent.as_ref() else {
+            return Err(Refusal { status: 403, code: "no-agent".into(), detail: "this node has no agent key (agent_key in its config)".into() });
+        };
+        Ok(key.sign_raw(hash_data))
+    }
+
+    fn member_organisation(&self, key: &[u8]) -> Option<String> {
+        let member = self.executor().members().get(key).cloned();
+        member.filter(|m| m.status == cairn_exec::MemberStatus::Active).map(|m| m.organisation)
+    }
+
+    fn public_base(&self, host_header: Option<&str>) -> String {
+        if let Some(url) = self.config.public_url.as_deref() {
+            return url.trim_end_matches('/').to_string();
+        }
+        let scheme = if self.config.tls.is_some() { "https" } else { "http" };
+        // A Host header is a host and an optional port; anything else falls back to the
+        // listen address.
+        let host = host_header.filter(|h| !h.is_empty() && h.len() <= 255 && h.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b)));
+        format!("{scheme}://{}", host.map(str::to_string).unwrap_or_else(|| self.config.listen.to_string()))
+    }
+
     fn tx_state(&self, id: &cairn_crypto::Hash) -> TxState {
         match self.status(id) {
             crate::ledger::TxStatus::Committed(l) => TxState::Committed(TxLeaves { height: l.height, first_leaf: l.first_leaf, leaf_count: l.leaf_count }),

@@ -170,6 +170,32 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// An entry version as a W3C Verifiable Credential, signed by the authority's node; or,
+    /// with --verify, check one: its proof, its status (from its status list credential) and
+    /// any disclosures of personal fields against its digests.
+    Credential {
+        #[command(flatten)]
+        node: Node,
+        #[arg(long, required_unless_present = "verify")]
+        registry: Option<String>,
+        #[arg(long, required_unless_present = "verify")]
+        entry: Option<String>,
+        /// An earlier version (default: the current one).
+        #[arg(long)]
+        version: Option<u32>,
+        /// eddsa-rdfc-2022 (default on Ed25519 chains) or eddsa-jcs-2022; SM2 chains sign with
+        /// cairn-sm2sm3-jcs-2026.
+        #[arg(long)]
+        cryptosuite: Option<String>,
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// A credential file to check instead.
+        #[arg(long, conflicts_with_all = ["registry", "entry", "version", "cryptosuite", "out"])]
+        verify: Option<PathBuf>,
+        /// With --verify: the holder's disclosures file (from `put`/`amend`) to check.
+        #[arg(long, requires = "verify")]
+        disclosures: Option<PathBuf>,
+    },
 }
 
 fn command() -> clap::Command {
@@ -326,6 +352,92 @@ fn run(matches: &clap::ArgMatches, env: &CliEnv) -> Result<ExitCode, CliError> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Credential { node, registry, entry, version, cryptosuite, out, verify, disclosures } => match verify {
+            Some(path) => verify_credential(env, &path, disclosures.as_deref()),
+            None => fetch_credential(env, &node.node, registry.as_deref().unwrap_or(""), entry.as_deref().unwrap_or(""), version, cryptosuite, out),
+        },
+    }
+}
+
+/// Fetches a credential and checks its proof before writing it.
+fn fetch_credential(env: &CliEnv, node: &str, registry: &str, entry: &str, version: Option<u32>, cryptosuite: Option<String>, out: Option<PathBuf>) -> Result<ExitCode, CliError> {
+    let http = Http::new(&env.http, None, Duration::from_secs(HTTP_TIMEOUT_S))?;
+    let mut query = Vec::new();
+    if let Some(v) = version {
+        query.push(format!("version={v}"));
+    }
+    if let Some(c) = cryptosuite {
+        query.push(format!("cryptosuite={}", url_escape(&c)));
+    }
+    let tail = if query.is_empty() { "/credential".to_string() } else { format!("/credential?{}", query.join("&")) };
+    let t = Target { registry: registry.into(), entry: entry.into() };
+    let vc = http.get_json(&url(node, &t, &tail))?;
+    let verified = cairn_vc::proof::verify(&vc, &cairn_vc::canon::Contexts::new()).map_err(|e| CliError(format!("the node's credential does not verify: {e}")))?;
+    eprintln!("credential of {entry} in {registry}, version {}, signed {} by {}", vc["credentialSubject"]["version"], verified.cryptosuite.name(), verified.verification_method);
+    let text = serde_json::to_string_pretty(&vc).context("the credential")? + "\n";
+    match out {
+        Some(p) => write(&p, &text)?,
+        None => print!("{text}"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Checks a credential file: proof, status lists (fetched from their URLs, their own proofs
+/// checked and their issuer matched), disclosures. Prints VALID or INVALID with the reasons.
+fn verify_credential(env: &CliEnv, path: &Path, disclosures: Option<&Path>) -> Result<ExitCode, CliError> {
+    let vc = read_json(path)?;
+    let contexts = cairn_vc::canon::Contexts::new();
+    let mut problems = Vec::new();
+    let verified = match cairn_vc::proof::verify(&vc, &contexts) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            problems.push(format!("proof: {e}"));
+            None
+        }
+    };
+    let http = Http::new(&env.http, None, Duration::from_secs(HTTP_TIMEOUT_S))?;
+    for entry in vc["credentialStatus"].as_array().into_iter().flatten() {
+        let purpose = entry["statusPurpose"].as_str().unwrap_or("?");
+        let checked = (|| -> Result<bool, String> {
+            let url = entry["statusListCredential"].as_str().ok_or("no statusListCredential")?;
+            let index: usize = entry["statusListIndex"].as_str().and_then(|i| i.parse().ok()).ok_or("statusListIndex is a decimal string")?;
+            let list = http.get_json(url).map_err(|e| e.0)?;
+            let v = cairn_vc::proof::verify(&list, &contexts).map_err(|e| format!("its list's proof: {e}"))?;
+            if let Some(mine) = &verified
+                && v.key != mine.key
+            {
+                return Err("its list is signed by another key than the credential".into());
+            }
+            if list["credentialSubject"]["statusPurpose"].as_str() != Some(purpose) {
+                return Err("its list is for another purpose".into());
+            }
+            let bits = cairn_vc::status::decode(list["credentialSubject"]["encodedList"].as_str().unwrap_or("")).map_err(|e| e.to_string())?;
+            cairn_vc::status::bit(&bits, index).ok_or_else(|| "index past the list's end".into())
+        })();
+        match checked {
+            Ok(false) => eprintln!("status {purpose}: clear"),
+            Ok(true) => problems.push(format!("status: the entry is {}", if purpose == "revocation" { "revoked" } else { "suspended" })),
+            Err(e) => problems.push(format!("status {purpose}: {e}")),
+        }
+    }
+    if let Some(d) = disclosures {
+        let doc = read_json(d)?;
+        let content = json!({"personal": vc["credentialSubject"]["personalDigests"]});
+        let suite = verified.as_ref().map(|v| v.key.suite()).unwrap_or(cairn_crypto::Suite::Ed25519Sha256);
+        for disclosure in doc["disclosures"].as_array().into_iter().flatten() {
+            let field = disclosure["field"].as_str().unwrap_or("?");
+            match crate::personal::verify_disclosure(suite, &content, disclosure) {
+                Ok(()) => eprintln!("disclosed {field}: {}", disclosure["value"]),
+                Err(e) => problems.push(format!("disclosure of {field}: {e}")),
+            }
+        }
+    }
+    if problems.is_empty() {
+        println!("VALID");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        println!("INVALID: {}", problems.join("; "));
+        Ok(ExitCode::from(1))
     }
 }
 

@@ -70,6 +70,7 @@ pub fn registry_json(id: &str, r: &Registry) -> Value {
         "schema_version": r.schema_version,
         "entries": r.entries,
         "created_height": r.created_height,
+        "created_time_ms": r.created_time_ms,
     })
 }
 

@@ -24,6 +24,7 @@ use cairn_types::genesis::Genesis;
 use cairn_types::tx::Transaction;
 
 pub mod cli;
+pub mod credential;
 pub mod json;
 pub mod personal;
 pub mod routes;
@@ -44,6 +45,10 @@ pub const INDEX_STATUS: &str = "registry.status";
 /// Compiled schemas kept (by their bytes: a schema version is immutable on a chain, but two
 /// forks may hold different schemas under one registry and version).
 const SCHEMA_CACHE_ENTRIES: usize = 64;
+
+const OPENAPI: &str = include_str!("../openapi.json");
+const JS: &str = "text/javascript; charset=utf-8";
+const CONSOLE: &[cairn_module::ConsoleFile] = &[cairn_module::ConsoleFile { name: "page.js", content_type: JS, body: include_str!("../console/page.js") }];
 
 /// The module's own refusals (codes `registry.<code>`).
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
@@ -151,7 +156,7 @@ impl RegistryModule {
                 if ctx.state_get(&wire::registry_key(&registry))?.is_some() {
                     return Err(refuse(RegistryError::RegistryExists(registry)));
                 }
-                let r = Registry { authority: ctx.organisation.into(), title_zh, title_en, schema_version: 1, entries: 0, created_height: ctx.height };
+                let r = Registry { authority: ctx.organisation.into(), title_zh, title_en, schema_version: 1, entries: 0, created_height: ctx.height, created_time_ms: ctx.time_ms };
                 out.index.push(IndexEntry { index: INDEX_REGISTRIES, key: str_key(&[&registry]), value: Vec::new() });
                 Self::write_schema(ctx, tx, &registry, &r, schema, out);
                 Ok(())
@@ -410,6 +415,24 @@ impl Module for RegistryModule {
 
     fn state_view(&self, key: &[u8], value: Option<&[u8]>) -> Option<Result<serde_json::Value, String>> {
         Some(json::state_view(key, value))
+    }
+
+    /// Status list credentials are public: any verifier of a credential fetches them, and a
+    /// list of 131,072 bits names no one. Everything else is for members.
+    fn read_policy(&self, method: &str, path: &str) -> cairn_module::Policy {
+        let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+        if method == "GET" && parts.len() == 4 && parts[1] == "status" {
+            return cairn_module::Policy::Public;
+        }
+        cairn_module::Policy::Members
+    }
+
+    fn openapi(&self) -> serde_json::Value {
+        serde_json::from_str(OPENAPI).expect("the registry OpenAPI fragment is JSON")
+    }
+
+    fn console(&self) -> &'static [cairn_module::ConsoleFile] {
+        CONSOLE
     }
 
     fn routes(&self) -> axum::Router<cairn_module::Query> {

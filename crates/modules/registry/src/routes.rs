@@ -7,7 +7,14 @@
 //! * `GET /{g}/entries/{k}/history` every version, each with its receipt;
 //! * `GET /{g}/entries/{k}/proof[?height=]` a state receipt: "entry K of registry G is at
 //!   version v with content digest c and status s" or "has no entry K", as of a height;
-//! * `GET /{g}/status/{purpose}` the registry's status list (bits from state).
+//! * `GET /{g}/status/{purpose}` the registry's status list (bits from state);
+//! * `GET /{g}/entries/{k}/credential[?version=&cryptosuite=]` an entry version as a W3C
+//!   Verifiable Credential signed by this node's agent (a registrar of the authority);
+//! * `GET /{g}/status/{purpose}/{page}` a page of the status list as a Bitstring Status List
+//!   credential; `.../{page}/proof` the state receipts of its bits;
+//! * `POST /credentials/verify` `{"credential", "disclosures"?}`: this node's verdict on a
+//!   registry credential (its proof, its issuer a member key of the registry's authority, its
+//!   status now from state, each disclosure against its digest).
 
 // Helpers return a finished problem `Response` as their error, the way handlers use it.
 #![allow(clippy::result_large_err)]
@@ -16,7 +23,7 @@ use axum::Router;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use cairn_module::{HostError, Query, problem};
 use cairn_types::codec::Reader;
 use cairn_types::receipt::{LEAF_RECEIPT_FORMAT, LeafReceipt};
@@ -46,6 +53,10 @@ pub fn router() -> Router<Query> {
         .route("/{g}/entries/{k}/history", get(history))
         .route("/{g}/entries/{k}/proof", get(proof))
         .route("/{g}/status/{purpose}", get(status_list))
+        .route("/{g}/entries/{k}/credential", get(credential))
+        .route("/credentials/verify", post(verify_credential))
+        .route("/{g}/status/{purpose}/{page}", get(status_list_credential))
+        .route("/{g}/status/{purpose}/{page}/proof", get(status_list_proof))
 }
 
 fn json_response(v: Value) -> Response {
@@ -391,4 +402,265 @@ async fn status_list(State(q): State<Query>, Path((g, purpose)): Path<(String, S
         })),
         Err(r) => r,
     }
+}
+
+/// The agent, if it may issue for registry `r`: a node issues only for its own organisation's
+/// registries, with its own organisation's key.
+fn issuer(q: &Query, g: &str, r: &Registry) -> Result<cairn_crypto::PublicKey, Response> {
+    let Some(agent) = q.agent() else {
+        return Err(problem(StatusCode::FORBIDDEN, "registry.no-agent", "this node has no agent key (agent_key in its config): credentials are issued by the authority's own node"));
+    };
+    if agent.organisation != r.authority {
+        return Err(problem(
+            StatusCode::FORBIDDEN,
+            "registry.not-authority",
+            format!("registry {g:?} belongs to {:?}; this node signs for {:?}: ask the authority's node", r.authority, agent.organisation),
+        ));
+    }
+    cairn_crypto::PublicKey::from_hex(q.suite(), &agent.key).map_err(|e| host(HostError::internal(format!("agent key: {e}"))))
+}
+
+fn cryptosuite(q: &Query, name: Option<&str>) -> Result<cairn_vc::Cryptosuite, Response> {
+    let allowed = cairn_vc::Cryptosuite::for_suite(q.suite());
+    match name {
+        None => Ok(allowed[0]),
+        Some(n) => allowed.iter().copied().find(|c| c.name() == n).ok_or_else(|| {
+            let names: Vec<&str> = allowed.iter().map(|c| c.name()).collect();
+            bad(format!("cryptosuite {n:?}: a {} chain signs with {}", q.suite(), names.join(" or ")))
+        }),
+    }
+}
+
+fn sign(q: &Query, unsigned: &Value, cs: cairn_vc::Cryptosuite, key: &cairn_crypto::PublicKey, created: &str) -> Result<Value, Response> {
+    let mut refusal = None;
+    let signed = cairn_vc::proof::sign(unsigned, cs, key, created, &cairn_vc::canon::Contexts::new(), |data| match q.sign_as_agent(data) {
+        Ok(s) => s,
+        Err(e) => {
+            refusal = Some(e);
+            Vec::new()
+        }
+    });
+    if let Some(e) = refusal {
+        return Err(problem(StatusCode::from_u16(e.status).unwrap_or(StatusCode::FORBIDDEN), &e.code, e.detail));
+    }
+    signed.map_err(|e| host(HostError::internal(format!("credential: {e}"))))
+}
+
+fn vc_response(v: &Value) -> Response {
+    ([(header::CONTENT_TYPE, "application/vc")], serde_json::to_string_pretty(v).expect("JSON")).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CredentialParams {
+    version: Option<u32>,
+    cryptosuite: Option<String>,
+}
+
+async fn credential(State(q): State<Query>, Path((g, k)): Path<(String, String)>, RawQuery(raw): RawQuery, headers: axum::http::HeaderMap) -> Response {
+    let p: CredentialParams = match params(raw, "version, cryptosuite") {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let built = (|| {
+        let cs = cryptosuite(&q, p.cryptosuite.as_deref())?;
+        let r = registry_at(&q, &g, None)?;
+        let e = entry_at(&q, &g, &k, None)?.ok_or_else(|| no_entry(&g, &k, None))?;
+        let version = match p.version {
+            None => e.current.clone(),
+            Some(n) if n == e.current.version => e.current.clone(),
+            Some(n) => {
+                let bytes = q.state_value(&wire::version_key(&g, &k, n), None).map_err(host)?;
+                let bytes = bytes.ok_or_else(|| problem(StatusCode::NOT_FOUND, "registry.no-version", format!("entry {k:?} has no version {n}")))?;
+                decode("version", Version::decode(&bytes))?
+            }
+        };
+        let key = issuer(&q, &g, &r)?;
+        let bytes = q.state_value(&wire::content_key(&version.content_digest), None).map_err(host)?;
+        let bytes = bytes.ok_or_else(|| host(HostError::internal("registry content missing for its digest")))?;
+        let content: Value = serde_json::from_slice(&bytes).map_err(|e| host(HostError::internal(format!("registry content: {e}"))))?;
+        let base = q.public_base(headers.get(header::HOST).and_then(|h| h.to_str().ok()));
+        let chain = hex::encode(q.genesis().hash());
+        let facts = crate::credential::Facts { base: &base, chain: &chain, registry_id: &g, registry: &r, key: &k, entry: &e, version: &version, content: &content, issuer: &key };
+        let unsigned = crate::credential::entry_credential(&facts);
+        sign(&q, &unsigned, cs, &key, &cairn_types::format_time_ms(version.time_ms))
+    })();
+    match built {
+        Ok(v) => vc_response(&v),
+        Err(r) => r,
+    }
+}
+
+/// The purpose, registry and page of a status list request, with the page's chunk numbers.
+fn status_page(q: &Query, g: &str, purpose: &str, page: &str) -> Result<(Purpose, Registry, u64, std::ops::Range<u32>), Response> {
+    let Some(purpose) = Purpose::from_name(purpose) else {
+        return Err(problem(StatusCode::NOT_FOUND, "registry.no-status-list", format!("no status list {purpose:?} (revocation or suspension)")));
+    };
+    let r = registry_at(q, g, None)?;
+    let pages = r.entries.div_ceil(crate::credential::STATUS_LIST_BITS).max(1);
+    let page: u64 = page.parse().ok().filter(|p| *p < pages).ok_or_else(|| {
+        problem(StatusCode::NOT_FOUND, "registry.no-status-list", format!("registry {g:?} has status list pages 0 to {}, not {page:?}", pages - 1))
+    })?;
+    let per_page = (crate::credential::STATUS_LIST_BITS / STATUS_CHUNK_BITS) as u32;
+    let first = u32::try_from(page).ok().and_then(|p| p.checked_mul(per_page)).ok_or_else(|| bad("no such page"))?;
+    Ok((purpose, r, page, first..first + per_page))
+}
+
+async fn status_list_credential(State(q): State<Query>, Path((g, purpose, page)): Path<(String, String, String)>, RawQuery(raw): RawQuery, headers: axum::http::HeaderMap) -> Response {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct P {
+        cryptosuite: Option<String>,
+    }
+    let p: P = match params(raw, "cryptosuite") {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let built = (|| {
+        let cs = cryptosuite(&q, p.cryptosuite.as_deref())?;
+        let (purpose, r, page, chunks) = status_page(&q, &g, &purpose, &page)?;
+        let key = issuer(&q, &g, &r)?;
+        let mut bits = Vec::with_capacity((crate::credential::STATUS_LIST_BITS / 8) as usize);
+        for c in chunks {
+            let chunk = q.state_value(&wire::status_chunk_key(&g, purpose, c), None).map_err(host)?;
+            bits.extend(chunk.unwrap_or_else(|| vec![0; (STATUS_CHUNK_BITS / 8) as usize]));
+        }
+        let base = q.public_base(headers.get(header::HOST).and_then(|h| h.to_str().ok()));
+        let unsigned = crate::credential::status_list_credential(&base, &g, purpose, page, &bits, &key);
+        // The list changes with every status change; its proof's time is the registry's
+        // creation block's, so the same bits give the same credential.
+        sign(&q, &unsigned, cs, &key, &cairn_types::format_time_ms(r.created_time_ms))
+    })();
+    match built {
+        Ok(v) => {
+            let mut resp = vc_response(&v);
+            resp.headers_mut().insert("cairn-state-height", q.height().into());
+            resp
+        }
+        Err(r) => r,
+    }
+}
+
+/// The state receipts of a status list page's chunks as of one height: with them anyone can
+/// check that the list's bits are the chain's (a chunk never written is an absence proof: all
+/// its bits are clear).
+async fn status_list_proof(State(q): State<Query>, Path((g, purpose, page)): Path<(String, String, String)>, RawQuery(raw): RawQuery) -> Response {
+    let p: AtParams = match params(raw, "height") {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let built = (|| {
+        let (purpose, _, page, chunks) = status_page(&q, &g, &purpose, &page)?;
+        let height = p.height.unwrap_or_else(|| q.height());
+        let mut receipts = Vec::new();
+        for c in chunks {
+            let r = q.state_receipt(&wire::status_chunk_key(&g, purpose, c), Some(height)).map_err(host)?;
+            receipts.push(serde_json::from_str::<Value>(&r.to_json()).expect("a receipt is JSON"));
+        }
+        Ok::<_, Response>(json!({"registry": g, "purpose": purpose.name(), "page": page, "as_of_height": height, "first_chunk": page * 8, "receipts": receipts}))
+    })();
+    match built {
+        Ok(v) => json_response(v),
+        Err(r) => r,
+    }
+}
+
+/// Largest credential-check request.
+const MAX_VERIFY_BYTES: usize = 256 * 1024;
+
+async fn verify_credential(State(q): State<Query>, body: axum::body::Bytes) -> Response {
+    if body.len() > MAX_VERIFY_BYTES {
+        return problem(StatusCode::PAYLOAD_TOO_LARGE, "too-large", format!("a credential check is at most {MAX_VERIFY_BYTES} bytes"));
+    }
+    let req: Value = match serde_json::from_slice(&body) {
+        Ok(v @ Value::Object(_)) => v,
+        Ok(_) => return bad("the body is {\"credential\": {...}, \"disclosures\": [...]}"),
+        Err(e) => return bad(format!("the body is not JSON: {e}")),
+    };
+    if let Some(k) = req.as_object().and_then(|o| o.keys().find(|k| !["credential", "disclosures"].contains(&k.as_str()))) {
+        return bad(format!("unknown member {k:?} (credential, disclosures)"));
+    }
+    let vc = &req["credential"];
+    if !vc.is_object() {
+        return bad("\"credential\" is the credential, a JSON object");
+    }
+    json_response(check_credential(&q, vc, req.get("disclosures")))
+}
+
+/// The node's verdict on a credential: every check that failed is named.
+pub fn check_credential(q: &Query, vc: &Value, disclosures: Option<&Value>) -> Value {
+    let mut problems: Vec<String> = Vec::new();
+    let verified = match cairn_vc::proof::verify(vc, &cairn_vc::canon::Contexts::new()) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            problems.push(format!("proof: {e}"));
+            None
+        }
+    };
+    let subject = &vc["credentialSubject"];
+    let (g, k) = (subject["registry"].as_str().unwrap_or(""), subject["entryKey"].as_str().unwrap_or(""));
+    let mut status = json!({});
+    let mut authority = Value::Null;
+    match registry_at(q, g, None) {
+        Err(_) => problems.push(format!("this chain has no registry {g:?}")),
+        Ok(r) => {
+            authority = json!(r.authority);
+            if let Some(v) = &verified {
+                match q.member_organisation(v.key.as_bytes()) {
+                    Some(o) if o == r.authority => {}
+                    Some(o) => problems.push(format!("signed by a key of {o:?}, not of the registry's authority {:?}", r.authority)),
+                    None => problems.push("signed by a key that is no (longer a) member of this chain".into()),
+                }
+            }
+            match entry_at(q, g, k, None) {
+                Ok(Some(e)) => {
+                    for entry in vc["credentialStatus"].as_array().into_iter().flatten() {
+                        let index = entry["statusListIndex"].as_str().and_then(|i| i.parse::<u64>().ok());
+                        if index != Some(e.status_index % crate::credential::STATUS_LIST_BITS) {
+                            problems.push("its status list index is not the entry's".into());
+                        }
+                    }
+                    for p in Purpose::ALL {
+                        let set = p.bit(e.current.status);
+                        status[p.name()] = json!(set);
+                        if set {
+                            problems.push(format!("the entry is {} (version {})", e.current.status.name(), e.current.version));
+                        }
+                    }
+                    let v = subject["version"].as_u64().unwrap_or(0);
+                    if v != u64::from(e.current.version) {
+                        status["current_version"] = json!(e.current.version);
+                    }
+                }
+                Ok(None) => problems.push(format!("registry {g:?} has no entry {k:?}")),
+                Err(_) => problems.push("the entry could not be read".into()),
+            }
+        }
+    }
+    let mut disclosed = serde_json::Map::new();
+    if let Some(list) = disclosures {
+        let content = json!({"personal": subject["personalDigests"]});
+        for d in list.as_array().into_iter().flatten().take(64) {
+            let field = d["field"].as_str().unwrap_or("?").to_string();
+            match crate::personal::verify_disclosure(q.suite(), &content, d) {
+                Ok(()) => {
+                    disclosed.insert(field, d["value"].clone());
+                }
+                Err(e) => problems.push(format!("disclosure of {field:?}: {e}")),
+            }
+        }
+    }
+    json!({
+        "valid": problems.is_empty(),
+        "problems": problems,
+        "cryptosuite": verified.as_ref().map(|v| v.cryptosuite.name()),
+        "verification_method": verified.as_ref().map(|v| v.verification_method.clone()),
+        "authority": authority,
+        "registry": g,
+        "key": k,
+        "version": subject["version"],
+        "status": status,
+        "disclosed": disclosed,
+        "as_of_height": q.height(),
+    })
 }

@@ -273,7 +273,9 @@ fn entry_key(r: &mut Reader<'_>) -> Result<String, DecodeError> {
 /// `[a-z0-9][a-z0-9-]*`, at most [`MAX_REGISTRY_ID`] bytes.
 pub fn valid_registry_id(id: &str) -> bool {
     let b = id.as_bytes();
-    !b.is_empty()
+    // `credentials` is a route of its own (`/v1/registry/credentials/verify`).
+    id != "credentials"
+        && !b.is_empty()
         && b.len() <= MAX_REGISTRY_ID
         && (b[0].is_ascii_lowercase() || b[0].is_ascii_digit())
         && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
@@ -291,12 +293,14 @@ pub struct Registry {
     /// Entries ever created (each entry's status-list index is its number among them).
     pub entries: u64,
     pub created_height: u64,
+    /// The creation block's time (the status list credentials' proof time).
+    pub created_time_ms: u64,
 }
 
 impl Registry {
     pub fn encode(&self) -> Vec<u8> {
         let mut w = Writer::new();
-        w.str(&self.authority).str(&self.title_zh).str(&self.title_en).u32(self.schema_version).u64(self.entries).u64(self.created_height);
+        w.str(&self.authority).str(&self.title_zh).str(&self.title_en).u32(self.schema_version).u64(self.entries).u64(self.created_height).u64(self.created_time_ms);
         w.into_bytes()
     }
 
@@ -309,6 +313,7 @@ impl Registry {
             schema_version: r.u32("schema_version")?,
             entries: r.u64("entries")?,
             created_height: r.u64("created_height")?,
+            created_time_ms: r.u64("created_time_ms")?,
         };
         r.finish()?;
         if v.schema_version == 0 {
