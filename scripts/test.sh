@@ -15,7 +15,7 @@ if ((${#need[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq && apt-get install -y -qq "${need[@]}" >/dev/null
 fi
-if [ ! -d tests/e2e/node_modules/playwright-core ] || [ ! -d tests/e2e/node_modules/epcis2.js ]; then
+if [ ! -d tests/e2e/node_modules/playwright-core ] || [ ! -d tests/e2e/node_modules/epcis2.js ] || [ ! -d tests/e2e/node_modules/@digitalbazaar/vc ]; then
   (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
 fi
 

@@ -704,3 +704,95 @@ fn four_organisations_trace_milk_powder_from_farm_to_shelf() {
         }
     }
 }
+
+/// `cairn registry ARGS --node URL` at validator `node`: (success, stdout JSON, stderr).
+fn reg(c: &Consortium, node: usize, args: &[&str]) -> (bool, Value, String) {
+    let mut all = vec!["registry"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--node", &c.nodes[node].url]);
+    let out = cairn(&all);
+    (out.status.success(), serde_json::from_slice(&out.stdout).unwrap_or(Value::Null), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn two_authorities_keep_their_registries_on_four_validators() {
+    use serde_json::json;
+    let _turn = ONE_CLUSTER_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let c = Consortium::start(4, "ed25519-sha256");
+    c.wait_all_at(1, Duration::from_secs(60));
+    let dir = c.root.clone();
+    let write = |name: &str, v: &Value| {
+        let p = dir.join(name);
+        std::fs::write(&p, v.to_string()).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    // org-1 keeps the civil registry, org-2 the business licences.
+    let civil = write("civil.json", &json!({"type": "object", "properties": {"name": {"type": "string"}, "district": {"type": "string"}},
+        "required": ["name", "district"], "x-cairn-indexed": ["district"], "x-cairn-personal": ["name"]}));
+    let licence = write("licence.json", &json!({"type": "object", "properties": {"company": {"type": "string"}, "scope": {"type": "string"}},
+        "required": ["company"], "x-cairn-indexed": ["company"]}));
+    let (k1, k2) = (key_file(&c, 0), key_file(&c, 1));
+    let ok = |r: (bool, Value, String)| {
+        assert!(r.0, "{}", r.2);
+        r.1
+    };
+    ok(reg(&c, 0, &["create", "--key", &k1, "--registry", "civil-births", "--title-en", "Births", "--schema", &civil]));
+    ok(reg(&c, 1, &["create", "--key", &k2, "--registry", "business-licences", "--title-zh", "营业执照", "--schema", &licence]));
+    let f = |name: &str, district: &str| write(&format!("{name}-{district}.json"), &json!({"name": name, "district": district}));
+    let mut heights = Vec::new();
+    let e = ok(reg(&c, 0, &["put", "--key", &k1, "--registry", "civil-births", "--entry", "B1", "--holder", "did:example:li", "--fields", &f("李雷", "A"), "--disclosures", &write("d.json", &json!({}))]));
+    heights.push((1, e["height"].as_u64().unwrap()));
+    for (i, district) in ["B", "C"].iter().enumerate() {
+        let e = ok(reg(&c, 0, &["amend", "--key", &k1, "--registry", "civil-births", "--entry", "B1", "--fields", &f("李雷", district), "--disclosures", &write(&format!("d{i}.json"), &json!({}))]));
+        heights.push((e["version"].as_u64().unwrap(), e["height"].as_u64().unwrap()));
+    }
+    for (cmd, extra) in [("transfer", vec!["--holder", "did:example:han"]), ("suspend", vec!["--reason", "audit"]), ("reinstate", vec![]), ("revoke", vec!["--reason", "void"])] {
+        let mut args = vec![cmd, "--key", k1.as_str(), "--registry", "civil-births", "--entry", "B1"];
+        args.extend(extra);
+        let e = ok(reg(&c, 0, &args));
+        heights.push((e["version"].as_u64().unwrap(), e["height"].as_u64().unwrap()));
+    }
+    let l = write("l.json", &json!({"company": "Hanmeimei Tea Ltd", "scope": "tea"}));
+    ok(reg(&c, 1, &["put", "--key", &k2, "--registry", "business-licences", "--entry", "91110000-1", "--holder", "did:example:tea", "--fields", &l, "--disclosures", &write("dl.json", &json!({}))]));
+    ok(reg(&c, 1, &["transfer", "--key", &k2, "--registry", "business-licences", "--entry", "91110000-1", "--holder", "did:example:tea-holdings"]));
+
+    // A registrar of another organisation is refused, at each authority's registry.
+    let (done, _, err) = reg(&c, 1, &["amend", "--key", &k2, "--registry", "civil-births", "--entry", "B1", "--fields", &f("X", "Z"), "--disclosures", &write("dx.json", &json!({}))]);
+    assert!(!done && err.contains("not-authority"), "{err}");
+    let (done, _, err) = reg(&c, 2, &["suspend", "--key", &key_file(&c, 2), "--registry", "business-licences", "--entry", "91110000-1"]);
+    assert!(!done && err.contains("not-authority"), "{err}");
+
+    // Proofs of every version as of its height, and an absence proof, from validators other
+    // than the writer's, checked offline with the trust file.
+    let trust = c.root.join("trust.json");
+    for (i, (v, h)) in heights.iter().enumerate() {
+        let node = 1 + i % 3;
+        let out = dir.join(format!("proof-{v}.json"));
+        let (_, p, _) = wait_for(Duration::from_secs(30), "the validator to have the version's block", || {
+            let r = reg(&c, node, &["prove", "--registry", "civil-births", "--entry", "B1", "--height", &h.to_string(), "--out", out.to_str().unwrap()]);
+            r.0.then(|| (r.0, serde_json::from_slice::<Value>(&std::fs::read(&out).unwrap()).unwrap(), r.2))
+        });
+        assert_eq!(p["view"]["version"].as_u64(), Some(*v), "{p}");
+        let v = cairn(&["verify", "--state-proof", out.to_str().unwrap(), "--trust", trust.to_str().unwrap()]);
+        assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stdout));
+    }
+    let out = dir.join("absent.json");
+    assert!(reg(&c, 3, &["prove", "--registry", "civil-births", "--entry", "B404", "--out", out.to_str().unwrap()]).0);
+    let v = cairn(&["verify", "--state-proof", out.to_str().unwrap(), "--trust", trust.to_str().unwrap()]);
+    assert!(v.status.success());
+    assert_eq!(serde_json::from_slice::<Value>(&std::fs::read(&out).unwrap()).unwrap()["view"]["exists"], false);
+
+    // Each authority's node issues its own registry's credentials, not the other's.
+    let cred = |node: usize, g: &str, k: &str| client().get(format!("{}/v1/registry/{g}/entries/{k}/credential", c.nodes[node].url)).send().unwrap();
+    assert_eq!(cred(1, "civil-births", "B1").json::<Value>().unwrap()["code"], "registry.not-authority");
+    let vc: Value = cred(1, "business-licences", "91110000-1").json().unwrap();
+    assert_eq!(vc["issuer"]["name"], "org-2");
+    assert_eq!(vc["credentialSubject"]["holder"], "did:example:tea-holdings");
+    // Any validator's node gives its verdict: valid, signed by org-2's member key.
+    let verdict: Value = client().post(format!("{}/v1/registry/credentials/verify", c.nodes[3].url)).body(json!({"credential": vc}).to_string()).send().unwrap().json().unwrap();
+    assert_eq!(verdict["valid"], true, "{verdict}");
+    let revoked: Value = cred(0, "civil-births", "B1").json().unwrap();
+    let verdict: Value = client().post(format!("{}/v1/registry/credentials/verify", c.nodes[2].url)).body(json!({"credential": revoked}).to_string()).send().unwrap().json().unwrap();
+    assert_eq!(verdict["valid"], false);
+    assert_eq!(verdict["status"]["revocation"], true, "{verdict}");
+}

@@ -174,7 +174,7 @@ fn lifecycle(suite: &str) {
         url += &format!("?cryptosuite={cs}");
     }
     let vc: Value = client().get(url).send().unwrap().json().unwrap();
-    let contexts = cairn_vc::canon::Contexts::new();
+    let contexts = cairn_module_registry::credential::contexts();
     cairn_vc::proof::verify(&vc, &contexts).unwrap();
     let bytes = serde_json::to_vec(&vc).unwrap();
     let mut checked = 0;

@@ -29,6 +29,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("access", access),
     ("governance", governance),
     ("trace", trace),
+    ("registry", registry),
 ];
 
 /// A canonical transaction (API binary framing, gossip, blocks).
@@ -220,4 +221,38 @@ pub fn trace(data: &[u8]) {
             let _ = cairn_epcis::hash::pre_hash_string(e, &ns);
         }
     }
+}
+
+/// The registry module's decoders (calls from clients and peers, state values and leaves from
+/// receipts, schemas and contents as JSON) and the credential decoders of `cairn-vc` (a
+/// credential to verify, its did:key, a status list's `encodedList`). The first byte picks
+/// the call's method.
+pub fn registry(data: &[u8]) {
+    use cairn_module_registry::wire::{self, Call, Entry, Registry, SchemaLeaf, Version, VersionLeaf};
+    const METHODS: [&str; 8] = ["create", "schema", "put", "amend", "transfer", "suspend", "reinstate", "revoke"];
+    if let Some((m, rest)) = data.split_first()
+        && let Ok(call) = Call::decode(METHODS[*m as usize % METHODS.len()], rest)
+    {
+        assert_eq!(call.encode(), rest, "a decoded registry call re-encodes to its bytes");
+    }
+    for decoded in [Registry::decode(data).map(|v| v.encode()), Entry::decode(data).map(|v| v.encode()), Version::decode(data).map(|v| v.encode())] {
+        if let Ok(bytes) = decoded {
+            assert_eq!(bytes, data, "a decoded registry state value re-encodes to its bytes");
+        }
+    }
+    if let Ok(l) = VersionLeaf::decode_payload(data) {
+        assert_eq!(l.encode_payload(), data);
+    }
+    if let Ok(l) = SchemaLeaf::decode_payload(data) {
+        assert_eq!(l.encode_payload(), data);
+    }
+    let _ = wire::StateKey::parse(data);
+    let _ = cairn_module_registry::json::state_view(data, Some(data));
+    let _ = cairn_module_registry::schema::EntrySchema::parse(data, 32);
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    let _ = cairn_vc::did::resolve(text);
+    let _ = cairn_vc::status::decode(text);
+    let Ok(value) = serde_json::from_str::<serde_json::Value>(text) else { return };
+    let _ = cairn_vc::proof::verify(&value, &cairn_vc::canon::Contexts::new());
+    let _ = cairn_module_registry::personal::check_disclosure(&value);
 }

@@ -200,6 +200,52 @@ fn seeds(target: &str) -> Vec<Vec<u8>> {
             out.push(b"2026-03-01T08:00:00.123+08:00".to_vec());
             out
         }
+        "registry" => {
+            use cairn_module_registry::wire::{Action, Call, Entry, Registry, SchemaLeaf, Status, Version, VersionLeaf};
+            let schema = br#"{"properties":{"district":{"type":"string"},"name":{"type":"string"}},"required":["name"],"type":"object","x-cairn-indexed":["district"],"x-cairn-personal":["name"]}"#.to_vec();
+            let content = br#"{"fields":{"district":"A"},"personal":{"name":"00"}}"#.to_vec();
+            let calls = [
+                Call::Create { registry: "civil-births".into(), title_zh: "出生".into(), title_en: "Births".into(), schema: schema.clone() },
+                Call::Schema { registry: "civil-births".into(), schema: schema.clone() },
+                Call::Put { registry: "civil-births".into(), key: "B1".into(), holder: "did:example:x".into(), content: content.clone() },
+                Call::Amend { registry: "civil-births".into(), key: "B1".into(), expected_version: 1, content: content.clone() },
+                Call::Transfer { registry: "civil-births".into(), key: "B1".into(), expected_version: 2, holder: "h".into() },
+                Call::Status { action: Action::Suspend, registry: "civil-births".into(), key: "B1".into(), expected_version: 3, reason: "r".into() },
+            ];
+            let methods = ["create", "schema", "put", "amend", "transfer", "suspend", "reinstate", "revoke"];
+            let mut out: Vec<Vec<u8>> = calls
+                .iter()
+                .map(|c| [vec![methods.iter().position(|m| *m == c.method()).unwrap() as u8], c.encode()].concat())
+                .collect();
+            let version = Version {
+                version: 2,
+                action: Action::Amend,
+                status: Status::Active,
+                reason: String::new(),
+                holder: "h".into(),
+                schema_version: 1,
+                content_digest: [3; 32],
+                height: 9,
+                time_ms: 1,
+                leaf: 4,
+            };
+            out.push(Registry { authority: "org".into(), title_zh: "t".into(), title_en: "t".into(), schema_version: 1, entries: 2, created_height: 1, created_time_ms: 1 }.encode());
+            out.push(version.encode());
+            out.push(Entry { current: version.clone(), status_index: 1, created_height: 2 }.encode());
+            out.push(VersionLeaf { tx_id: [1; 32], registry: "g".into(), key: "k".into(), organisation: "o".into(), signer: vec![2; 32], version, content: content.clone() }.encode_payload());
+            out.push(SchemaLeaf { tx_id: [1; 32], registry: "g".into(), organisation: "o".into(), schema_version: 1, title_zh: String::new(), title_en: String::new(), schema: schema.clone() }.encode_payload());
+            out.push(schema);
+            out.push(br#"{"field":"name","salt":"AAAAAAAAAAAAAAAAAAAAAA","value":"x"}"#.to_vec());
+            // A credential (the JCS suite: cheap to canonicalize under mutation), its did:key, a status list.
+            let key = KeyPair::from_secret_bytes(Suite::Ed25519Sha256, &[5; 32]).unwrap();
+            let doc = serde_json::json!({"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiableCredential"], "issuer": cairn_vc::did::did_key(&key.public_key()),
+                "credentialSubject": {"id": "did:example:x"}});
+            let signed = cairn_vc::proof::sign(&doc, cairn_vc::Cryptosuite::EddsaJcs2022, &key.public_key(), "2026-01-01T00:00:00Z", &cairn_vc::canon::Contexts::new(), |d| key.sign_raw(d)).unwrap();
+            out.push(serde_json::to_vec(&signed).unwrap());
+            out.push(cairn_vc::did::verification_method(&key.public_key()).into_bytes());
+            out.push(cairn_vc::status::encode(&[0x80]).into_bytes());
+            out
+        }
         other => panic!("no seeds for target {other}"),
     }
 }

@@ -24,6 +24,9 @@ pub const MAX_DOCUMENT_BYTES: usize = 256 * 1024;
 #[derive(Clone, Default)]
 pub struct Contexts {
     extra: Vec<(String, String)>,
+    /// (path suffix, document): any http(s) URL whose path ends so loads the document (a
+    /// context every node serves at its own base URL).
+    suffixes: Vec<(String, String)>,
 }
 
 impl Contexts {
@@ -36,11 +39,23 @@ impl Contexts {
         self
     }
 
+    /// A context served by every node at `<base><suffix>`: whatever the base, the document
+    /// is the embedded one (a node cannot change what a credential's terms mean).
+    pub fn with_suffix(mut self, suffix: &str, document: &str) -> Self {
+        self.suffixes.push((suffix.to_string(), document.to_string()));
+        self
+    }
+
     fn get(&self, url: &str) -> Option<String> {
         if url == CREDENTIALS_V2_URL {
             return Some(CREDENTIALS_V2.to_string());
         }
-        self.extra.iter().find(|(u, _)| u == url).map(|(_, d)| d.clone())
+        if let Some((_, d)) = self.extra.iter().find(|(u, _)| u == url) {
+            return Some(d.clone());
+        }
+        let web = url.starts_with("https://") || url.starts_with("http://");
+        let plain = !url.contains(['?', '#']);
+        self.suffixes.iter().find(|(s, _)| web && plain && url.ends_with(s.as_str())).map(|(_, d)| d.clone())
     }
 }
 

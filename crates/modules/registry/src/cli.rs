@@ -372,7 +372,7 @@ fn fetch_credential(env: &CliEnv, node: &str, registry: &str, entry: &str, versi
     let tail = if query.is_empty() { "/credential".to_string() } else { format!("/credential?{}", query.join("&")) };
     let t = Target { registry: registry.into(), entry: entry.into() };
     let vc = http.get_json(&url(node, &t, &tail))?;
-    let verified = cairn_vc::proof::verify(&vc, &cairn_vc::canon::Contexts::new()).map_err(|e| CliError(format!("the node's credential does not verify: {e}")))?;
+    let verified = cairn_vc::proof::verify(&vc, &crate::credential::contexts()).map_err(|e| CliError(format!("the node's credential does not verify: {e}")))?;
     eprintln!("credential of {entry} in {registry}, version {}, signed {} by {}", vc["credentialSubject"]["version"], verified.cryptosuite.name(), verified.verification_method);
     let text = serde_json::to_string_pretty(&vc).context("the credential")? + "\n";
     match out {
@@ -386,7 +386,7 @@ fn fetch_credential(env: &CliEnv, node: &str, registry: &str, entry: &str, versi
 /// checked and their issuer matched), disclosures. Prints VALID or INVALID with the reasons.
 fn verify_credential(env: &CliEnv, path: &Path, disclosures: Option<&Path>) -> Result<ExitCode, CliError> {
     let vc = read_json(path)?;
-    let contexts = cairn_vc::canon::Contexts::new();
+    let contexts = crate::credential::contexts();
     let mut problems = Vec::new();
     let verified = match cairn_vc::proof::verify(&vc, &contexts) {
         Ok(v) => Some(v),

@@ -4,8 +4,8 @@
 //!
 //! The credential is derived from state alone, with the version's block time as `validFrom`
 //! and as the proof's `created`, so the same version gives the same credential bytes on every
-//! node that holds the same agent key. Its terms are defined by an inline, protected context
-//! ([`context`]): the entry's public fields and its personal digests are JSON literals
+//! node that holds the same agent key. Its terms are defined by a protected context that every
+//! node serves ([`CONTEXT_PATH`], [`context`]): the entry's public fields and its personal digests are JSON literals
 //! (`@json`), so any field name a registry's schema allows signs as it is.
 
 use cairn_crypto::PublicKey;
@@ -20,8 +20,23 @@ pub const STATUS_LIST_BITS: u64 = cairn_vc::status::MIN_BITS as u64;
 
 const VOCAB: &str = "urn:cairn:registry#";
 
-/// The inline context of registry credentials: every term they use and no other (an unused
-/// term could be changed without changing what is signed).
+/// Where every node serves [`context_document`]; credentials name it at their node's base URL.
+/// (An inline context would need no fetch, but verifiers compare a JCS proof's `@context`
+/// with the document's item by item with `===`, which no inline object passes.)
+pub const CONTEXT_PATH: &str = "/v1/registry/credentials/context/v1";
+
+/// The context document of registry credentials.
+pub fn context_document() -> Value {
+    json!({"@context": context()})
+}
+
+/// The contexts a registry credential loads: the VC 2.0 context and this module's.
+pub fn contexts() -> cairn_vc::canon::Contexts {
+    cairn_vc::canon::Contexts::new().with_suffix(CONTEXT_PATH, &context_document().to_string())
+}
+
+/// The context of registry credentials: every term they use and no other (an unused term
+/// could be changed without changing what is signed).
 pub fn context() -> Value {
     let t = |name: &str| Value::String(format!("{VOCAB}{name}"));
     json!({
@@ -116,7 +131,7 @@ pub fn entry_credential(f: &Facts) -> Value {
         })
     };
     json!({
-        "@context": [CREDENTIALS_V2_URL, context()],
+        "@context": [CREDENTIALS_V2_URL, format!("{}{CONTEXT_PATH}", f.base)],
         "id": format!("{}/v1/registry/{}/entries/{}/credential?version={}", f.base, segment(f.registry_id), segment(f.key), v.version),
         "type": ["VerifiableCredential", "RegistryEntryCredential"],
         "issuer": {"id": cairn_vc::did::did_key(f.issuer), "name": f.registry.authority},

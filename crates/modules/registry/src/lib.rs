@@ -417,11 +417,12 @@ impl Module for RegistryModule {
         Some(json::state_view(key, value))
     }
 
-    /// Status list credentials are public: any verifier of a credential fetches them, and a
-    /// list of 131,072 bits names no one. Everything else is for members.
+    /// Status list credentials and the credentials' context are public: any verifier of a
+    /// credential fetches them, and a list of 131,072 bits names no one. Everything else is
+    /// for members.
     fn read_policy(&self, method: &str, path: &str) -> cairn_module::Policy {
         let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
-        if method == "GET" && parts.len() == 4 && parts[1] == "status" {
+        if method == "GET" && ((parts.len() == 4 && parts[1] == "status") || path == "/credentials/context/v1") {
             return cairn_module::Policy::Public;
         }
         cairn_module::Policy::Members

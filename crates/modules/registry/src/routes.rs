@@ -12,6 +12,7 @@
 //!   Verifiable Credential signed by this node's agent (a registrar of the authority);
 //! * `GET /{g}/status/{purpose}/{page}` a page of the status list as a Bitstring Status List
 //!   credential; `.../{page}/proof` the state receipts of its bits;
+//! * `GET /credentials/context/v1` the JSON-LD context of registry credentials;
 //! * `POST /credentials/verify` `{"credential", "disclosures"?}`: this node's verdict on a
 //!   registry credential (its proof, its issuer a member key of the registry's authority, its
 //!   status now from state, each disclosure against its digest).
@@ -55,6 +56,7 @@ pub fn router() -> Router<Query> {
         .route("/{g}/status/{purpose}", get(status_list))
         .route("/{g}/entries/{k}/credential", get(credential))
         .route("/credentials/verify", post(verify_credential))
+        .route("/credentials/context/v1", get(context))
         .route("/{g}/status/{purpose}/{page}", get(status_list_credential))
         .route("/{g}/status/{purpose}/{page}/proof", get(status_list_proof))
 }
@@ -433,7 +435,7 @@ fn cryptosuite(q: &Query, name: Option<&str>) -> Result<cairn_vc::Cryptosuite, R
 
 fn sign(q: &Query, unsigned: &Value, cs: cairn_vc::Cryptosuite, key: &cairn_crypto::PublicKey, created: &str) -> Result<Value, Response> {
     let mut refusal = None;
-    let signed = cairn_vc::proof::sign(unsigned, cs, key, created, &cairn_vc::canon::Contexts::new(), |data| match q.sign_as_agent(data) {
+    let signed = cairn_vc::proof::sign(unsigned, cs, key, created, &crate::credential::contexts(), |data| match q.sign_as_agent(data) {
         Ok(s) => s,
         Err(e) => {
             refusal = Some(e);
@@ -565,6 +567,10 @@ async fn status_list_proof(State(q): State<Query>, Path((g, purpose, page)): Pat
     }
 }
 
+async fn context() -> Response {
+    ([(header::CONTENT_TYPE, "application/ld+json")], serde_json::to_string_pretty(&crate::credential::context_document()).expect("JSON")).into_response()
+}
+
 /// Largest credential-check request.
 const MAX_VERIFY_BYTES: usize = 256 * 1024;
 
@@ -590,7 +596,7 @@ async fn verify_credential(State(q): State<Query>, body: axum::body::Bytes) -> R
 /// The node's verdict on a credential: every check that failed is named.
 pub fn check_credential(q: &Query, vc: &Value, disclosures: Option<&Value>) -> Value {
     let mut problems: Vec<String> = Vec::new();
-    let verified = match cairn_vc::proof::verify(vc, &cairn_vc::canon::Contexts::new()) {
+    let verified = match cairn_vc::proof::verify(vc, &crate::credential::contexts()) {
         Ok(v) => Some(v),
         Err(e) => {
             problems.push(format!("proof: {e}"));
