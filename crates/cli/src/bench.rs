@@ -175,7 +175,7 @@ fn presign(key: &KeyPair, chain: &str, suite: Suite, n: usize, per_tx: usize, se
     })
 }
 
-async fn post(client: &reqwest::Client, url: &str, body: Vec<u8>) -> anyhow::Result<reqwest::StatusCode> {
+pub(crate) async fn post(client: &reqwest::Client, url: &str, body: Vec<u8>) -> anyhow::Result<reqwest::StatusCode> {
     let mut delay = Duration::from_millis(5);
     for _ in 0..200 {
         let resp = client.post(url).header("content-type", "application/octet-stream").body(body.clone()).send().await?;

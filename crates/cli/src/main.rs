@@ -3,6 +3,7 @@
 mod bench;
 mod bench_state;
 mod bench_trace;
+mod bench_registry;
 mod client;
 mod testnet;
 
@@ -133,6 +134,8 @@ enum Command {
     BenchState(bench_state::BenchStateArgs),
     /// Benchmark the traceability module: EPCIS capture throughput, queries by EPC and traces.
     BenchTrace(bench_trace::BenchTraceArgs),
+    /// Benchmark the registry module: entry writes, lookups by key, state proofs of entries.
+    BenchRegistry(bench_registry::BenchRegistryArgs),
 }
 
 #[derive(Subcommand)]
@@ -414,6 +417,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::BenchTrace(args) => {
             bench_trace::run(args)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::BenchRegistry(args) => {
+            bench_registry::run(args)?;
             Ok(ExitCode::SUCCESS)
         }
     }

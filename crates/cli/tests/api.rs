@@ -203,6 +203,22 @@ fn proofs_blocks_and_openapi_hold_together() {
     let r = client().post(format!("{url}/epcis/queries")).body(r#"{"name": "all-observed", "query": {"EQ_action": "OBSERVE"}}"#).send().unwrap();
     assert_eq!(r.status().as_u16(), 201);
 
+    // A registry with an entry (the dev node's agent is of its authority, so it issues the
+    // entry's credential and the status list's).
+    let schema = tmp.path().join("registry-schema.json");
+    let district = json!({"type": "object", "properties": {"district": {"type": "string"}}, "required": ["district"], "x-cairn-indexed": ["district"]});
+    std::fs::write(&schema, district.to_string()).unwrap();
+    let fields = tmp.path().join("registry-fields.json");
+    std::fs::write(&fields, json!({"district": "north"}).to_string()).unwrap();
+    let disclosures = tmp.path().join("registry-disclosures.json");
+    for args in [
+        vec!["create", "--registry", "civil-births", "--schema", schema.to_str().unwrap()],
+        vec!["put", "--registry", "civil-births", "--entry", "B000123", "--fields", fields.to_str().unwrap(), "--disclosures", disclosures.to_str().unwrap()],
+    ] {
+        let out = cairn(&[&["registry"], args.as_slice(), &["--key", key_path.to_str().unwrap(), "--node", url]].concat());
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+
     // Every path in the OpenAPI document is served (parameters filled with real values).
     let doc: Value = client().get(format!("{url}/v1/openapi.json")).send().unwrap().json().unwrap();
     let id = by_hash["transactions"][0].as_str().unwrap().to_string();
@@ -220,6 +236,11 @@ fn proofs_blocks_and_openapi_hold_together() {
             .replace("/epcis/capture/{id}", &format!("/epcis/capture/{}", captured["captureID"].as_str().unwrap()))
             .replace("/epcis/events/{id}", &format!("/epcis/events/{}", enc(captured["eventID"].as_str().unwrap())))
             .replace("/v1/trace/events/{id}", &format!("/v1/trace/events/{}", captured["leafIndex"]))
+            .replace("/v1/registry/{g}", "/v1/registry/civil-births")
+            .replace("/entries/{k}", "/entries/B000123")
+            .replace("/schemas/{v}", "/schemas/1")
+            .replace("/status/{purpose}", "/status/revocation")
+            .replace("/revocation/{page}", "/revocation/0")
             .replace("{name}", "all-observed")
             .replace("{id}", "1")
             .replace("{key}", &node.submitter().public_key().to_hex());

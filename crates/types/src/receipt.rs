@@ -40,7 +40,7 @@ pub enum VerifyError {
 
 /// Why a receipt's checkpoint is not one the trust file accepts (shared by receipts and state
 /// receipts, each with its own error type).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) enum CheckpointFailure {
     Parse(String),
     WrongOrigin { got: String, want: String },

@@ -119,6 +119,38 @@ pub fn no_views(_: &str, _: &[u8], _: Option<&[u8]>) -> Option<Result<serde_json
 /// Verifies a state receipt (JSON) against a trust file; `views` checks the readable view of
 /// the modules the verifier knows.
 pub fn verify_state_receipt(text: &str, trust: &TrustFile, views: StateViews<'_>) -> Result<VerifiedState, StateVerifyError> {
+    verify_with(text, trust, views, &mut |note| verify_checkpoint(note, trust))
+}
+
+/// Checkpoints one batch verification keeps (a batch from one node shares a few).
+const BATCH_CHECKPOINTS: usize = 64;
+
+/// Verifies many state receipts against one trust file, as [`verify_state_receipt`] does each
+/// one, checking each distinct checkpoint note's signatures once (a verifier of a thousand
+/// entries of one registry, fetched together, holds a handful of checkpoints).
+pub fn verify_state_receipts(texts: &[&str], trust: &TrustFile, views: StateViews<'_>) -> Vec<Result<VerifiedState, StateVerifyError>> {
+    type Verified = Result<(cairn_note::Checkpoint, Vec<String>), CheckpointFailure>;
+    let mut seen: std::collections::BTreeMap<String, Verified> = std::collections::BTreeMap::new();
+    texts
+        .iter()
+        .map(|text| {
+            verify_with(text, trust, views, &mut |note| {
+                if let Some(v) = seen.get(note) {
+                    return v.clone();
+                }
+                let v = verify_checkpoint(note, trust);
+                if seen.len() < BATCH_CHECKPOINTS {
+                    seen.insert(note.to_string(), v.clone());
+                }
+                v
+            })
+        })
+        .collect()
+}
+
+type CheckpointCheck<'a> = dyn FnMut(&str) -> Result<(cairn_note::Checkpoint, Vec<String>), CheckpointFailure> + 'a;
+
+fn verify_with(text: &str, trust: &TrustFile, views: StateViews<'_>, checkpoint_check: &mut CheckpointCheck<'_>) -> Result<VerifiedState, StateVerifyError> {
     let suite = trust.suite;
     crate::strict_json::check(text.as_bytes()).map_err(StateVerifyError::Malformed)?;
     let r: StateReceipt = serde_json::from_str(text).map_err(|e| StateVerifyError::Malformed(e.to_string()))?;
@@ -143,7 +175,7 @@ pub fn verify_state_receipt(text: &str, trust: &TrustFile, views: StateViews<'_>
     }
 
     // 2. The checkpoint: right origin, signed by a quorum of the trust file's validators.
-    let (checkpoint, signers) = verify_checkpoint(&r.checkpoint, trust)?;
+    let (checkpoint, signers) = checkpoint_check(&r.checkpoint)?;
     if r.tree_size != checkpoint.size {
         return Err(StateVerifyError::TreeSizeMismatch { receipt: r.tree_size, checkpoint: checkpoint.size });
     }

@@ -184,3 +184,29 @@ fn decoders_of_outside_bytes_refuse_garbage_without_panicking() {
         }
     }
 }
+
+/// A batch verification (each distinct checkpoint's signatures checked once) gives the verdict
+/// of one-by-one verification for every receipt: good ones, ones with a forged checkpoint
+/// signature (whose note text the batch has already seen with its good signature), and forged
+/// values.
+#[test]
+fn batch_verdicts_of_state_receipts_equal_single_verdicts() {
+    for (trust, name, text) in state_fixtures() {
+        let receipt: StateReceipt = serde_json::from_str(&text).unwrap();
+        let mut forged_sig = receipt.clone();
+        let at = forged_sig.checkpoint.rfind("— ").unwrap() + 10;
+        let mut bytes = forged_sig.checkpoint.into_bytes();
+        bytes[at] = if bytes[at] == b'A' { b'B' } else { b'A' };
+        forged_sig.checkpoint = String::from_utf8(bytes).unwrap();
+        let mut forged_value = receipt.clone();
+        forged_value.height += 1;
+        let texts = [text.clone(), forged_sig.to_json(), text.clone(), forged_value.to_json()];
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let batch = cairn_types::state_receipt::verify_state_receipts(&refs, &trust, VIEWS);
+        for (i, (t, b)) in texts.iter().zip(&batch).enumerate() {
+            let single = verify_state_receipt(t, &trust, VIEWS);
+            assert_eq!(single.is_ok(), b.is_ok(), "{name}: receipt {i}");
+        }
+        assert_eq!(batch.iter().map(Result::is_ok).collect::<Vec<_>>(), [true, false, true, false], "{name}");
+    }
+}

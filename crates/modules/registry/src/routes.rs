@@ -590,6 +590,9 @@ async fn verify_credential(State(q): State<Query>, body: axum::body::Bytes) -> R
     if !vc.is_object() {
         return bad("\"credential\" is the credential, a JSON object");
     }
+    if req.get("disclosures").is_some_and(|d| !d.is_array()) {
+        return bad("\"disclosures\" is an array of disclosures");
+    }
     json_response(check_credential(&q, vc, req.get("disclosures")))
 }
 
