@@ -52,9 +52,15 @@ fn put(i: usize) -> Call {
 }
 
 fn sign(key: &KeyPair, chain: &str, call: &Call, expires: u64) -> Vec<u8> {
-    TxBody { chain_id: chain.into(), signer: key.public_key(), nonce: rand::random(), expires_at_ms: expires, call: TxCall { module: MODULE.into(), method: call.method().into(), args: call.encode() } }
-        .sign(key)
-        .encode()
+    TxBody {
+        chain_id: chain.into(),
+        signer: key.public_key(),
+        nonce: rand::random(),
+        expires_at_ms: expires,
+        call: TxCall { module: MODULE.into(), method: call.method().into(), args: call.encode() },
+    }
+    .sign(key)
+    .encode()
 }
 
 fn presign(key: &KeyPair, chain: &str, n: usize) -> Vec<Vec<u8>> {
@@ -87,7 +93,8 @@ pub fn run(args: BenchRegistryArgs) -> anyhow::Result<()> {
 
     eprintln!("presigning {} entries…", args.entries);
     let expires = cairn_node::ledger::now_ms() + 50 * 60 * 1000;
-    let create = sign(&key, &chain, &Call::Create { registry: G.into(), title_zh: "营业执照".into(), title_en: "Business licences".into(), schema: schema() }, expires);
+    let create =
+        sign(&key, &chain, &Call::Create { registry: G.into(), title_zh: "营业执照".into(), title_en: "Business licences".into(), schema: schema() }, expires);
     let requests: Vec<Vec<u8>> = presign(&key, &chain, args.entries).chunks(args.txs_per_request.max(1)).map(frame).collect();
 
     let client_rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
@@ -213,7 +220,11 @@ pub fn run(args: BenchRegistryArgs) -> anyhow::Result<()> {
         "  state proofs of entries: generated {:.0}/s in the node (one thread), {:.0}/s over HTTP (one connection); verified offline on one core {verify_rate:.0}/s one by one, {batch_rate:.0}/s as a batch ({} checkpoints)",
         gen_count as f64 / gen_s,
         proofs.len() as f64 / proof_s,
-        proofs.iter().filter_map(|p| serde_json::from_str::<serde_json::Value>(p).ok().and_then(|v| v["checkpoint"].as_str().map(str::to_string))).collect::<std::collections::BTreeSet<_>>().len()
+        proofs
+            .iter()
+            .filter_map(|p| serde_json::from_str::<serde_json::Value>(p).ok().and_then(|v| v["checkpoint"].as_str().map(str::to_string)))
+            .collect::<std::collections::BTreeSet<_>>()
+            .len()
     );
     println!("  disk: {:.0} MB ({:.0} bytes per entry)", disk as f64 / 1e6, disk as f64 / args.entries as f64);
     Ok(())

@@ -1,9 +1,9 @@
 //! `cairn`: run a node, manage keys, deposit evidence, verify receipts, benchmark.
 
 mod bench;
+mod bench_registry;
 mod bench_state;
 mod bench_trace;
-mod bench_registry;
 mod client;
 mod testnet;
 

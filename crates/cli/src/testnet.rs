@@ -89,7 +89,7 @@ pub fn init(dir: &Path, o: &InitOptions) -> anyhow::Result<Genesis> {
                 threads: 2,
             }),
             agent_key: Some("keys/submitter.key".into()),
-        public_url: None,
+            public_url: None,
         };
         write_atomic(&validator_dir(dir, i).join("config.toml"), config.to_toml().as_bytes())?;
     }

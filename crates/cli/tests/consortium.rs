@@ -727,10 +727,16 @@ fn two_authorities_keep_their_registries_on_four_validators() {
         p.to_str().unwrap().to_string()
     };
     // org-1 keeps the civil registry, org-2 the business licences.
-    let civil = write("civil.json", &json!({"type": "object", "properties": {"name": {"type": "string"}, "district": {"type": "string"}},
-        "required": ["name", "district"], "x-cairn-indexed": ["district"], "x-cairn-personal": ["name"]}));
-    let licence = write("licence.json", &json!({"type": "object", "properties": {"company": {"type": "string"}, "scope": {"type": "string"}},
-        "required": ["company"], "x-cairn-indexed": ["company"]}));
+    let civil = write(
+        "civil.json",
+        &json!({"type": "object", "properties": {"name": {"type": "string"}, "district": {"type": "string"}},
+        "required": ["name", "district"], "x-cairn-indexed": ["district"], "x-cairn-personal": ["name"]}),
+    );
+    let licence = write(
+        "licence.json",
+        &json!({"type": "object", "properties": {"company": {"type": "string"}, "scope": {"type": "string"}},
+        "required": ["company"], "x-cairn-indexed": ["company"]}),
+    );
     let (k1, k2) = (key_file(&c, 0), key_file(&c, 1));
     let ok = |r: (bool, Value, String)| {
         assert!(r.0, "{}", r.2);
@@ -740,24 +746,82 @@ fn two_authorities_keep_their_registries_on_four_validators() {
     ok(reg(&c, 1, &["create", "--key", &k2, "--registry", "business-licences", "--title-zh", "营业执照", "--schema", &licence]));
     let f = |name: &str, district: &str| write(&format!("{name}-{district}.json"), &json!({"name": name, "district": district}));
     let mut heights = Vec::new();
-    let e = ok(reg(&c, 0, &["put", "--key", &k1, "--registry", "civil-births", "--entry", "B1", "--holder", "did:example:li", "--fields", &f("李雷", "A"), "--disclosures", &write("d.json", &json!({}))]));
+    let e = ok(reg(
+        &c,
+        0,
+        &[
+            "put",
+            "--key",
+            &k1,
+            "--registry",
+            "civil-births",
+            "--entry",
+            "B1",
+            "--holder",
+            "did:example:li",
+            "--fields",
+            &f("李雷", "A"),
+            "--disclosures",
+            &write("d.json", &json!({})),
+        ],
+    ));
     heights.push((1, e["height"].as_u64().unwrap()));
     for (i, district) in ["B", "C"].iter().enumerate() {
-        let e = ok(reg(&c, 0, &["amend", "--key", &k1, "--registry", "civil-births", "--entry", "B1", "--fields", &f("李雷", district), "--disclosures", &write(&format!("d{i}.json"), &json!({}))]));
+        let e = ok(reg(
+            &c,
+            0,
+            &[
+                "amend",
+                "--key",
+                &k1,
+                "--registry",
+                "civil-births",
+                "--entry",
+                "B1",
+                "--fields",
+                &f("李雷", district),
+                "--disclosures",
+                &write(&format!("d{i}.json"), &json!({})),
+            ],
+        ));
         heights.push((e["version"].as_u64().unwrap(), e["height"].as_u64().unwrap()));
     }
-    for (cmd, extra) in [("transfer", vec!["--holder", "did:example:han"]), ("suspend", vec!["--reason", "audit"]), ("reinstate", vec![]), ("revoke", vec!["--reason", "void"])] {
+    for (cmd, extra) in
+        [("transfer", vec!["--holder", "did:example:han"]), ("suspend", vec!["--reason", "audit"]), ("reinstate", vec![]), ("revoke", vec!["--reason", "void"])]
+    {
         let mut args = vec![cmd, "--key", k1.as_str(), "--registry", "civil-births", "--entry", "B1"];
         args.extend(extra);
         let e = ok(reg(&c, 0, &args));
         heights.push((e["version"].as_u64().unwrap(), e["height"].as_u64().unwrap()));
     }
     let l = write("l.json", &json!({"company": "Hanmeimei Tea Ltd", "scope": "tea"}));
-    ok(reg(&c, 1, &["put", "--key", &k2, "--registry", "business-licences", "--entry", "91110000-1", "--holder", "did:example:tea", "--fields", &l, "--disclosures", &write("dl.json", &json!({}))]));
+    ok(reg(
+        &c,
+        1,
+        &[
+            "put",
+            "--key",
+            &k2,
+            "--registry",
+            "business-licences",
+            "--entry",
+            "91110000-1",
+            "--holder",
+            "did:example:tea",
+            "--fields",
+            &l,
+            "--disclosures",
+            &write("dl.json", &json!({})),
+        ],
+    ));
     ok(reg(&c, 1, &["transfer", "--key", &k2, "--registry", "business-licences", "--entry", "91110000-1", "--holder", "did:example:tea-holdings"]));
 
     // A registrar of another organisation is refused, at each authority's registry.
-    let (done, _, err) = reg(&c, 1, &["amend", "--key", &k2, "--registry", "civil-births", "--entry", "B1", "--fields", &f("X", "Z"), "--disclosures", &write("dx.json", &json!({}))]);
+    let (done, _, err) = reg(
+        &c,
+        1,
+        &["amend", "--key", &k2, "--registry", "civil-births", "--entry", "B1", "--fields", &f("X", "Z"), "--disclosures", &write("dx.json", &json!({}))],
+    );
     assert!(!done && err.contains("not-authority"), "{err}");
     let (done, _, err) = reg(&c, 2, &["suspend", "--key", &key_file(&c, 2), "--registry", "business-licences", "--entry", "91110000-1"]);
     assert!(!done && err.contains("not-authority"), "{err}");
@@ -789,10 +853,17 @@ fn two_authorities_keep_their_registries_on_four_validators() {
     assert_eq!(vc["issuer"]["name"], "org-2");
     assert_eq!(vc["credentialSubject"]["holder"], "did:example:tea-holdings");
     // Any validator's node gives its verdict: valid, signed by org-2's member key.
-    let verdict: Value = client().post(format!("{}/v1/registry/credentials/verify", c.nodes[3].url)).body(json!({"credential": vc}).to_string()).send().unwrap().json().unwrap();
+    let verdict: Value =
+        client().post(format!("{}/v1/registry/credentials/verify", c.nodes[3].url)).body(json!({"credential": vc}).to_string()).send().unwrap().json().unwrap();
     assert_eq!(verdict["valid"], true, "{verdict}");
     let revoked: Value = cred(0, "civil-births", "B1").json().unwrap();
-    let verdict: Value = client().post(format!("{}/v1/registry/credentials/verify", c.nodes[2].url)).body(json!({"credential": revoked}).to_string()).send().unwrap().json().unwrap();
+    let verdict: Value = client()
+        .post(format!("{}/v1/registry/credentials/verify", c.nodes[2].url))
+        .body(json!({"credential": revoked}).to_string())
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
     assert_eq!(verdict["valid"], false);
     assert_eq!(verdict["status"]["revocation"], true, "{verdict}");
 }

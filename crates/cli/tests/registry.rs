@@ -64,7 +64,24 @@ fn lifecycle(suite: &str) {
     let fields = |name: &str, district: &str| json!({"certificate": "B000123", "district": district, "name": name, "birthDate": "2026-03-14"});
     let f1 = write(dir, "f1.json", &fields("王小明", "朝阳区"));
     let disclosures = dir.join("d1.json");
-    let e = registry(&node, &["put", "--key", key, "--registry", G, "--entry", "B000123", "--holder", "did:example:wang", "--fields", &f1, "--disclosures", disclosures.to_str().unwrap()]);
+    let e = registry(
+        &node,
+        &[
+            "put",
+            "--key",
+            key,
+            "--registry",
+            G,
+            "--entry",
+            "B000123",
+            "--holder",
+            "did:example:wang",
+            "--fields",
+            &f1,
+            "--disclosures",
+            disclosures.to_str().unwrap(),
+        ],
+    );
     let mut heights = vec![(1u64, e["height"].as_u64().unwrap())];
     let d1: Value = serde_json::from_slice(&std::fs::read(&disclosures).unwrap()).unwrap();
     assert_eq!(d1["disclosures"].as_array().unwrap().len(), 2, "name and birthDate sealed");
@@ -74,7 +91,22 @@ fn lifecycle(suite: &str) {
 
     for (i, district) in ["海淀区", "东城区"].iter().enumerate() {
         let f = write(dir, &format!("f{}.json", i + 2), &fields("王小明", district));
-        let e = registry(&node, &["amend", "--key", key, "--registry", G, "--entry", "B000123", "--fields", &f, "--disclosures", dir.join(format!("d{}.json", i + 2)).to_str().unwrap()]);
+        let e = registry(
+            &node,
+            &[
+                "amend",
+                "--key",
+                key,
+                "--registry",
+                G,
+                "--entry",
+                "B000123",
+                "--fields",
+                &f,
+                "--disclosures",
+                dir.join(format!("d{}.json", i + 2)).to_str().unwrap(),
+            ],
+        );
         heights.push((e["version"].as_u64().unwrap(), e["height"].as_u64().unwrap()));
     }
     let steps: [(&str, &[&str], &str); 4] = [
@@ -148,7 +180,8 @@ fn lifecycle(suite: &str) {
     assert!(verdict.contains("disclosure of name"), "{verdict}");
 
     // The node's own verdict agrees.
-    let v: Value = client().post(format!("{}/v1/registry/credentials/verify", node.url)).body(json!({"credential": vc}).to_string()).send().unwrap().json().unwrap();
+    let v: Value =
+        client().post(format!("{}/v1/registry/credentials/verify", node.url)).body(json!({"credential": vc}).to_string()).send().unwrap().json().unwrap();
     assert_eq!(v["valid"], false, "{v}");
     assert_eq!(v["status"]["revocation"], true);
     assert_eq!(v["authority"], "dev-org");

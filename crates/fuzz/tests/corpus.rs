@@ -213,10 +213,8 @@ fn seeds(target: &str) -> Vec<Vec<u8>> {
                 Call::Status { action: Action::Suspend, registry: "civil-births".into(), key: "B1".into(), expected_version: 3, reason: "r".into() },
             ];
             let methods = ["create", "schema", "put", "amend", "transfer", "suspend", "reinstate", "revoke"];
-            let mut out: Vec<Vec<u8>> = calls
-                .iter()
-                .map(|c| [vec![methods.iter().position(|m| *m == c.method()).unwrap() as u8], c.encode()].concat())
-                .collect();
+            let mut out: Vec<Vec<u8>> =
+                calls.iter().map(|c| [vec![methods.iter().position(|m| *m == c.method()).unwrap() as u8], c.encode()].concat()).collect();
             let version = Version {
                 version: 2,
                 action: Action::Amend,
@@ -229,18 +227,59 @@ fn seeds(target: &str) -> Vec<Vec<u8>> {
                 time_ms: 1,
                 leaf: 4,
             };
-            out.push(Registry { authority: "org".into(), title_zh: "t".into(), title_en: "t".into(), schema_version: 1, entries: 2, created_height: 1, created_time_ms: 1 }.encode());
+            out.push(
+                Registry {
+                    authority: "org".into(),
+                    title_zh: "t".into(),
+                    title_en: "t".into(),
+                    schema_version: 1,
+                    entries: 2,
+                    created_height: 1,
+                    created_time_ms: 1,
+                }
+                .encode(),
+            );
             out.push(version.encode());
             out.push(Entry { current: version.clone(), status_index: 1, created_height: 2 }.encode());
-            out.push(VersionLeaf { tx_id: [1; 32], registry: "g".into(), key: "k".into(), organisation: "o".into(), signer: vec![2; 32], version, content: content.clone() }.encode_payload());
-            out.push(SchemaLeaf { tx_id: [1; 32], registry: "g".into(), organisation: "o".into(), schema_version: 1, title_zh: String::new(), title_en: String::new(), schema: schema.clone() }.encode_payload());
+            out.push(
+                VersionLeaf {
+                    tx_id: [1; 32],
+                    registry: "g".into(),
+                    key: "k".into(),
+                    organisation: "o".into(),
+                    signer: vec![2; 32],
+                    version,
+                    content: content.clone(),
+                }
+                .encode_payload(),
+            );
+            out.push(
+                SchemaLeaf {
+                    tx_id: [1; 32],
+                    registry: "g".into(),
+                    organisation: "o".into(),
+                    schema_version: 1,
+                    title_zh: String::new(),
+                    title_en: String::new(),
+                    schema: schema.clone(),
+                }
+                .encode_payload(),
+            );
             out.push(schema);
             out.push(br#"{"field":"name","salt":"AAAAAAAAAAAAAAAAAAAAAA","value":"x"}"#.to_vec());
             // A credential (the JCS suite: cheap to canonicalize under mutation), its did:key, a status list.
             let key = KeyPair::from_secret_bytes(Suite::Ed25519Sha256, &[5; 32]).unwrap();
             let doc = serde_json::json!({"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiableCredential"], "issuer": cairn_vc::did::did_key(&key.public_key()),
                 "credentialSubject": {"id": "did:example:x"}});
-            let signed = cairn_vc::proof::sign(&doc, cairn_vc::Cryptosuite::EddsaJcs2022, &key.public_key(), "2026-01-01T00:00:00Z", &cairn_vc::canon::Contexts::new(), |d| key.sign_raw(d)).unwrap();
+            let signed = cairn_vc::proof::sign(
+                &doc,
+                cairn_vc::Cryptosuite::EddsaJcs2022,
+                &key.public_key(),
+                "2026-01-01T00:00:00Z",
+                &cairn_vc::canon::Contexts::new(),
+                |d| key.sign_raw(d),
+            )
+            .unwrap();
             out.push(serde_json::to_vec(&signed).unwrap());
             out.push(cairn_vc::did::verification_method(&key.public_key()).into_bytes());
             out.push(cairn_vc::status::encode(&[0x80]).into_bytes());

@@ -51,10 +51,12 @@ pub mod decoders {
 
 /// The modules this node runs, one factory per module crate. Adding a module is one line here
 /// (and its crate); the executor stamps the module's name on its state, indexes and errors.
-pub const MODULES: &[cairn_exec::ModuleFactory] = &[cairn_module_evidence::module, cairn_module_governance::module, cairn_module_trace::module, cairn_module_registry::module];
+pub const MODULES: &[cairn_exec::ModuleFactory] =
+    &[cairn_module_evidence::module, cairn_module_governance::module, cairn_module_trace::module, cairn_module_registry::module];
 
 /// The `cairn <module> ...` subcommands of the modules that have one (one line per module).
-pub const MODULE_CLIS: &[cairn_module::ModuleCli] = &[cairn_module_evidence::cli::CLI, cairn_module_governance::cli::CLI, cairn_module_trace::cli::CLI, cairn_module_registry::cli::CLI];
+pub const MODULE_CLIS: &[cairn_module::ModuleCli] =
+    &[cairn_module_evidence::cli::CLI, cairn_module_governance::cli::CLI, cairn_module_trace::cli::CLI, cairn_module_registry::cli::CLI];
 
 /// The readable view of a state value of a module this binary has, for offline verifiers
 /// (`cairn verify --state-proof`): `None` for a module it does not have.

@@ -94,6 +94,7 @@ fn open_with(dir: &Path, i: usize, genesis: &Genesis) -> Arc<Ledger> {
         tls: None,
         consensus: None,
         agent_key: None,
+        public_url: None,
     })
     .unwrap()
 }

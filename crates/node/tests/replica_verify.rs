@@ -61,6 +61,7 @@ fn fixture(suite: Suite) -> Fixture {
         tls: None,
         consensus: None,
         agent_key: None,
+        public_url: None,
     };
     let ledger = Ledger::open(config).unwrap();
     Fixture { _tmp: tmp, ledger, submitter, chain: genesis.chain_id }
@@ -203,6 +204,7 @@ fn other_ledger(f: &Fixture) -> Arc<Ledger> {
         tls: None,
         consensus: None,
         agent_key: None,
+        public_url: None,
     })
     .unwrap()
 }

@@ -25,7 +25,8 @@ const MAX_VALUE_BYTES: usize = 1024;
 const LEAF_PUT: u8 = 1;
 
 /// The binary's modules: the shipped ones and this.
-pub const MODULES: &[cairn_exec::ModuleFactory] = &[cairn_module_evidence::module, cairn_module_governance::module, cairn_module_trace::module, cairn_module_registry::module, module];
+pub const MODULES: &[cairn_exec::ModuleFactory] =
+    &[cairn_module_evidence::module, cairn_module_governance::module, cairn_module_trace::module, cairn_module_registry::module, module];
 
 pub fn module(_: &Genesis) -> Result<Box<dyn Module>, String> {
     Ok(Box::new(Testkit))

@@ -64,11 +64,10 @@ impl Cryptosuite {
     }
 
     fn hash(self, bytes: &[u8]) -> [u8; 32] {
-        let h = match self.suite() {
+        match self.suite() {
             Suite::Ed25519Sha256 => cairn_crypto::sha256(bytes),
             Suite::Sm2Sm3 => cairn_crypto::sm3(bytes),
-        };
-        h
+        }
     }
 }
 
@@ -92,7 +91,14 @@ pub fn hash_data(cs: Cryptosuite, proof_config: &Value, document: &Value, contex
 /// `document` with a proof by `key` (its did:key verification method) made `created` (an XML
 /// Schema dateTime, as the issuer's facts give it), for `assertionMethod`. `sign` signs the 64
 /// bytes of hash data with the key's secret.
-pub fn sign(document: &Value, cs: Cryptosuite, key: &PublicKey, created: &str, contexts: &Contexts, sign: impl FnOnce(&[u8; 64]) -> Vec<u8>) -> Result<Value, VcError> {
+pub fn sign(
+    document: &Value,
+    cs: Cryptosuite,
+    key: &PublicKey,
+    created: &str,
+    contexts: &Contexts,
+    sign: impl FnOnce(&[u8; 64]) -> Vec<u8>,
+) -> Result<Value, VcError> {
     if key.suite() != cs.suite() {
         return Err(VcError::Unsupported(format!("{} signs with {} keys", cs.name(), cs.suite())));
     }

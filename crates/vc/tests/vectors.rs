@@ -47,8 +47,17 @@ fn check_suite(cs: Cryptosuite, dir: &str, tag: &str) {
             _ => String::from_utf8(jcs(v).unwrap()).unwrap(),
         }
     };
-    assert_eq!(canon(&unsigned), read(&format!("vc-di-eddsa/TestVectors/{dir}/canonDoc{tag}.txt")).trim_end_matches('\n').to_string() + if cs == Cryptosuite::EddsaRdfc2022 { "\n" } else { "" }, "{dir}: canonical document");
-    assert_eq!(canon(&config).trim_end(), read(&format!("vc-di-eddsa/TestVectors/{dir}/proofCanon{tag}.txt")).trim_end(), "{dir}: canonical proof configuration");
+    assert_eq!(
+        canon(&unsigned),
+        read(&format!("vc-di-eddsa/TestVectors/{dir}/canonDoc{tag}.txt")).trim_end_matches('\n').to_string()
+            + if cs == Cryptosuite::EddsaRdfc2022 { "\n" } else { "" },
+        "{dir}: canonical document"
+    );
+    assert_eq!(
+        canon(&config).trim_end(),
+        read(&format!("vc-di-eddsa/TestVectors/{dir}/proofCanon{tag}.txt")).trim_end(),
+        "{dir}: canonical proof configuration"
+    );
     let data = hash_data(cs, &config, &unsigned, &c).unwrap();
     assert_eq!(hex::encode(&data[..32]), read(&format!("vc-di-eddsa/TestVectors/{dir}/proofHash{tag}.txt")).trim(), "{dir}: proof hash");
     assert_eq!(hex::encode(&data[32..]), read(&format!("vc-di-eddsa/TestVectors/{dir}/docHash{tag}.txt")).trim(), "{dir}: document hash");
@@ -56,7 +65,10 @@ fn check_suite(cs: Cryptosuite, dir: &str, tag: &str) {
     let k = key();
     let signed = proof::sign(&unsigned, cs, &k.public_key(), config["created"].as_str().unwrap(), &c, |d| k.sign_raw(d)).unwrap();
     let expected = json(&format!("vc-di-eddsa/TestVectors/{dir}/signed{tag}.json"));
-    assert_eq!(hex::encode(bs58::decode(&signed["proof"]["proofValue"].as_str().unwrap()[1..]).into_vec().unwrap()), read(&format!("vc-di-eddsa/TestVectors/{dir}/sigHex{tag}.txt")).trim());
+    assert_eq!(
+        hex::encode(bs58::decode(&signed["proof"]["proofValue"].as_str().unwrap()[1..]).into_vec().unwrap()),
+        read(&format!("vc-di-eddsa/TestVectors/{dir}/sigHex{tag}.txt")).trim()
+    );
     assert_eq!(signed, expected, "{dir}: the signed credential");
     let v = proof::verify(&expected, &c).unwrap();
     assert_eq!(v.cryptosuite, cs);
@@ -112,7 +124,13 @@ fn unknown_contexts_and_malformed_proofs_are_refused() {
     let signed = json("vc-di-eddsa/TestVectors/eddsa-rdfc-2022/signedDataInt.json");
     assert!(matches!(proof::verify(&signed, &c), Err(cairn_vc::VcError::UnknownContext(u)) if u.contains("examples")));
     let c = contexts();
-    for (path, value) in [("type", "Ed25519Signature2020"), ("cryptosuite", "eddsa-2022"), ("proofPurpose", "authentication"), ("proofValue", "not base58"), ("verificationMethod", "did:web:vc.example#key")] {
+    for (path, value) in [
+        ("type", "Ed25519Signature2020"),
+        ("cryptosuite", "eddsa-2022"),
+        ("proofPurpose", "authentication"),
+        ("proofValue", "not base58"),
+        ("verificationMethod", "did:web:vc.example#key"),
+    ] {
         let mut s = signed.clone();
         s["proof"][path] = value.into();
         assert!(proof::verify(&s, &c).is_err(), "{path} = {value}");

@@ -226,9 +226,7 @@ fn url(node: &str, t: &Target, tail: &str) -> String {
 
 /// Percent-encodes a path segment (everything but unreserved characters).
 fn url_escape(s: &str) -> String {
-    s.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
-        .collect()
+    s.bytes().map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
 }
 
 /// Signs and submits one call, waiting for its block; the submit result.
@@ -341,7 +339,11 @@ fn run(matches: &clap::ArgMatches, env: &CliEnv) -> Result<ExitCode, CliError> {
             match v["view"]["exists"].as_bool() {
                 Some(true) => eprintln!(
                     "entry {} of {}: version {}, {}, as of block {}",
-                    target.entry, target.registry, v["view"]["version"], v["view"]["status"].as_str().unwrap_or("?"), v["height"]
+                    target.entry,
+                    target.registry,
+                    v["view"]["version"],
+                    v["view"]["status"].as_str().unwrap_or("?"),
+                    v["height"]
                 ),
                 _ => eprintln!("registry {} has no entry {} as of block {}", target.registry, target.entry, v["height"]),
             }
@@ -360,7 +362,15 @@ fn run(matches: &clap::ArgMatches, env: &CliEnv) -> Result<ExitCode, CliError> {
 }
 
 /// Fetches a credential and checks its proof before writing it.
-fn fetch_credential(env: &CliEnv, node: &str, registry: &str, entry: &str, version: Option<u32>, cryptosuite: Option<String>, out: Option<PathBuf>) -> Result<ExitCode, CliError> {
+fn fetch_credential(
+    env: &CliEnv,
+    node: &str,
+    registry: &str,
+    entry: &str,
+    version: Option<u32>,
+    cryptosuite: Option<String>,
+    out: Option<PathBuf>,
+) -> Result<ExitCode, CliError> {
     let http = Http::new(&env.http, None, Duration::from_secs(HTTP_TIMEOUT_S))?;
     let mut query = Vec::new();
     if let Some(v) = version {
@@ -373,7 +383,12 @@ fn fetch_credential(env: &CliEnv, node: &str, registry: &str, entry: &str, versi
     let t = Target { registry: registry.into(), entry: entry.into() };
     let vc = http.get_json(&url(node, &t, &tail))?;
     let verified = cairn_vc::proof::verify(&vc, &crate::credential::contexts()).map_err(|e| CliError(format!("the node's credential does not verify: {e}")))?;
-    eprintln!("credential of {entry} in {registry}, version {}, signed {} by {}", vc["credentialSubject"]["version"], verified.cryptosuite.name(), verified.verification_method);
+    eprintln!(
+        "credential of {entry} in {registry}, version {}, signed {} by {}",
+        vc["credentialSubject"]["version"],
+        verified.cryptosuite.name(),
+        verified.verification_method
+    );
     let text = serde_json::to_string_pretty(&vc).context("the credential")? + "\n";
     match out {
         Some(p) => write(&p, &text)?,

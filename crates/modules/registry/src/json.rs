@@ -26,7 +26,9 @@ pub fn args_from_json(method: &str, args: Value) -> Result<Call, TxError> {
     if let Some(k) = o.keys().find(|k| !allowed.contains(&k.as_str())) {
         return Err(invalid(format!("{method} takes {}; not {k:?}", allowed.join(", "))));
     }
-    let s = |k: &str| -> Result<String, TxError> { o.get(k).and_then(Value::as_str).map(str::to_string).ok_or_else(|| invalid(format!("{method}: {k} is a string"))) };
+    let s = |k: &str| -> Result<String, TxError> {
+        o.get(k).and_then(Value::as_str).map(str::to_string).ok_or_else(|| invalid(format!("{method}: {k} is a string")))
+    };
     let opt = |k: &str| -> Result<String, TxError> {
         match o.get(k) {
             None => Ok(String::new()),
@@ -40,7 +42,10 @@ pub fn args_from_json(method: &str, args: Value) -> Result<Call, TxError> {
         }
     };
     let version = || -> Result<u32, TxError> {
-        o.get("expected_version").and_then(Value::as_u64).and_then(|v| u32::try_from(v).ok()).ok_or_else(|| invalid(format!("{method}: expected_version is the entry's current version")))
+        o.get("expected_version")
+            .and_then(Value::as_u64)
+            .and_then(|v| u32::try_from(v).ok())
+            .ok_or_else(|| invalid(format!("{method}: expected_version is the entry's current version")))
     };
     let registry = s("registry")?;
     let call = match method {

@@ -32,7 +32,7 @@ pub mod schema;
 pub mod wire;
 
 use schema::EntrySchema;
-use wire::{Action, Call, Entry, content_key, MODULE, Purpose, Registry, STATUS_CHUNK_BITS, SchemaLeaf, Status, Version, VersionLeaf};
+use wire::{Action, Call, Entry, MODULE, Purpose, Registry, STATUS_CHUNK_BITS, SchemaLeaf, Status, Version, VersionLeaf, content_key};
 
 /// The role every registry method needs (for members whose roles are listed).
 pub const ROLE_REGISTRAR: &str = "registry.registrar";
@@ -128,12 +128,16 @@ fn read<T>(ctx: &ExecContext<'_, '_>, key: &[u8], decode: fn(&[u8]) -> Result<T,
 impl RegistryModule {
     /// The compiled schema of a stored schema version.
     fn schema(&self, ctx: &ExecContext<'_, '_>, registry: &str, version: u32) -> Result<Arc<EntrySchema>, StateError> {
-        let bytes = ctx.state_get(&wire::schema_key(registry, version))?.ok_or_else(|| StateError::Storage(format!("registry {registry}: schema version {version} missing")))?;
+        let bytes = ctx
+            .state_get(&wire::schema_key(registry, version))?
+            .ok_or_else(|| StateError::Storage(format!("registry {registry}: schema version {version} missing")))?;
         let mut cache = self.schemas.lock().expect("the schema cache lock is never poisoned");
         if let Some(s) = cache.get(&bytes) {
             return Ok(Arc::clone(s));
         }
-        let s = Arc::new(EntrySchema::parse(&bytes, self.digest_len).map_err(|e| StateError::Storage(format!("registry {registry}: stored schema {version}: {e}")))?);
+        let s = Arc::new(
+            EntrySchema::parse(&bytes, self.digest_len).map_err(|e| StateError::Storage(format!("registry {registry}: stored schema {version}: {e}")))?,
+        );
         if cache.len() >= SCHEMA_CACHE_ENTRIES {
             cache.clear();
         }
@@ -156,7 +160,15 @@ impl RegistryModule {
                 if ctx.state_get(&wire::registry_key(&registry))?.is_some() {
                     return Err(refuse(RegistryError::RegistryExists(registry)));
                 }
-                let r = Registry { authority: ctx.organisation.into(), title_zh, title_en, schema_version: 1, entries: 0, created_height: ctx.height, created_time_ms: ctx.time_ms };
+                let r = Registry {
+                    authority: ctx.organisation.into(),
+                    title_zh,
+                    title_en,
+                    schema_version: 1,
+                    entries: 0,
+                    created_height: ctx.height,
+                    created_time_ms: ctx.time_ms,
+                };
                 out.index.push(IndexEntry { index: INDEX_REGISTRIES, key: str_key(&[&registry]), value: Vec::new() });
                 Self::write_schema(ctx, tx, &registry, &r, schema, out);
                 Ok(())
@@ -440,5 +452,3 @@ impl Module for RegistryModule {
         routes::router()
     }
 }
-
-

@@ -35,6 +35,9 @@ use crate::json::{entry_json, registry_json, version_json};
 use crate::wire::{self, Entry, MAX_KEY, MODULE, Purpose, Registry, STATUS_CHUNK_BITS, Status, Version};
 use crate::{INDEX_FIELD, INDEX_HOLDER, INDEX_KEYS, INDEX_REGISTRIES, INDEX_STATUS, str_key};
 
+/// Whether an index candidate (an entry, its content) still matches a listing's filter.
+type Filter = dyn Fn(&Entry, &Value) -> bool + Send;
+
 /// Most entries or registries one listing returns, and the default.
 const MAX_LIST: usize = 500;
 const DEFAULT_LIST: usize = 50;
@@ -198,7 +201,7 @@ async fn entries(State(q): State<Query>, Path(g): Path<String>, RawQuery(raw): R
         Some(Ok(s)) => Some(s),
         Some(Err(s)) => return bad(format!("status {s:?} is not active, suspended or revoked")),
     };
-    let (index, prefix, filter): (&'static str, Vec<u8>, Box<dyn Fn(&Entry, &Value) -> bool + Send>) = match (&p.holder, &p.field, &p.value, status) {
+    let (index, prefix, filter): (&'static str, Vec<u8>, Box<Filter>) = match (&p.holder, &p.field, &p.value, status) {
         (None, None, None, None) => (INDEX_KEYS, str_key(&[&g]), Box::new(|_, _| true)),
         (Some(h), None, None, None) => {
             let h2 = h.clone();
@@ -410,7 +413,11 @@ async fn status_list(State(q): State<Query>, Path((g, purpose)): Path<(String, S
 /// registries, with its own organisation's key.
 fn issuer(q: &Query, g: &str, r: &Registry) -> Result<cairn_crypto::PublicKey, Response> {
     let Some(agent) = q.agent() else {
-        return Err(problem(StatusCode::FORBIDDEN, "registry.no-agent", "this node has no agent key (agent_key in its config): credentials are issued by the authority's own node"));
+        return Err(problem(
+            StatusCode::FORBIDDEN,
+            "registry.no-agent",
+            "this node has no agent key (agent_key in its config): credentials are issued by the authority's own node",
+        ));
     };
     if agent.organisation != r.authority {
         return Err(problem(
@@ -483,7 +490,17 @@ async fn credential(State(q): State<Query>, Path((g, k)): Path<(String, String)>
         let content: Value = serde_json::from_slice(&bytes).map_err(|e| host(HostError::internal(format!("registry content: {e}"))))?;
         let base = q.public_base(headers.get(header::HOST).and_then(|h| h.to_str().ok()));
         let chain = hex::encode(q.genesis().hash());
-        let facts = crate::credential::Facts { base: &base, chain: &chain, registry_id: &g, registry: &r, key: &k, entry: &e, version: &version, content: &content, issuer: &key };
+        let facts = crate::credential::Facts {
+            base: &base,
+            chain: &chain,
+            registry_id: &g,
+            registry: &r,
+            key: &k,
+            entry: &e,
+            version: &version,
+            content: &content,
+            issuer: &key,
+        };
         let unsigned = crate::credential::entry_credential(&facts);
         sign(&q, &unsigned, cs, &key, &cairn_types::format_time_ms(version.time_ms))
     })();
@@ -508,7 +525,12 @@ fn status_page(q: &Query, g: &str, purpose: &str, page: &str) -> Result<(Purpose
     Ok((purpose, r, page, first..first + per_page))
 }
 
-async fn status_list_credential(State(q): State<Query>, Path((g, purpose, page)): Path<(String, String, String)>, RawQuery(raw): RawQuery, headers: axum::http::HeaderMap) -> Response {
+async fn status_list_credential(
+    State(q): State<Query>,
+    Path((g, purpose, page)): Path<(String, String, String)>,
+    RawQuery(raw): RawQuery,
+    headers: axum::http::HeaderMap,
+) -> Response {
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
     struct P {
@@ -559,7 +581,9 @@ async fn status_list_proof(State(q): State<Query>, Path((g, purpose, page)): Pat
             let r = q.state_receipt(&wire::status_chunk_key(&g, purpose, c), Some(height)).map_err(host)?;
             receipts.push(serde_json::from_str::<Value>(&r.to_json()).expect("a receipt is JSON"));
         }
-        Ok::<_, Response>(json!({"registry": g, "purpose": purpose.name(), "page": page, "as_of_height": height, "first_chunk": page * 8, "receipts": receipts}))
+        Ok::<_, Response>(
+            json!({"registry": g, "purpose": purpose.name(), "page": page, "as_of_height": height, "first_chunk": page * 8, "receipts": receipts}),
+        )
     })();
     match built {
         Ok(v) => json_response(v),

@@ -133,7 +133,8 @@ impl EntrySchema {
         }
         // The full schema must compile: the registrar's client checks clear values against it.
         compile(&without_annotations(&document))?;
-        let required: Vec<String> = doc.get("required").and_then(Value::as_array).map(|r| r.iter().filter_map(|v| v.as_str().map(str::to_string)).collect()).unwrap_or_default();
+        let required: Vec<String> =
+            doc.get("required").and_then(Value::as_array).map(|r| r.iter().filter_map(|v| v.as_str().map(str::to_string)).collect()).unwrap_or_default();
         let required_personal = required.iter().filter(|r| personal.contains(*r)).cloned().collect();
         let chain = compile(&chain_form(&document, &personal))?;
         Ok(EntrySchema { document, indexed, personal, required_personal, chain, digest_hex: digest_len * 2 })

@@ -35,8 +35,7 @@ pub const METHOD_TRANSFER: &str = "transfer";
 pub const METHOD_SUSPEND: &str = "suspend";
 pub const METHOD_REINSTATE: &str = "reinstate";
 pub const METHOD_REVOKE: &str = "revoke";
-pub const METHODS: [&str; 8] =
-    [METHOD_CREATE, METHOD_SCHEMA, METHOD_PUT, METHOD_AMEND, METHOD_TRANSFER, METHOD_SUSPEND, METHOD_REINSTATE, METHOD_REVOKE];
+pub const METHODS: [&str; 8] = [METHOD_CREATE, METHOD_SCHEMA, METHOD_PUT, METHOD_AMEND, METHOD_TRANSFER, METHOD_SUSPEND, METHOD_REINSTATE, METHOD_REVOKE];
 
 /// Leaf kinds: a version of an entry, a registry's creation or new schema version.
 pub const KIND_VERSION: u8 = 1;
@@ -153,13 +152,42 @@ impl Purpose {
 /// A registrar's call.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Call {
-    Create { registry: String, title_zh: String, title_en: String, schema: Vec<u8> },
-    Schema { registry: String, schema: Vec<u8> },
-    Put { registry: String, key: String, holder: String, content: Vec<u8> },
-    Amend { registry: String, key: String, expected_version: u32, content: Vec<u8> },
-    Transfer { registry: String, key: String, expected_version: u32, holder: String },
+    Create {
+        registry: String,
+        title_zh: String,
+        title_en: String,
+        schema: Vec<u8>,
+    },
+    Schema {
+        registry: String,
+        schema: Vec<u8>,
+    },
+    Put {
+        registry: String,
+        key: String,
+        holder: String,
+        content: Vec<u8>,
+    },
+    Amend {
+        registry: String,
+        key: String,
+        expected_version: u32,
+        content: Vec<u8>,
+    },
+    Transfer {
+        registry: String,
+        key: String,
+        expected_version: u32,
+        holder: String,
+    },
     /// Suspend, reinstate or revoke.
-    Status { action: Action, registry: String, key: String, expected_version: u32, reason: String },
+    Status {
+        action: Action,
+        registry: String,
+        key: String,
+        expected_version: u32,
+        reason: String,
+    },
 }
 
 impl Call {
@@ -222,12 +250,9 @@ impl Call {
                 expected_version: r.u32("expected_version")?,
                 content: r.bytes("content", MAX_CONTENT_BYTES)?.to_vec(),
             },
-            METHOD_TRANSFER => Call::Transfer {
-                registry,
-                key: entry_key(&mut r)?,
-                expected_version: r.u32("expected_version")?,
-                holder: text(&mut r, "holder", MAX_HOLDER)?,
-            },
+            METHOD_TRANSFER => {
+                Call::Transfer { registry, key: entry_key(&mut r)?, expected_version: r.u32("expected_version")?, holder: text(&mut r, "holder", MAX_HOLDER)? }
+            }
             m => {
                 let action = Action::from_method(m)
                     .filter(|a| matches!(a, Action::Suspend | Action::Reinstate | Action::Revoke))
@@ -300,7 +325,13 @@ pub struct Registry {
 impl Registry {
     pub fn encode(&self) -> Vec<u8> {
         let mut w = Writer::new();
-        w.str(&self.authority).str(&self.title_zh).str(&self.title_en).u32(self.schema_version).u64(self.entries).u64(self.created_height).u64(self.created_time_ms);
+        w.str(&self.authority)
+            .str(&self.title_zh)
+            .str(&self.title_en)
+            .u32(self.schema_version)
+            .u64(self.entries)
+            .u64(self.created_height)
+            .u64(self.created_time_ms);
         w.into_bytes()
     }
 

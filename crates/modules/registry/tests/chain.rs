@@ -156,9 +156,8 @@ fn an_entry_lives_through_every_change_and_each_version_stays() {
     let e = entry(&c, "B000001", None).unwrap();
     assert_eq!((e.current.version, e.current.status, e.current.holder.as_str()), (7, Status::Revoked, "did:example:child"));
     assert_eq!(e.current.reason, "duplicate-registration");
-    let actions: Vec<&str> = (1..=7)
-        .map(|v| Version::decode(&c.value("registry", &wire::version_key(G, "B000001", v), None).unwrap()).unwrap().action.name())
-        .collect();
+    let actions: Vec<&str> =
+        (1..=7).map(|v| Version::decode(&c.value("registry", &wire::version_key(G, "B000001", v), None).unwrap()).unwrap().action.name()).collect();
     assert_eq!(actions, ["put", "amend", "amend", "transfer", "suspend", "reinstate", "revoke"]);
     // As of the put's height the entry was version 1, active; before it, absent.
     assert_eq!(entry(&c, "B000001", Some(put_height)).unwrap().current.version, 1);
