@@ -11,7 +11,8 @@
 //                              by this node, with a QR code of its URL) and its state proof;
 //   #/registry/verify          a credential (and the holder's disclosures) checked by this node.
 //
-// A registry named "verify" opens at #/registry/verify/ (its entries at #/registry/verify/<k>).
+// The id "verify" is reserved for this page (crates/modules/registry/src/wire.rs); the trailing slash
+// below is only a guard.
 // The header search opens a registry by its id, and an entry by "<registry>/<key>".
 
 import { $, esc, t, tn, getLang, timeHtml, idHtml, fillHtml, api, authFetch, scrollBox, notFound, stepHtml } from '/console/kit.js';
@@ -22,7 +23,7 @@ const strings = {
   en: {
     nav_registry: 'Registries',
     reg_title: 'Registries', reg_help: 'Authoritative registries kept on this ledger: every entry with its full history, its receipts, state proofs and verifiable credentials.',
-    reg_id: 'ID', reg_name: 'Title', reg_authority: 'Authority', reg_entries: 'Entries', reg_schema_version: 'Schema version', reg_created: 'Created',
+    reg_id: 'ID', reg_authority: 'Authority', reg_entries: 'Entries', reg_schema_version: 'Schema version', reg_created: 'Created',
     reg_none: 'No registry yet.', reg_more: 'More', reg_loading: 'Loading…', reg_verify_link: 'Verify a credential',
     reg_n_registries: { one: '{n} registry', other: '{n} registries' }, reg_n_entries: { one: '{n} entry', other: '{n} entries' },
     reg_n_shown: { one: '{n} entry shown', other: '{n} entries shown' }, reg_more_exist: 'more on the next page',
@@ -56,13 +57,15 @@ const strings = {
     reg_refused: 'Refused: {detail} (HTTP {status})',
     reg_proof: 'State proof', reg_proof_help: 'A state proof shows, from the validators’ signatures alone, this entry’s version, content digest and status as of a block.',
     reg_proof_download: 'Download state proof (JSON)', reg_proof_fetching: 'Fetching the proof…', reg_proof_done: 'State proof as of block {height}:',
+    reg_state_entry: 'At block {height}, entry {key} of registry {registry} was at version {version}, {status}, with content digest {digest}.',
+    reg_state_none: 'At block {height}, registry {registry} had no entry {key}.',
     reg_v_title: 'Verify a registry credential',
     reg_v_help: 'Paste or drop a credential issued from a registry of this ledger and, if you have it, the holder’s disclosures file. This node checks its proof, that its issuer is a member key of the registry’s authority, the entry’s status now, and each disclosure against its digest.',
     reg_v_credential: 'Credential (JSON file)', reg_v_paste: 'Or paste the credential here', reg_v_disclosures: 'The holder’s disclosures file (optional)',
     reg_v_button: 'Verify', reg_v_need: 'Choose, drop or paste a credential first', reg_v_checking: 'Checking the credential…',
     reg_v_not_json: '{what} is not JSON: {detail}', reg_v_not_disclosures: 'The disclosures file holds no "disclosures" list',
     reg_v_the_credential: 'The credential', reg_v_the_disclosures: 'The disclosures file',
-    reg_v_problems: 'Problems', reg_v_status: 'Status now', reg_v_revocation: 'Revocation', reg_v_suspension: 'Suspension',
+    reg_v_revocation: 'Revocation', reg_v_suspension: 'Suspension',
     reg_v_revoked: 'revoked', reg_v_not_revoked: 'not revoked', reg_v_suspended: 'suspended', reg_v_not_suspended: 'not suspended', reg_v_unknown: 'unknown',
     reg_v_newer: 'The entry is now at version {v}; this credential states version {c}.',
     reg_v_issuer: 'Issuer', reg_v_method: 'Verification method', reg_v_entry: 'Entry', reg_v_disclosed: 'Disclosed fields', reg_v_none_disclosed: 'No personal field disclosed.',
@@ -71,7 +74,7 @@ const strings = {
   zh: {
     nav_registry: '登记簿',
     reg_title: '登记簿', reg_help: '本账本上的权威登记簿：每个条目都有完整的历史、回执、状态证明和可验证凭证。',
-    reg_id: '编号', reg_name: '名称', reg_authority: '登记机关', reg_entries: '条目', reg_schema_version: '模式版本', reg_created: '创建',
+    reg_id: '编号', reg_authority: '登记机关', reg_entries: '条目', reg_schema_version: '模式版本', reg_created: '创建',
     reg_none: '尚无登记簿。', reg_more: '更多', reg_loading: '正在加载…', reg_verify_link: '验证凭证',
     reg_n_registries: { other: '{n} 个登记簿' }, reg_n_entries: { other: '{n} 个条目' },
     reg_n_shown: { other: '已显示 {n} 个条目' }, reg_more_exist: '下一页还有',
@@ -105,13 +108,15 @@ const strings = {
     reg_refused: '被拒绝：{detail}（HTTP {status}）',
     reg_proof: '状态证明', reg_proof_help: '状态证明仅凭验证节点的签名即可表明：截至某个区块，本条目的版本、内容摘要和状态。',
     reg_proof_download: '下载状态证明（JSON）', reg_proof_fetching: '正在获取证明…', reg_proof_done: '截至区块 {height} 的状态证明：',
+    reg_state_entry: '在区块 {height}，登记簿 {registry} 的条目 {key} 处于版本 {version}，状态为{status}，内容摘要为 {digest}。',
+    reg_state_none: '在区块 {height}，登记簿 {registry} 没有条目 {key}。',
     reg_v_title: '验证登记凭证',
     reg_v_help: '粘贴或拖入本账本登记簿签发的凭证；如有持有人的披露文件，也可一并提供。本节点会检查凭证的证明、签发者是否为该登记簿登记机关的成员密钥、条目当前的状态，以及每项披露是否与其摘要相符。',
     reg_v_credential: '凭证（JSON 文件）', reg_v_paste: '或在此粘贴凭证', reg_v_disclosures: '持有人的披露文件（可选）',
     reg_v_button: '验证', reg_v_need: '请先选择、拖入或粘贴凭证', reg_v_checking: '正在检查凭证…',
     reg_v_not_json: '{what}不是 JSON：{detail}', reg_v_not_disclosures: '披露文件中没有 "disclosures" 列表',
     reg_v_the_credential: '凭证', reg_v_the_disclosures: '披露文件',
-    reg_v_problems: '问题', reg_v_status: '当前状态', reg_v_revocation: '撤销', reg_v_suspension: '暂停',
+    reg_v_revocation: '撤销', reg_v_suspension: '暂停',
     reg_v_revoked: '已撤销', reg_v_not_revoked: '未撤销', reg_v_suspended: '已暂停', reg_v_not_suspended: '未暂停', reg_v_unknown: '未知',
     reg_v_newer: '该条目现为版本 {v}；本凭证记载的是版本 {c}。',
     reg_v_issuer: '签发者', reg_v_method: '验证方法', reg_v_entry: '条目', reg_v_disclosed: '已披露字段', reg_v_none_disclosed: '未披露个人信息字段。',
@@ -123,6 +128,8 @@ const strings = {
 const PER_PAGE = 20;
 /** Registries per page of the list (the API's default). */
 const REGISTRIES_PER_PAGE = 50;
+/** A registry id (wire.rs, valid_registry_id). */
+const REGISTRY_ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
 const STATUSES = ['active', 'suspended', 'revoked'];
 const ACTIONS = ['put', 'amend', 'transfer', 'suspend', 'reinstate', 'revoke'];
 /** Codes of actions and statuses in a version leaf (crates/modules/registry/src/wire.rs). */
@@ -158,7 +165,7 @@ function addStyle() {
     .reg-banner { font-size: 1.4rem; font-weight: 800; padding: .4rem 1rem; border-radius: 6px; display: inline-block; margin: .3rem 0; border: 2px solid; }
     .reg-banner.active { background: #e3f4e8; color: var(--ok); }
     .reg-banner.suspended { background: #fff4d6; color: #7a5200; }
-    .reg-banner.revoked { background: #fbe7e8; color: var(--bad); text-decoration: line-through; text-decoration-thickness: 2px; }
+    .reg-banner.revoked { background: #fbe7e8; color: var(--bad); }
     ol.reg-timeline { list-style: none; padding: 0 0 0 1rem; margin: .5rem 0 .5rem .4rem; border-left: 3px solid var(--line); }
     ol.reg-timeline > li { position: relative; padding: .2rem 0 1rem .4rem; }
     ol.reg-timeline > li::before { content: ''; position: absolute; left: -1.55rem; top: .55rem; width: .8rem; height: .8rem; border-radius: 50%; background: var(--ok); border: 2px solid #fff; }
@@ -184,6 +191,10 @@ const actionText = (a) => (ACTIONS.includes(a) ? t(`reg_act_${a}`) : String(a ??
 /** A registry's title in the viewer's language (the other when it has none). */
 const titleOf = (r) => (getLang() === 'zh' ? r.title?.zh || r.title?.en : r.title?.en || r.title?.zh) || '';
 const valueHtml = (v) => (typeof v === 'string' ? esc(v) : `<code>${esc(JSON.stringify(v))}</code>`);
+/** A label before its value: "Reason: ", "原因：". */
+const labelHtml = (key) => `<span class="muted">${esc(t(key))}${getLang() === 'zh' ? '：' : ': '}</span>`;
+/** A remark in brackets after a word: " (x)", "（x）". */
+const bracketHtml = (html) => (getLang() === 'zh' ? `<span class="muted">（${html}）</span>` : ` <span class="muted">(${html})</span>`);
 const fileName = (s) => String(s).replace(/[\\/:*?"<>|\s]+/g, '_');
 
 /** A problem answer (RFC 7807) in words. */
@@ -330,7 +341,7 @@ function wireFilter(ctx, g, params) {
 function entryRow(g, e) {
   return `<tr data-key="${esc(e.key)}" data-status="${esc(e.status)}" data-holder="${esc(e.holder)}">
     <td><a class="mono" href="${entryHref(g, e.key)}">${esc(e.key)}</a></td><td>${e.holder ? `<span class="mono">${esc(e.holder)}</span>` : `<span class="muted">${esc(t('reg_no_holder'))}</span>`}</td>
-    <td>${statusHtml(e.status)}</td><td>${e.version}</td><td>${esc(actionText(e.action))}${e.reason ? ` <span class="muted">(${esc(e.reason)})</span>` : ''}</td>
+    <td>${statusHtml(e.status)}</td><td>${e.version}</td><td>${esc(actionText(e.action))}${e.reason ? bracketHtml(esc(e.reason)) : ''}</td>
     <td>${timeHtml(e.time_ms)}</td><td><a href="#/block/${e.height}">${e.height}</a></td></tr>`;
 }
 
@@ -410,15 +421,15 @@ function versionStep(res, g, k, v) {
 
 function versionItem(v) {
   const bits = [
-    v.reason ? `<span class="muted">${esc(t('reg_reason'))}:</span> <span class="reason">${esc(v.reason)}</span>` : '',
-    `<span class="muted">${esc(t('reg_holder'))}:</span> ${v.holder ? `<span class="mono">${esc(v.holder)}</span>` : esc(t('reg_no_holder'))}`,
+    v.reason ? `${labelHtml('reg_reason')}<span class="reason">${esc(v.reason)}</span>` : '',
+    `${labelHtml('reg_holder')}${v.holder ? `<span class="mono">${esc(v.holder)}</span>` : esc(t('reg_no_holder'))}`,
     timeHtml(v.time_ms, true),
     `${esc(t('block'))} <a href="#/block/${v.height}">${v.height}</a>`,
     `${esc(t('reg_leaf'))} ${v.leaf_index}`,
   ].filter(Boolean).join(' · ');
   return `<li class="${esc(v.status)}" data-version="${v.version}" data-action="${esc(v.action)}" data-status="${esc(v.status)}" id="reg-version-${v.version}">
     <span class="what">${esc(t('reg_version'))} ${v.version} · ${esc(actionText(v.action))}</span> ${statusHtml(v.status)}<br>${bits}
-    <br><span class="muted">${esc(t('reg_content_digest'))}:</span> ${idHtml(v.content_digest)} <span class="made-by"></span>
+    <br>${labelHtml('reg_content_digest')}${idHtml(v.content_digest)} <span class="made-by"></span>
     <div class="reg-receipt" id="reg-receipt-${v.version}" aria-live="polite"><p class="muted">${esc(t('reg_checking'))}</p></div></li>`;
 }
 
@@ -438,7 +449,7 @@ async function entryPage(ctx, g, k) {
   for (let i = versions.length - 1; i >= 0 && versions[i].status === e.status; i--) since = versions[i];
   const dd = (key, html, id = '') => `<dt>${esc(t(key))}</dt><dd${id ? ` id="${id}"` : ''}>${html || '—'}</dd>`;
   const banner = `<div class="reg-banner ${esc(e.status)}" id="reg-entry-status" data-status="${esc(e.status)}">${esc(statusText(e.status))}</div>
-    <p id="reg-entry-since">${e.reason && e.status !== 'active' ? `<span class="muted">${esc(t('reg_reason'))}:</span> <strong>${esc(e.reason)}</strong> · ` : ''}${fillHtml('reg_since', { v: String(since.version), block: `<a href="#/block/${since.height}">${since.height}</a>`, time: timeHtml(since.time_ms) })}</p>`;
+    <p id="reg-entry-since">${e.reason && e.status !== 'active' ? `${labelHtml('reg_reason')}<strong>${esc(e.reason)}</strong> · ` : ''}${fillHtml('reg_since', { v: String(since.version), block: `<a href="#/block/${since.height}">${since.height}</a>`, time: timeHtml(since.time_ms) })}</p>`;
   const fieldRows = fields.map(([n, v]) => `<tr data-field="${esc(n)}"><td class="mono">${esc(n)}</td><td>${valueHtml(v)}</td></tr>`).join('');
   const personalRows = personal.map(([n, d]) => `<tr data-field="${esc(n)}"><td class="mono">${esc(n)}${personalNames.has(n) ? '' : ' ?'}</td><td class="mono" title="${esc(d)}">${esc(d)}</td></tr>`).join('');
   const versionOptions = versions.map((v) => `<option value="${v.version}" ${v.version === e.version ? 'selected' : ''}>${v.version} · ${esc(actionText(v.action))} · ${esc(statusText(v.status))}</option>`).join('')
@@ -644,7 +655,7 @@ function verdictHtml(v) {
   const disclosed = Object.entries(v.disclosed ?? {});
   const entryLink = v.registry && v.key ? `<a href="${entryHref(v.registry, v.key)}" class="mono">${esc(v.registry)} / ${esc(v.key)}</a>${v.version != null ? ` · ${esc(t('reg_version'))} ${esc(v.version)}` : ''}` : '';
   return `<div class="verdict ${v.valid ? 'valid' : 'invalid'}" id="reg-v-verdict">${esc(v.valid ? t('valid') : t('invalid'))}</div>
-    ${problems.length ? `<h3>${esc(t('reg_v_problems'))} <span class="muted">${esc(tn('reg_n_problems', problems.length))}</span></h3><ul id="reg-v-problems">${problems.map((p) => `<li class="bad">${esc(p)}</li>`).join('')}</ul>` : ''}
+    ${problems.length ? `<h3 id="reg-v-problems-count">${esc(tn('reg_n_problems', problems.length))}</h3><ul id="reg-v-problems">${problems.map((p) => `<li class="bad">${esc(p)}</li>`).join('')}</ul>` : ''}
     <dl class="kv" id="reg-v-facts">
       ${dd('reg_v_entry', entryLink, 'reg-v-entry')}
       ${dd('reg_v_revocation', word(st.revocation, 'reg_v_revoked', 'reg_v_not_revoked'), 'reg-v-revocation')}
@@ -658,6 +669,84 @@ function verdictHtml(v) {
     <p class="muted" id="reg-v-as-of">${esc(t('reg_v_as_of', { height: v.as_of_height }))}</p>`;
 }
 
+// ---------- state proofs (the shell's Verify page) ----------
+
+const ACTION_NAMES = Object.fromEntries(Object.entries(ACTION_CODES).map(([n, c]) => [c, n]));
+const STATUS_NAMES = Object.fromEntries(Object.entries(STATUS_CODES).map(([n, c]) => [c, n]));
+const PURPOSE_NAMES = { 1: 'revocation', 2: 'suspension' };
+const strictText = new TextDecoder('utf-8', { fatal: true });
+const jsonOf = (bytes) => JSON.parse(strictText.decode(bytes));
+
+/** A version as the node's JSON names it (json.rs, version_json), read from its encoding (wire.rs, Version). */
+function readVersion(rd) {
+  const version = rd.u32('version');
+  const action = ACTION_NAMES[rd.u8('action')], status = STATUS_NAMES[rd.u8('status')];
+  if (!action) throw new Error('unknown action');
+  if (!status) throw new Error('unknown status');
+  const v = { version, action, status, reason: rd.str('reason', 256), holder: rd.str('holder', 256), schema_version: rd.u32('schema_version'),
+    content_digest: toHex(rd.fixed(32, 'content_digest')), height: rd.u64Exact('height'), time_ms: rd.u64Exact('time_ms'), leaf_index: rd.u64Exact('leaf') };
+  if (v.version === 0 || v.schema_version === 0) throw new Error('versions start at 1');
+  return v;
+}
+
+const whole = (bytes, read) => { const rd = new Reader(bytes); const v = read(rd); rd.finish(); return v; };
+const registryIdOf = (rd) => { const g = rd.str('registry', 64); if (!REGISTRY_ID.test(g) || g === 'credentials') throw new Error(`registry id ${JSON.stringify(g)} is not [a-z0-9][a-z0-9-]*`); return g; };
+const entryKeyOf = (rd) => { const k = rd.str('key', 256); if (!k || k.trim() !== k) throw new Error('an entry key is not empty and has no space at an end'); return k; };
+
+/**
+ * The readable view of a registry state value, as the node writes it in a state proof
+ * (json.rs, state_view): a registry, a schema version, an entry, a version, a chunk of a status
+ * list or a content, each from its key (wire.rs, StateKey) and value bytes; throws why not.
+ */
+function registryStateView(key, value) {
+  if (!key.length) throw new Error('an empty key');
+  const tag = String.fromCharCode(key[0]);
+  if (tag === 'c') {
+    if (key.length !== 33) throw new Error('a content key is "c" and a 32-byte digest');
+    return { content_digest: toHex(key.subarray(1)), content: value === null ? null : jsonOf(value) };
+  }
+  return whole(key.subarray(1), (rd) => {
+    const registry = registryIdOf(rd);
+    switch (tag) {
+      case 'g': return { registry, exists: value !== null, value: value === null ? null : whole(value, (v) => {
+        const r = { id: registry, authority: v.str('authority', 256), title: { zh: v.str('title_zh', 256), en: v.str('title_en', 256) } };
+        return { ...r, schema_version: v.u32('schema_version'), entries: v.u64Exact('entries'), created_height: v.u64Exact('created_height'), created_time_ms: v.u64Exact('created_time_ms') };
+      }) };
+      case 's': return { registry, schema_version: rd.u32('schema version'), schema: value === null ? null : jsonOf(value) };
+      case 'e': {
+        const k = entryKeyOf(rd);
+        if (value === null) return { registry, key: k, exists: false };
+        return whole(value, (v) => ({ ...readVersion(v), registry, key: k, status_index: v.u64Exact('status_index'), created_height: v.u64Exact('created_height'), exists: true }));
+      }
+      case 'v': {
+        const k = entryKeyOf(rd);
+        return { registry, key: k, version: rd.u32('version'), value: value === null ? null : whole(value, readVersion) };
+      }
+      case 'b': {
+        const purpose = PURPOSE_NAMES[rd.u8('purpose')];
+        if (!purpose) throw new Error('unknown status purpose');
+        return { registry, purpose, chunk: rd.u32('chunk'), bits: value === null ? null : toHex(value) };
+      }
+      default: throw new Error(`unknown registry state key tag ${key[0]}`);
+    }
+  });
+}
+
+/** A valid proof of an entry, in words (null for the shell's words on other keys). */
+function stateSummaryHtml(res) {
+  const v = res.view;
+  if (!v || v.exists === undefined || v.key === undefined) return null;
+  const parts = { height: `<a href="#/block/${res.height}">${res.height}</a>`, registry: `<a href="${registryHref(v.registry)}" class="mono">${esc(v.registry)}</a>`, key: `<a href="${entryHref(v.registry, v.key)}" class="mono">${esc(v.key)}</a>` };
+  if (!v.exists) return fillHtml('reg_state_none', parts);
+  return fillHtml('reg_state_entry', { ...parts, version: esc(v.version), status: statusHtml(v.status), digest: idHtml(v.content_digest) });
+}
+
+const stateView = {
+  view: registryStateView,
+  detail: (v) => (v.key !== undefined && v.exists !== undefined ? `${v.registry} / ${v.key}${v.exists ? ` · ${t('reg_version')} ${v.version} · ${statusText(v.status)}` : ''}` : `${v.registry ?? v.content_digest}`),
+  summaryHtml: stateSummaryHtml,
+};
+
 // ---------- routes and search ----------
 
 async function page(ctx, parts, params) {
@@ -668,8 +757,6 @@ async function page(ctx, parts, params) {
   // An entry key may hold '/': the hash encodes it, but take a bare one as it is.
   return entryPage(ctx, g, [k, ...rest].join('/'));
 }
-
-const REGISTRY_ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
 
 /** A registry's id opens it; "<registry>/<key>" opens the entry. */
 async function search(ctx, q) {
@@ -690,4 +777,5 @@ export default {
   nav: [{ hash: '#/registry', key: 'nav_registry' }],
   pages: { registry: page },
   search,
+  verify: { state: stateView },
 };

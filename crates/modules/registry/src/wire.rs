@@ -298,8 +298,10 @@ fn entry_key(r: &mut Reader<'_>) -> Result<String, DecodeError> {
 /// `[a-z0-9][a-z0-9-]*`, at most [`MAX_REGISTRY_ID`] bytes.
 pub fn valid_registry_id(id: &str) -> bool {
     let b = id.as_bytes();
-    // `credentials` is a route of its own (`/v1/registry/credentials/verify`).
+    // `credentials` is a route of its own (`/v1/registry/credentials/...`), `verify` a console
+    // page's (`#/registry/verify`).
     id != "credentials"
+        && id != "verify"
         && !b.is_empty()
         && b.len() <= MAX_REGISTRY_ID
         && (b[0].is_ascii_lowercase() || b[0].is_ascii_digit())
