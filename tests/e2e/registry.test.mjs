@@ -238,6 +238,7 @@ test('the registries, one registry with filters and paging, an entry with its hi
   let cred = await downloaded(page, () => page.click('#reg-issue'));
   assert.equal(cred.name, `${G}-B000123-v2.credential.json`);
   let vc = JSON.parse(cred.text);
+  write('B000123.jcs.credential.json', cred.text);
   assert.equal(vc.proof.cryptosuite, 'eddsa-jcs-2022');
   assert.equal(vc.credentialSubject.version, 2);
   assert.equal(vc.credentialSubject.id, WANG);
@@ -366,7 +367,31 @@ test('the verify page: VALID with disclosures, INVALID when tampered, revoked af
   const disclosed = await page.$$eval('#reg-v-disclosed tbody tr', (trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent)));
   assert.deepEqual(disclosed.sort(), [['birthDate', '2026-03-15'], ['name', '王小明']]);
   assert.equal(await page.isHidden('#reg-v-progress'), true);
+  // An eddsa-rdfc-2022 credential is the node's verdict only; said so.
+  assert.match(await page.textContent('#reg-v-browser-rdfc'), /needs a JSON-LD processor/);
   await page.screenshot({ path: path.join(SHOTS, 'registry-verify-valid.png'), fullPage: true });
+
+  // The eddsa-jcs-2022 form is also checked by this browser's own code: proof and both lists.
+  const jcsFile = path.join(node.dir, 'B000123.jcs.credential.json');
+  const browserFindings = async () => {
+    await page.waitForSelector('#reg-v-browser', { timeout: 30000 });
+    return { verdict: await page.textContent('#reg-v-browser'),
+      findings: await page.$$eval('#reg-v-browser-findings dd', (dds) => dds.map((d) => [d.dataset.what, d.className, d.textContent.split(' ')[0]])) };
+  };
+  await page.setInputFiles('#reg-v-file', jcsFile);
+  await page.click('#reg-v-button');
+  assert.equal((await verdict(page)).verdict, 'VALID');
+  let b = await browserFindings();
+  assert.equal(b.verdict, 'VALID', JSON.stringify(b));
+  assert.deepEqual(b.findings, [['proof', 'ok', 'VALID'], ['revocation', 'ok', 'clear'], ['suspension', 'ok', 'clear']]);
+  const jcsTampered = JSON.parse(fs.readFileSync(jcsFile, 'utf8'));
+  jcsTampered.credentialSubject.holder = 'did:example:someone-else';
+  await page.fill('#reg-v-text', JSON.stringify(jcsTampered));
+  await page.click('#reg-v-button');
+  assert.equal((await verdict(page)).verdict, 'INVALID');
+  b = await browserFindings();
+  assert.equal(b.verdict, 'INVALID');
+  assert.deepEqual(b.findings.map((f) => f.slice(0, 2)), [['proof', 'bad']]);
 
   // Tampered (another district): the old verdict goes as soon as the text changes; INVALID.
   await page.fill('#reg-v-text', JSON.stringify(tampered, null, 2));
@@ -429,6 +454,13 @@ test('the verify page: VALID with disclosures, INVALID when tampered, revoked af
   assert.equal(await page.textContent('#reg-v-revocation'), 'revoked');
   assert.equal(await page.textContent('#reg-v-suspension'), 'not suspended');
   assert.match(await page.textContent('#reg-v-current'), /The entry is now at version 3; this credential states version 2\./);
+  // This browser reads the revocation bit from the list itself.
+  await page.setInputFiles('#reg-v-file', jcsFile);
+  await page.click('#reg-v-button');
+  assert.equal((await verdict(page)).verdict, 'INVALID');
+  b = await browserFindings();
+  assert.equal(b.verdict, 'INVALID');
+  assert.deepEqual(b.findings, [['proof', 'ok', 'VALID'], ['revocation', 'bad', 'set'], ['suspension', 'ok', 'clear']]);
   await page.screenshot({ path: path.join(SHOTS, 'registry-verify-revoked.png'), fullPage: true });
 
   // The entry's page shows the revocation as its third version, its receipt VALID too.

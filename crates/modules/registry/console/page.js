@@ -18,6 +18,7 @@
 import { $, esc, t, tn, getLang, timeHtml, idHtml, fillHtml, api, authFetch, scrollBox, notFound, stepHtml } from '/console/kit.js';
 import { toHex, Reader } from '/console/encoding.js';
 import { verifyLeafReceipt } from '/console/verify.js';
+import { BROWSER_SUITES, checkInBrowser } from './vc.js';
 
 const strings = {
   en: {
@@ -70,6 +71,9 @@ const strings = {
     reg_v_newer: 'The entry is now at version {v}; this credential states version {c}.',
     reg_v_issuer: 'Issuer', reg_v_method: 'Verification method', reg_v_entry: 'Entry', reg_v_disclosed: 'Disclosed fields', reg_v_none_disclosed: 'No personal field disclosed.',
     reg_v_as_of: 'Checked by this node as of block {height}.', reg_v_failed: 'The check failed: {detail}',
+    reg_v_browser: 'Checked in this browser', reg_v_browser_help: 'This page’s own code checked the proof (JCS, the suite’s hash, the did:key’s signature) and each status list (fetched from this node, its proof and signer checked, its bit read).',
+    reg_v_browser_rdfc: 'This browser checks eddsa-jcs-2022 and SM2 credentials itself; an eddsa-rdfc-2022 credential needs a JSON-LD processor, so the verdict above is the node’s. Issue the eddsa-jcs-2022 form to check one here.',
+    reg_v_b_proof: 'Proof', reg_v_b_set: 'set', reg_v_b_clear: 'clear',
   },
   zh: {
     nav_registry: '登记簿',
@@ -121,6 +125,9 @@ const strings = {
     reg_v_newer: '该条目现为版本 {v}；本凭证记载的是版本 {c}。',
     reg_v_issuer: '签发者', reg_v_method: '验证方法', reg_v_entry: '条目', reg_v_disclosed: '已披露字段', reg_v_none_disclosed: '未披露个人信息字段。',
     reg_v_as_of: '本节点截至区块 {height} 的检查结果。', reg_v_failed: '检查失败：{detail}',
+    reg_v_browser: '本浏览器的检查', reg_v_browser_help: '本页面用自己的代码检查了证明（JCS、套件的哈希、did:key 的签名）和每个状态列表（从本节点获取，检查其证明和签名者，读取其位）。',
+    reg_v_browser_rdfc: '本浏览器自行检查 eddsa-jcs-2022 和 SM2 凭证；eddsa-rdfc-2022 凭证需要 JSON-LD 处理器，因此上面是节点的结论。签发 eddsa-jcs-2022 形式即可在此检查。',
+    reg_v_b_proof: '证明', reg_v_b_set: '已置位', reg_v_b_clear: '未置位',
   },
 };
 
@@ -643,7 +650,24 @@ async function verify(ctx, reading) {
   const r = await call('/v1/registry/credentials/verify', { method: 'POST', headers: { 'content-type': 'application/json' }, body });
   if (!live()) return;
   if (!r.ok) return fail(`<p class="bad" id="reg-v-error">${esc(t('reg_v_failed', { detail: `${r.body?.detail ?? r.body} (HTTP ${r.status})` }))}</p>`);
-  fail(verdictHtml(r.body));
+  // This browser's own check, for the suites it can canonicalize (JCS).
+  let own = `<p class="muted" id="reg-v-browser-rdfc">${esc(t('reg_v_browser_rdfc'))}</p>`;
+  if (BROWSER_SUITES.includes(credential?.proof?.cryptosuite)) {
+    const fetchJson = async (path) => { const x = await call(path); if (!x.ok) throw new Error(`${path}: HTTP ${x.status}`); return typeof x.body === 'string' ? JSON.parse(x.body) : x.body; };
+    const findings = await checkInBrowser(credential, fetchJson).catch((e) => [{ what: 'proof', ok: false, detail: e.message }]);
+    if (!live()) return;
+    own = browserHtml(findings);
+  }
+  fail(verdictHtml(r.body) + own);
+}
+
+/** What this browser's own check found. */
+function browserHtml(findings) {
+  const valid = findings.every((f) => f.ok);
+  const label = (w) => t(w === 'proof' ? 'reg_v_b_proof' : w === 'revocation' ? 'reg_v_revocation' : w === 'suspension' ? 'reg_v_suspension' : 'reg_v_unknown');
+  const rows = findings.map((f) => `<dt>${esc(label(f.what))}</dt><dd class="${f.ok ? 'ok' : 'bad'}" data-what="${esc(f.what)}">${esc(f.set === undefined ? (f.ok ? t('valid') : t('invalid')) : t(f.set ? 'reg_v_b_set' : 'reg_v_b_clear'))}${f.detail ? ` <span class="muted">${esc(f.detail)}</span>` : ''}</dd>`).join('');
+  return `<h3>${esc(t('reg_v_browser'))}</h3><div class="verdict ${valid ? 'valid' : 'invalid'}" id="reg-v-browser">${esc(valid ? t('valid') : t('invalid'))}</div>
+    <dl class="kv" id="reg-v-browser-findings">${rows}</dl><p class="muted">${esc(t('reg_v_browser_help'))}</p>`;
 }
 
 /** The node's verdict on a credential, in words. */

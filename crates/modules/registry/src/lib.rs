@@ -48,7 +48,10 @@ const SCHEMA_CACHE_ENTRIES: usize = 64;
 
 const OPENAPI: &str = include_str!("../openapi.json");
 const JS: &str = "text/javascript; charset=utf-8";
-const CONSOLE: &[cairn_module::ConsoleFile] = &[cairn_module::ConsoleFile { name: "page.js", content_type: JS, body: include_str!("../console/page.js") }];
+const CONSOLE: &[cairn_module::ConsoleFile] = &[
+    cairn_module::ConsoleFile { name: "page.js", content_type: JS, body: include_str!("../console/page.js") },
+    cairn_module::ConsoleFile { name: "vc.js", content_type: JS, body: include_str!("../console/vc.js") },
+];
 
 /// The module's own refusals (codes `registry.<code>`).
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
