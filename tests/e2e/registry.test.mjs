@@ -531,3 +531,37 @@ test('in Chinese: the list, a registry with a filter, an entry, the verify page'
   await page.waitForFunction(() => document.querySelector('#nav').textContent.includes('Registries'));
   await page.close();
 });
+
+test('on an SM2 chain: a cairn-sm2sm3-jcs-2026 credential checked in the browser, then revoked', async () => {
+  const sm = await startDevNode(nodes, { prefix: 'cairn-registry-sm2-', suite: 'sm2-sm3' });
+  const smKey = path.join(sm.data, 'keys/submitter.key');
+  const run = (args) => execFileSync(CAIRN, ['registry', ...args, '--node', sm.url], { encoding: 'utf8', env: { ...process.env, RUST_LOG: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'], timeout: 120000 });
+  const schema = path.join(sm.dir, 'licence.json');
+  fs.writeFileSync(schema, JSON.stringify({ type: 'object', properties: { company: { type: 'string' } }, required: ['company'], 'x-cairn-indexed': ['company'] }));
+  const fields = path.join(sm.dir, 'l.json');
+  fs.writeFileSync(fields, JSON.stringify({ company: '韩梅梅茶业有限公司' }));
+  run(['create', '--key', smKey, '--registry', 'business-licences', '--title-zh', '营业执照', '--schema', schema]);
+  run(['put', '--key', smKey, '--registry', 'business-licences', '--entry', '91110000-1', '--holder', 'did:example:tea', '--fields', fields, '--disclosures', path.join(sm.dir, 'd.json')]);
+  const vc = await (await fetch(`${sm.url}/v1/registry/business-licences/entries/91110000-1/credential`)).json();
+  assert.equal(vc.proof.cryptosuite, 'cairn-sm2sm3-jcs-2026');
+  assert.match(vc.issuer.id, /^did:key:z/);
+  const page = await newPage(browser, sm);
+  const check = async (doc) => {
+    await page.goto(`${sm.url}/#/registry/verify`);
+    await page.waitForSelector('#reg-v-button');
+    await page.fill('#reg-v-text', JSON.stringify(doc));
+    await page.click('#reg-v-button');
+    await page.waitForSelector('#reg-v-browser', { timeout: 30000 });
+    return {
+      node: await page.textContent('#reg-v-verdict'), browser: await page.textContent('#reg-v-browser'),
+      findings: await page.$$eval('#reg-v-browser-findings dd', (dds) => dds.map((d) => [d.dataset.what, d.className])),
+    };
+  };
+  assert.deepEqual(await check(vc), { node: 'VALID', browser: 'VALID', findings: [['proof', 'ok'], ['revocation', 'ok'], ['suspension', 'ok']] });
+  const forged = structuredClone(vc);
+  forged.credentialSubject.fields.company = '别的公司';
+  assert.deepEqual((await check(forged)).findings, [['proof', 'bad']]);
+  run(['revoke', '--key', smKey, '--registry', 'business-licences', '--entry', '91110000-1', '--reason', 'closed']);
+  assert.deepEqual(await check(vc), { node: 'INVALID', browser: 'INVALID', findings: [['proof', 'ok'], ['revocation', 'bad'], ['suspension', 'ok']] });
+  await page.close();
+});
