@@ -156,21 +156,18 @@ fn records(suite: Suite, seed: u64, n: usize) -> Vec<RecordInput> {
 
 /// Signs `n` deposits on all cores (not timed).
 fn presign(key: &KeyPair, chain: &str, suite: Suite, n: usize, per_tx: usize, seed: u64) -> Vec<Vec<u8>> {
+    presign_with(n, |i, expires| sign_deposit(key, chain, records(suite, seed + i as u64, per_tx), expires).encode())
+}
+
+/// `n` transactions made by `make(i, expires_at_ms)`, signed on every core.
+pub(crate) fn presign_with(n: usize, make: impl Fn(usize, u64) -> Vec<u8> + Sync) -> Vec<Vec<u8>> {
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     let expires = cairn_node::ledger::now_ms() + 50 * 60 * 1000;
     let chunk = n.div_ceil(threads).max(1);
+    let make = &make;
     std::thread::scope(|s| {
-        let handles: Vec<_> = (0..n)
-            .step_by(chunk)
-            .map(|start| {
-                let key = key.clone();
-                s.spawn(move || {
-                    (start..(start + chunk).min(n))
-                        .map(|i| sign_deposit(&key, chain, records(suite, seed + i as u64, per_tx), expires).encode())
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
+        let handles: Vec<_> =
+            (0..n).step_by(chunk).map(|start| s.spawn(move || (start..(start + chunk).min(n)).map(|i| make(i, expires)).collect::<Vec<_>>())).collect();
         handles.into_iter().flat_map(|h| h.join().expect("signer thread")).collect()
     })
 }

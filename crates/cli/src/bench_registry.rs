@@ -63,22 +63,6 @@ fn sign(key: &KeyPair, chain: &str, call: &Call, expires: u64) -> Vec<u8> {
     .encode()
 }
 
-fn presign(key: &KeyPair, chain: &str, n: usize) -> Vec<Vec<u8>> {
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let expires = cairn_node::ledger::now_ms() + 50 * 60 * 1000;
-    let chunk = n.div_ceil(threads).max(1);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = (0..n)
-            .step_by(chunk)
-            .map(|start| {
-                let key = key.clone();
-                s.spawn(move || (start..(start + chunk).min(n)).map(|i| sign(&key, chain, &put(i), expires)).collect::<Vec<_>>())
-            })
-            .collect();
-        handles.into_iter().flat_map(|h| h.join().expect("signer thread")).collect()
-    })
-}
-
 pub fn run(args: BenchRegistryArgs) -> anyhow::Result<()> {
     let tmp = tempfile::tempdir()?;
     let (paths, _) = cairn_node::dev::init_dev(&tmp.path().join("chain"), "127.0.0.1:0".parse()?, cairn_crypto::Suite::Ed25519Sha256)?;
@@ -95,7 +79,8 @@ pub fn run(args: BenchRegistryArgs) -> anyhow::Result<()> {
     let expires = cairn_node::ledger::now_ms() + 50 * 60 * 1000;
     let create =
         sign(&key, &chain, &Call::Create { registry: G.into(), title_zh: "营业执照".into(), title_en: "Business licences".into(), schema: schema() }, expires);
-    let requests: Vec<Vec<u8>> = presign(&key, &chain, args.entries).chunks(args.txs_per_request.max(1)).map(frame).collect();
+    let requests: Vec<Vec<u8>> =
+        crate::bench::presign_with(args.entries, |i, expires| sign(&key, &chain, &put(i), expires)).chunks(args.txs_per_request.max(1)).map(frame).collect();
 
     let client_rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let client = http();
@@ -135,14 +120,7 @@ pub fn run(args: BenchRegistryArgs) -> anyhow::Result<()> {
     let proof_urls: Vec<String> = (0..args.proofs).map(|_| format!("{base}/v1/registry/{G}/entries/L{:08}/proof", random(args.entries))).collect();
     eprintln!("read phase: {} lookups, {} proofs…", lookup_urls.len(), proof_urls.len());
     let (lookups, proofs, proof_s) = client_rt.block_on(async {
-        let mut ms = Vec::with_capacity(lookup_urls.len());
-        for u in &lookup_urls {
-            let t = Instant::now();
-            let v = crate::client::get_json(&client, u).await?;
-            ms.push(t.elapsed().as_secs_f64() * 1000.0);
-            anyhow::ensure!(v["version"] == 1, "lookup {u}: {v}");
-        }
-        ms.sort_by(f64::total_cmp);
+        let ms = crate::bench_trace::timed_gets(&client, &lookup_urls, |v| v["version"] == 1).await?;
         let t = Instant::now();
         let mut proofs = Vec::with_capacity(proof_urls.len());
         for u in &proof_urls {
@@ -188,16 +166,7 @@ pub fn run(args: BenchRegistryArgs) -> anyhow::Result<()> {
     let batch_rate = batch_verified as f64 / bstart.elapsed().as_secs_f64();
     // Lookups again, once the store has had the proof phase to settle (compactions of the
     // write phase finish in the background).
-    let settled = client_rt.block_on(async {
-        let mut ms = Vec::with_capacity(lookup_urls.len());
-        for u in &lookup_urls {
-            let t = Instant::now();
-            crate::client::get_json(&client, u).await?;
-            ms.push(t.elapsed().as_secs_f64() * 1000.0);
-        }
-        ms.sort_by(f64::total_cmp);
-        anyhow::Ok(ms)
-    })?;
+    let settled = client_rt.block_on(crate::bench_trace::timed_gets(&client, &lookup_urls, |v| v["version"] == 1))?;
     let disk = match &target {
         crate::bench::Target::InProcess { node, .. } => node.ledger.disk_bytes(),
         crate::bench::Target::Processes(_) => 0,

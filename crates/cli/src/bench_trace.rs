@@ -126,7 +126,7 @@ async fn wait_job(client: &reqwest::Client, base: &str, location: &str) -> anyho
     }
 }
 
-async fn timed_gets(client: &reqwest::Client, urls: &[String], check: impl Fn(&Value) -> bool) -> anyhow::Result<Vec<f64>> {
+pub(crate) async fn timed_gets(client: &reqwest::Client, urls: &[String], check: impl Fn(&Value) -> bool) -> anyhow::Result<Vec<f64>> {
     let mut ms = Vec::with_capacity(urls.len());
     for url in urls {
         let start = Instant::now();

@@ -220,13 +220,8 @@ fn now_ms() -> u64 {
 }
 
 fn url(node: &str, t: &Target, tail: &str) -> String {
-    let enc = |s: &str| -> String { url_escape(s) };
+    let enc = crate::credential::segment;
     format!("{node}/v1/registry/{}/entries/{}{tail}", enc(&t.registry), enc(&t.entry))
-}
-
-/// Percent-encodes a path segment (everything but unreserved characters).
-fn url_escape(s: &str) -> String {
-    s.bytes().map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
 }
 
 /// Signs and submits one call, waiting for its block; the submit result.
@@ -259,7 +254,7 @@ fn schema_bytes(path: &Path, digest_len: usize) -> Result<Vec<u8>, CliError> {
 /// disclosures written for the holder.
 fn seal(http: &Http<'_>, node: &str, t: &Target, fields: &Path, out: Option<PathBuf>) -> Result<Value, CliError> {
     let (_, suite) = http.chain_info(node)?;
-    let registry = http.get_json(&format!("{node}/v1/registry/{}", url_escape(&t.registry)))?;
+    let registry = http.get_json(&format!("{node}/v1/registry/{}", crate::credential::segment(&t.registry)))?;
     let schema = EntrySchema::parse(&jcs(&registry["schema"]), suite.hash(b"").len()).map_err(|e| CliError(format!("the registry's schema: {e}")))?;
     let clear = crate::json::clear_fields(read_json(fields)?).map_err(CliError)?;
     let (content, disclosures) = crate::personal::seal(suite, &schema, &clear).map_err(|e| CliError(format!("{}: {e}", fields.display())))?;
@@ -300,7 +295,7 @@ fn run(matches: &clap::ArgMatches, env: &CliEnv) -> Result<ExitCode, CliError> {
             let (_, suite) = http.chain_info(&signer.node.node)?;
             let schema = schema_bytes(&schema, suite.hash(b"").len())?;
             submit(&http, &signer.node.node, &key, &Call::Create { registry: registry.clone(), title_zh, title_en, schema })?;
-            print_json(&http.get_json(&format!("{}/v1/registry/{}", signer.node.node, url_escape(&registry)))?);
+            print_json(&http.get_json(&format!("{}/v1/registry/{}", signer.node.node, crate::credential::segment(&registry)))?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Schema { signer, registry, schema } => {
@@ -309,7 +304,7 @@ fn run(matches: &clap::ArgMatches, env: &CliEnv) -> Result<ExitCode, CliError> {
             let (_, suite) = http.chain_info(&signer.node.node)?;
             let schema = schema_bytes(&schema, suite.hash(b"").len())?;
             submit(&http, &signer.node.node, &key, &Call::Schema { registry: registry.clone(), schema })?;
-            print_json(&http.get_json(&format!("{}/v1/registry/{}", signer.node.node, url_escape(&registry)))?);
+            print_json(&http.get_json(&format!("{}/v1/registry/{}", signer.node.node, crate::credential::segment(&registry)))?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Put { signer, target, holder, fields, disclosures } => {
@@ -377,7 +372,7 @@ fn fetch_credential(
         query.push(format!("version={v}"));
     }
     if let Some(c) = cryptosuite {
-        query.push(format!("cryptosuite={}", url_escape(&c)));
+        query.push(format!("cryptosuite={}", crate::credential::segment(&c)));
     }
     let tail = if query.is_empty() { "/credential".to_string() } else { format!("/credential?{}", query.join("&")) };
     let t = Target { registry: registry.into(), entry: entry.into() };

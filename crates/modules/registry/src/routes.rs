@@ -384,9 +384,14 @@ async fn proof(State(q): State<Query>, Path((g, k)): Path<(String, String)>, Raw
 /// latest durable block.
 pub fn status_bits(q: &Query, g: &str, purpose: Purpose, entries: u64) -> Result<Vec<u8>, Response> {
     let chunks = entries.div_ceil(STATUS_CHUNK_BITS).max(1);
-    let mut bits = Vec::with_capacity((chunks * STATUS_CHUNK_BITS / 8) as usize);
-    for c in 0..chunks {
-        let chunk = q.state_value(&wire::status_chunk_key(g, purpose, c as u32), None).map_err(host)?;
+    chunk_bits(q, g, purpose, 0..chunks as u32)
+}
+
+/// The bits of chunks `chunks` of a status list (a chunk never written: all clear).
+fn chunk_bits(q: &Query, g: &str, purpose: Purpose, chunks: std::ops::Range<u32>) -> Result<Vec<u8>, Response> {
+    let mut bits = Vec::with_capacity(chunks.len() * (STATUS_CHUNK_BITS / 8) as usize);
+    for c in chunks {
+        let chunk = q.state_value(&wire::status_chunk_key(g, purpose, c), None).map_err(host)?;
         bits.extend(chunk.unwrap_or_else(|| vec![0; (STATUS_CHUNK_BITS / 8) as usize]));
     }
     Ok(bits)
@@ -544,11 +549,7 @@ async fn status_list_credential(
         let cs = cryptosuite(&q, p.cryptosuite.as_deref())?;
         let (purpose, r, page, chunks) = status_page(&q, &g, &purpose, &page)?;
         let key = issuer(&q, &g, &r)?;
-        let mut bits = Vec::with_capacity((crate::credential::STATUS_LIST_BITS / 8) as usize);
-        for c in chunks {
-            let chunk = q.state_value(&wire::status_chunk_key(&g, purpose, c), None).map_err(host)?;
-            bits.extend(chunk.unwrap_or_else(|| vec![0; (STATUS_CHUNK_BITS / 8) as usize]));
-        }
+        let bits = chunk_bits(&q, &g, purpose, chunks)?;
         let base = q.public_base(headers.get(header::HOST).and_then(|h| h.to_str().ok()));
         let unsigned = crate::credential::status_list_credential(&base, &g, purpose, page, &bits, &key);
         // The list changes with every status change; its proof's time is the registry's
@@ -579,7 +580,7 @@ async fn status_list_proof(State(q): State<Query>, Path((g, purpose, page)): Pat
         let mut receipts = Vec::new();
         for c in chunks {
             let r = q.state_receipt(&wire::status_chunk_key(&g, purpose, c), Some(height)).map_err(host)?;
-            receipts.push(serde_json::from_str::<Value>(&r.to_json()).expect("a receipt is JSON"));
+            receipts.push(serde_json::to_value(&r).expect("a receipt is JSON"));
         }
         Ok::<_, Response>(
             json!({"registry": g, "purpose": purpose.name(), "page": page, "as_of_height": height, "first_chunk": page * 8, "receipts": receipts}),
