@@ -15,6 +15,7 @@ pub mod certificate;
 mod engine;
 pub mod network;
 pub mod sim;
+pub mod sm2;
 
 pub use block::{block_digest, genesis_digest, sha256};
 pub use engine::{consensus_namespace, p2p_namespace};

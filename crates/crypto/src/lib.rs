@@ -292,6 +292,14 @@ impl PublicKey {
         &self.bytes
     }
 
+    /// The parsed SM2 key, for callers with their own message framing (consensus votes).
+    pub fn sm2_key(&self) -> Option<&sm2fast::Key> {
+        match &*self.parsed {
+            ParsedKey::Sm2(key) => Some(key),
+            ParsedKey::Ed25519 { .. } => None,
+        }
+    }
+
     pub fn to_hex(&self) -> String {
         hex::encode(&self.bytes)
     }

@@ -122,6 +122,12 @@ impl Sig {
         Some(Sig { r: *sig.r(), s: *sig.s() })
     }
 
+    /// A DER signature as `r ‖ s` (the fixed form consensus votes use).
+    pub fn der_to_fixed(der: &[u8]) -> Option<[u8; 64]> {
+        let sig = sm2::dsa::Signature::from_der(der).ok()?;
+        Some(sig.to_bytes().into())
+    }
+
     /// From `r ‖ s`, 32 bytes each, big-endian.
     pub fn from_fixed(bytes: &[u8]) -> Option<Sig> {
         let sig = sm2::dsa::Signature::from_slice(bytes).ok()?;
