@@ -49,8 +49,8 @@ fn votes_and_certificates_verify_and_tampering_is_refused() {
     assert_eq!(checked.invalid, vec![Participant::new(1)]);
 
     // Two votes of four are short of the quorum (3).
-    assert!(verifier.assemble(commonware_utils::iter::NonEmpty::try_new(votes[..2].to_vec().into_iter()).unwrap(), &Sequential).is_err());
-    let cert = verifier.assemble(commonware_utils::iter::NonEmpty::try_new(votes[..3].to_vec().into_iter()).unwrap(), &Sequential).unwrap();
+    assert!(verifier.assemble(commonware_utils::iter::NonEmpty::try_new(votes[..2].iter().cloned()).unwrap(), &Sequential).is_err());
+    let cert = verifier.assemble(commonware_utils::iter::NonEmpty::try_new(votes[..3].iter().cloned()).unwrap(), &Sequential).unwrap();
     assert!(verifier.verify_certificate(&mut rng, subject(), &cert, &Sequential));
     let other = proposal(3);
     assert!(!verifier.verify_certificate(&mut rng, Subject::Finalize { proposal: &other }, &cert, &Sequential));
