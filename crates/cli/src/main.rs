@@ -586,7 +586,7 @@ fn verify(
             println!("  log:        leaf {} of {}", v.leaf_index, v.tree_size);
             println!("  signed by:  {} (quorum {})", printable(&v.signers.join(", ")), trust.quorum);
             if let Some(f) = finality {
-                println!("  finality:   certificate of block {} (view {}) by a quorum of consensus keys", f.height, f.view);
+                println!("  finality:   certificate of block {} (view {}) by a quorum of {}", f.height, f.view, f.signed_with);
             }
             if let Some(m) = member {
                 println!("  member:     {m}");

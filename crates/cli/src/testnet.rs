@@ -2,7 +2,8 @@
 //! and for the multi-process tests and benchmarks.
 //!
 //! Layout of DIR: `genesis.json`, `trust.json`, and per validator `validator-<i>/` with
-//! `config.toml`, `keys/{validator,consensus,submitter}.key`, `db/`, `consensus/`, `node.log`.
+//! `config.toml`, `keys/{validator,consensus,submitter}.key` (and `keys/vote.key`, the SM2 vote
+//! key, on `sm2-sm3` chains), `db/`, `consensus/`, `node.log`.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -46,6 +47,11 @@ pub fn init(dir: &Path, o: &InitOptions) -> anyhow::Result<Genesis> {
         write_key(&vdir.join("keys/validator.key"), &validator)?;
         write_key(&vdir.join("keys/consensus.key"), &consensus)?;
         write_key(&vdir.join("keys/submitter.key"), &submitter)?;
+        // An sm2-sm3 chain votes in SM2 too (the p2p identity stays the Ed25519 consensus key).
+        let vote = (o.suite == Suite::Sm2Sm3).then(|| KeyPair::generate(Suite::Sm2Sm3));
+        if let Some(vote) = &vote {
+            write_key(&vdir.join("keys/vote.key"), vote)?;
+        }
         organisations.push(Organisation {
             id: format!("org-{i}"),
             name: format!("Organisation {i}"),
@@ -58,6 +64,7 @@ pub fn init(dir: &Path, o: &InitOptions) -> anyhow::Result<Genesis> {
             public_key: validator.public_key().to_hex(),
             address: Some(format!("http://{}", SocketAddr::new(localhost, o.api_base_port + i as u16 - 1))),
             consensus_key: Some(consensus.public_key().to_hex()),
+            vote_key: vote.as_ref().map(|k| k.public_key().to_hex()),
             p2p_address: Some(SocketAddr::new(localhost, o.p2p_base_port + i as u16 - 1).to_string()),
         });
     }
@@ -87,6 +94,7 @@ pub fn init(dir: &Path, o: &InitOptions) -> anyhow::Result<Genesis> {
                 listen: SocketAddr::new(localhost, o.p2p_base_port + i as u16 - 1),
                 data: "consensus".into(),
                 threads: 2,
+                vote_key: (o.suite == Suite::Sm2Sm3).then(|| "keys/vote.key".into()),
             }),
             agent_key: Some("keys/submitter.key".into()),
             public_url: None,

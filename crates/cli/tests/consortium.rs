@@ -215,8 +215,17 @@ fn load(c: &Consortium, targets: &[usize], stop: &Arc<AtomicBool>, seq: &Arc<Ato
 
 #[test]
 fn one_of_four_killed_under_load_the_rest_finalize_and_it_catches_up() {
+    one_of_four_killed(("ed25519-sha256", "ed25519"));
+}
+
+#[test]
+fn sm2_votes_one_of_four_killed_under_load_the_rest_finalize_and_it_catches_up() {
+    one_of_four_killed(("sm2-sm3", "sm2"));
+}
+
+fn one_of_four_killed((suite, votes): (&str, &str)) {
     let _turn = ONE_CLUSTER_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let mut c = Consortium::start(4, "ed25519-sha256");
+    let mut c = Consortium::start(4, suite);
     c.wait_all_at(2, Duration::from_secs(60));
     let stop = Arc::new(AtomicBool::new(false));
     let seq = Arc::new(AtomicU64::new(1));
@@ -240,13 +249,23 @@ fn one_of_four_killed_under_load_the_rest_finalize_and_it_catches_up() {
     }
     let s = c.status(3).unwrap();
     assert_eq!(s["consensus"]["validators"], 4);
+    assert_eq!(s["consensus"]["votes"], votes);
     eprintln!("{} records acknowledged; histories agree up to height {top}", acked.len());
 }
 
 #[test]
 fn two_of_four_stopped_no_progress_no_divergence_then_resume_losing_nothing() {
+    two_of_four_stopped("ed25519-sha256");
+}
+
+#[test]
+fn sm2_votes_two_of_four_stopped_no_progress_no_divergence_then_resume_losing_nothing() {
+    two_of_four_stopped("sm2-sm3");
+}
+
+fn two_of_four_stopped(suite: &str) {
     let _turn = ONE_CLUSTER_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let mut c = Consortium::start(4, "ed25519-sha256");
+    let mut c = Consortium::start(4, suite);
     c.wait_all_at(1, Duration::from_secs(60));
     let key = c.submitter(0);
     let first = deposit_tx(&key, &c.chain, 1, records(1, 2));
@@ -338,7 +357,17 @@ fn a_validator_with_a_wiped_data_folder_resyncs_from_its_peers() {
     let trust = c.root.join("trust.json");
     let out = cairn(&["verify", "--receipt", rp.to_str().unwrap(), "--trust", trust.to_str().unwrap(), "--certificate", fp.to_str().unwrap()]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success() && text.contains("finality:"), "{text}");
+    assert!(out.status.success() && text.contains("finality:") && text.contains("by a quorum of SM2 vote keys"), "{text}");
+    // The votes are SM2 and nothing else: with the vote keys taken out of the trust file
+    // (so it expects Ed25519 votes), the same certificate is refused.
+    let mut ed_trust: Value = serde_json::from_str(&std::fs::read_to_string(&trust).unwrap()).unwrap();
+    for v in ed_trust["validators"].as_array_mut().unwrap() {
+        assert!(v.as_object_mut().unwrap().remove("vote_key").is_some(), "an sm2-sm3 test network names SM2 vote keys");
+    }
+    let ed_trust_path = tmp.path().join("trust-ed25519.json");
+    std::fs::write(&ed_trust_path, ed_trust.to_string()).unwrap();
+    let out = cairn(&["verify", "--receipt", rp.to_str().unwrap(), "--trust", ed_trust_path.to_str().unwrap(), "--certificate", fp.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
     // A finality proof for another checkpoint does not back this receipt.
     let mut other: Value = serde_json::from_str(&proof).unwrap();
     other["blocks"][0]["body_hash"] = Value::String("00".repeat(32));
@@ -462,6 +491,33 @@ fn start_up_errors_name_the_fix() {
     }
     std::fs::write(&genesis_path, genesis.replace("Organisation 2", "Organisation Two")).unwrap();
     assert!(run().contains("genesis mismatch"));
+
+    // An sm2-sm3 network votes with SM2 keys: the config must name this validator's.
+    let sm2 = tmp.path().join("sm2");
+    let args = ["testnet", "init", "--validators", "4", "--suite", "sm2-sm3", "--dir", sm2.to_str().unwrap(), "--p2p-port", &p2p.to_string(), "--api-port"];
+    assert!(cairn(&[&args[..], &[&api.to_string()]].concat()).status.success());
+    let v1 = sm2.join("validator-1");
+    let config = v1.join("config.toml");
+    let run = || {
+        let out = std::process::Command::new(CAIRN).args(["node", "--config", config.to_str().unwrap()]).env("RUST_LOG", "error").output().unwrap();
+        assert!(!out.status.success(), "the node must refuse to start");
+        String::from_utf8_lossy(&out.stderr).to_string()
+    };
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(text.contains("vote_key = \"keys/vote.key\""), "{text}");
+    std::fs::write(&config, text.replace("vote_key = \"keys/vote.key\"", "")).unwrap();
+    let err = run();
+    assert!(err.contains("genesis names SM2 vote keys, so [consensus] needs vote_key"), "{err}");
+    std::fs::write(&config, &text).unwrap();
+    let key = v1.join("keys/vote.key");
+    std::fs::remove_file(&key).unwrap();
+    cairn_node::keys::write_key(&key, &KeyPair::generate(cairn_crypto::Suite::Sm2Sm3)).unwrap();
+    let err = run();
+    assert!(err.contains("is not validator validator-1's vote_key in genesis"), "{err}");
+    std::fs::remove_file(&key).unwrap();
+    cairn_node::keys::write_key(&key, &KeyPair::generate(cairn_crypto::Suite::Ed25519Sha256)).unwrap();
+    let err = run();
+    assert!(err.contains("must be an sm2-sm3 key"), "{err}");
 }
 
 /// `cairn testnet up` starts every validator of the folder and stops them all on Ctrl-C.

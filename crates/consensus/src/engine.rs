@@ -13,13 +13,12 @@ use commonware_consensus::marshal::{self, Update, ancestry::Ancestry, resolver::
 use commonware_consensus::simplex::{
     self, ForwardPolicy, SkipBudget, SkipPolicy,
     elector::RoundRobin,
-    scheme::ed25519::Scheme as EdScheme,
     types::{Activity, Context},
 };
 use commonware_consensus::types::{Epoch, FixedEpocher, Height, ViewDelta};
 use commonware_consensus::{Application, Heightable as _, Reporter, Reporters};
 
-use commonware_cryptography::certificate::{ConstantProvider, Verifier as _};
+use commonware_cryptography::certificate::ConstantProvider;
 use commonware_cryptography::sha256::{Digest, Sha256};
 use commonware_cryptography::{Digested, Digestible, Signer as _, ed25519};
 use commonware_p2p::{Blocker, Provider, Receiver, Recipients, Sender};
@@ -32,7 +31,7 @@ use commonware_utils::{Acknowledgement as _, NZDuration, NZU16, NZU64, NZUsize};
 use futures::StreamExt as _;
 use rand_core::CryptoRng;
 
-use crate::block::ConsensusBlock;
+use crate::block::{BlockCfg, BlockHash, ConsensusBlock};
 use crate::{Ack, BlockInfo, FinalizedBlock, Logic, MAX_PAYLOAD, Topic};
 
 /// Domain of every consensus signature: votes of one chain are worthless on another.
@@ -47,6 +46,22 @@ pub fn p2p_namespace(chain_id: &str) -> Vec<u8> {
 
 pub type PublicKey = ed25519::PublicKey;
 type Ctx = Context<Digest, PublicKey>;
+
+/// What validators vote and certify with: a simplex certificate scheme whose participants are
+/// named by their p2p identity. Commonware's ed25519 scheme, or [`crate::sm2::Scheme`] on
+/// `sm2-sm3` chains whose genesis names vote keys.
+pub trait VoteScheme: simplex::scheme::Scheme<Digest, PublicKey = PublicKey> + Clone + Send + Sync + 'static {
+    /// The hash of the block digests these votes sign.
+    const BLOCK_HASH: BlockHash;
+}
+
+impl VoteScheme for simplex::scheme::ed25519::Scheme {
+    const BLOCK_HASH: BlockHash = BlockHash::Sha256;
+}
+
+impl VoteScheme for crate::sm2::Scheme<PublicKey> {
+    const BLOCK_HASH: BlockHash = BlockHash::Sm3;
+}
 
 pub const CH_VOTES: u64 = 0;
 pub const CH_CERTS: u64 = 1;
@@ -82,12 +97,18 @@ fn info_of(b: &ConsensusBlock, digest: Digest) -> BlockInfo {
 }
 
 /// Adapts a [`BlockLogic`] to marshal's block-level `Application`.
-#[derive(Clone)]
-struct App {
+struct App<V> {
     logic: Logic,
+    scheme: std::marker::PhantomData<fn() -> V>,
 }
 
-impl App {
+impl<V> Clone for App<V> {
+    fn clone(&self) -> Self {
+        App { logic: self.logic.clone(), scheme: std::marker::PhantomData }
+    }
+}
+
+impl<V> App<V> {
     /// Re-executes a block (`BlockLogic::verify`) on a blocking-friendly thread of the runtime,
     /// not on its async workers: a block takes milliseconds to seconds to execute, and a
     /// blocked worker would delay the voter's timers.
@@ -131,8 +152,8 @@ fn millis<E: Clock>(e: &E) -> u64 {
     e.current().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
-impl<E: Clock + Spawner> Application<E> for App {
-    type SigningScheme = EdScheme;
+impl<E: Clock + Spawner, V: VoteScheme> Application<E> for App<V> {
+    type SigningScheme = V;
     type Context = Ctx;
     type Block = ConsensusBlock;
     type Input = ();
@@ -166,7 +187,7 @@ impl<E: Clock + Spawner> Application<E> for App {
             return None;
         }
         let commitment = self.logic.commitment(&payload)?;
-        let block = ConsensusBlock { parent: parent.digest(), height, commitment, payload };
+        let block = ConsensusBlock { parent: parent.digest(), height, commitment, payload, hash: V::BLOCK_HASH };
         let digest = block.digest();
         Some(Digested::precomputed(block, digest))
     }
@@ -229,14 +250,20 @@ impl Reporter for Finalized {
 }
 
 /// Consensus activity the ledger cares about: certificates, skipped views, fault evidence.
-#[derive(Clone)]
-struct Activities {
+struct Activities<V> {
     logic: Logic,
     certificates: Certificates,
+    scheme: std::marker::PhantomData<fn() -> V>,
 }
 
-impl Reporter for Activities {
-    type Activity = Activity<EdScheme, Digest>;
+impl<V> Clone for Activities<V> {
+    fn clone(&self) -> Self {
+        Activities { logic: self.logic.clone(), certificates: self.certificates.clone(), scheme: std::marker::PhantomData }
+    }
+}
+
+impl<V: VoteScheme> Reporter for Activities<V> {
+    type Activity = Activity<V, Digest>;
     fn report(&mut self, activity: Self::Activity) -> Feedback {
         match activity {
             Activity::Finalization(f) => {
@@ -283,14 +310,14 @@ fn archive_config<C>(prefix: &str, name: &str, page_cache: &CacheRef, codec_conf
 }
 
 /// Starts one validator's consensus stack on `ctx` (any Commonware runtime) and `channels`
-/// (any Commonware network).
+/// (any Commonware network). `me` is this validator's p2p identity; `scheme` signs its votes
+/// (it must be a signer, not a verifier).
 #[allow(clippy::too_many_arguments)]
-pub async fn start_validator<E, S, R, P, B>(
+pub async fn start_validator<E, V, S, R, P, B>(
     ctx: E,
     storage_prefix: &str,
-    namespace: &[u8],
-    signer: ed25519::PrivateKey,
-    participants: Set<PublicKey>,
+    me: PublicKey,
+    scheme: V,
     peer_provider: P,
     blocker: B,
     channels: Channels<S, R>,
@@ -299,26 +326,26 @@ pub async fn start_validator<E, S, R, P, B>(
     validator_order: Vec<PublicKey>,
 ) where
     E: CryptoRng + Spawner + Metrics + Clock + Storage,
+    V: VoteScheme,
     S: Sender<PublicKey = PublicKey>,
     R: Receiver<PublicKey = PublicKey>,
     P: Provider<PublicKey = PublicKey>,
     B: Blocker<PublicKey = PublicKey>,
 {
-    let me = signer.public_key();
-    let scheme = EdScheme::signer(namespace, participants.clone(), signer).expect("signer is a participant");
+    assert!(scheme.me().is_some(), "the vote scheme of a validator signs");
     let provider = ConstantProvider::<_, Epoch>::new(scheme.clone());
     // One fixed committee: an endless epoch (a finite one would re-propose its boundary block).
     let epocher = FixedEpocher::new(NZU64!(u64::MAX));
     let page_cache = CacheRef::new(NZU16!(4096), NZUsize!(1024));
-    let block_cfg: RangeCfg<usize> = (0..=MAX_PAYLOAD).into();
-    let genesis = ConsensusBlock::genesis();
+    let block_cfg = BlockCfg { max_payload: RangeCfg::from(0..=MAX_PAYLOAD), hash: V::BLOCK_HASH };
+    let genesis = ConsensusBlock::genesis(V::BLOCK_HASH);
     let certificates = Certificates::default();
     let genesis_digest = genesis.digest();
     let prefix = storage_prefix;
 
     let finalizations = immutable::Archive::init(
         ctx.child("finalizations_by_height"),
-        archive_config(prefix, "finalizations", &page_cache, EdScheme::certificate_codec_config_unbounded()),
+        archive_config(prefix, "finalizations", &page_cache, V::certificate_codec_config_unbounded()),
     )
     .await
     .expect("finalizations archive");
@@ -384,7 +411,7 @@ pub async fn start_validator<E, S, R, P, B>(
         let (archive, logic) = (marshal_mailbox.clone(), logic.clone());
         ctx.child("certificates").spawn(move |_| async move {
             while let Some((height, digest)) = missing_rx.next().await {
-                let found: Option<simplex::types::Finalization<EdScheme, Digest>> = archive.get_finalization(Height::new(height)).await;
+                let found: Option<simplex::types::Finalization<V, Digest>> = archive.get_finalization(Height::new(height)).await;
                 if let Some(f) = found
                     && f.proposal.payload.0 == digest
                 {
@@ -393,7 +420,7 @@ pub async fn start_validator<E, S, R, P, B>(
             }
         });
     }
-    let inline = Inline::new(ctx.child("application"), App { logic: logic.clone() }, marshal_mailbox, epocher);
+    let inline = Inline::new(ctx.child("application"), App::<V> { logic: logic.clone(), scheme: std::marker::PhantomData }, marshal_mailbox, epocher);
     let engine = simplex::Engine::new(
         ctx.child("consensus"),
         simplex::Config {
@@ -402,7 +429,7 @@ pub async fn start_validator<E, S, R, P, B>(
             blocker,
             automaton: inline.clone(),
             relay: inline.clone(),
-            reporter: Reporters::from((inline, Activities { logic: logic.clone(), certificates: certificates.clone() })),
+            reporter: Reporters::from((inline, Activities::<V> { logic: logic.clone(), certificates: certificates.clone(), scheme: std::marker::PhantomData })),
             track_historical_votes: false,
             strategy: Sequential,
             partition: format!("{prefix}-consensus"),

@@ -1,5 +1,6 @@
 //! Byzantine-fault-tolerant block ordering for Cairn, on Commonware (`=2026.10.0`): simplex
-//! consensus with ed25519 validator keys, marshal for block dissemination, back-fill and
+//! consensus with ed25519 validator keys (votes in SM2 on `sm2-sm3` chains that name SM2 vote
+//! keys, [`sm2`]; the p2p identity stays ed25519), marshal for block dissemination, back-fill and
 //! in-order delivery of finalized blocks, buffered broadcast, and `authenticated::lookup` for
 //! the encrypted, mutually authenticated p2p network.
 //!
@@ -17,8 +18,8 @@ pub mod network;
 pub mod sim;
 pub mod sm2;
 
-pub use block::{block_digest, genesis_digest, sha256};
-pub use engine::{consensus_namespace, p2p_namespace};
+pub use block::{BlockHash, block_digest, genesis_digest, sha256};
+pub use engine::{VoteScheme, consensus_namespace, p2p_namespace};
 
 /// A block as Cairn sees it: consensus metadata plus the ledger's payload.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -21,9 +21,29 @@ use crate::{Logic, MAX_PAYLOAD, Topic};
 /// A validator in the genesis peer set.
 #[derive(Clone, Debug)]
 pub struct Peer {
-    /// Ed25519 consensus public key.
+    /// Ed25519 consensus public key: the p2p identity (and the vote key with [`Votes::Ed25519`]).
     pub public_key: [u8; 32],
     pub address: SocketAddr,
+}
+
+/// What the validators vote and certify with.
+#[derive(Clone)]
+pub enum Votes {
+    /// Their Ed25519 consensus keys (the p2p identities): Commonware's ed25519 scheme.
+    Ed25519,
+    /// SM2 ([`crate::sm2::Scheme`]): this validator's SM2 vote key, and every validator's SM2
+    /// vote public key in the order of [`NetworkConfig::peers`]. The p2p identity stays the
+    /// Ed25519 consensus key: Commonware's authenticated network handshakes with it.
+    Sm2 { key: Box<cairn_crypto::KeyPair>, keys: Vec<cairn_crypto::PublicKey> },
+}
+
+impl std::fmt::Debug for Votes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Votes::Ed25519 => f.write_str("Ed25519"),
+            Votes::Sm2 { keys, .. } => write!(f, "Sm2({} vote keys)", keys.len()),
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -39,6 +59,7 @@ pub struct NetworkConfig {
     pub listen: SocketAddr,
     /// Worker threads of the consensus runtime.
     pub threads: usize,
+    pub votes: Votes,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +70,8 @@ pub enum NetworkError {
     NotAParticipant,
     #[error("the genesis peer set repeats a key")]
     DuplicatePeer,
+    #[error("vote keys: {0}")]
+    VoteKeys(String),
     #[error("cannot listen for peers on {addr}: {source} (is another process using the port?)")]
     Listen { addr: SocketAddr, source: std::io::Error },
 }
@@ -84,6 +107,33 @@ pub fn public_key(secret: &[u8; 32]) -> Result<[u8; 32], NetworkError> {
     Ok(sk.public_key().as_ref().try_into().expect("32-byte key"))
 }
 
+/// A validator's vote scheme, built before the runtime starts so that a mistake is an error.
+enum VoteScheme {
+    Ed25519(commonware_consensus::simplex::scheme::ed25519::Scheme),
+    Sm2(crate::sm2::Scheme<ed25519::PublicKey>),
+}
+
+fn vote_scheme(
+    cfg: &NetworkConfig,
+    signer: &ed25519::PrivateKey,
+    participants: &Set<ed25519::PublicKey>,
+    order: &[ed25519::PublicKey],
+) -> Result<VoteScheme, NetworkError> {
+    let namespace = crate::consensus_namespace(&cfg.chain_id);
+    match &cfg.votes {
+        Votes::Ed25519 => commonware_consensus::simplex::scheme::ed25519::Scheme::signer(&namespace, participants.clone(), signer.clone())
+            .map(VoteScheme::Ed25519)
+            .ok_or(NetworkError::NotAParticipant),
+        Votes::Sm2 { key, keys } => {
+            if keys.len() != order.len() {
+                return Err(NetworkError::VoteKeys(format!("{} vote keys for {} validators", keys.len(), order.len())));
+            }
+            let pairs = order.iter().cloned().zip(keys.iter().cloned()).collect();
+            crate::sm2::Scheme::signer(&namespace, pairs, (**key).clone()).map(VoteScheme::Sm2).map_err(|e| NetworkError::VoteKeys(e.to_string()))
+        }
+    }
+}
+
 /// Starts the validator on its own runtime thread; returns once it runs. The runtime lives as
 /// long as the process; the returned receiver fires if its p2p network stops.
 pub fn start(cfg: NetworkConfig, logic: Logic, gossip_queue: engine::GossipQueue) -> Result<NetworkStopped, NetworkError> {
@@ -101,7 +151,7 @@ pub fn start(cfg: NetworkConfig, logic: Logic, gossip_queue: engine::GossipQueue
         keys.iter().map(|(k, a)| (k.clone(), Address::from(*a))).try_collect().map_err(|_| NetworkError::DuplicatePeer)?;
     let order: Vec<ed25519::PublicKey> = keys.iter().map(|(k, _)| k.clone()).collect();
     let namespace = crate::p2p_namespace(&cfg.chain_id);
-    let consensus_namespace = crate::consensus_namespace(&cfg.chain_id);
+    let scheme = vote_scheme(&cfg, &signer, &participants, &order)?;
     let handshake = Cups::<_, ChaCha20Poly1305>::new(
         Sake { signer: signer.clone(), synchrony_bound: Duration::from_secs(5), max_handshake_age: Duration::from_secs(10), version: sake::Version::V1 },
         cups::Version::V1,
@@ -130,20 +180,15 @@ pub fn start(cfg: NetworkConfig, logic: Logic, gossip_queue: engine::GossipQueue
                     cosign: network.register(CH_COSIGN, quota),
                 };
                 let network = network.start();
-                engine::start_validator(
-                    ctx.child("validator"),
-                    "cairn",
-                    &consensus_namespace,
-                    signer,
-                    participants,
-                    oracle.clone(),
-                    oracle,
-                    channels,
-                    logic,
-                    gossip_queue,
-                    order,
-                )
-                .await;
+                let validator = ctx.child("validator");
+                match scheme {
+                    VoteScheme::Ed25519(s) => {
+                        engine::start_validator(validator, "cairn", me, s, oracle.clone(), oracle, channels, logic, gossip_queue, order).await
+                    }
+                    VoteScheme::Sm2(s) => {
+                        engine::start_validator(validator, "cairn", me, s, oracle.clone(), oracle, channels, logic, gossip_queue, order).await
+                    }
+                }
                 // The network runs until one of its actors fails (a lost listener, say).
                 let why = match network.await {
                     Ok(()) => "the p2p network stopped".to_string(),

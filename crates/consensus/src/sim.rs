@@ -34,6 +34,8 @@ pub struct SimConfig {
     /// A validator that runs no consensus but answers every vote with a conflicting one as
     /// well (equivocation: Commonware's `conflicter`). Needs the `byzantine` feature.
     pub equivocator: Option<usize>,
+    /// Vote with SM2 keys ([`crate::sm2::Scheme`]) instead of the Ed25519 identities.
+    pub sm2_votes: bool,
     pub max_time: Duration,
 }
 
@@ -48,6 +50,7 @@ impl Default for SimConfig {
             delivery_percent: 98,
             partition: None,
             equivocator: None,
+            sm2_votes: false,
             max_time: Duration::from_secs(300),
         }
     }
@@ -152,24 +155,28 @@ pub fn simulate<L: BlockLogic>(cfg: SimConfig, logic: impl Fn(usize, crate::netw
             seen.push(recording.seen.clone());
             fault_logs.push(recording.faults.clone());
             let recording: crate::Logic = Arc::new(recording);
-            if cfg.equivocator == Some(i) {
-                start_equivocator(ctx.child("equivocator"), key, participants.clone(), channels.votes);
-                continue;
+            let namespace = crate::consensus_namespace("sim");
+            let (validator, prefix) = (ctx.child("validator").with_attribute("index", i), format!("v{i}"));
+            if cfg.sm2_votes {
+                let vote_keys = sm2_vote_keys(cfg.validators);
+                let pairs = ids.iter().cloned().zip(vote_keys.iter().map(cairn_crypto::KeyPair::public_key)).collect();
+                let scheme = crate::sm2::Scheme::signer(&namespace, pairs, vote_keys[i].clone()).expect("participant");
+                if cfg.equivocator == Some(i) {
+                    start_equivocator(ctx.child("equivocator"), scheme, channels.votes);
+                    continue;
+                }
+                let me = ids[i].clone();
+                engine::start_validator(validator, &prefix, me, scheme, oracle.manager(), control, channels, recording, gossip_queue, ids.clone()).await;
+            } else {
+                use commonware_consensus::simplex::scheme::ed25519::Scheme;
+                let scheme = Scheme::signer(&namespace, participants.clone(), key).expect("participant");
+                if cfg.equivocator == Some(i) {
+                    start_equivocator(ctx.child("equivocator"), scheme, channels.votes);
+                    continue;
+                }
+                let me = ids[i].clone();
+                engine::start_validator(validator, &prefix, me, scheme, oracle.manager(), control, channels, recording, gossip_queue, ids.clone()).await;
             }
-            engine::start_validator(
-                ctx.child("validator").with_attribute("index", i),
-                &format!("v{i}"),
-                &crate::consensus_namespace("sim"),
-                key,
-                participants.clone(),
-                oracle.manager(),
-                control,
-                channels,
-                recording,
-                gossip_queue,
-                ids.clone(),
-            )
-            .await;
         }
 
         let mut cut = false;
@@ -213,24 +220,30 @@ pub fn simulate<L: BlockLogic>(cfg: SimConfig, logic: impl Fn(usize, crate::netw
     })
 }
 
+/// SM2 vote keys of a simulated cluster, from fixed seeds (validator i gets seed i + 1).
+pub fn sm2_vote_keys(n: usize) -> Vec<cairn_crypto::KeyPair> {
+    (0..n)
+        .map(|i| {
+            let mut seed = [0u8; 32];
+            seed[24..].copy_from_slice(&(i as u64 + 1).to_be_bytes());
+            cairn_crypto::KeyPair::from_secret_bytes(cairn_crypto::Suite::Sm2Sm3, &seed).expect("a scalar in 1..n")
+        })
+        .collect()
+}
+
 #[cfg(feature = "byzantine")]
-fn start_equivocator<E, S, R>(
-    ctx: E,
-    key: commonware_cryptography::ed25519::PrivateKey,
-    participants: commonware_utils::ordered::Set<engine::PublicKey>,
-    votes: (S, R),
-) where
+fn start_equivocator<E, V, S, R>(ctx: E, scheme: V, votes: (S, R))
+where
     E: Clock + rand_core::CryptoRng + commonware_runtime::Spawner + commonware_runtime::Metrics,
+    V: engine::VoteScheme,
     S: commonware_p2p::Sender<PublicKey = engine::PublicKey>,
     R: commonware_p2p::Receiver<PublicKey = engine::PublicKey>,
 {
     use commonware_consensus::simplex::mocks::conflicter;
-    use commonware_consensus::simplex::scheme::ed25519::Scheme;
-    let scheme = Scheme::signer(&crate::consensus_namespace("sim"), participants, key).expect("participant");
     conflicter::Conflicter::<_, _, commonware_cryptography::sha256::Sha256>::new(ctx, conflicter::Config { scheme }).start(votes);
 }
 
 #[cfg(not(feature = "byzantine"))]
-fn start_equivocator<E, S, R>(_: E, _: commonware_cryptography::ed25519::PrivateKey, _: commonware_utils::ordered::Set<engine::PublicKey>, _: (S, R)) {
+fn start_equivocator<E, V, S, R>(_: E, _: V, _: (S, R)) {
     panic!("SimConfig::equivocator needs cairn-consensus's `byzantine` feature");
 }

@@ -45,6 +45,7 @@ pub fn genesis(member: &KeyPair, params: cairn_types::genesis::Params) -> Genesi
             public_key: KeyPair::from_secret_bytes(suite, &[8; 32]).expect("a valid secret").public_key().to_hex(),
             address: None,
             consensus_key: None,
+            vote_key: None,
             p2p_address: None,
         }],
         params,

@@ -22,6 +22,7 @@ fn setup(suite: Suite) -> (Executor, KeyPair) {
             public_key: validator.public_key().to_hex(),
             address: None,
             consensus_key: None,
+            vote_key: None,
             p2p_address: None,
         }],
         // Module parameters as a chain made today names them.

@@ -93,6 +93,10 @@ pub struct ConsensusConfig {
     /// Worker threads of the consensus runtime.
     #[serde(default = "default_threads")]
     pub threads: usize,
+    /// SM2 vote key file (`cairn-key-v1`, suite sm2-sm3): required when genesis names vote keys
+    /// (`vote_key`), to be this validator's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vote_key: Option<PathBuf>,
 }
 
 fn default_threads() -> usize {
@@ -201,6 +205,9 @@ impl NodeConfig {
         if let Some(cc) = c.consensus.as_mut() {
             paths.push(&mut cc.key);
             paths.push(&mut cc.data);
+            if let Some(vote_key) = cc.vote_key.as_mut() {
+                paths.push(vote_key);
+            }
         }
         if let Some(agent) = c.agent_key.as_mut() {
             paths.push(agent);

@@ -91,6 +91,7 @@ pub fn init_dev(dir: &Path, listen: SocketAddr, suite: Suite) -> Result<(DevPath
             public_key: validator.public_key().to_hex(),
             address: None,
             consensus_key: None,
+            vote_key: None,
             p2p_address: None,
         }],
         params: chain_params(),

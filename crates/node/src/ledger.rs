@@ -138,6 +138,11 @@ pub struct BlockEvent {
 
 /// Moves a validator's ledger and consensus data aside (`<folder>.lost-<unix ms>`), for it to
 /// start over; returns where they went.
+/// SM3 where validators vote in SM2 (genesis names vote keys), else SHA-256.
+pub fn block_hash(genesis: &Genesis) -> cairn_consensus::BlockHash {
+    if genesis.sm2_votes() { cairn_consensus::BlockHash::Sm3 } else { cairn_consensus::BlockHash::Sha256 }
+}
+
 fn set_aside(config: &NodeConfig) -> Result<String> {
     let stamp = now_ms();
     let mut moved = Vec::new();
@@ -320,7 +325,7 @@ impl Ledger {
         let digest = if !replicated {
             [0; 32]
         } else if tip_height == 0 {
-            cairn_consensus::genesis_digest()
+            cairn_consensus::genesis_digest(block_hash(&genesis))
         } else {
             let record = store
                 .consensus_record(tip_height)?
@@ -398,6 +403,11 @@ impl Ledger {
 
     pub fn genesis(&self) -> &Genesis {
         self.exec.genesis()
+    }
+
+    /// The hash of consensus block digests on this chain.
+    pub fn block_hash(&self) -> cairn_consensus::BlockHash {
+        block_hash(self.genesis())
     }
 
     pub fn executor(&self) -> &Executor {

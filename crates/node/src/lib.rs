@@ -88,6 +88,7 @@ fn network_config(ledger: &Ledger) -> Result<cairn_consensus::network::NetworkCo
             cairn_consensus::network::Peer { public_key: v.consensus_key_bytes().expect("validated genesis"), address }
         })
         .collect();
+    let votes = votes(genesis, me, cc)?;
     std::fs::create_dir_all(&cc.data).io_context(|| format!("creating {}", cc.data.display()))?;
     Ok(cairn_consensus::network::NetworkConfig {
         chain_id: genesis.chain_id.clone(),
@@ -96,7 +97,42 @@ fn network_config(ledger: &Ledger) -> Result<cairn_consensus::network::NetworkCo
         peers,
         listen: cc.listen,
         threads: cc.threads,
+        votes,
     })
+}
+
+/// What this validator votes with: its Ed25519 consensus key, or (genesis names vote keys) its
+/// SM2 vote key from `consensus.vote_key`.
+fn votes(
+    genesis: &cairn_types::genesis::Genesis,
+    me: &cairn_types::genesis::ValidatorInfo,
+    cc: &config::ConsensusConfig,
+) -> Result<cairn_consensus::network::Votes> {
+    if !genesis.sm2_votes() {
+        if let Some(path) = &cc.vote_key {
+            return Err(Error::Config(format!(
+                "consensus.vote_key {} is set, but genesis names no vote keys (its validators vote with their consensus keys): remove it",
+                path.display()
+            )));
+        }
+        return Ok(cairn_consensus::network::Votes::Ed25519);
+    }
+    let Some(path) = &cc.vote_key else {
+        return Err(Error::Config(format!("genesis names SM2 vote keys, so [consensus] needs vote_key (validator {}'s SM2 key file)", me.name)));
+    };
+    let key = keys::read_key(path)?;
+    if key.suite() != cairn_crypto::Suite::Sm2Sm3 {
+        return Err(Error::Config(format!("vote key {} must be an sm2-sm3 key", path.display())));
+    }
+    if me.vote_key.as_deref().map(str::to_ascii_lowercase) != Some(key.public_key().to_hex()) {
+        return Err(Error::Config(format!("vote key {} is not validator {}'s vote_key in genesis", path.display(), me.name)));
+    }
+    let keys = genesis
+        .validators
+        .iter()
+        .map(|v| cairn_crypto::PublicKey::from_hex(cairn_crypto::Suite::Sm2Sm3, v.vote_key.as_deref().expect("validated genesis")).expect("validated genesis"))
+        .collect();
+    Ok(cairn_consensus::network::Votes::Sm2 { key: Box::new(key), keys })
 }
 
 /// A running node: its ledger, block producer and HTTP server.

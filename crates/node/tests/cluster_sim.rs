@@ -45,6 +45,7 @@ fn genesis() -> Genesis {
                 address: None,
                 // The simulator brings its own consensus keys and network.
                 consensus_key: Some(key(i as u8 + 100).public_key().to_hex()),
+                vote_key: None,
                 p2p_address: Some(format!("127.0.0.1:{}", 7000 + i)),
             })
             .collect(),

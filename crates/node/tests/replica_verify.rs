@@ -43,6 +43,7 @@ fn fixture(suite: Suite) -> Fixture {
                 public_key: k.public_key().to_hex(),
                 address: None,
                 consensus_key: Some(KeyPair::generate(Suite::Ed25519Sha256).public_key().to_hex()),
+                vote_key: None,
                 p2p_address: Some(format!("127.0.0.1:{}", 7000 + i)),
             })
             .collect(),
@@ -89,7 +90,7 @@ fn deposit(f: &Fixture, nonce: u64) -> Vec<u8> {
 }
 
 fn genesis_block() -> BlockInfo {
-    BlockInfo { height: 0, digest: genesis_digest(), parent: [0; 32], payload: Vec::new() }
+    BlockInfo { height: 0, digest: genesis_digest(cairn_consensus::BlockHash::Sha256), parent: [0; 32], payload: Vec::new() }
 }
 
 fn info_of(f: &Fixture, parent: &BlockInfo, payload: &[u8]) -> BlockInfo {
@@ -98,7 +99,7 @@ fn info_of(f: &Fixture, parent: &BlockInfo, payload: &[u8]) -> BlockInfo {
     let height = block.header.height;
     BlockInfo {
         height,
-        digest: cairn_consensus::block_digest(&parent.digest, height, &commitment, &cairn_consensus::sha256(payload)),
+        digest: cairn_consensus::block_digest(cairn_consensus::BlockHash::Sha256, &parent.digest, height, &commitment, &cairn_consensus::sha256(payload)),
         parent: parent.digest,
         payload: payload.to_vec(),
     }

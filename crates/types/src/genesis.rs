@@ -41,13 +41,19 @@ pub struct ValidatorInfo {
     /// HTTP API address clients may use (informational).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
-    /// Ed25519 consensus key (hex), for votes and the p2p handshake. Required with more than
-    /// one validator: consensus runs on Ed25519 whatever the chain's suite.
+    /// Ed25519 consensus key (hex): the p2p identity (Commonware's authenticated network
+    /// handshakes with it), and the vote key unless `vote_key` is set. Required with more than
+    /// one validator.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consensus_key: Option<String>,
     /// p2p address (`host:port`) the other validators dial.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub p2p_address: Option<String>,
+    /// SM2 vote key (hex, SEC1 uncompressed), `sm2-sm3` chains only: the validator votes and
+    /// certifies with it, so finalization certificates are SM2. Every validator has one or none
+    /// does (none: votes are Ed25519, as on chains made before SM2 votes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vote_key: Option<String>,
 }
 
 impl ValidatorInfo {
@@ -273,6 +279,7 @@ impl Genesis {
                 }
             }
         }
+        self.validate_vote_keys()?;
         let p = &self.params;
         if p.block_interval_ms == 0 || p.max_block_txs == 0 || p.max_tx_bytes == 0 || p.max_records_per_tx == Some(0) {
             return bad("params must be positive".into());
@@ -289,6 +296,36 @@ impl Genesis {
         Ok(())
     }
 
+    /// SM2 vote keys: on `sm2-sm3` chains with consensus only, on every validator or none,
+    /// each a valid SM2 key used by no other validator.
+    fn validate_vote_keys(&self) -> Result<(), GenesisError> {
+        let bad = |m: String| Err(GenesisError::Invalid(m));
+        let with = self.validators.iter().filter(|v| v.vote_key.is_some()).count();
+        if with == 0 {
+            return Ok(());
+        }
+        if self.suite != Suite::Sm2Sm3 {
+            return bad(format!("vote_key is for sm2-sm3 chains (this one is {}: its validators vote with consensus_key)", self.suite));
+        }
+        if with != self.validators.len() || self.validators.iter().any(|v| v.consensus_key.is_none()) {
+            return bad("vote_key: every validator needs one (and a consensus_key), or none does".into());
+        }
+        let mut keys = std::collections::BTreeSet::new();
+        for v in &self.validators {
+            let key = v.vote_key.as_deref().expect("counted");
+            let pk = PublicKey::from_hex(Suite::Sm2Sm3, key).map_err(|e| GenesisError::Invalid(format!("validator {} vote_key: {e}", v.name)))?;
+            if !keys.insert(pk.as_bytes().to_vec()) {
+                return bad(format!("validator {}: vote_key repeats another validator's", v.name));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether validators vote with SM2 vote keys (else with their Ed25519 consensus keys).
+    pub fn sm2_votes(&self) -> bool {
+        self.validators.iter().any(|v| v.vote_key.is_some())
+    }
+
     pub fn trust_file(&self) -> TrustFile {
         let validators = self
             .validators
@@ -303,6 +340,7 @@ impl Genesis {
                     organisation: v.organisation.clone(),
                     public_key: v.public_key.clone(),
                     consensus_key: v.consensus_key.clone(),
+                    vote_key: v.vote_key.clone(),
                 }
             })
             .collect();
@@ -352,6 +390,9 @@ pub struct TrustedValidator {
     /// Ed25519 consensus key (hex), to check finalization certificates.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consensus_key: Option<String>,
+    /// SM2 vote key (hex), when the chain votes in SM2: certificates are checked with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vote_key: Option<String>,
 }
 
 impl TrustFile {
@@ -510,5 +551,50 @@ mod tests {
         assert!(accepted.quorum_lowered());
         let dup_member = String::from_utf8(bytes(&t)).unwrap().replacen("\"quorum\":", "\"quorum\":3,\"quorum\":", 1);
         assert!(TrustFile::from_json(dup_member.as_bytes()).unwrap_err().to_string().contains("twice"));
+    }
+
+    /// Four sm2-sm3 validators with SM2 vote keys (seeds 20..24), as JSON to edit.
+    fn sm2_votes_json() -> serde_json::Value {
+        let mut json = serde_json::to_value(four_validators()).unwrap();
+        json["suite"] = "sm2-sm3".into();
+        let sm2 = |seed: u8| cairn_crypto::KeyPair::from_secret_bytes(Suite::Sm2Sm3, &[seed; 32]).unwrap().public_key().to_hex();
+        json["organisations"][0]["members"] = serde_json::json!([sm2(30)]);
+        for (i, v) in json["validators"].as_array_mut().unwrap().iter_mut().enumerate() {
+            v["public_key"] = sm2(i as u8 + 1).into();
+            v["vote_key"] = sm2(i as u8 + 20).into();
+        }
+        json
+    }
+
+    #[test]
+    fn sm2_vote_keys_are_on_every_validator_of_an_sm2_chain_or_none() {
+        let parse = |v: &serde_json::Value| Genesis::from_json(&serde_json::to_vec(v).unwrap());
+        let json = sm2_votes_json();
+        let g = parse(&json).unwrap();
+        assert!(g.sm2_votes());
+        assert!(g.trust_file().validators.iter().all(|v| v.vote_key.is_some()), "the trust file carries the vote keys");
+        // The same chain without vote keys votes in Ed25519, and its hash does not name them.
+        let mut legacy = json.clone();
+        for v in legacy["validators"].as_array_mut().unwrap() {
+            v.as_object_mut().unwrap().remove("vote_key");
+        }
+        let legacy = parse(&legacy).unwrap();
+        assert!(!legacy.sm2_votes() && !legacy.to_json().contains("vote_key"));
+        assert_ne!(legacy.hash(), g.hash(), "vote keys are covered by the genesis hash");
+        let refused = |edit: &dyn Fn(&mut serde_json::Value), why: &str| {
+            let mut j = json.clone();
+            edit(&mut j);
+            let err = parse(&j).unwrap_err().to_string();
+            assert!(err.contains(why), "{why}: {err}");
+        };
+        refused(&|j| drop(j["validators"][2].as_object_mut().unwrap().remove("vote_key")), "every validator needs one");
+        refused(&|j| j["validators"][2]["vote_key"] = j["validators"][1]["vote_key"].clone(), "vote_key repeats another validator's");
+        refused(&|j| j["validators"][2]["vote_key"] = "04".repeat(65).into(), "validator v2 vote_key");
+        refused(&|j| j["validators"][2]["vote_key"] = j["validators"][2]["consensus_key"].clone(), "validator v2 vote_key");
+        // An Ed25519 chain votes with its consensus keys.
+        let mut ed = serde_json::to_value(four_validators()).unwrap();
+        ed["validators"][0]["vote_key"] = json["validators"][0]["vote_key"].clone();
+        let err = parse(&ed).unwrap_err().to_string();
+        assert!(err.contains("vote_key is for sm2-sm3 chains"), "{err}");
     }
 }

@@ -137,6 +137,7 @@ fn genesis(suite: Suite) -> Genesis {
             public_key: validator.public_key().to_hex(),
             address: Some("http://127.0.0.1:8080".into()),
             consensus_key: Some(consensus.public_key().to_hex()),
+            vote_key: None,
             p2p_address: Some("127.0.0.1:9000".into()),
         }],
         params: Params { evidence_digest_state: true, ..Params::default() },

@@ -59,6 +59,7 @@ impl Chain {
                 public_key: validator.public_key().to_hex(),
                 address: None,
                 consensus_key: None,
+                vote_key: None,
                 p2p_address: None,
             }],
             params: Params::with_modules(
@@ -401,6 +402,7 @@ fn a_chain_without_governance_keeps_genesis_membership() {
             public_key: validator.public_key().to_hex(),
             address: None,
             consensus_key: None,
+            vote_key: None,
             p2p_address: None,
         }],
         params: Params::default(),

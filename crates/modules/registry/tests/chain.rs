@@ -47,6 +47,7 @@ fn chain() -> TestChain {
             public_key: key(99).public_key().to_hex(),
             address: None,
             consensus_key: None,
+            vote_key: None,
             p2p_address: None,
         }],
         params: Params::default(),

@@ -251,6 +251,8 @@ pub struct ConsensusStatus {
     pub finalized_height: u64,
     pub peers_connected: usize,
     pub faults: u64,
+    /// What validators vote with: `sm2` (SM2 vote keys, SM3 block digests) or `ed25519`.
+    pub votes: &'static str,
 }
 
 impl Ledger {
@@ -269,6 +271,7 @@ impl Ledger {
             finalized_height: self.height(),
             peers_connected: peers,
             faults: self.store.fault_count().unwrap_or(0),
+            votes: if self.genesis().sm2_votes() { "sm2" } else { "ed25519" },
         })
     }
 
@@ -312,7 +315,7 @@ impl Ledger {
             }
             let block = self.store.block(h)?.ok_or_else(|| Error::Corrupt("block missing".into()))?;
             let header = Block::decode_header(&block)?;
-            chain.push(CertifiedLink { height: h, digest: r.digest, parent: r.parent, header, body_hash: cairn_consensus::sha256(&block) });
+            chain.push(CertifiedLink { height: h, digest: r.digest, parent: r.parent, header, body_hash: self.block_hash().hash(&block) });
             if let Some(certificate) = r.certificate {
                 let first = &chain[0].header;
                 let extension = if first.has_block_leaf() {

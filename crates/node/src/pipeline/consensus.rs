@@ -246,7 +246,7 @@ impl Ledger {
             return Ok(None);
         }
         let payload = executed.commit.block_bytes.clone();
-        let digest = cairn_consensus::block_digest(&parent.digest, height, &executed.commit.block_hash, &cairn_consensus::sha256(&payload));
+        let digest = cairn_consensus::block_digest(self.block_hash(), &parent.digest, height, &executed.commit.block_hash, &self.block_hash().hash(&payload));
         self.remember_speculative(digest, parent.digest, executed);
         Ok(Some(payload))
     }
@@ -325,7 +325,7 @@ impl Ledger {
         if executed.header != *h {
             return Ok(Err(Invalid("header differs from re-execution (tx root, log size or log root)".into())));
         }
-        let digest = cairn_consensus::block_digest(&parent.digest, height, &executed.commit.block_hash, &cairn_consensus::sha256(payload));
+        let digest = cairn_consensus::block_digest(self.block_hash(), &parent.digest, height, &executed.commit.block_hash, &self.block_hash().hash(payload));
         self.remember_speculative(digest, parent.digest, executed);
         // Remember the signatures just checked: the same transactions arriving by gossip, or in
         // a competing proposal, are then not checked again.
