@@ -220,6 +220,12 @@ pub fn simulate<L: BlockLogic>(cfg: SimConfig, logic: impl Fn(usize, crate::netw
     })
 }
 
+/// The p2p identity (Ed25519 public key) of simulated validator `i`: the key of seed `i`.
+pub fn identity(i: u64) -> [u8; 32] {
+    use commonware_cryptography::Signer as _;
+    commonware_cryptography::ed25519::PrivateKey::from_seed(i).public_key().as_ref().try_into().expect("32-byte key")
+}
+
 /// SM2 vote keys of a simulated cluster, from fixed seeds (validator i gets seed i + 1).
 pub fn sm2_vote_keys(n: usize) -> Vec<cairn_crypto::KeyPair> {
     (0..n)

@@ -30,6 +30,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("governance", governance),
     ("trace", trace),
     ("registry", registry),
+    ("consensus", consensus),
 ];
 
 /// A canonical transaction (API binary framing, gossip, blocks).
@@ -88,6 +89,31 @@ pub fn receipt(data: &[u8]) {
     let _ = cairn_types::receipt::verify_leaf_receipt(text, trust);
     let _ = cairn_types::state_receipt::verify_state_receipt(text, trust, &cairn_node::module_state_view);
     let _ = cairn_node::finality::verify(text, trust);
+}
+
+/// Finalization certificates (from peers' finality proofs and `cairn verify --certificate`)
+/// in both vote schemes, checked against the four validators of
+/// `testdata/vectors/consensus.json`; SM2 signatures (DER and `r ‖ s`) and SEC1 keys.
+pub fn consensus(data: &[u8]) {
+    use cairn_consensus::certificate::verify;
+    let (ed, sm2) = committees();
+    let _ = verify("vector-chain", ed, data);
+    let _ = verify("vector-chain", sm2, data);
+    let _ = cairn_crypto::sm2fast::Sig::from_der(data);
+    let _ = cairn_crypto::sm2fast::Sig::from_fixed(data);
+    let _ = cairn_crypto::sm2fast::Key::from_sec1(data);
+}
+
+/// The committees of the consensus vectors: Ed25519 identities from seeds 0..4, SM2 vote keys
+/// as the simulation makes them.
+fn committees() -> &'static (cairn_consensus::certificate::Committee, cairn_consensus::certificate::Committee) {
+    use cairn_consensus::certificate::Committee;
+    static COMMITTEES: std::sync::OnceLock<(Committee, Committee)> = std::sync::OnceLock::new();
+    COMMITTEES.get_or_init(|| {
+        let ids: Vec<[u8; 32]> = (0..4u64).map(cairn_consensus::sim::identity).collect();
+        let votes = cairn_consensus::sim::sm2_vote_keys(4).iter().map(|k| k.public_key()).collect::<Vec<_>>();
+        (Committee::Ed25519(ids.clone()), Committee::Sm2(ids.into_iter().zip(votes).collect()))
+    })
 }
 
 /// Messages from peers: gossiped transaction batches and stored consensus records.

@@ -89,6 +89,11 @@ fn seeds(target: &str) -> Vec<Vec<u8>> {
         "evidence" => [vec![args], json_hex_fields(&receipts, "leaf"), json_hex_fields(&receipts, "value")].concat(),
         "state" => json_hex_fields(&receipts, "proof"),
         "receipt" => receipts,
+        "consensus" => {
+            let v: serde_json::Value = serde_json::from_slice(&std::fs::read(root().join("testdata/vectors/consensus.json")).unwrap()).unwrap();
+            let hex_at = |p: &str| json_hex_fields(&[serde_json::json!({ "h": v.pointer(p).unwrap() }).to_string().into_bytes()], "h").remove(0);
+            vec![hex_at("/ed25519/finalization_hex"), hex_at("/sm2/finalization_hex"), hex_at("/sm2/votes/0/signature_hex"), hex_at("/validators/0/vote_key")]
+        }
         "gossip" => {
             let mut batch = 1u32.to_be_bytes().to_vec();
             batch.extend_from_slice(&(tx.len() as u32).to_be_bytes());
@@ -366,6 +371,7 @@ fn every_target_survives_its_seeds_and_their_mutations() {
         let least = match *name {
             "receipt" => 14, // every fixture: receipts of both suites and the testnet, JSON and tlog proofs, state receipts
             "note" | "log_leaf" | "state" => 6,
+            "consensus" => 4, // a certificate in each scheme, an SM2 vote signature, an SM2 key
             _ => 1,
         };
         assert!(seeds.len() >= least, "target {name} has {} seeds, fewer than {least}", seeds.len());
