@@ -214,10 +214,10 @@ impl<P: commonware_cryptography::PublicKey> Verifier for Scheme<P> {
     }
 
     fn max_certificate_size(participants: u32) -> usize {
-        // The signer bitmap (a varint bit count and the bits), then a varint count and 64-byte
-        // signatures.
+        // The signer bitmap (a u64 bit count and the bits), then a varint count (at most 5
+        // bytes for a u32) and 64-byte signatures.
         let n = participants as usize;
-        5 + n.div_ceil(8) + 5 + n * Signature::SIZE
+        8 + n.div_ceil(8) + 5 + n * Signature::SIZE
     }
 
     fn certificate_codec_config(&self) -> usize {

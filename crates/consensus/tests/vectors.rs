@@ -100,6 +100,10 @@ fn consensus_encodings_are_pinned_and_verify() {
     assert_eq!(verify(CHAIN, &ed, &cert("ed25519")).unwrap().digest, hex32(&pinned["block"]["digest_sha256"]));
     assert_eq!(verify(CHAIN, &sm2, &cert("sm2")).unwrap().digest, hex32(&pinned["block"]["digest_sm3"]));
     assert!(verify(CHAIN, &sm2, &cert("ed25519")).is_err() && verify(CHAIN, &ed, &cert("sm2")).is_err());
+    // The certificate (after the 35-byte proposal) fits the scheme's stated bound.
+    use commonware_cryptography::certificate::Verifier as _;
+    let bound = cairn_consensus::sm2::Scheme::<ed25519::PublicKey>::max_certificate_size(VALIDATORS as u32);
+    assert!(cert("sm2").len() - 35 <= bound, "{} > {bound}", cert("sm2").len() - 35);
     // Each SM2 vote is a plain GB/T 32918 signature (default ID) over its message, r ‖ s.
     let order: Vec<usize> = {
         let mut o: Vec<usize> = (0..sm2_keys.len()).collect();
