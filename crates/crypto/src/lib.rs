@@ -27,6 +27,7 @@ pub type Hash = [u8; HASH_LEN];
 pub const SM2_DEFAULT_DISTID: &str = "1234567812345678";
 
 pub mod sm2fast;
+mod sm2jac;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum CryptoError {

@@ -4,7 +4,8 @@
 //! constant-time linear combination (about 256 doublings and 128 additions of projective
 //! points). Here both points have a fixed-base table of signed 7-bit windows:
 //! `table[w][j] = (j+1)·2^(7w)·B` for `j` in `0..64`, in affine form. A scalar then costs 37
-//! mixed additions and no doublings, so a verification is 74 additions and one inversion.
+//! mixed additions and no doublings, so a verification is 74 additions, in Jacobian
+//! coordinates ([`crate::sm2jac`]: 7M + 4S each), and a final `X == c·Z²`: no inversion.
 //!
 //! * `G`'s table is built once per process.
 //! * A member key's table is built once it has been used [`TABLE_AFTER_USES`] times, and kept
@@ -15,9 +16,9 @@
 //! variable-time on purpose. Signing stays in the `sm2` crate (constant time).
 //!
 //! The verdict is the same with or without a table, and equals the `sm2` crate's (tests:
-//! `tests/sm2_differential.rs`, against that crate and OpenSSL 3). The arithmetic underneath
-//! (field, point addition, normalisation) is the `sm2` crate's; only the scalar-multiplication
-//! strategy is ours.
+//! `tests/sm2_differential.rs`, against that crate and OpenSSL 3). The field arithmetic is
+//! fiat-crypto's (as in the `sm2` crate); the point formulas and the scalar-multiplication
+//! strategy are ours; building tables and the untabled `t·P` use the `sm2` crate's points.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, LazyLock, Mutex};
@@ -25,9 +26,10 @@ use std::sync::{Arc, LazyLock, Mutex};
 use sm2::elliptic_curve::ff::PrimeField as _;
 use sm2::elliptic_curve::group::Group as _;
 use sm2::elliptic_curve::ops::Reduce as _;
-use sm2::elliptic_curve::point::AffineCoordinates as _;
 use sm2::elliptic_curve::sec1::{FromSec1Point as _, ToSec1Point as _};
 use sm2::{AffinePoint, FieldBytes, ProjectivePoint, Scalar, U256};
+
+use crate::sm2jac::{Affine, Jacobian};
 use sm3::Digest as _;
 
 /// Bits per signed window. 7 bits: 37 windows of 64 points, 170 KB per table (72 bytes per
@@ -137,7 +139,7 @@ impl Sig {
 
 /// Fixed-base multiples of one point: `points[w * HALF + j] = (j+1)·2^(7w)·B`.
 pub struct Table {
-    points: Box<[AffinePoint]>,
+    points: Box<[Affine]>,
 }
 
 impl Table {
@@ -164,23 +166,18 @@ impl Table {
         let mut points = vec![AffinePoint::IDENTITY; projective.len()];
         <ProjectivePoint as sm2::elliptic_curve::group::Curve>::batch_normalize(&projective, &mut points);
         // No multiple is the identity: j·2^(7w) has no factor n.
-        debug_assert!(points.iter().all(|p| !bool::from(p.is_identity())));
+        let points: Vec<Affine> = points.iter().map(|p| to_affine(p).expect("no multiple is the identity")).collect();
         Table { points: points.into_boxed_slice() }
     }
 
     /// `acc += k·B`, one mixed addition per non-zero signed digit of `k`.
-    fn add_multiple(&self, acc: &mut ProjectivePoint, k: &Scalar) {
+    fn add_multiple(&self, acc: &mut Jacobian, k: &Scalar) {
         for (w, digit) in signed_digits(k).iter().enumerate() {
             let magnitude = digit.unsigned_abs() as usize;
             if magnitude == 0 {
                 continue;
             }
-            let point = &self.points[w * HALF + magnitude - 1];
-            if *digit > 0 {
-                *acc += point;
-            } else {
-                *acc += -*point;
-            }
+            acc.add_mixed(&self.points[w * HALF + magnitude - 1], *digit < 0);
         }
     }
 }
@@ -221,8 +218,8 @@ static G_TABLE: LazyLock<Table> = LazyLock::new(|| Table::new(&AffinePoint::GENE
 pub fn verify_prehash(key: &Key, table: Option<&Table>, e: &[u8; 32], sig: &Sig) -> bool {
     let Some(acc) = accumulate(key, table, sig) else { return false };
     // B4, B7: R = (e + x1) mod n == r, i.e. x1 ≡ r - e (mod n). As x1 < p < 2n, x1 is c = r - e
-    // or c + n. Each candidate is checked as a point with that x (a square root, no inversion):
-    // acc is (x, ±y) exactly when its x is the candidate.
+    // or c + n (when below p). Each candidate is compared in Jacobian form, X == c·Z²: no
+    // inversion, no square root.
     let c = sig.r - Scalar::reduce(&FieldBytes::from(*e));
     let c_bytes: [u8; 32] = c.to_repr().into();
     if has_x(&acc, &c_bytes) {
@@ -233,40 +230,42 @@ pub fn verify_prehash(key: &Key, table: Option<&Table>, e: &[u8; 32], sig: &Sig)
 }
 
 /// Steps B5 and B6: `s·G + t·P`, or `None` when `t = 0` or the sum is the point at infinity.
-fn accumulate(key: &Key, table: Option<&Table>, sig: &Sig) -> Option<ProjectivePoint> {
+fn accumulate(key: &Key, table: Option<&Table>, sig: &Sig) -> Option<Jacobian> {
     // B5: t = (r + s) mod n, refused when 0.
     let t = sig.r + sig.s;
     if bool::from(t.is_zero()) {
         return None;
     }
     // B6: (x1, y1) = s·G + t·P, refused at infinity.
-    let mut acc = ProjectivePoint::IDENTITY;
+    let mut acc = Jacobian::INFINITY;
     G_TABLE.add_multiple(&mut acc, &sig.s);
     match table {
         Some(table) => table.add_multiple(&mut acc, &t),
-        None => acc += ProjectivePoint::from(key.point) * t,
+        // Without a table: the sm2 crate's variable-base multiplication, added once (t·P is
+        // never the identity here, t being non-zero and P of prime order, but it is checked).
+        None => {
+            if let Some(tp) = to_affine(&(ProjectivePoint::from(key.point) * t).to_affine()) {
+                acc.add_mixed(&tp, false);
+            }
+        }
     }
-    (!bool::from(acc.is_identity())).then_some(acc)
+    (!acc.is_infinity()).then_some(acc)
 }
 
-/// Many verifications, one verdict each, equal to [`verify_prehash`]'s: the sums are brought
-/// to affine form together (one inversion for the batch), then `(e + x1) mod n == r` is checked
-/// directly.
+/// A point of the `sm2` crate as ours, `None` for the identity.
+fn to_affine(p: &AffinePoint) -> Option<Affine> {
+    if bool::from(p.is_identity()) {
+        return None;
+    }
+    let enc = p.to_sec1_point(false);
+    let b = enc.as_bytes();
+    Some(Affine::from_xy(b[1..33].try_into().expect("32 bytes"), b[33..65].try_into().expect("32 bytes")))
+}
+
+/// Many verifications, one verdict each, equal to [`verify_prehash`]'s. (Each check is already
+/// free of inversions, so a batch shares nothing; the function stays for callers that batch.)
 pub fn verify_prehash_many(items: &[(&Key, Option<&Table>, [u8; 32], Sig)]) -> Vec<bool> {
-    let sums: Vec<Option<ProjectivePoint>> = items.iter().map(|(key, table, _, sig)| accumulate(key, *table, sig)).collect();
-    let projective: Vec<ProjectivePoint> = sums.iter().flatten().copied().collect();
-    let mut affine = vec![AffinePoint::IDENTITY; projective.len()];
-    <ProjectivePoint as sm2::elliptic_curve::group::Curve>::batch_normalize(&projective, &mut affine);
-    let mut affine = affine.into_iter();
-    items
-        .iter()
-        .zip(&sums)
-        .map(|((_, _, e, sig), sum)| {
-            let Some(_) = sum else { return false };
-            let x1 = affine.next().expect("one affine point per sum").x();
-            sig.r == Scalar::reduce(&FieldBytes::from(*e)) + Scalar::reduce(&x1)
-        })
-        .collect()
+    items.iter().map(|(key, table, e, sig)| verify_prehash(key, *table, e, sig)).collect()
 }
 
 /// [`verify`] for many signatures at once (see [`verify_prehash_many`]).
@@ -281,14 +280,9 @@ pub fn verify_many(items: &[(&Key, &[u8], Sig)]) -> Vec<bool> {
 const N: U256 = U256::from_be_hex("FFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFF7203DF6B21C6052B53BBF40939D54123");
 static P_MINUS_N: LazyLock<U256> = LazyLock::new(|| U256::from_be_hex("FFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF00000000FFFFFFFFFFFFFFFF").wrapping_sub(&N));
 
-/// Whether the (non-identity) point's affine x is `x`: the curve point(s) with that x, compared
-/// projectively.
-fn has_x(point: &ProjectivePoint, x: &[u8; 32]) -> bool {
-    let mut compressed = [2u8; 33];
-    compressed[1..].copy_from_slice(x);
-    let Ok(q) = AffinePoint::from_sec1_bytes(&compressed) else { return false };
-    let q = ProjectivePoint::from(q);
-    *point == q || *point == -q
+/// Whether the (non-identity) point's affine x is `x` (an integer below p).
+fn has_x(point: &Jacobian, x: &[u8; 32]) -> bool {
+    point.has_x(x)
 }
 
 /// Verifies `sig` over `message` (as signed: `e = SM3(Z ‖ message)`), with a table once the key
@@ -403,15 +397,23 @@ mod tests {
     #[test]
     fn table_multiples_equal_plain_multiplication() {
         let g = AffinePoint::GENERATOR;
-        for k in [1u64, 2, 63, 64, 65, 127, 128, 129, 1 << 40, u64::MAX] {
-            let k = Scalar::from(k);
-            let mut acc = ProjectivePoint::IDENTITY;
+        let x_of = |p: ProjectivePoint| -> [u8; 32] { p.to_affine().to_sec1_point(false).as_bytes()[1..33].try_into().unwrap() };
+        let mut ks: Vec<Scalar> = [1u64, 2, 63, 64, 65, 127, 128, 129, 1 << 40, u64::MAX].into_iter().map(Scalar::from).collect();
+        ks.extend([-Scalar::ONE, -Scalar::from(64u64), Scalar::from(3u64).invert().unwrap()]);
+        for k in ks {
+            let mut acc = Jacobian::INFINITY;
             G_TABLE.add_multiple(&mut acc, &k);
-            assert_eq!(acc.to_affine(), (ProjectivePoint::from(g) * k).to_affine());
+            let expected = ProjectivePoint::from(g) * k;
+            assert!(acc.has_x(&x_of(expected)), "k = {k:?}");
+            // -k·G has the same x: the y sign is checked through a sum that differs.
+            let mut plus_g = acc;
+            plus_g.add_mixed(&to_affine(&g).unwrap(), false);
+            let sum = expected + ProjectivePoint::from(g);
+            if bool::from(sum.is_identity()) {
+                assert!(plus_g.is_infinity(), "k = {k:?}");
+            } else {
+                assert!(plus_g.has_x(&x_of(sum)), "k = {k:?}");
+            }
         }
-        let k = -Scalar::ONE;
-        let mut acc = ProjectivePoint::IDENTITY;
-        G_TABLE.add_multiple(&mut acc, &k);
-        assert_eq!(acc.to_affine(), (-ProjectivePoint::from(g)).to_affine());
     }
 }
